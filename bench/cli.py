@@ -1,0 +1,86 @@
+"""The command line: parse, call, exit code. Bad input prints one line and exits 2."""
+
+import argparse
+import json
+import os
+import sys
+
+from bench.errors import EXIT_BAD_INPUT, BenchError
+
+ON_OFF = {"on": True, "off": False, "true": True, "false": False}
+
+
+def _on_off(value: str) -> bool:
+    try:
+        return ON_OFF[value.lower()]
+    except KeyError:
+        raise argparse.ArgumentTypeError(f"expected on or off, found {value!r}") from None
+
+
+def _add_train(sub):
+    p = sub.add_parser("train", help="train one cell and write its run record")
+    p.add_argument("--data", default="mnist-5k", help="mnist-5k (embedded), mnist, fashion-mnist")
+    p.add_argument("--data-dir", default=None, help="directory with the four IDX .gz files")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--device", default="cpu", help="cpu, gpu or gpu:N")
+    p.add_argument("--xla", type=_on_off, default=False, metavar="on|off")
+    p.add_argument("--precision", default="float32",
+                   help="float32, mixed_float16 (loss-scaled), mixed_bfloat16")
+    budget = p.add_mutually_exclusive_group()
+    budget.add_argument("--steps", type=int, default=None, help="training steps (default 500)")
+    budget.add_argument("--epochs", type=int, default=None)
+    p.add_argument("--log-every", type=int, default=50, help="steps per log window")
+    p.add_argument("--warmup-windows", type=int, default=1)
+    p.add_argument("--deterministic", type=_on_off, default=False, metavar="on|off")
+    p.add_argument("--eval-every", type=int, default=0, help="steps between evaluations; 0: none")
+    p.add_argument("--eval-n", type=int, default=2000)
+    p.add_argument("--final-eval-n", type=int, default=10000, help="0: no final evaluation")
+    p.add_argument("--out", required=True, help="the cell directory to create")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing cell directory")
+
+
+def cmd_train(args) -> int:
+    from bench.config import CellConfig
+    from bench.train import run_cell
+
+    cfg = CellConfig(
+        data=args.data, data_dir=args.data_dir, seed=args.seed, batch_size=args.batch_size,
+        device=args.device, xla=args.xla, precision=args.precision, steps=args.steps,
+        epochs=args.epochs, log_every=args.log_every, warmup_windows=args.warmup_windows,
+        deterministic=args.deterministic, eval_every=args.eval_every, eval_n=args.eval_n,
+        final_eval_n=args.final_eval_n)
+    summary = run_cell(cfg, args.out, overwrite=args.overwrite, on_window=_print_window)
+    ips = summary.get("images_per_sec") or {}
+    print(json.dumps({k: summary.get(k) for k in ("status", "reason", "steps", "compile_seconds",
+                                                  "wall_seconds")} | {"images_per_sec": ips}))
+    return 0 if summary["status"] == "ok" else 1
+
+
+def _print_window(step, total, per_sec):
+    if sys.stderr.isatty():
+        print(f"\rstep {step}/{total}  {per_sec:,.0f} images/s", end="", file=sys.stderr, flush=True)
+        if step == total:
+            print(file=sys.stderr)
+
+
+COMMANDS = {"train": (_add_train, cmd_train)}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dcgan-bench", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add, _ in COMMANDS.values():
+        add(sub)
+    return parser
+
+
+def main(argv=None) -> int:
+    # TensorFlow's C++ INFO lines drown the harness's own output; users can still set it lower.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command][1](args)
+    except BenchError as e:
+        print(f"dcgan-bench {args.command}: error: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT

@@ -1,0 +1,86 @@
+"""The configuration of one training cell: a frozen dataclass validated on construction.
+
+Every resolved field, defaults included, is written to the cell's config.json, so a record says
+exactly what ran. Grid specs (bench.grid) expand into these.
+"""
+
+import dataclasses
+import re
+from dataclasses import dataclass
+
+from bench.errors import BenchError
+
+DATASETS = ("mnist-5k", "mnist", "fashion-mnist")
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+DEVICE_PATTERN = re.compile(r"^(cpu|gpu|gpu:\d+)$")
+
+
+@dataclass(frozen=True)
+class CellConfig:
+    data: str = "mnist-5k"
+    data_dir: str | None = None
+    seed: int = 0
+    batch_size: int = 64
+    device: str = "cpu"
+    xla: bool = False
+    precision: str = "float32"
+    steps: int | None = None  # exactly one of steps and epochs; steps wins when neither is given
+    epochs: int | None = None
+    log_every: int = 50
+    warmup_windows: int = 1  # log windows after the first call left out of throughput statistics
+    deterministic: bool = False
+    eval_every: int = 0  # steps between periodic evaluations; 0 turns them off
+    eval_n: int = 2000
+    final_eval_n: int = 10000  # 0 turns the final evaluation off
+
+    def __post_init__(self):
+        problems = config_problems(self)
+        if problems:
+            raise BenchError("invalid cell configuration: " + "; ".join(problems))
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def total_steps(self, dataset_size: int) -> int:
+        """Steps the cell runs: `steps`, or `epochs` full batches over the data set."""
+        if self.epochs is not None:
+            return self.epochs * (dataset_size // self.batch_size)
+        return self.steps if self.steps is not None else 500
+
+
+def config_problems(cfg) -> list[str]:
+    """Every problem with a configuration, as 'field: expected X, found Y' strings."""
+    p = []
+
+    def positive_int(name, value, allow_zero=False):
+        ok = isinstance(value, int) and not isinstance(value, bool) and (
+            value >= 0 if allow_zero else value > 0)
+        if not ok:
+            p.append(f"{name}: expected a {'non-negative' if allow_zero else 'positive'} "
+                     f"integer, found {value!r}")
+
+    if cfg.data not in DATASETS:
+        p.append(f"data: expected one of {', '.join(DATASETS)}, found {cfg.data!r}")
+    if not isinstance(cfg.seed, int) or isinstance(cfg.seed, bool) or cfg.seed < 0:
+        p.append(f"seed: expected a non-negative integer, found {cfg.seed!r}")
+    positive_int("batch_size", cfg.batch_size)
+    if not isinstance(cfg.device, str) or not DEVICE_PATTERN.match(cfg.device):
+        p.append(f"device: expected cpu, gpu or gpu:N, found {cfg.device!r}")
+    if not isinstance(cfg.xla, bool):
+        p.append(f"xla: expected true or false, found {cfg.xla!r}")
+    if cfg.precision not in PRECISIONS:
+        p.append(f"precision: expected one of {', '.join(PRECISIONS)}, found {cfg.precision!r}")
+    if cfg.steps is not None and cfg.epochs is not None:
+        p.append(f"steps/epochs: give one, found steps={cfg.steps!r} and epochs={cfg.epochs!r}")
+    if cfg.steps is not None:
+        positive_int("steps", cfg.steps)
+    if cfg.epochs is not None:
+        positive_int("epochs", cfg.epochs)
+    positive_int("log_every", cfg.log_every)
+    positive_int("warmup_windows", cfg.warmup_windows, allow_zero=True)
+    if not isinstance(cfg.deterministic, bool):
+        p.append(f"deterministic: expected true or false, found {cfg.deterministic!r}")
+    positive_int("eval_every", cfg.eval_every, allow_zero=True)
+    positive_int("eval_n", cfg.eval_n)
+    positive_int("final_eval_n", cfg.final_eval_n, allow_zero=True)
+    return p

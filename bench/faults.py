@@ -1,0 +1,39 @@
+"""Test-only fault injection, read from the environment in this one place.
+
+`DCGAN_BENCH_FAULT` holds comma-separated faults:
+- `nan@STEP`: the real batch fed at training step STEP is replaced by NaNs, so the losses go
+  non-finite through the real computation and divergence detection is exercised end to end.
+- `crash@STEP`: the cell raises an exception at step STEP (a crash inside a cell).
+- `crash-if-seed=N`: the cell raises at its first step when its seed is N (one bad grid cell).
+Nothing in a normal run sets it; a cell records the variable in env.json when it is set.
+"""
+
+import os
+
+ENV_VAR = "DCGAN_BENCH_FAULT"
+
+
+class InjectedFault(RuntimeError):
+    pass
+
+
+def _faults() -> list[tuple[str, int]]:
+    spec = os.environ.get(ENV_VAR, "").strip()
+    out = []
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        if "@" in part:
+            kind, step = part.split("@", 1)
+        else:
+            kind, step = part.split("=", 1)
+        out.append((kind, int(step)))
+    return out
+
+
+def nan_batch_step() -> int | None:
+    return next((s for k, s in _faults() if k == "nan"), None)
+
+
+def check_crash(step: int, seed: int):
+    for kind, value in _faults():
+        if (kind == "crash" and value == step) or (kind == "crash-if-seed" and value == seed):
+            raise InjectedFault(f"injected fault {kind} ({ENV_VAR}) at step {step}")

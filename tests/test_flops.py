@@ -1,0 +1,39 @@
+from bench import flops, models
+
+
+def _keras_layer_table(model):
+    """(kind, positions side, c_in, c_out, kernel) read off a built Keras model."""
+    table = []
+    for layer in model.layers:
+        name = type(layer).__name__
+        if name == "Dense":
+            table.append(("dense", 1, layer.kernel.shape[0], layer.kernel.shape[1], 1))
+        elif name == "Conv2D":
+            k, _, c_in, c_out = layer.kernel.shape
+            table.append(("conv", layer.output.shape[1], c_in, c_out, k))
+        elif name == "Conv2DTranspose":
+            k, _, c_out, c_in = layer.kernel.shape
+            table.append(("conv_transpose", layer.input.shape[1], c_in, c_out, k))
+    return tuple(table)
+
+
+def test_layer_tables_match_the_models():
+    assert _keras_layer_table(models.make_generator()) == flops.GENERATOR_LAYERS
+    assert _keras_layer_table(models.make_discriminator()) == flops.DISCRIMINATOR_LAYERS
+
+
+def test_forward_flops_worked_by_hand():
+    # Dense 100x12544; ConvT 7*7*256*128*25; ConvT 7*7*128*64*25; ConvT 14*14*64*1*25; x2 each
+    assert flops.network_forward_flops(flops.GENERATOR_LAYERS) == 2 * (
+        100 * 12544 + 7 * 7 * 256 * 128 * 25 + 7 * 7 * 128 * 64 * 25 + 14 * 14 * 64 * 25)
+    assert flops.network_forward_flops(flops.DISCRIMINATOR_LAYERS) == 2 * (
+        14 * 14 * 64 * 25 + 7 * 7 * 64 * 128 * 25 + 6272)
+
+
+def test_step_flops_and_achieved_rate():
+    g, d = 103_488_000, 20_710_144
+    expected = (g + 2 * d) + (2 * d + 2 * (d - 627_200)) + (d + g + g - 2_508_800)
+    assert flops.train_step_flops_per_image() == expected
+    s = flops.flops_summary(64, {"median": 100.0})
+    assert s["achieved_flops_per_sec"] == expected * 100.0
+    assert flops.flops_summary(64, {"median": None})["achieved_flops_per_sec"] is None
