@@ -60,15 +60,18 @@ def build_network():
     f32 = "float32"  # explicit on every layer: the global dtype policy must not reach in
     inputs = keras.Input(shape=(28, 28, 1), dtype=f32, name="images")
     x = inputs
-    for filters in (32, 64):
-        x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False, dtype=f32)(x)
-        x = keras.layers.BatchNormalization(dtype=f32)(x)
-        x = keras.layers.ReLU(dtype=f32)(x)
-        x = keras.layers.MaxPooling2D(2, dtype=f32)(x)
-    x = keras.layers.Flatten(dtype=f32)(x)
-    x = keras.layers.Dropout(0.25, dtype=f32)(x)
+    # Explicit names: Keras numbers unnamed layers per process (conv2d_3, ...), and the names
+    # end up in the weights file, whose hash must not depend on what was built before.
+    for block, filters in enumerate((32, 64), start=1):
+        x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False, dtype=f32,
+                                name=f"conv{block}")(x)
+        x = keras.layers.BatchNormalization(dtype=f32, name=f"bn{block}")(x)
+        x = keras.layers.ReLU(dtype=f32, name=f"relu{block}")(x)
+        x = keras.layers.MaxPooling2D(2, dtype=f32, name=f"pool{block}")(x)
+    x = keras.layers.Flatten(dtype=f32, name="flatten")(x)
+    x = keras.layers.Dropout(0.25, dtype=f32, name="dropout1")(x)
     x = keras.layers.Dense(FEATURE_DIM, activation="relu", name=FEATURE_LAYER, dtype=f32)(x)
-    x = keras.layers.Dropout(0.4, dtype=f32)(x)
+    x = keras.layers.Dropout(0.4, dtype=f32, name="dropout2")(x)
     logits = keras.layers.Dense(NUM_CLASSES, name=LOGITS_LAYER, dtype=f32)(x)
     return keras.Model(inputs, logits, name=ARCHITECTURE)
 

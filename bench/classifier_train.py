@@ -40,10 +40,13 @@ def shift_images(images: np.ndarray, rng: np.random.Generator, max_shift: int) -
 
 
 def _save_weights_atomic(network, path: Path):
+    """Model weights only: a compiled model's save_weights would add the optimizer's state."""
+    bare = clf.build_network()  # uncompiled twin
+    bare.set_weights(network.get_weights())
     # Keras insists on the ".weights.h5" ending, so the temporary name keeps it.
     tmp = path.with_name(f".tmp-{path.name}")
     try:
-        network.save_weights(tmp)
+        bare.save_weights(tmp)
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -125,5 +128,38 @@ def train_classifier(dataset: str, data_dir, out_dir, *, seed: int = 0, epochs: 
         "keras_version": keras.__version__,
         "python_version": platform.python_version(),
     }
-    write_text_atomic(clf.card_path(name, out_dir), json.dumps(card, indent=2) + "\n")
+    card_file = clf.card_path(name, out_dir)
+    write_text_atomic(card_file, json.dumps(card, indent=2) + "\n")
+    card_file.chmod(0o644)  # the atomic writer's temp file is private; package data is not
     return card
+
+
+def main(argv=None):
+    """`python -m bench.classifier_train --data mnist --data-dir DIR --out DIR [--epochs N]`.
+
+    How the shipped instruments were trained; `dcgan-bench classifier train` does the same.
+    """
+    import argparse
+    import shlex
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python -m bench.classifier_train")
+    parser.add_argument("--data", required=True, choices=sorted(clf.INSTRUMENT_FOR))
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--epochs", type=int, default=12)
+    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    command = " ".join(["python -m bench.classifier_train", *map(shlex.quote, argv)])
+    try:
+        train_classifier(args.data, args.data_dir, args.out, seed=args.seed, epochs=args.epochs,
+                         command=command)
+    except BenchError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -106,6 +106,33 @@ def _build(cfg: CellConfig, tf_device: str):
     return generator, step
 
 
+def run_steps(cfg, step_fn, batches, log, steps: range, *, evals=None, on_window=None,
+              nan_step=None):
+    """The measured loop: steps `steps`, a log window every `log_every` steps and at the last.
+
+    Periodic evaluations run between windows, outside any timed window. Benchmarks call this
+    same function, so what they time is what a cell runs.
+    """
+    import tensorflow as tf
+
+    if not steps:
+        return
+    last = steps[-1]
+    for step in steps:
+        faults.check_crash(step, cfg.seed)
+        batch = next(batches)
+        if step == nan_step:
+            batch = tf.fill(tf.shape(batch), float("nan"))
+        log.append(step_fn(batch))
+        if step % cfg.log_every == 0 or step == last:
+            seconds, per_sec = log.end_window(step)  # raises Diverged on non-finite losses
+            if on_window:
+                on_window(step, last, per_sec)
+            if evals and cfg.eval_every and step % cfg.eval_every == 0 and step != last:
+                evals.periodic(step)
+            log.start_window()
+
+
 def _train(cfg, split, total, tf_device, out_dir, on_window) -> dict:
     import tensorflow as tf
 
@@ -114,7 +141,6 @@ def _train(cfg, split, total, tf_device, out_dir, on_window) -> dict:
     from bench.timing import WindowLog
 
     generator, step_fn = _build(cfg, tf_device)
-    nan_step = faults.nan_batch_step()
     log = WindowLog(out_dir, cfg, step_fn)
     evals = Evaluations(cfg, generator, out_dir)
     with tf.device(tf_device):
@@ -125,19 +151,8 @@ def _train(cfg, split, total, tf_device, out_dir, on_window) -> dict:
         compile_seconds = time.perf_counter() - t0
         traces_after_compile = step_fn.tracing_count
         log.start_window()
-        for step in range(2, total + 1):
-            faults.check_crash(step, cfg.seed)
-            batch = next(batches)
-            if step == nan_step:
-                batch = tf.fill(tf.shape(batch), float("nan"))
-            log.append(step_fn(batch))
-            if step % cfg.log_every == 0 or step == total:
-                seconds, per_sec = log.end_window(step)  # raises Diverged on non-finite losses
-                if on_window:
-                    on_window(step, total, per_sec)
-                if cfg.eval_every and step % cfg.eval_every == 0 and step != total:
-                    evals.periodic(step)
-                log.start_window()
+        run_steps(cfg, step_fn, batches, log, range(2, total + 1), evals=evals,
+                  on_window=on_window, nan_step=faults.nan_batch_step())
         write_samples_png(generator, out_dir / schema.SAMPLES_FILE)
         save_generator(generator, out_dir / schema.GENERATOR_FILE)
         final = evals.final(total)

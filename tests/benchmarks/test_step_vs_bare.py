@@ -1,0 +1,107 @@
+"""The harness's training loop against the tutorial's own loop, written out plainly.
+
+Same models, batch, device and XLA setting; CPU. A round is `STEPS` training steps ending on a
+host sync; warm-up rounds keep tracing and XLA compilation out of the statistics. The harness
+round runs bench.train.run_steps, the code a cell runs, with its log windows, steps.jsonl and
+TensorBoard writes inside the timed round.
+
+    tox -e benchmark     # runs these and prints the harness/bare table (bench/benchtable.py)
+
+Under `tox -e py` they run once each with benchmarking disabled, as a check that they still work.
+"""
+
+import dataclasses
+
+import pytest
+import tensorflow as tf
+
+from bench import models
+from bench.config import CellConfig
+from bench.data import images_to_unit_range, training_dataset
+
+STEPS = {64: 40, 256: 16}
+QUICK_STEPS = 3
+CASES = [(bs, xla) for bs in (64, 256) for xla in (False, True)]
+
+
+def _steps(benchmark, batch_size):
+    return QUICK_STEPS if benchmark.disabled else STEPS[batch_size]
+
+
+def _bare_loop(images, batch_size, xla):
+    """The tutorial's train_step and loop, as the tutorial writes them (full batches only, so a
+    partial last batch does not retrace inside a timed round)."""
+    tf.keras.utils.set_random_seed(0)
+    generator = models.make_generator()
+    discriminator = models.make_discriminator()
+    generator_optimizer = tf.keras.optimizers.Adam(1e-4)
+    discriminator_optimizer = tf.keras.optimizers.Adam(1e-4)
+    cross_entropy = tf.keras.losses.BinaryCrossentropy(from_logits=True)
+
+    @tf.function(jit_compile=xla)
+    def train_step(images):
+        noise = tf.random.normal([batch_size, models.NOISE_DIM])
+        with tf.GradientTape() as gen_tape, tf.GradientTape() as disc_tape:
+            generated_images = generator(noise, training=True)
+            real_output = discriminator(images, training=True)
+            fake_output = discriminator(generated_images, training=True)
+            gen_loss = cross_entropy(tf.ones_like(fake_output), fake_output)
+            disc_loss = (cross_entropy(tf.ones_like(real_output), real_output)
+                         + cross_entropy(tf.zeros_like(fake_output), fake_output))
+        gradients_of_generator = gen_tape.gradient(gen_loss, generator.trainable_variables)
+        gradients_of_discriminator = disc_tape.gradient(disc_loss, discriminator.trainable_variables)
+        generator_optimizer.apply_gradients(zip(gradients_of_generator, generator.trainable_variables))
+        discriminator_optimizer.apply_gradients(
+            zip(gradients_of_discriminator, discriminator.trainable_variables))
+        return gen_loss
+
+    dataset = tf.data.Dataset.from_tensor_slices(images_to_unit_range(images))
+    dataset = dataset.shuffle(len(images)).repeat().batch(batch_size, drop_remainder=True)
+    batches = iter(dataset)
+
+    def run(n):
+        for _ in range(n):
+            loss = train_step(next(batches))
+        loss.numpy()  # host sync, as the harness ends its windows
+
+    return run
+
+
+def _harness_loop(images, batch_size, xla, out_dir):
+    from bench.timing import WindowLog
+    from bench.train import _build, run_steps
+
+    cfg = CellConfig(batch_size=batch_size, xla=xla, log_every=STEPS[batch_size] // 2)
+    generator, step_fn = _build(cfg, "/CPU:0")
+    log = WindowLog(out_dir, cfg, step_fn)
+    batches = iter(training_dataset(images, batch_size, seed=0))
+    state = {"next": 1}
+
+    def run(n):
+        first = state["next"]
+        round_cfg = dataclasses.replace(cfg, log_every=max(1, n // 2))
+        log.start_window()
+        run_steps(round_cfg, step_fn, batches, log, range(first, first + n))
+        state["next"] = first + n
+
+    return run
+
+
+def _bench(benchmark, run, batch_size, xla, impl):
+    n = _steps(benchmark, batch_size)
+    benchmark.extra_info.update(impl=impl, batch_size=batch_size, xla=xla, steps=n,
+                                images_per_round=n * batch_size)
+    benchmark.pedantic(run, args=(n,), rounds=5, warmup_rounds=1, iterations=1)
+
+
+@pytest.mark.parametrize("batch_size, xla", CASES)
+def test_bare_loop(benchmark, mnist_5k, batch_size, xla):
+    benchmark.group = f"bs{batch_size}-xla{'on' if xla else 'off'}"
+    _bench(benchmark, _bare_loop(mnist_5k.images, batch_size, xla), batch_size, xla, "bare")
+
+
+@pytest.mark.parametrize("batch_size, xla", CASES)
+def test_harness_loop(benchmark, mnist_5k, batch_size, xla, tmp_path):
+    benchmark.group = f"bs{batch_size}-xla{'on' if xla else 'off'}"
+    _bench(benchmark, _harness_loop(mnist_5k.images, batch_size, xla, tmp_path), batch_size,
+           xla, "harness")

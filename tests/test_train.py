@@ -1,0 +1,186 @@
+"""One training cell end to end, on mnist-5k, a few dozen steps at a time."""
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+
+from bench import records, schema
+from bench.cli import main
+from bench.config import CellConfig
+from bench.errors import BenchError
+from bench.train import run_cell
+
+SMALL = CellConfig(steps=30, log_every=10, final_eval_n=0, batch_size=32)
+
+
+def _losses(cell):
+    return [(r["gen_loss"], r["disc_loss"]) for r in records.read_jsonl(cell / schema.STEPS_FILE)]
+
+
+@pytest.fixture(scope="module")
+def cell(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cell") / "c"
+    summary = run_cell(SMALL, out)
+    return out, summary
+
+
+def test_cell_writes_the_run_record(cell):
+    out, summary = cell
+    for name in (schema.CONFIG_FILE, schema.ENV_FILE, schema.STEPS_FILE, schema.SUMMARY_FILE,
+                 schema.SAMPLES_FILE, schema.GENERATOR_FILE):
+        assert (out / name).is_file(), name
+    assert summary["status"] == "ok" and summary["steps"] == 30
+    assert records.read_json_record(out / schema.SUMMARY_FILE)["status"] == "ok"
+    assert not list(out.glob(".*tmp*")), "temporary files left behind"
+
+
+def test_config_records_every_resolved_option(cell):
+    out, _ = cell
+    config = records.read_json_record(out / schema.CONFIG_FILE)
+    for field in dataclasses.fields(CellConfig):
+        assert field.name in config, field.name
+    assert config["xla"] is False and config["precision"] == "float32"
+    assert config["total_steps"] == 30 and config["data_size"] == 5000
+
+
+def test_steps_log_has_one_line_per_window(cell):
+    out, _ = cell
+    lines = records.read_jsonl(out / schema.STEPS_FILE)
+    assert [l["step"] for l in lines] == [10, 20, 30]
+    assert [l["images_seen"] for l in lines] == [320, 640, 960]
+    assert [l["warmup"] for l in lines] == [True, False, False]
+    assert lines[0]["timed_steps"] == 9  # step 1 is the compile call, timed on its own
+    for line in lines:
+        assert set(schema.STEP_KEYS) <= set(line)
+        assert 0 < line["d_real"] < 1 and 0 < line["d_fake"] < 1
+        assert line["images_per_sec"] == pytest.approx(
+            line["timed_steps"] * 32 / line["window_seconds"])
+
+
+def test_throughput_excludes_compile_and_warmup(cell):
+    out, summary = cell
+    lines = records.read_jsonl(out / schema.STEPS_FILE)
+    measured = [l["images_per_sec"] for l in lines if not l["warmup"]]
+    ips = summary["images_per_sec"]
+    assert ips["windows"] == 2
+    assert ips["median"] == pytest.approx(np.median(measured))
+    assert ips["p10"] <= ips["median"] <= ips["p90"]
+    assert summary["compile_seconds"] > 0
+    assert summary["wall_seconds"] > summary["compile_seconds"]
+    assert summary["peak_memory_bytes"] > 100e6 and summary["peak_memory_kind"] == "process_peak_rss"
+
+
+def test_the_loop_never_retraces(cell):
+    _, summary = cell
+    assert summary["retraces"] == 0 and summary["warnings"] == []
+
+
+def test_env_names_versions_device_and_commit(cell):
+    out, _ = cell
+    env = records.read_json_record(out / schema.ENV_FILE)
+    import tensorflow as tf
+
+    assert env["tensorflow"] == tf.__version__
+    for key in ("python", "numpy", "scipy", "cuda_build", "cudnn_build", "device_model",
+                "host_cpu", "harness_version", "harness"):
+        assert key in env, key
+    assert env["device"] == "/CPU:0"
+
+
+def test_tensorboard_gets_the_same_scalars(cell):
+    import tensorflow as tf
+
+    out, _ = cell
+    tags = {}
+    for f in (out / schema.TENSORBOARD_DIR).iterdir():
+        for event in tf.compat.v1.train.summary_iterator(str(f)):
+            for v in event.summary.value:
+                tags.setdefault(v.tag, []).append(event.step)
+    assert tags["gen_loss"] == [10, 20, 30] and "d_fake" in tags and "images_per_sec" in tags
+
+
+def test_samples_png_is_an_8x8_grid(cell):
+    import tensorflow as tf
+
+    out, _ = cell
+    img = tf.io.decode_png((out / schema.SAMPLES_FILE).read_bytes()).numpy()
+    assert img.shape == (8 * 30 + 2, 8 * 30 + 2, 1)
+
+
+def test_deterministic_replay_and_seeds_differ(tmp_path):
+    cfg = dataclasses.replace(SMALL, deterministic=True, steps=20)
+    run_cell(cfg, tmp_path / "a")
+    run_cell(cfg, tmp_path / "b")
+    run_cell(dataclasses.replace(cfg, seed=1), tmp_path / "c")
+    assert _losses(tmp_path / "a") == _losses(tmp_path / "b")
+    assert _losses(tmp_path / "a") != _losses(tmp_path / "c")
+
+
+def test_nan_loss_is_recorded_as_diverged(tmp_path, monkeypatch):
+    monkeypatch.setenv("DCGAN_BENCH_FAULT", "nan@17")
+    summary = run_cell(SMALL, tmp_path / "d")
+    assert summary["status"] == "diverged" and summary["diverged_at_step"] == 17
+    on_disk = records.read_json_record(tmp_path / "d" / schema.SUMMARY_FILE)
+    assert on_disk["status"] == "diverged" and "step 17" in on_disk["reason"]
+    lines = records.read_jsonl(tmp_path / "d" / schema.STEPS_FILE)
+    assert lines[-1]["step"] == 20  # the window with the bad step is logged, then the cell stops
+
+
+def test_exception_is_recorded_as_failed_with_traceback(tmp_path, monkeypatch):
+    monkeypatch.setenv("DCGAN_BENCH_FAULT", "crash@5")
+    summary = run_cell(SMALL, tmp_path / "f")
+    assert summary["status"] == "failed" and "InjectedFault" in summary["reason"]
+    assert "check_crash" in (tmp_path / "f" / schema.TRACEBACK_FILE).read_text()
+
+
+def test_gpu_on_cpu_machine_exits_2_and_writes_nothing(tmp_path, capsys):
+    import tensorflow as tf
+
+    if tf.config.list_physical_devices("GPU"):
+        pytest.skip("this machine has a GPU")
+    out = tmp_path / "cell"
+    assert main(["train", "--device", "gpu", "--steps", "2", "--out", str(out)]) == 2
+    assert "sees no GPU" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_existing_cell_is_never_overwritten(cell, capsys):
+    out, _ = cell
+    before = (out / schema.SUMMARY_FILE).read_bytes()
+    assert main(["train", "--steps", "2", "--out", str(out)]) == 2
+    assert "not empty" in capsys.readouterr().err
+    assert (out / schema.SUMMARY_FILE).read_bytes() == before
+
+
+def test_invalid_options_list_every_problem():
+    with pytest.raises(BenchError) as e:
+        CellConfig(batch_size=0, device="tpu", precision="float8")
+    assert all(s in str(e.value) for s in ("batch_size", "device", "precision"))
+
+
+@pytest.mark.parametrize("precision", ["mixed_float16", "mixed_bfloat16"])
+def test_mixed_precision_cells(tmp_path, precision):
+    cfg = dataclasses.replace(SMALL, precision=precision, steps=6, log_every=3, batch_size=16)
+    summary = run_cell(cfg, tmp_path / precision)
+    assert summary["status"] == "ok"
+    lines = records.read_jsonl(tmp_path / precision / schema.STEPS_FILE)
+    if precision == "mixed_float16":
+        assert lines[-1]["gen_loss_scale"] > 0 and lines[-1]["skipped_steps"] >= 0
+        assert "skipped_steps" in summary
+    else:
+        assert "gen_loss_scale" not in lines[-1]
+    import keras
+
+    assert keras.mixed_precision.global_policy().name == "float32"  # restored after the cell
+
+
+def test_cli_train_prints_a_json_summary(tmp_path, capsys):
+    out = tmp_path / "cli"
+    code = main(["train", "--steps", "4", "--log-every", "2", "--batch-size", "16",
+                 "--final-eval-n", "0", "--xla", "on", "--out", str(out)])
+    assert code == 0
+    printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert printed["status"] == "ok" and printed["steps"] == 4
+    assert records.read_json_record(out / schema.CONFIG_FILE)["xla"] is True
