@@ -64,7 +64,55 @@ def _print_window(step, total, per_sec):
             print(file=sys.stderr)
 
 
-COMMANDS = {"train": (_add_train, cmd_train)}
+def _add_grid(sub):
+    p = sub.add_parser("grid", help="run a grid spec: one process per cell")
+    p.add_argument("spec", help="a grid spec, e.g. runs/grids/cpu.toml")
+    p.add_argument("--out", default=None, help="run directory (default runs/<spec file stem>)")
+    p.add_argument("--resume", action="store_true", help="keep ok cells, rerun the rest")
+    p.add_argument("--require-gpu", action="store_true",
+                   help="exit 2 before training anything when TensorFlow sees no GPU")
+
+
+def cmd_grid(args) -> int:
+    from pathlib import Path
+
+    from bench.executor import run_grid
+    from bench.grid import load_spec
+
+    spec = load_spec(args.spec)
+    out = args.out or str(Path("runs") / Path(args.spec).stem)
+    return run_grid(spec, out, resume=args.resume, require_gpu=args.require_gpu)
+
+
+def _add_table(sub):
+    p = sub.add_parser("table", help="print run records as one table")
+    p.add_argument("runs", nargs="+", help="run or cell directories")
+    p.add_argument("--csv", action="store_true", help="CSV instead of an aligned table")
+
+
+TABLE_COLUMNS = ("cell_id", "status", "images_per_sec_median", "images_per_sec_p10",
+                 "images_per_sec_p90", "compile_seconds", "wall_seconds", "peak_memory_bytes",
+                 "final_fid", "final_classifier_score", "final_classes_covered", "reason")
+
+
+def cmd_table(args) -> int:
+    import pandas as pd
+
+    from bench.results import load_results
+
+    df = load_results(args.runs)
+    if args.csv:
+        print(df.to_csv(index=False), end="")
+        return 0
+    shown = df[[c for c in TABLE_COLUMNS if c in df.columns]]
+    with pd.option_context("display.max_rows", None, "display.width", 200,
+                           "display.max_colwidth", 60, "display.float_format", "{:,.2f}".format):
+        print(shown.to_string(index=False))
+    return 0
+
+
+COMMANDS = {"train": (_add_train, cmd_train), "grid": (_add_grid, cmd_grid),
+            "table": (_add_table, cmd_table)}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -4,7 +4,11 @@ A device that is asked for and absent is a `BenchError` (exit code 2): a benchma
 on the CPU when a GPU was asked for would report the wrong machine.
 """
 
+import os
+
 from bench.errors import BenchError
+
+PINNED_ENV = "DCGAN_BENCH_PINNED_GPU"
 
 
 def visible_gpus():
@@ -19,6 +23,9 @@ def resolve_device(device: str) -> str:
         _hide_gpus_if_possible()
         return "/CPU:0"
     index = 0 if device == "gpu" else int(device.split(":", 1)[1])
+    if os.environ.get(PINNED_ENV):
+        # A grid worker pinned to one GPU by CUDA_VISIBLE_DEVICES sees it as its only GPU.
+        index = 0
     gpus = visible_gpus()
     if not gpus:
         raise BenchError(f"device {device!r} asked for, but TensorFlow sees no GPU on this "

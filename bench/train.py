@@ -45,7 +45,8 @@ def prepare_cell_dir(out_dir: Path, overwrite: bool):
     out_dir.mkdir(parents=True, exist_ok=True)
 
 
-def run_cell(cfg: CellConfig, out_dir, *, overwrite=False, on_window=None) -> dict:
+def run_cell(cfg: CellConfig, out_dir, *, overwrite=False, on_window=None,
+             extra_summary=None) -> dict:
     """Train one cell and write its record into out_dir; returns the summary.
 
     Bad input (absent device, missing data, occupied directory) raises BenchError before anything
@@ -66,7 +67,8 @@ def run_cell(cfg: CellConfig, out_dir, *, overwrite=False, on_window=None) -> di
                               {**cfg.to_dict(), "total_steps": total, "tf_device": tf_device,
                                "data_source": split.source, "data_size": len(split.images)})
     records.write_json_record(out_dir / schema.ENV_FILE, environment(tf_device))
-    summary = {"status": schema.STATUS_RUNNING, "reason": None, "steps_planned": total}
+    summary = {"status": schema.STATUS_RUNNING, "reason": None, "steps_planned": total,
+               **(extra_summary or {})}
     records.write_json_record(out_dir / schema.SUMMARY_FILE, summary)
     started = time.perf_counter()
     try:
