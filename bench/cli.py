@@ -67,7 +67,9 @@ def _print_window(step, total, per_sec):
 def _add_grid(sub):
     p = sub.add_parser("grid", help="run a grid spec: one process per cell")
     p.add_argument("spec", help="a grid spec, e.g. runs/grids/cpu.toml")
-    p.add_argument("--out", default=None, help="run directory (default runs/<spec file stem>)")
+    p.add_argument("--out", default=None,
+                   help="run directory (default runs/<spec file stem>/<date-time>, with "
+                        "runs/<spec file stem>/latest pointing at it)")
     p.add_argument("--resume", action="store_true", help="keep ok cells, rerun the rest")
     p.add_argument("--require-gpu", action="store_true",
                    help="exit 2 before training anything when TensorFlow sees no GPU")
@@ -80,8 +82,28 @@ def cmd_grid(args) -> int:
     from bench.grid import load_spec
 
     spec = load_spec(args.spec)
-    out = args.out or str(Path("runs") / Path(args.spec).stem)
-    return run_grid(spec, out, resume=args.resume, require_gpu=args.require_gpu)
+    if args.out:
+        return run_grid(spec, args.out, resume=args.resume, require_gpu=args.require_gpu)
+    if args.resume:
+        raise BenchError("--resume needs --out: the run directory to finish")
+    # DESIGN's layout: runs/<grid>/<run-id>/, and runs/<grid>/latest points at the newest run.
+    import time
+
+    grid_dir = Path("runs") / Path(args.spec).stem
+    out = grid_dir / time.strftime("%Y%m%d-%H%M%S")
+    code = run_grid(spec, out, require_gpu=args.require_gpu)
+    if out.exists():
+        _point_latest(grid_dir, out)
+    print(f"run directory: {out}")
+    return code
+
+
+def _point_latest(grid_dir, out):
+    link = grid_dir / "latest"
+    tmp = grid_dir / ".latest.tmp"
+    tmp.unlink(missing_ok=True)
+    os.symlink(out.name, tmp)
+    os.replace(tmp, link)
 
 
 def _add_table(sub):

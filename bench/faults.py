@@ -5,6 +5,8 @@
   non-finite through the real computation and divergence detection is exercised end to end.
 - `crash@STEP`: the cell raises an exception at step STEP (a crash inside a cell).
 - `crash-if-seed=N`: the cell raises at its first step when its seed is N (one bad grid cell).
+- `die-if-seed=N`: the cell's process exits at once, without a word, when its seed is N (as the
+  kernel's out-of-memory killer ends a process).
 Nothing in a normal run sets it; a cell records the variable in env.json when it is set.
 """
 
@@ -37,3 +39,5 @@ def check_crash(step: int, seed: int):
     for kind, value in _faults():
         if (kind == "crash" and value == step) or (kind == "crash-if-seed" and value == seed):
             raise InjectedFault(f"injected fault {kind} ({ENV_VAR}) at step {step}")
+        if kind == "die-if-seed" and value == seed:
+            os._exit(137)

@@ -1,0 +1,141 @@
+"""`dcgan-bench report`: run records in, a self-contained HTML page and a Markdown summary out.
+
+    render_report(["runs/cpu"], "reports/cpu") -> Path("reports/cpu/index.html")
+
+The report is rendered into a temporary directory beside `out_dir` and renamed over it, so a
+reader sees the old report or the new one, never half of one. `out_dir` is replaced only if it
+is empty or holds a report this function wrote (it leaves a marker file). Output: index.html
+(no network, no scripts), summary.md (the key tables, for CI logs and pull-request comments),
+every figure as PNG, every table as CSV, samples/ with each cell's samples.png.
+
+Nothing here imports TensorFlow: a report reads records only.
+"""
+
+import os
+import shutil
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+from bench import figures, records
+from bench import report_data as data
+from bench import report_html, report_sections as sections
+from bench import report_tables as tables
+from bench.errors import BenchError
+
+MARKER = ".dcgan-bench-report"
+
+
+class Output:
+    """Writes the report's files under one directory, atomically each; returns relative names."""
+
+    def __init__(self, root: Path):
+        self.root = root
+
+    def _write(self, name, data_bytes: bytes) -> str:
+        path = self.root / name
+        records.write_bytes_atomic(path, data_bytes)
+        os.chmod(path, 0o644)  # mkstemp makes 0600; a report is for reading by anyone
+        return name
+
+    def figure(self, name, fig):
+        return None if fig is None else self._write(name, figures.figure_to_png(fig))
+
+    def table(self, name, frame) -> str:
+        return self._write(name, frame.to_csv(index=False).encode("utf-8"))
+
+    def text(self, name, text) -> str:
+        return self._write(name, text.encode("utf-8"))
+
+    def copy(self, src: Path, name) -> str:
+        return self._write(name, Path(src).read_bytes())
+
+
+def _check_out_dir(out_dir: Path):
+    if out_dir.exists() and not out_dir.is_dir():
+        raise BenchError("exists and is not a directory; choose another --out", path=out_dir)
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / MARKER).is_file():
+        raise BenchError(f"exists and is not a report (no {MARKER}); choose another --out or "
+                         "remove it", path=out_dir)
+
+
+def _replace_dir(new: Path, out_dir: Path):
+    old = None
+    if out_dir.exists():
+        old = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.old-"))
+        os.replace(out_dir, old / "report")
+    os.replace(new, out_dir)
+    if old is not None:
+        shutil.rmtree(old)
+
+
+def _title_and_meta(cells, manifests, paths, rendered):
+    names = list(dict.fromkeys(str(m.get("name")) for m in manifests))
+    title = "dcgan-bench report: " + (", ".join(names) if names else f"{len(cells)} cells")
+    meta = ["Records: " + ", ".join(map(str, paths))]
+    for m in manifests:
+        commit = (m.get("harness") or {}).get("commit")
+        meta.append(f"Grid {m.get('name')}: started {m.get('started')}, harness commit {commit}")
+    meta.append(f"Rendered {rendered} from {len(cells)} cells.")
+    return title, meta
+
+
+def _markdown_parts(cells):
+    brief = cells[["config", "seed", "status", "reason", "images_per_sec_median",
+                   "compile_seconds", "final_fid", "final_classifier_score",
+                   "final_classes_covered", "final_coverage", "final_collapsed"]].rename(columns={
+        "images_per_sec_median": "images/s", "compile_seconds": "compile s", "final_fid": "FID",
+        "final_classifier_score": "score", "final_classes_covered": "classes covered",
+        "final_coverage": "coverage", "final_collapsed": "collapsed"})
+    collapsed = tables.collapsed_seeds(cells)
+    no_collapse = ("No final evaluation: collapse unknown." if tables.final_metrics(cells).empty
+                   else "No seed collapsed.")
+    return [("Cells", brief, ""),
+            ("XLA speedup (median images/s on / off, 95% bootstrap interval over seeds)",
+             tables.xla_speedup(cells), "No configuration has ok cells with and without XLA."),
+            ("Collapsed seeds", collapsed, no_collapse)]
+
+
+def render_report(paths, out_dir) -> Path:
+    """Render the report of the run or cell directories `paths` into `out_dir`.
+
+    Returns the path of index.html. Raises BenchError when the paths hold no run records, when a
+    record is broken or newer than this harness, or when `out_dir` is something else.
+    """
+    paths = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+    if not paths:
+        raise BenchError("no run directories given: name at least one run or cell directory")
+    out_dir = Path(out_dir)
+    _check_out_dir(out_dir)
+    cells = data.load_cells(paths)
+    steps, evals = data.load_steps(cells), data.load_evals(cells)
+    ok_steps = steps[steps["status"] == "ok"] if not steps.empty else steps
+    configs = data.config_order(cells)
+    colors = figures.palette(configs)
+    manifests = data.load_manifests(cells)
+    rendered = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    title, meta = _title_and_meta(cells, manifests, paths, rendered)
+
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.tmp-"))
+    try:
+        os.chmod(tmp, 0o755)
+        out = Output(tmp)
+        page_sections = [
+            sections.overview(cells, data.constant_coordinates(cells), out),
+            sections.losses(ok_steps, configs, out),
+            sections.throughput(cells, out),
+            sections.quality(cells, evals, configs, colors, out),
+            sections.coverage(cells, configs, out),
+            sections.prdc(cells, colors, out),
+            sections.samples(cells, configs, out),
+            sections.environment(data.load_envs(cells), manifests, out),
+        ]
+        out.text("index.html", report_html.page(title, meta, page_sections))
+        out.text("summary.md", report_html.markdown(title, meta, _markdown_parts(cells)))
+        out.text(MARKER, "written by dcgan-bench report; the directory is replaced on re-render\n")
+        _replace_dir(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out_dir / "index.html"

@@ -1,0 +1,209 @@
+"""Grid specs, cell ids, and grids run for real: one process per cell."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from bench import records, schema
+from bench.cli import main
+from bench.errors import BenchError
+from bench.grid import cell_id, expand, load_spec
+
+ROOT = Path(__file__).resolve().parent.parent
+TINY = """
+name = "tiny grid"
+[axes]
+seeds = [0, 1]
+batch_sizes = [32]
+devices = ["cpu"]
+xla = [false]
+precision = ["float32"]
+[budget]
+steps = {steps}
+log_every = 10
+[eval]
+final_n = 0
+"""
+
+
+def _spec(tmp_path, text=TINY.format(steps=20), name="tiny.toml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def _run_grid(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "bench", "grid", *map(str, args)],
+                          capture_output=True, text=True, env={**os.environ, **(env or {})},
+                          cwd=ROOT)
+
+
+def test_spec_errors_are_listed_together(tmp_path):
+    bad = _spec(tmp_path, """
+name = "bad"
+colour = "red"
+[axes]
+seeds = []
+batch_sizes = [0, 64]
+devices = ["cpu", "tpu", "gpu:x"]
+xla = [false]
+precision = ["float8"]
+[budget]
+steps = -5
+""")
+    with pytest.raises(BenchError) as e:
+        load_spec(bad)
+    message = str(e.value)
+    for expected in ("colour: unknown top-level key", "[axes] seeds: expected a non-empty list",
+                     "[axes] batch_sizes: expected a positive integer, found 0",
+                     "found 'tpu'", "found 'gpu:x'", "found 'float8'",
+                     "steps: expected a positive integer, found -5"):
+        assert expected in message, expected
+    assert message.startswith(str(bad))
+
+
+def test_bad_spec_exits_2_and_writes_nothing(tmp_path, capsys):
+    bad = _spec(tmp_path, "name = 'x'\n[axes]\nseeds = [0]\n")
+    assert main(["grid", str(bad), "--out", str(tmp_path / "out")]) == 2
+    assert "batch_sizes: missing" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_not_toml_is_a_clear_error(tmp_path):
+    with pytest.raises(BenchError, match="not valid TOML"):
+        load_spec(_spec(tmp_path, "name = [unclosed"))
+
+
+def test_cell_ids_are_stable_and_readable():
+    spec = expand({"name": "ids", "axes": {"seeds": [0, 1], "batch_sizes": [64, 256],
+                                           "devices": ["cpu", "gpu:1"], "xla": [False, True],
+                                           "precision": ["float32", "mixed_bfloat16"]},
+                   "budget": {"steps": 5}})
+    ids = [c.id for c in spec.cells]
+    assert len(ids) == len(set(ids)) == 32
+    assert ids[0] == "cpu_float32_xla-off_bs64_seed0"
+    assert "gpu1_mixed_bfloat16_xla-on_bs256_seed1" in ids
+    assert all(cell_id(c.config) == c.id for c in spec.cells)
+    assert all(c.config.steps == 5 for c in spec.cells)
+
+
+def test_shipped_specs_are_valid():
+    specs = {p.stem: load_spec(p) for p in (ROOT / "runs" / "grids").glob("*.toml")}
+    assert {"smoke", "cpu", "gpu", "nightly"} <= set(specs)
+    cpu = specs["cpu"]
+    assert len({c.config.seed for c in cpu.cells}) >= 2
+    assert len({c.config.batch_size for c in cpu.cells}) >= 2
+    assert {c.config.xla for c in cpu.cells} == {True, False}
+    gpu = specs["gpu"]
+    assert len({c.config.seed for c in gpu.cells}) >= 5
+    assert min(c.config.batch_size for c in gpu.cells) == 64
+    assert max(c.config.batch_size for c in gpu.cells) == 1024
+    assert {c.config.precision for c in gpu.cells} > {"float32"}
+
+
+def test_crashing_cell_is_failed_and_the_others_finish(tmp_path):
+    out = tmp_path / "run"
+    # seed 0 raises inside the cell; seed 1 finishes
+    r = _run_grid(_spec(tmp_path), "--out", out, env={"DCGAN_BENCH_FAULT": "crash-if-seed=0"})
+    assert r.returncode == 1, r.stderr
+    df = pd.read_csv(out / schema.RESULTS_FILE)
+    by_seed = df.set_index("seed")
+    assert by_seed.loc[0, "status"] == "failed" and "InjectedFault" in by_seed.loc[0, "reason"]
+    assert by_seed.loc[1, "status"] == "ok"
+    assert "[2/2]" in r.stderr  # one line per finished cell when not on a terminal
+
+
+def test_dead_cell_process_is_recorded_as_failed(tmp_path):
+    out = tmp_path / "run"
+    r = _run_grid(_spec(tmp_path), "--out", out, env={"DCGAN_BENCH_FAULT": "die-if-seed=1"})
+    assert r.returncode == 1
+    summary = records.read_json_record(out / "cpu_float32_xla-off_bs32_seed1" / schema.SUMMARY_FILE)
+    assert summary["status"] == "failed" and "exit code 137" in summary["reason"]
+    assert records.read_json_record(
+        out / "cpu_float32_xla-off_bs32_seed0" / schema.SUMMARY_FILE)["status"] == "ok"
+
+
+def test_gpu_cells_skipped_without_a_gpu(tmp_path):
+    spec = _spec(tmp_path, TINY.format(steps=10).replace('devices = ["cpu"]',
+                                                         'devices = ["cpu", "gpu"]'))
+    out = tmp_path / "run"
+    r = _run_grid(spec, "--out", out)
+    df = pd.read_csv(out / schema.RESULTS_FILE)
+    gpu = df[df.device == "gpu"]
+    assert len(gpu) == 2 and (gpu.status == "skipped").all()
+    assert gpu.reason.str.contains("no GPU").all()
+    assert (df[df.device == "cpu"].status == "ok").all()
+    assert r.returncode == 1  # not every cell succeeded
+
+
+def test_require_gpu_exits_2_before_training(tmp_path):
+    out = tmp_path / "run"
+    r = _run_grid(_spec(tmp_path), "--out", out, "--require-gpu")
+    assert r.returncode == 2
+    assert "needs a GPU" in r.stderr and not out.exists()
+
+
+def test_existing_run_dir_needs_resume(tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "something").write_text("x")
+    r = _run_grid(_spec(tmp_path), "--out", out)
+    assert r.returncode == 2 and "--resume" in r.stderr
+
+
+def test_resume_after_killing_the_grid_mid_cell(tmp_path):
+    spec = _spec(tmp_path, TINY.format(steps=400))
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "bench", "grid", str(spec), "--out", str(out)],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    first, second = out / "cpu_float32_xla-off_bs32_seed0", out / "cpu_float32_xla-off_bs32_seed1"
+    deadline = time.time() + 240
+    while time.time() < deadline and not (second / schema.STEPS_FILE).exists():
+        time.sleep(0.5)
+    assert (second / schema.STEPS_FILE).exists(), "the second cell never started"
+    os.killpg(proc.pid, signal.SIGKILL)  # the machine dies: grid and cell process at once
+    proc.wait()
+    kept = (first / schema.SUMMARY_FILE).read_bytes()
+    assert records.read_json_record(first / schema.SUMMARY_FILE)["status"] == "ok"
+    assert records.read_json_record(second / schema.SUMMARY_FILE)["status"] == "running"
+
+    r = _run_grid(spec, "--out", out, "--resume")
+    assert r.returncode == 0, r.stderr
+    assert (first / schema.SUMMARY_FILE).read_bytes() == kept  # the finished cell was not rerun
+    assert "kept from the earlier run" in r.stderr
+    steps = records.read_jsonl(second / schema.STEPS_FILE)
+    assert [s["step"] for s in steps][:2] == [10, 20]  # rerun from a clean directory
+    df = pd.read_csv(out / schema.RESULTS_FILE)
+    assert (df.status == "ok").all() and len(df) == 2
+
+
+def test_sigterm_stops_the_grid_keeping_finished_cells(tmp_path):
+    spec = _spec(tmp_path, TINY.format(steps=400))
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "bench", "grid", str(spec), "--out", str(out)],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and not (out / "cpu_float32_xla-off_bs32_seed0" /
+                                          schema.STEPS_FILE).exists():
+        time.sleep(0.5)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert "--resume" in err
+    assert (out / schema.RESULTS_FILE).exists()
+
+
+def test_table_prints_every_cell(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert _run_grid(_spec(tmp_path, TINY.format(steps=10)), "--out", out).returncode == 0
+    assert main(["table", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "cpu_float32_xla-off_bs32_seed0" in printed and "cpu_float32_xla-off_bs32_seed1" in printed
+    assert main(["table", str(tmp_path / "nothing-here")]) == 2
