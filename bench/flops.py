@@ -15,8 +15,10 @@ The step, as bench.step runs it, per image:
     gen loss: D input grads on fake down to the image (all D layers), G weight grads, G input
     grads except G's first layer (nothing flows into the noise).
 
-The record holds this analytic count: the arithmetic the model needs, comparable across
-implementations and devices.
+TensorFlow's profiler, run on the traced step, reports about 1.5x this; the extra is gradient
+ops no output or variable update uses, which Grappler prunes before the step runs. Counting only
+live ops gives exactly this number (bench.profile_flops, tests/test_flops.py). The record holds
+the analytic count: the arithmetic the step does, comparable across implementations and devices.
 """
 
 # (kind, input HxW, C_in, C_out, kernel) in forward order; dense as (kind, -, n_in, n_out, -)

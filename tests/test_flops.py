@@ -37,3 +37,17 @@ def test_step_flops_and_achieved_rate():
     s = flops.flops_summary(64, {"median": 100.0})
     assert s["achieved_flops_per_sec"] == expected * 100.0
     assert flops.flops_summary(64, {"median": None})["achieved_flops_per_sec"] is None
+
+
+def test_analytic_count_matches_tensorflows_count_of_live_ops():
+    from bench.config import CellConfig
+    from bench.profile_flops import traced_step_flops
+    from bench.train import _build
+
+    _, step = _build(CellConfig(batch_size=16), "/CPU:0")
+    counted = traced_step_flops(step, 16)
+    analytic = flops.train_step_flops_per_image()
+    assert counted["live_dense_and_conv"] == analytic
+    # the profiler's whole-graph count includes dead gradient ops: about 1.5x
+    assert 1.45 < counted["profiler_all_ops"] / analytic < 1.55
+    assert counted["dead_by_type"]["Conv2DBackpropFilter"] > 0

@@ -1,0 +1,220 @@
+"""The report on the golden crafted grid (tests/data/runs/golden, see make_golden.py there).
+
+Expected numbers are worked by hand from the golden throughput medians (images/s):
+    bs64  XLA off 900, 920 -> 910    XLA on 760, 780 -> 770    speedup 770 / 910 = 0.846154
+    bs256 XLA off 880, 900 -> 890    XLA on 500, 520 -> 510    speedup 510 / 890 = 0.573034
+With two seeds a side, a bootstrap median is the low seed, the mean of both or the high seed; the
+lowest ratio (low on, high off) comes up in 1/16 of resamples, more than the 2.5% tail, so the 95%
+interval runs from low_on / high_off to high_on / low_off: 760/920 to 780/900 and 500/900 to
+520/880.
+"""
+
+import csv
+import json
+import shutil
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from bench.errors import BenchError
+from bench.report import MARKER, render_report
+from bench.report_tables import ratio_of_medians_ci
+
+GOLDEN = Path(__file__).parent / "data" / "runs" / "golden"
+HOSTILE = "<script>alert(1)</script>"
+FIGURES = {"loss_curves.png", "discriminator.png", "throughput.png", "compile_time.png",
+           "final_metrics.png", "fid_over_steps.png", "class_histograms.png", "prdc.png"}
+TABLES = {"cells.csv", "throughput.csv", "xla_speedup.csv", "final_metrics.csv",
+          "collapsed_seeds.csv", "class_histograms.csv", "environment.csv"}
+
+
+def read_csv(path):
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+class Resources(HTMLParser):
+    """Every src/href in a page, and the tags used."""
+
+    def __init__(self):
+        super().__init__()
+        self.images, self.links, self.tags = [], [], set()
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.add(tag)
+        attrs = dict(attrs)
+        if tag == "img":
+            self.images.append(attrs.get("src"))
+        if attrs.get("href"):
+            self.links.append(attrs["href"])
+
+
+def parse(html_text):
+    parser = Resources()
+    parser.feed(html_text)
+    return parser
+
+
+@pytest.fixture(scope="module")
+def golden_report(tmp_path_factory):
+    return render_report([GOLDEN], tmp_path_factory.mktemp("report") / "golden").parent
+
+
+def copy_golden(tmp_path, name=None, failed_reason=None) -> Path:
+    run = tmp_path / "runs" / "golden"
+    shutil.copytree(GOLDEN, run)
+    if name is not None:
+        manifest = json.loads((run / "manifest.json").read_text())
+        manifest["name"] = manifest["spec"]["name"] = name
+        (run / "manifest.json").write_text(json.dumps(manifest))
+    if failed_reason is not None:
+        path = run / "cpu_mixed_bfloat16_xla-off_bs64_seed0" / "summary.json"
+        summary = json.loads(path.read_text())
+        summary["reason"] = failed_reason
+        path.write_text(json.dumps(summary))
+    return run
+
+
+def test_mixed_statuses_render_every_output(golden_report):
+    names = {p.name for p in golden_report.iterdir()}
+    assert {"index.html", "summary.md", MARKER} | FIGURES | TABLES <= names
+    assert len(list((golden_report / "samples").glob("*.png"))) == 8  # failed, skipped, diverged: none
+    statuses = {row["status"] for row in read_csv(golden_report / "cells.csv")}
+    assert statuses == {"ok", "diverged", "failed", "skipped"}
+    page = (golden_report / "index.html").read_text()
+    for status in ("ok", "diverged", "failed", "skipped"):
+        assert f'class="status status-{status}">{status}</td>' in page
+    assert "11 cells: 8 ok, 1 diverged, 1 failed, 1 skipped." in page
+    assert "RuntimeError: crafted failure for the golden grid" in page
+    assert "non-finite generator loss at step 140" in page
+    summary = (golden_report / "summary.md").read_text()
+    assert "| gpu · float32 · XLA on · bs 64 | 0 | skipped | device gpu asked for" in summary
+
+
+def test_xla_speedup_matches_hand_worked_values(golden_report):
+    rows = read_csv(golden_report / "xla_speedup.csv")
+    got = [(int(r["batch_size"]), int(r["seeds_off"]), int(r["seeds_on"]), float(r["median_off"]),
+            float(r["median_on"]), float(r["speedup"]), float(r["ci_low"]), float(r["ci_high"]))
+           for r in rows]
+    expected = [(64, 2, 2, 910.0, 770.0, 770 / 910, 760 / 920, 780 / 900),
+                (256, 2, 2, 890.0, 510.0, 510 / 890, 500 / 900, 520 / 880)]
+    assert [r[:5] for r in got] == [e[:5] for e in expected]
+    for g, e in zip(got, expected):
+        assert g[5:] == pytest.approx(e[5:], rel=1e-9)
+    assert {r["device"] for r in rows} == {"cpu"}  # the gpu cell was skipped: no pair
+    summary = (golden_report / "summary.md").read_text()
+    assert "| mnist-5k | cpu | float32 | 64 | 2 | 2 | 910 | 770 | 0.8462 | 0.8261 | 0.8667 |" in summary
+    assert "| mnist-5k | cpu | float32 | 256 | 2 | 2 | 890 | 510 | 0.573 | 0.5556 | 0.5909 |" in summary
+    assert "0.826 – 0.867" in (golden_report / "index.html").read_text()
+
+
+def test_throughput_and_collapse_tables(golden_report):
+    rows = {(r["group"], int(r["batch_size"])): r for r in
+            read_csv(golden_report / "throughput.csv")}
+    bs64_off = rows[("cpu · XLA off · float32", 64)]
+    assert float(bs64_off["median"]) == 910.0
+    # Windows at median +- 0, 4, ..., 16: p10 = median - 12.8, p90 = median + 12.8 (numpy's
+    # linear interpolation over 9 windows); lowest p10 is seed 0's, highest p90 seed 1's.
+    assert float(bs64_off["p10"]) == pytest.approx(900 - 12.8)
+    assert float(bs64_off["p90"]) == pytest.approx(920 + 12.8)
+    assert int(bs64_off["seeds"]) == 2  # the diverged seed 2 is left out
+    collapsed = read_csv(golden_report / "collapsed_seeds.csv")
+    assert [(r["config"], r["seed"], r["classes covered"]) for r in collapsed] == [
+        ("cpu · float32 · XLA on · bs 256", "1", "4.0")]
+    assert "| cpu · float32 · XLA on · bs 256 | 1 | 4 | 0.62 | 144.5 |" in (
+        golden_report / "summary.md").read_text()
+
+
+def test_page_is_offline_and_every_image_exists(golden_report):
+    text = (golden_report / "index.html").read_text()
+    assert "http://" not in text and "https://" not in text
+    page = parse(text)
+    assert not page.tags & {"script", "link", "iframe", "object", "embed"}
+    assert set(page.images) >= FIGURES
+    for src in page.images + page.links:
+        if not src.startswith("#"):
+            assert not Path(src).is_absolute() and ".." not in Path(src).parts
+            assert (golden_report / src).is_file(), src
+
+
+def test_hostile_text_is_escaped(tmp_path):
+    run = copy_golden(tmp_path, name=HOSTILE, failed_reason='<img src=x onerror="alert(2)">')
+    out = render_report([run], tmp_path / "report").parent
+    page = (out / "index.html").read_text()
+    assert "<script" not in page.lower()
+    assert "<img src=x" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "&lt;img src=x onerror=&quot;alert(2)&quot;&gt;" in page
+    assert "<title>dcgan-bench report: &lt;script&gt;" in page
+    summary = (out / "summary.md").read_text()
+    assert "<script" not in summary and "&lt;script&gt;alert(1)&lt;/script&gt;" in summary
+
+
+def test_report_over_nothing_is_an_error(tmp_path):
+    out = tmp_path / "report"
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(BenchError, match="no run records found"):
+        render_report([tmp_path / "empty"], out)
+    with pytest.raises(BenchError, match="no such run or cell directory"):
+        render_report([tmp_path / "absent"], out)
+    with pytest.raises(BenchError, match="no run directories given"):
+        render_report([], out)
+    run = tmp_path / "zero-cells"
+    run.mkdir()
+    (run / "manifest.json").write_text(json.dumps(
+        {"schema_version": 1, "name": "zero", "spec": {}, "cells": []}))
+    with pytest.raises(BenchError, match="no run records found"):
+        render_report([run], out)
+    assert not out.exists()
+
+
+def test_absent_sections_say_so(tmp_path):
+    # One ok cell given alone (no manifest), with evaluation off, and only a failed cell.
+    cell = tmp_path / "cell"
+    shutil.copytree(GOLDEN / "cpu_float32_xla-off_bs64_seed0", cell)
+    (cell / "evals.jsonl").unlink()
+    summary = json.loads((cell / "summary.json").read_text())
+    summary["final"] = None
+    (cell / "summary.json").write_text(json.dumps(summary))
+    page = render_report([cell], tmp_path / "one").read_text()
+    assert "No periodic evaluations (eval_every = 0)" in page
+    assert "No ok cell has a final evaluation" in page
+    assert "without a grid manifest" in page
+    assert "loss_curves.png" in page
+    failed = render_report([GOLDEN / "cpu_mixed_bfloat16_xla-off_bs64_seed0"],
+                           tmp_path / "failed").read_text()
+    assert "No ok cell has a steps.jsonl" in failed
+    assert "No ok cell has throughput numbers" in failed
+    assert "No cell has a samples.png." in failed
+    assert "<img" not in failed
+
+
+def test_out_dir_is_replaced_only_when_it_is_a_report(tmp_path):
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    (precious / "notes.txt").write_text("keep me")
+    with pytest.raises(BenchError, match="not a report"):
+        render_report([GOLDEN], precious)
+    assert (precious / "notes.txt").read_text() == "keep me"
+    out = tmp_path / "report"
+    render_report([GOLDEN / "cpu_float32_xla-off_bs64_seed0"], out)
+    render_report([GOLDEN / "cpu_float32_xla-on_bs64_seed0"], out)  # over the old report
+    assert [p.name for p in (out / "samples").iterdir()] == ["00-cpu_float32_xla-on_bs64_seed0.png"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["precious", "report"]  # no temp left
+
+
+def test_ratio_of_medians_ci_is_seeded_and_exact_for_equal_seeds():
+    assert ratio_of_medians_ci([2.0, 2.0, 2.0], [1.0, 1.0]) == (2.0, 2.0, 2.0)
+    a = ratio_of_medians_ci([1.0, 1.5, 3.0], [1.0, 2.0])
+    assert a == ratio_of_medians_ci([1.0, 1.5, 3.0], [1.0, 2.0])
+    assert a[0] == pytest.approx(1.5 / 1.5) and a[1] <= a[0] <= a[2]
+
+
+def test_report_does_not_import_tensorflow(tmp_path):
+    code = ("import sys; from bench.report import render_report; "
+            f"render_report([{str(GOLDEN)!r}], {str(tmp_path / 'r')!r}); "
+            "assert 'tensorflow' not in sys.modules, 'tensorflow imported'")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parent.parent)
