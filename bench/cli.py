@@ -133,8 +133,99 @@ def cmd_table(args) -> int:
     return 0
 
 
+def _add_score(sub):
+    p = sub.add_parser("score", help="evaluate any image set (NPZ with key 'images')")
+    p.add_argument("samples", help="NPZ: images (N, 28, 28[, 1]), uint8 0..255 or float [-1, 1]")
+    p.add_argument("--data", default="mnist-5k", help="the reference data set and its instrument")
+    p.add_argument("--data-dir", default=None)
+
+
+def cmd_score(args) -> int:
+    from bench.evaluate import score_npz
+
+    print(json.dumps(score_npz(args.samples, args.data, args.data_dir), indent=2))
+    return 0
+
+
+def _add_eval(sub):
+    p = sub.add_parser("eval", help="re-evaluate a finished cell from its saved generator")
+    p.add_argument("cell", help="a cell directory with generator.weights.h5")
+    p.add_argument("--n", type=int, default=10000, help="generated samples (default 10000)")
+    p.add_argument("--out", default=None, help="also write the result to this JSON file")
+
+
+def cmd_eval(args) -> int:
+    from pathlib import Path
+
+    from bench import records, schema
+    from bench.evaluate import evaluate_images
+    from bench.generate import generator_to_images, load_generator
+
+    cell = Path(args.cell)
+    weights = cell / schema.GENERATOR_FILE
+    if not weights.is_file():
+        raise BenchError("no saved generator: only a finished cell can be re-evaluated",
+                         path=weights)
+    config = records.read_json_record(cell / schema.CONFIG_FILE)
+    images = generator_to_images(load_generator(weights), args.n)
+    result = {"cell": str(cell), **evaluate_images(images, config["data"],
+                                                   data_dir=config.get("data_dir"))}
+    if args.out:
+        records.write_json_record(args.out, result)
+    print(json.dumps(records._jsonable(result), indent=2))
+    return 0
+
+
+def _add_classifier(sub):
+    p = sub.add_parser("classifier", help="train or check the MNIST/Fashion-MNIST instrument")
+    verbs = p.add_subparsers(dest="verb", required=True)
+    t = verbs.add_parser("train", help="train the instrument reproducibly (weights + model card)")
+    t.add_argument("--data", required=True, help="mnist or fashion-mnist")
+    t.add_argument("--data-dir", default=None)
+    t.add_argument("--out", required=True, help="directory for <data>.weights.h5 and its card")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--epochs", type=int, default=12)
+    c = verbs.add_parser("check", help="accuracy of the shipped instrument on the data at hand")
+    c.add_argument("--data", default="mnist-5k")
+    c.add_argument("--data-dir", default=None)
+
+
+def cmd_classifier(args) -> int:
+    if args.verb == "train":
+        from bench.classifier_train import train_classifier
+
+        command = "dcgan-bench " + " ".join(sys.argv[1:]) if sys.argv[1:] else None
+        train_classifier(args.data, args.data_dir, args.out, seed=args.seed, epochs=args.epochs,
+                         command=command)
+        return 0
+    from bench.classifier import check_accuracy, load_classifier
+
+    clf = load_classifier(args.data)
+    accuracy = check_accuracy(args.data, args.data_dir, classifier=clf)
+    print(json.dumps({"data": args.data, "accuracy": accuracy,
+                      "card_test_accuracy": clf.card.get("test_accuracy"),
+                      "classifier_sha256": clf.sha256}))
+    return 0
+
+
+def _add_report(sub):
+    p = sub.add_parser("report", help="render an HTML + Markdown report of run directories")
+    p.add_argument("runs", nargs="+", help="run or cell directories")
+    p.add_argument("--out", required=True, help="report directory, e.g. reports/NAME")
+
+
+def cmd_report(args) -> int:
+    from bench.report import render_report
+
+    index = render_report(args.runs, args.out)
+    print(f"report: {index}")
+    return 0
+
+
 COMMANDS = {"train": (_add_train, cmd_train), "grid": (_add_grid, cmd_grid),
-            "table": (_add_table, cmd_table)}
+            "table": (_add_table, cmd_table), "score": (_add_score, cmd_score),
+            "eval": (_add_eval, cmd_eval), "classifier": (_add_classifier, cmd_classifier),
+            "report": (_add_report, cmd_report)}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -12,14 +12,17 @@ import math
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 DPI = 100
 SEED_RANGE = ("pi", 100)  # the band: min to max across seeds
-STATUS_COLORS = {False: "#4c4c4c", True: "#d62728"}
+COLLAPSE_COLORS = {"no": "#4c4c4c", "yes": "#d62728"}
 
 
 def figure_to_png(fig: Figure) -> bytes:
+    FigureCanvasAgg(fig)  # Agg explicitly: no display, no pyplot state
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=DPI, bbox_inches="tight")
     return buf.getvalue()
@@ -46,6 +49,9 @@ def _panels(n, width=3.7, height=2.7, max_cols=4, **kw):
 
 def _facet_curves(steps, configs, series: dict, ylabel, ylim=None):
     """One panel per configuration: each series' mean across seeds with a seed-range band."""
+    series = {k: v for k, v in series.items() if k in steps.columns}
+    if not series or "step" not in steps.columns:
+        return None
     data = steps.melt(id_vars=["config", "seed", "step"], value_vars=list(series),
                       var_name="series", value_name="value")
     data["series"] = data["series"].map(series)
@@ -57,8 +63,9 @@ def _facet_curves(steps, configs, series: dict, ylabel, ylim=None):
         fig, axes = _panels(len(present), sharex=True, sharey=True)
         for i, (ax, config) in enumerate(zip(axes, present)):
             sub = data[data["config"] == config]
-            sns.lineplot(data=sub, x="step", y="value", hue="series", hue_order=list(series.values()),
-                         estimator="mean", errorbar=SEED_RANGE, ax=ax, legend=i == 0)
+            sns.lineplot(data=sub, x="step", y="value", hue="series",
+                         hue_order=list(series.values()), estimator="mean",
+                         errorbar=SEED_RANGE, ax=ax, legend=i == 0)
             seeds = sub["seed"].nunique()
             ax.set_title(f"{config}\n({seeds} seed{'s' if seeds != 1 else ''})", fontsize=9)
             ax.set_ylabel(ylabel)
@@ -135,7 +142,8 @@ def final_metrics(final: pd.DataFrame, configs):
     metrics = [("final_fid", "FID (lower is better)"),
                ("final_classifier_score", "classifier score (higher is better)"),
                ("final_kid", "KID (lower is better)")]
-    data = final.assign(collapsed=final["final_collapsed"] == True)  # noqa: E712
+    data = final.assign(collapsed=(final["final_collapsed"] == True).map(  # noqa: E712
+        {False: "no", True: "yes"}))
     a, b = _style()
     with a, b:
         fig = Figure(figsize=(13, 1.2 + 0.45 * len(present)), layout="constrained")
@@ -144,17 +152,20 @@ def final_metrics(final: pd.DataFrame, configs):
             sns.boxplot(data=data, x=col, y="config", order=present, color="#dfe8f3",
                         showfliers=False, ax=ax)
             sns.stripplot(data=data, x=col, y="config", order=present, hue="collapsed",
-                          hue_order=[False, True], palette=STATUS_COLORS, size=6, ax=ax,
+                          hue_order=["no", "yes"], palette=COLLAPSE_COLORS, size=6, ax=ax,
                           legend=i == 2)
             ax.set_xlabel(title)
             ax.set_ylabel(None)
+            ax.ticklabel_format(axis="x", useOffset=False)  # 1.00008 reads better than 1e-6+...
         if axes[2].get_legend():
             axes[2].get_legend().set_title("collapsed")
     return fig
 
 
 def fid_over_steps(evals: pd.DataFrame, colors: dict):
-    data = evals[evals["status"] == "ok"].dropna(subset=["fid"]) if not evals.empty else evals
+    if evals.empty or not {"fid", "step"} <= set(evals.columns):
+        return None
+    data = evals[evals["status"] == "ok"].dropna(subset=["fid"])
     if data.empty:
         return None
     a, b = _style()
@@ -165,6 +176,7 @@ def fid_over_steps(evals: pd.DataFrame, colors: dict):
         sns.lineplot(data=data, x="step", y="fid", hue="config", hue_order=hue_order,
                      palette=colors, estimator="mean", errorbar=SEED_RANGE, marker="o", ax=ax)
         ax.set_ylabel("FID")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.legend(title=None, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     return fig
 
@@ -182,14 +194,15 @@ def class_heatmaps(hist: pd.DataFrame, configs):
         for ax, config in zip(axes, present):
             sub = hist[hist["config"] == config]
             grid = sub.pivot_table(index="seed", columns="class", values="fraction")
-            collapsed = sub.groupby("seed")["collapsed"].first()
+            collapsed = {s: bool(c == True) for s, c in  # noqa: E712 (None: not evaluated)
+                         sub.groupby("seed")["collapsed"].first().items()}
             sns.heatmap(grid * 100, ax=ax, vmin=0, vmax=vmax * 100, cmap="rocket_r", annot=True,
                         fmt=".0f", cbar=False, annot_kws={"fontsize": 7}, linewidths=0.5)
-            ax.set_yticklabels([f"seed {int(s)}" + (" (collapsed)" if collapsed[s] is True else "")
+            ax.set_yticklabels([f"seed {int(s)}" + (" (collapsed)" if collapsed[s] else "")
                                 for s in grid.index], rotation=0, fontsize=8)
             for label, s in zip(ax.get_yticklabels(), grid.index):
-                if collapsed[s] is True:
-                    label.set_color(STATUS_COLORS[True])
+                if collapsed[s]:
+                    label.set_color(COLLAPSE_COLORS["yes"])
             ax.set_title(config, fontsize=9)
             ax.set_xlabel("class (cells: % of samples)")
             ax.set_ylabel(None)
@@ -212,10 +225,11 @@ def prdc(final: pd.DataFrame, colors: dict):
                             palette=colors, s=60, ax=ax, legend=legend)
             ax.set_xlabel(x.removeprefix("final_"))
             ax.set_ylabel(y.removeprefix("final_"))
-        axes[0].set_xlim(0, 1)
-        axes[0].set_ylim(0, 1)
-        axes[1].set_xlim(0, 1)
-        axes[1].set_ylim(bottom=0)
+        # A little room around [0, 1], so that dots at 0 (untrained samples) stay visible.
+        axes[0].set_xlim(-0.03, 1.03)
+        axes[0].set_ylim(-0.03, 1.03)
+        axes[1].set_xlim(-0.03, 1.03)
+        axes[1].set_ylim(-0.03, max(1.03, float(data["final_density"].max()) * 1.05))
         if axes[1].get_legend():
             axes[1].legend(title=None, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     return fig

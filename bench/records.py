@@ -23,6 +23,7 @@ def write_bytes_atomic(path, data: bytes):
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; records are shared artefacts
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()

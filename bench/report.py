@@ -71,12 +71,13 @@ def _replace_dir(new: Path, out_dir: Path):
 
 def _title_and_meta(cells, manifests, paths, rendered):
     names = list(dict.fromkeys(str(m.get("name")) for m in manifests))
-    title = "dcgan-bench report: " + (", ".join(names) if names else f"{len(cells)} cells")
+    plural = "s" if len(cells) != 1 else ""
+    title = "dcgan-bench report: " + (", ".join(names) if names else f"{len(cells)} cell{plural}")
     meta = ["Records: " + ", ".join(map(str, paths))]
     for m in manifests:
         commit = (m.get("harness") or {}).get("commit")
         meta.append(f"Grid {m.get('name')}: started {m.get('started')}, harness commit {commit}")
-    meta.append(f"Rendered {rendered} from {len(cells)} cells.")
+    meta.append(f"Rendered {rendered} from {len(cells)} cell{plural}.")
     return title, meta
 
 
@@ -92,7 +93,8 @@ def _markdown_parts(cells):
                    else "No seed collapsed.")
     return [("Cells", brief, ""),
             ("XLA speedup (median images/s on / off, 95% bootstrap interval over seeds)",
-             tables.xla_speedup(cells), "No configuration has ok cells with and without XLA."),
+             sections.speedup_display(tables.xla_speedup(cells)),
+             "No configuration has ok cells with and without XLA."),
             ("Collapsed seeds", collapsed, no_collapse)]
 
 
@@ -132,7 +134,9 @@ def render_report(paths, out_dir) -> Path:
             sections.environment(data.load_envs(cells), manifests, out),
         ]
         out.text("index.html", report_html.page(title, meta, page_sections))
-        out.text("summary.md", report_html.markdown(title, meta, _markdown_parts(cells)))
+        counts = ", ".join(f"{n} {s}" for s, n in tables.status_counts(cells).items())
+        out.text("summary.md", report_html.markdown(
+            title, meta + [f"Cells: {counts}."], _markdown_parts(cells)))
         out.text(MARKER, "written by dcgan-bench report; the directory is replaced on re-render\n")
         _replace_dir(tmp, out_dir)
     except BaseException:

@@ -17,11 +17,15 @@ from bench.results import COORDINATES, load_results
 CONFIG_KEYS = tuple(k for k in COORDINATES if k != "seed")
 # Throughput and compile-time plots draw one line per device x XLA x precision.
 GROUP_KEYS = ("device", "xla", "precision")
-ENV_KEYS = ("tensorflow", "keras", "python", "device_model", "host_cpu", "hostname",
+NUMERIC_COLUMNS = ("seed", "batch_size", "steps", "compile_seconds", "wall_seconds",
+                   "peak_memory_bytes", "retraces", "flops_per_image", "achieved_flops_per_sec",
+                   "best_fid", "best_fid_step", "images_per_sec_median", "images_per_sec_p10",
+                   "images_per_sec_p90")
+ENV_KEYS = ("tensorflow", "keras", "python", "device", "device_model", "host_cpu", "hostname",
             "cuda_build", "cudnn_build")
 
 
-def _value_label(key, value) -> str:
+def value_label(key, value) -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return "?"
     if key == "xla":
@@ -33,7 +37,7 @@ def _value_label(key, value) -> str:
 
 def _labels(frame: pd.DataFrame, keys) -> pd.Series:
     varying = [k for k in keys if frame[k].astype(str).nunique(dropna=False) > 1] or list(keys)
-    return frame.apply(lambda r: " · ".join(_value_label(k, r[k]) for k in varying), axis=1)
+    return frame.apply(lambda r: " · ".join(value_label(k, r[k]) for k in varying), axis=1)
 
 
 def _sort_key(value):
@@ -53,11 +57,17 @@ def load_cells(paths) -> pd.DataFrame:
     Raises BenchError (from the loader) when the paths hold no run records.
     """
     cells = load_results(list(paths) if isinstance(paths, (list, tuple)) else [paths])
+    # A cell reached twice (runs/<grid>/ holds <run-id>/ and the `latest` link to it) is one cell.
+    resolved = cells["cell_dir"].map(lambda p: str(Path(p).resolve()))
+    cells = cells[~resolved.duplicated()].reset_index(drop=True)
     for key in COORDINATES:
         if key not in cells:
             cells[key] = None
-    cells["seed"] = pd.to_numeric(cells["seed"], errors="coerce")
-    cells["batch_size"] = pd.to_numeric(cells["batch_size"], errors="coerce")
+    # A column that is None in every cell (all failed, say) comes back as objects: make every
+    # number a float, NaN where missing, so the tables and plots can rely on numeric columns.
+    for col in NUMERIC_COLUMNS + tuple(f"final_{k}" for k in schema.SCALAR_METRICS
+                                       if k != schema.COLLAPSED):
+        cells[col] = pd.to_numeric(cells[col], errors="coerce") if col in cells else np.nan
     order = sorted(range(len(cells)), key=lambda i: [
         _sort_key(cells.iloc[i][k]) for k in COORDINATES] + [str(cells.iloc[i]["cell_id"])])
     cells = cells.iloc[order].reset_index(drop=True)
@@ -120,7 +130,8 @@ def load_envs(cells: pd.DataFrame) -> pd.DataFrame:
             harness = env.get("harness") or {}
             rows.append({**{k: env.get(k) for k in ENV_KEYS},
                          "harness_commit": harness.get("commit"),
-                         "harness_dirty": harness.get("dirty"), "xla": cell["xla"]})
+                         "harness_dirty": {True: "yes", False: "no"}.get(harness.get("dirty")),
+                         "xla": cell["xla"]})
     return pd.DataFrame(rows)
 
 

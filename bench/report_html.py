@@ -23,14 +23,16 @@ body { font-family: system-ui, -apple-system, "Segoe UI", "DejaVu Sans", sans-se
        color: #1d1d1f; background: #fff; line-height: 1.45; }
 main { max-width: 1500px; margin: 0 auto; padding: 1rem 2rem 4rem; }
 h1 { font-size: 1.6rem; margin: 1rem 0 0.2rem; word-break: break-word; }
-h2 { font-size: 1.25rem; margin-top: 2.2rem; border-bottom: 2px solid #e3e6ea; padding-bottom: .2rem; }
+h2 { font-size: 1.25rem; margin-top: 2.2rem; border-bottom: 2px solid #e3e6ea;
+     padding-bottom: .2rem; }
 h3 { font-size: 1rem; margin: 1.2rem 0 .4rem; }
 p.meta { color: #555; margin-top: 0; }
 nav { background: #f5f7fa; border: 1px solid #e3e6ea; border-radius: 6px; padding: .5rem 1rem; }
 nav a { margin-right: 1.1rem; color: #0b5cad; text-decoration: none; white-space: nowrap; }
 .scroll { overflow-x: auto; }
 table { border-collapse: collapse; font-size: .82rem; margin: .4rem 0; }
-th, td { border: 1px solid #d9dde3; padding: .25rem .5rem; text-align: right; vertical-align: top; }
+th, td { border: 1px solid #d9dde3; padding: .25rem .5rem; text-align: right;
+         vertical-align: top; }
 th { background: #f0f3f7; text-align: center; }
 td.text { text-align: left; white-space: nowrap; }
 td.long { text-align: left; min-width: 14rem; max-width: 30rem; overflow-wrap: break-word; }
@@ -40,11 +42,13 @@ td.status { font-weight: 600; text-align: center; }
 .status-failed { color: #c62828; } .status-skipped, .status-missing { color: #6e7781; }
 .status-running { color: #0b5cad; } .status-other { color: #6e7781; }
 img.fig { max-width: 100%; height: auto; border: 1px solid #eef0f3; }
+.sample-groups { display: flex; flex-wrap: wrap; column-gap: 2.5rem; }
 .samples { display: flex; flex-wrap: wrap; gap: .8rem; }
 .samples figure { margin: 0; text-align: center; font-size: .8rem; }
 .samples img { border: 1px solid #d9dde3; image-rendering: pixelated; }
-.nosample { width: 242px; height: 242px; display: flex; align-items: center;
-            justify-content: center; background: #f5f7fa; color: #6e7781; border: 1px dashed #ccd; }
+.nosample { width: 242px; height: 60px; display: flex; align-items: center;
+            justify-content: center; background: #f5f7fa; color: #6e7781;
+            border: 1px dashed #ccd; }
 pre { background: #f5f7fa; border: 1px solid #e3e6ea; padding: .8rem; overflow-x: auto;
       font-size: .8rem; }
 a.csv { font-size: .8rem; color: #0b5cad; }
@@ -77,7 +81,8 @@ def status_class(status) -> str:
 def table_html(frame: pd.DataFrame, csv_name=None) -> str:
     head = "".join(f"<th>{esc(c)}</th>" for c in frame.columns)
     # Columns with long text (reasons, tracebacks' last lines) wrap; the rest stay on one line.
-    long = {c for c in frame.columns if frame[c].map(lambda v: isinstance(v, str) and len(v) > 30).any()}
+    long = {c for c in frame.columns
+            if frame[c].map(lambda v: isinstance(v, str) and len(v) > 30).any()}
     rows = []
     for record in frame.itertuples(index=False):
         cells = []
@@ -96,15 +101,16 @@ def table_html(frame: pd.DataFrame, csv_name=None) -> str:
 
 
 def _samples_html(groups) -> str:
-    out = []
+    out = ['<div class="sample-groups">']
     for config, items in groups:
-        out.append(f"<h3>{esc(config)}</h3><div class=\"samples\">")
+        out.append(f'<div><h3>{esc(config)}</h3><div class="samples">')
         for src, caption, status in items:
             picture = (f'<img src="{esc(src)}" width="242" height="242" alt="{esc(caption)}">'
                        if src else f'<div class="nosample">no samples.png</div>')
             out.append(f'<figure>{picture}<figcaption>{esc(caption)} · <span class="'
                        f'{status_class(status)}">{esc(status)}</span></figcaption></figure>')
-        out.append("</div>")
+        out.append("</div></div>")
+    out.append("</div>")
     return "\n".join(out)
 
 
@@ -113,6 +119,8 @@ def block_html(block) -> str:
     if kind == "p":
         return f"<p>{esc(block[1])}</p>"
     if kind == "figure":
+        if block[1] is None:
+            return ""
         return f'<p><img class="fig" src="{esc(block[1])}" alt="{esc(block[2])}"></p>'
     if kind == "table":
         return table_html(block[1], block[2])
@@ -125,7 +133,8 @@ def block_html(block) -> str:
 
 def page(title: str, meta: list[str], sections) -> str:
     """The whole page: sections are (anchor, heading, blocks)."""
-    nav = " ".join(f'<a href="#{esc(anchor)}">{esc(heading)}</a>' for anchor, heading, _ in sections)
+    nav = " ".join(f'<a href="#{esc(anchor)}">{esc(heading)}</a>'
+                   for anchor, heading, _ in sections)
     body = "\n".join(
         f'<section id="{esc(anchor)}"><h2>{esc(heading)}</h2>\n'
         + "\n".join(block_html(b) for b in blocks) + "</section>"

@@ -11,11 +11,18 @@ from pathlib import Path
 
 from bench import figures, schema
 from bench import report_tables as tables
+from bench.report_data import value_label
 
 BAND = "line: mean across seeds; band: lowest to highest seed"
 THROUGHPUT_NAMES = {"group": "device · XLA · precision", "batch_size": "batch size",
                     "median": "images/s median", "p10": "lowest p10", "p90": "highest p90",
                     "compile_seconds": "compile s median"}
+
+
+ENV_NAMES = {"tensorflow": "TensorFlow", "keras": "Keras", "python": "Python",
+             "device": "device", "device_model": "device model", "host_cpu": "host CPU",
+             "hostname": "host", "cuda_build": "CUDA build", "cudnn_build": "cuDNN build",
+             "harness_commit": "harness commit", "harness_dirty": "dirty", "xla": "XLA"}
 
 
 def speedup_display(speedup):
@@ -24,8 +31,8 @@ def speedup_display(speedup):
         "batch_size": "batch size", "seeds_off": "seeds off", "seeds_on": "seeds on",
         "median_off": "images/s XLA off", "median_on": "images/s XLA on",
         "speedup": "speedup (on / off)"})
-    shown["95% interval"] = [f"{lo:.3f} – {hi:.3f}" for lo, hi in
-                             zip(speedup["ci_low"], speedup["ci_high"])]
+    shown["95% interval"] = [f"{lo:.3f} – {hi:.3f}" if lo == lo else "none (one seed)"
+                             for lo, hi in zip(speedup["ci_low"], speedup["ci_high"])]
     return shown
 
 
@@ -34,19 +41,30 @@ def overview(cells, constant, out):
     blocks = [("p", f"{len(cells)} cell{'s' if len(cells) != 1 else ''}: "
                + ", ".join(f"{n} {s}" for s, n in counts.items()) + ".")]
     if constant:
-        blocks.append(("p", "Common to all cells: " + ", ".join(
-            f"{k} {_shown(v)}" for k, v in constant.items()) + "."))
+        blocks.append(("p", "Common to all cells: " + " · ".join(
+            value_label(k, v) for k, v in constant.items()) + "."))
     blocks.append(("p", "Plots and statistics use ok cells only; diverged, failed and skipped "
                    "cells are listed here with their reason."))
     table = tables.cell_table(cells)
-    blocks.append(("table", table, out.table("cells.csv", table)))
+    blocks.append(("table", _cells_shown(table, constant), out.table("cells.csv", table)))
     return "cells", "Cells", blocks
 
 
-def _shown(value):
-    if isinstance(value, bool):
-        return "on" if value else "off"
-    return value
+def _cells_shown(table, constant):
+    """The cell table for the page: constant coordinates left out, throughput in one column."""
+    shown = table.drop(columns=[tables.CELL_COLUMNS[k] for k in constant])
+    ips = [f"{m:.0f} ({lo:.0f}–{hi:.0f})" if m == m and lo == lo and hi == hi else
+           (f"{m:.0f}" if m == m else None)
+           for m, lo, hi in zip(table["images/s median"], table["images/s p10"],
+                                table["images/s p90"])]
+    at = shown.columns.get_loc("images/s median")
+    shown = shown.drop(columns=["images/s median", "images/s p10", "images/s p90"])
+    shown.insert(at, "images/s median (p10–p90)", ips)
+    return shown
+
+
+def _figure(out, name, fig, alt) -> list:
+    return [] if fig is None else [("figure", out.figure(name, fig), alt)]
 
 
 def losses(ok_steps, configs, out):
@@ -54,14 +72,14 @@ def losses(ok_steps, configs, out):
         return "losses", "Losses", [("p", "No ok cell has a steps.jsonl: no loss curves.")]
     blocks = [("p", f"Generator and discriminator loss per log window, one panel per "
                f"configuration ({BAND}).")]
-    blocks.append(("figure", out.figure("loss_curves.png", figures.loss_curves(ok_steps, configs)),
-                   "loss curves"))
-    if {"d_real", "d_fake"} <= set(ok_steps.columns):
+    blocks += _figure(out, "loss_curves.png", figures.loss_curves(ok_steps, configs),
+                      "loss curves")
+    fig = figures.discriminator_curves(ok_steps, configs)
+    if fig is not None:
         blocks.append(("p", f"Mean discriminator output on real images, D(x), and on generated "
                        f"ones, D(G(z)) ({BAND}). Both near 0.5: the discriminator cannot tell "
                        "them apart; D(G(z)) near 0: it wins easily."))
-        blocks.append(("figure", out.figure("discriminator.png", figures.discriminator_curves(
-            ok_steps, configs)), "discriminator outputs"))
+        blocks += _figure(out, "discriminator.png", fig, "discriminator outputs")
     return "losses", "Losses", blocks
 
 
@@ -75,7 +93,8 @@ def throughput(cells, out):
                "the median over seeds of each cell's median images/s (warm-up windows left out); "
                "bars from the lowest p10 to the highest p90 window across seeds."),
               ("figure", out.figure("throughput.png", figures.throughput(table)), "throughput"),
-              ("table", table.rename(columns=THROUGHPUT_NAMES), out.table("throughput.csv", table))]
+              ("table", table.rename(columns=THROUGHPUT_NAMES),
+               out.table("throughput.csv", table))]
     speedup = tables.xla_speedup(cells)
     blocks.append(("p", f"XLA speedup: median images/s with XLA on over median with XLA off "
                    f"(medians over seeds of the per-cell medians; above 1: XLA is faster). "
@@ -111,7 +130,8 @@ def quality(cells, evals, configs, colors, out):
                        "_", " ")), out.table("final_metrics.csv", final))]
     fig = figures.fid_over_steps(evals, colors)
     if fig is None:
-        blocks.append(("p", "No periodic evaluations (eval_every = 0): no FID over steps."))
+        blocks.append(("p", "No periodic evaluations from an ok cell (eval_every = 0, or none "
+                       "finished): no FID over steps."))
     else:
         blocks += [("p", f"FID of the periodic evaluations over training steps ({BAND})."),
                    ("figure", out.figure("fid_over_steps.png", fig), "FID over steps")]
@@ -128,11 +148,13 @@ def coverage(cells, configs, out):
                "class, one panel per configuration (10% each is balanced)."),
               ("figure", out.figure("class_histograms.png",
                                     figures.class_heatmaps(hist, configs)), "class histograms"),
-              ("p", "Collapsed seeds (few classes covered, or one class with half the samples):")]
+              ("p", "Collapsed seeds (few classes covered, or one class with half the samples; "
+                    "a low confident share means unrecognisable samples rather than a few "
+                    "digits):")]
     out.table("class_histograms.csv", hist)
     n = hist[["config", "seed"]].drop_duplicates().shape[0]
     blocks.append(("table", collapsed, out.table("collapsed_seeds.csv", collapsed))
-                  if not collapsed.empty else ("p", f"No seed collapsed among {n} evaluated."))
+                  if not collapsed.empty else ("p", f"No seed collapsed among the {n} evaluated."))
     return "coverage", "Mode coverage", blocks
 
 
@@ -177,7 +199,7 @@ def environment(envs, manifests, out):
     if env.empty:
         blocks.append(("p", "No cell has an env.json (skipped or never started)."))
     else:
-        blocks.append(("table", env, out.table("environment.csv", env)))
+        blocks.append(("table", env.rename(columns=ENV_NAMES), out.table("environment.csv", env)))
     if not manifests:
         blocks.append(("p", "Cells given as cell directories, without a grid manifest: no grid "
                        "spec to show."))
@@ -186,5 +208,34 @@ def environment(envs, manifests, out):
         blocks.append(("p", f"Grid {m.get('name')!s}: started {m.get('started')}, spec "
                        f"{m.get('spec_path')}, harness commit {harness.get('commit')}"
                        + (" (dirty)" if harness.get("dirty") else "") + "."))
-        blocks.append(("pre", json.dumps(m.get("spec"), indent=2, sort_keys=False, default=str)))
+        blocks.append(("pre", spec_to_toml(m.get("spec") or {})))
     return "environment", "Environment and grid spec", blocks
+
+
+def _toml_key(key) -> str:
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", str(key)) else json.dumps(str(key))
+
+
+def _toml_value(value) -> str:
+    if value is None:
+        return '"" # none'
+    if isinstance(value, dict):
+        pairs = (f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items())
+        return "{ " + ", ".join(pairs) + " }"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return json.dumps(value, default=str)  # JSON strings, numbers and booleans read as TOML
+
+
+def spec_to_toml(spec: dict, prefix="") -> str:
+    """A parsed grid spec shown as TOML (for reading: nulls are marked, not round-tripped)."""
+    lines, tables_ = [], []
+    for key, value in spec.items():
+        if isinstance(value, dict):
+            tables_.append((key, value))
+        else:
+            lines.append(f"{_toml_key(key)} = {_toml_value(value)}")
+    for key, value in tables_:
+        name = f"{prefix}{_toml_key(key)}"
+        lines += ["", f"[{name}]", spec_to_toml(value, name + ".")]
+    return "\n".join(lines).strip("\n")

@@ -36,7 +36,11 @@ def ok_cells(cells: pd.DataFrame) -> pd.DataFrame:
 
 
 def status_counts(cells: pd.DataFrame) -> dict:
-    return {str(k): int(v) for k, v in cells["status"].fillna("missing").value_counts().items()}
+    """Cells per status, in the order of schema.STATUSES, then any other status."""
+    counts = cells["status"].fillna("missing").astype(str).value_counts()
+    order = [s for s in schema.STATUSES if s in counts] + sorted(
+        s for s in counts.index if s not in schema.STATUSES)
+    return {s: int(counts[s]) for s in order}
 
 
 def cell_table(cells: pd.DataFrame) -> pd.DataFrame:
@@ -69,7 +73,7 @@ def xla_speedup(cells: pd.DataFrame, resamples=BOOTSTRAP_RESAMPLES, seed=BOOTSTR
 
     speedup = median over seeds of XLA-on per-cell median images/s, divided by the same with XLA
     off; above 1 means XLA is faster. ci_low/ci_high: a 95% bootstrap interval (see
-    ratio_of_medians_ci).
+    ratio_of_medians_ci), NaN where a side has a single seed.
     """
     ok = ok_cells(cells).dropna(subset=["images_per_sec_median"])
     rows = []
@@ -79,6 +83,8 @@ def xla_speedup(cells: pd.DataFrame, resamples=BOOTSTRAP_RESAMPLES, seed=BOOTSTR
         off = group[group["xla"] == False]["images_per_sec_median"]  # noqa: E712
         if len(on) and len(off):
             ratio, low, high = ratio_of_medians_ci(on, off, resamples, seed)
+            if min(len(on), len(off)) < 2:  # one seed: resampling it says nothing
+                low = high = float("nan")
             rows.append({**dict(zip(keys, values)), "seeds_off": len(off), "seeds_on": len(on),
                          "median_off": float(np.median(off)), "median_on": float(np.median(on)),
                          "speedup": ratio, "ci_low": low, "ci_high": high})
@@ -101,19 +107,25 @@ def throughput(cells: pd.DataFrame) -> pd.DataFrame:
 def final_metrics(cells: pd.DataFrame) -> pd.DataFrame:
     """The final evaluation of every ok cell that has one."""
     cols = ["config", "seed", "final_n", "final_fid", "final_kid", "final_classifier_score",
-            "final_classes_covered", "final_max_class_fraction", "final_precision",
+            "final_classes_covered", "final_max_class_fraction", "final_confident_fraction",
+            "final_precision",
             "final_recall", "final_density", "final_coverage", "final_collapsed"]
     return ok_cells(cells).dropna(subset=["final_fid"])[cols].reset_index(drop=True)
 
 
 def collapsed_seeds(cells: pd.DataFrame) -> pd.DataFrame:
-    """Ok cells whose final evaluation says collapsed (few classes covered or one dominates)."""
+    """Ok cells whose final evaluation says collapsed (few classes covered or one dominates).
+
+    Untrained garbage covers no class and so counts as collapsed too; a low confident share
+    (samples the classifier is sure of) tells garbage from a generator stuck on a few digits.
+    """
     final = final_metrics(cells)
     collapsed = final[final["final_collapsed"] == True]  # noqa: E712 (object column)
     return collapsed[["config", "seed", "final_classes_covered", "final_max_class_fraction",
-                      "final_fid"]].rename(columns={
+                      "final_confident_fraction", "final_fid"]].rename(columns={
         "final_classes_covered": "classes covered", "final_max_class_fraction":
-        "largest class share", "final_fid": "FID"}).reset_index(drop=True)
+        "largest class share", "final_confident_fraction": "confident share",
+        "final_fid": "FID"}).reset_index(drop=True)
 
 
 def class_histograms(cells: pd.DataFrame) -> pd.DataFrame:
@@ -136,7 +148,10 @@ def environment(envs: pd.DataFrame) -> pd.DataFrame:
     if envs.empty:
         return envs
     keys = [c for c in envs.columns if c != "xla"]
-    table = envs.astype({k: str for k in keys}).groupby(keys, sort=False).agg(
+    text = envs.copy()
+    for k in keys:  # plain strings, "" for missing: groupby would drop rows with a missing key
+        text[k] = [("" if v is None or v != v else str(v)) for v in envs[k]]
+    table = text.groupby(keys, sort=False, dropna=False).agg(
         xla=("xla", lambda s: ", ".join(sorted({_on_off(x) for x in s}))),
         cells=("xla", "size"))
     return table.reset_index()

@@ -28,7 +28,7 @@ def find_cell_dirs(paths) -> list[tuple[Path | None, Path]]:
         elif (path / schema.CONFIG_FILE).is_file():
             found.append((None, path))
         elif path.is_dir():
-            children = sorted(p for p in path.iterdir() if p.is_dir())
+            children = sorted(p for p in path.iterdir() if p.is_dir() and not p.is_symlink())
             found += find_cell_dirs([c for c in children if (c / schema.MANIFEST_FILE).is_file()
                                      or (c / schema.CONFIG_FILE).is_file()])
     return found
@@ -72,8 +72,19 @@ def _grid_name(run_dir: Path):
     return records.read_json_record(run_dir / schema.MANIFEST_FILE).get("name")
 
 
+def _unique(cells):
+    """Each cell once: runs/<grid>/ holds both <run-id>/ and the `latest` link to it."""
+    seen, out = set(), []
+    for run, cell in cells:
+        key = cell.resolve()
+        if key not in seen:
+            seen.add(key)
+            out.append((run, cell))
+    return out
+
+
 def load_results(paths) -> pd.DataFrame:
-    cells = find_cell_dirs(paths if isinstance(paths, (list, tuple)) else [paths])
+    cells = _unique(find_cell_dirs(paths if isinstance(paths, (list, tuple)) else [paths]))
     if not cells:
         raise BenchError("no run records found in " + ", ".join(map(str, paths if isinstance(
             paths, (list, tuple)) else [paths])) + " (expected a run directory with "

@@ -11,6 +11,7 @@ interval runs from low_on / high_off to high_on / low_off: 760/920 to 780/900 an
 
 import csv
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -21,7 +22,8 @@ import pytest
 
 from bench.errors import BenchError
 from bench.report import MARKER, render_report
-from bench.report_tables import ratio_of_medians_ci
+from bench.report_data import load_cells
+from bench.report_tables import ratio_of_medians_ci, xla_speedup
 
 GOLDEN = Path(__file__).parent / "data" / "runs" / "golden"
 HOSTILE = "<script>alert(1)</script>"
@@ -81,7 +83,8 @@ def copy_golden(tmp_path, name=None, failed_reason=None) -> Path:
 def test_mixed_statuses_render_every_output(golden_report):
     names = {p.name for p in golden_report.iterdir()}
     assert {"index.html", "summary.md", MARKER} | FIGURES | TABLES <= names
-    assert len(list((golden_report / "samples").glob("*.png"))) == 8  # failed, skipped, diverged: none
+    # The failed, skipped and diverged cells have no samples.png.
+    assert len(list((golden_report / "samples").glob("*.png"))) == 8
     statuses = {row["status"] for row in read_csv(golden_report / "cells.csv")}
     assert statuses == {"ok", "diverged", "failed", "skipped"}
     page = (golden_report / "index.html").read_text()
@@ -106,9 +109,12 @@ def test_xla_speedup_matches_hand_worked_values(golden_report):
         assert g[5:] == pytest.approx(e[5:], rel=1e-9)
     assert {r["device"] for r in rows} == {"cpu"}  # the gpu cell was skipped: no pair
     summary = (golden_report / "summary.md").read_text()
-    assert "| mnist-5k | cpu | float32 | 64 | 2 | 2 | 910 | 770 | 0.8462 | 0.8261 | 0.8667 |" in summary
-    assert "| mnist-5k | cpu | float32 | 256 | 2 | 2 | 890 | 510 | 0.573 | 0.5556 | 0.5909 |" in summary
-    assert "0.826 – 0.867" in (golden_report / "index.html").read_text()
+    assert ("| mnist-5k | cpu | float32 | 64 | 2 | 2 | 910 | 770 | 0.8462 | 0.826 – 0.867 |"
+            in summary)
+    assert ("| mnist-5k | cpu | float32 | 256 | 2 | 2 | 890 | 510 | 0.573 | 0.556 – 0.591 |"
+            in summary)
+    assert "<td>0.8462</td><td class=\"text\">0.826 – 0.867</td>" in (
+        golden_report / "index.html").read_text()
 
 
 def test_throughput_and_collapse_tables(golden_report):
@@ -124,7 +130,7 @@ def test_throughput_and_collapse_tables(golden_report):
     collapsed = read_csv(golden_report / "collapsed_seeds.csv")
     assert [(r["config"], r["seed"], r["classes covered"]) for r in collapsed] == [
         ("cpu · float32 · XLA on · bs 256", "1", "4.0")]
-    assert "| cpu · float32 · XLA on · bs 256 | 1 | 4 | 0.62 | 144.5 |" in (
+    assert "| cpu · float32 · XLA on · bs 256 | 1 | 4 | 0.62 | 0.611 | 144.5 |" in (
         golden_report / "summary.md").read_text()
 
 
@@ -180,7 +186,7 @@ def test_absent_sections_say_so(tmp_path):
     summary["final"] = None
     (cell / "summary.json").write_text(json.dumps(summary))
     page = render_report([cell], tmp_path / "one").read_text()
-    assert "No periodic evaluations (eval_every = 0)" in page
+    assert "No periodic evaluations from an ok cell (eval_every = 0" in page
     assert "No ok cell has a final evaluation" in page
     assert "without a grid manifest" in page
     assert "loss_curves.png" in page
@@ -202,7 +208,8 @@ def test_out_dir_is_replaced_only_when_it_is_a_report(tmp_path):
     out = tmp_path / "report"
     render_report([GOLDEN / "cpu_float32_xla-off_bs64_seed0"], out)
     render_report([GOLDEN / "cpu_float32_xla-on_bs64_seed0"], out)  # over the old report
-    assert [p.name for p in (out / "samples").iterdir()] == ["00-cpu_float32_xla-on_bs64_seed0.png"]
+    assert [p.name for p in (out / "samples").iterdir()] == [
+        "00-cpu_float32_xla-on_bs64_seed0.png"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["precious", "report"]  # no temp left
 
 
@@ -214,7 +221,25 @@ def test_ratio_of_medians_ci_is_seeded_and_exact_for_equal_seeds():
 
 
 def test_report_does_not_import_tensorflow(tmp_path):
+    cell = GOLDEN / "cpu_float32_xla-off_bs64_seed0"
     code = ("import sys; from bench.report import render_report; "
-            f"render_report([{str(GOLDEN)!r}], {str(tmp_path / 'r')!r}); "
+            f"render_report([{str(cell)!r}], {str(tmp_path / 'r')!r}); "
             "assert 'tensorflow' not in sys.modules, 'tensorflow imported'")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parent.parent)
+
+
+def test_xla_speedup_with_one_seed_has_no_interval():
+    cells = load_cells([GOLDEN])
+    seed0 = cells[cells["seed"] == 0]
+    table = xla_speedup(seed0)
+    assert list(table["speedup"]) == pytest.approx([760 / 900, 500 / 880])
+    assert table["ci_low"].isna().all() and table["ci_high"].isna().all()
+
+
+def test_grid_directory_with_latest_link_counts_each_cell_once(tmp_path):
+    # runs/<grid>/<run-id>/ and runs/<grid>/latest -> <run-id>, as `dcgan-bench grid` leaves them.
+    grid = tmp_path / "runs" / "golden"
+    shutil.copytree(GOLDEN, grid / "20250101-000000")
+    os.symlink("20250101-000000", grid / "latest")
+    cells = load_cells([grid])
+    assert len(cells) == 11 and cells["cell_id"].is_unique

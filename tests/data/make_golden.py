@@ -98,7 +98,8 @@ def metrics(step, n, fid, histogram, rng):
     good = 0.0 if collapsed else 1.0
     return {"step": step, "n": n, "fid": fid, "kid": fid / 1000, "kid_std": fid / 20000,
             "classifier_score": 9.0 - 0.02 * fid if not collapsed else 2.1,
-            "classes_covered": covered, "kl_to_uniform": float(np.sum(share[nz] * np.log(share[nz] * 10))),
+            "classes_covered": covered,
+            "kl_to_uniform": float(np.sum(share[nz] * np.log(share[nz] * 10))),
             "max_class_fraction": max_fraction, "confident_fraction": 0.9 - 0.002 * fid,
             "collapsed": bool(collapsed), "precision": 0.55 + 0.2 * good + rng.normal(0, 0.02),
             "recall": 0.25 + 0.35 * good + rng.normal(0, 0.02),
@@ -152,7 +153,8 @@ def write_ok_cell(key, digits, labels, nan_at=None):
     if nan_at is None:
         for step in range(EVAL_EVERY, STEPS + 1, EVAL_EVERY):
             fid = final_fid + 180.0 * math.exp(-step / 50) + 2.0
-            evals.append(metrics(step, 500, fid, histogram(500, rng, collapsed and step > 100), rng))
+            hist = histogram(500, rng, collapsed and step > 100)
+            evals.append(metrics(step, 500, fid, hist, rng))
         records.write_text_atomic(d / schema.EVALS_FILE, "".join(
             json.dumps({"schema_version": 1, **e}) + "\n" for e in evals))
         records.write_bytes_atomic(d / schema.SAMPLES_FILE,
@@ -179,7 +181,8 @@ def write_ok_cell(key, digits, labels, nan_at=None):
 def write_failed_cell():
     cid = cell_id("cpu", "mixed_bfloat16", False, 64, 0)
     d = RUN / cid
-    records.write_json_record(d / schema.CONFIG_FILE, config("cpu", "mixed_bfloat16", False, 64, 0))
+    records.write_json_record(d / schema.CONFIG_FILE,
+                              config("cpu", "mixed_bfloat16", False, 64, 0))
     records.write_json_record(d / schema.ENV_FILE, ENV)
     records.write_text_atomic(d / schema.TRACEBACK_FILE, (
         "Traceback (most recent call last):\n  File \"bench/train.py\", line 1, in run_cell\n"

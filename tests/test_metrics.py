@@ -1,0 +1,133 @@
+"""The metric functions on real classifier features, against references and stated bars."""
+
+import numpy as np
+import pytest
+
+import evalsets
+from bench import metrics, prdc, schema
+from bench.errors import BenchError
+
+
+def _features(name):
+    if name in ("mnist_test", "blur3"):
+        evalsets.mnist_test()  # skips without the MNIST files
+    return evalsets.outputs(name)[1]
+
+
+def test_tfgan_fid_matches_scipy_reference():
+    real = _features("mnist_5k")
+    fake = _features("mnist_test")[:5000]
+    tfgan_fid = metrics.features_to_fid(real_features=real, fake_features=fake)[schema.FID]
+    reference = metrics.stats_to_fid_scipy(*metrics.features_to_stats(real),
+                                           *metrics.features_to_stats(fake))
+    assert reference > 1.0  # two different sets: a real distance, not round-off
+    assert abs(tfgan_fid - reference) / reference < 1e-3
+
+
+def test_fid_of_a_set_against_itself_is_zero():
+    real = _features("mnist_5k")
+    result = metrics.features_to_fid(real_features=real, fake_features=real)
+    assert 0.0 <= result[schema.FID] < 1e-3
+    assert result[schema.RANK_DEFICIENT] is False  # the instrument's features have full rank
+
+
+def test_identical_images_give_finite_fid_and_rank_deficient():
+    real = _features("mnist_5k")
+    one_image = np.repeat(evalsets.mnist_5k().images[:1], 300, axis=0)
+    _, fake = evalsets.instrument().images_to_logits_and_features(one_image)
+    result = metrics.features_to_fid(real_features=real, fake_features=fake)
+    assert isinstance(result[schema.FID], float)
+    assert np.isfinite(result[schema.FID]) and result[schema.FID] > 0
+    assert result[schema.RANK_DEFICIENT] is True
+
+
+def test_too_few_samples_and_oversized_kid_subset_are_errors():
+    real = _features("mnist_5k")
+    with pytest.raises(BenchError, match="fewer than the feature dimension"):
+        metrics.features_to_fid(real_features=real, fake_features=real[:100])
+    with pytest.raises(BenchError, match="KID subset size 2000"):
+        metrics.features_to_kid(real_features=real, fake_features=real[:1000], subset_size=2000)
+
+
+def test_kid_of_real_digits_is_near_zero_and_of_noise_large():
+    real = _features("mnist_5k")
+    own = metrics.features_to_kid(real_features=real[::2], fake_features=real[1::2])
+    noise = metrics.features_to_kid(real_features=real, fake_features=_features("noise"))
+    assert abs(own[schema.KID]) < 3 * own[schema.KID_STD]
+    assert noise[schema.KID] > 100 * own[schema.KID_STD]
+
+
+def test_prdc_geometry_bars():
+    real = _features("mnist_5k")
+    noise = prdc.features_to_prdc(real_features=real, fake_features=_features("noise"))
+    assert noise[schema.PRECISION] <= 0.1 and noise[schema.COVERAGE] <= 0.05
+    # All 10,000 held-out test digits against the 5,000 reference digits: a final evaluation's N.
+    held_out = prdc.features_to_prdc(real_features=real, fake_features=_features("mnist_test"))
+    assert held_out[schema.PRECISION] >= 0.85 and held_out[schema.COVERAGE] >= 0.85
+    assert held_out[schema.RECALL] >= 0.85 and 0.7 <= held_out[schema.DENSITY] <= 1.3
+    labels = evalsets.mnist_test().labels
+    ones = prdc.features_to_prdc(real_features=real,
+                                 fake_features=_features("mnist_test")[labels == 1])
+    assert ones[schema.COVERAGE] <= 0.2
+    # Heavily blurred digits land near the origin of the raw feature space, inside the wide
+    # balls of ambiguous digits (precision 0.96 there); on the unit sphere they do not.
+    blur = prdc.features_to_prdc(real_features=real, fake_features=_features("blur3"))
+    assert blur[schema.PRECISION] <= 0.1
+
+
+def test_prdc_matches_a_brute_force_computation():
+    rng = np.random.default_rng(0)
+    real, fake = rng.normal(size=(300, 8)), rng.normal(0.3, 1.0, size=(250, 8))
+    r = prdc.features_to_unit_sphere(real)
+    f = prdc.features_to_unit_sphere(fake)
+    d_rr = np.linalg.norm(r[:, None] - r[None], axis=2)
+    d_ff = np.linalg.norm(f[:, None] - f[None], axis=2)
+    d_rf = np.linalg.norm(r[:, None] - f[None], axis=2)
+    r_r, r_f = np.sort(d_rr, axis=1)[:, 5], np.sort(d_ff, axis=1)[:, 5]
+    expected = {
+        schema.PRECISION: (d_rf < r_r[:, None]).any(axis=0).mean(),
+        schema.RECALL: (d_rf < r_f[None, :]).any(axis=1).mean(),
+        schema.DENSITY: (d_rf < r_r[:, None]).sum() / (5 * len(f)),
+        schema.COVERAGE: (d_rf.min(axis=1) < r_r).mean(),
+    }
+    got = prdc.features_to_prdc(real_features=real, fake_features=fake)
+    for key, value in expected.items():
+        assert got[key] == pytest.approx(value, abs=1e-12), key
+
+
+def test_mode_coverage_on_hand_made_logits():
+    n = 1000
+    balanced = np.full((n, 10), -10.0)
+    balanced[np.arange(n), np.arange(n) % 10] = 10.0
+    result = metrics.logits_to_mode_coverage(balanced)
+    assert result[schema.CLASS_HISTOGRAM] == [100] * 10
+    assert result[schema.CLASSES_COVERED] == 10 and result[schema.COLLAPSED] is False
+    assert result[schema.KL_TO_UNIFORM] == pytest.approx(0.0, abs=1e-12)
+    one_class = np.zeros((n, 10))
+    one_class[:, 3] = 10.0
+    result = metrics.logits_to_mode_coverage(one_class)
+    assert result[schema.CLASSES_COVERED] == 1 and result[schema.COLLAPSED] is True
+    assert result[schema.KL_TO_UNIFORM] == pytest.approx(np.log(10))
+    # Garbage: argmax spread evenly, but never confident. It must cover nothing.
+    garbage = balanced * 0.01
+    result = metrics.logits_to_mode_coverage(garbage)
+    assert result[schema.CONFIDENT_FRACTION] == 0.0 and result[schema.CLASSES_COVERED] == 0
+    # Six classes, each at 1/6: covered 6 > 5 and max fraction 1/6 < 0.5, so not collapsed.
+    six = balanced.copy()
+    six[:, :] = -10.0
+    six[np.arange(n), np.arange(n) % 6] = 10.0
+    assert metrics.logits_to_mode_coverage(six)[schema.COLLAPSED] is False
+    six[:, 0] = 20.0  # now one class takes everything
+    assert metrics.logits_to_mode_coverage(six)[schema.COLLAPSED] is True
+
+
+def test_metrics_do_not_depend_on_batch_size(tmp_path):
+    from bench.evaluate import evaluate_images
+
+    images = np.concatenate([evalsets.mnist_test().images[:1500],
+                             (evalsets.uniform_noise(500) * 127.5 + 127.5).astype(np.uint8)])
+    results = [evaluate_images(images, "mnist-5k", cache_dir=tmp_path / str(bs), batch_size=bs)
+               for bs in (100, 1000)]
+    for key in schema.SCALAR_METRICS:
+        a, b = float(results[0][key]), float(results[1][key])
+        assert abs(a - b) <= 1e-4 * max(abs(a), abs(b), 1e-12), key
