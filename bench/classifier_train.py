@@ -185,7 +185,8 @@ def train_classifier(dataset: str, data_dir, out_dir, *, seed: int = 0, epochs: 
         "learning_rate": learning_rate,
         "optimizer": "Adam, cosine decay to 0",
         "augmentation": f"random shifts of up to {max_shift} px" if max_shift else "none",
-        "outlier_exposure": f"one synthetic non-digit per {GARBAGE_EVERY} digits, uniform target",
+        "outlier_exposure": f"one synthetic noise image per {GARBAGE_EVERY} training images, "
+                            "uniform target",
         "training_seconds": round(seconds, 1),
         "training_command": command,
         "weights_file": weights.name,

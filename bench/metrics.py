@@ -21,7 +21,8 @@ from bench.errors import BenchError
 
 NUM_CLASSES = 10
 # A sample is "confident" when the classifier gives its top class at least this probability.
-# The shipped MNIST instrument gives >= 0.9 to about 99% of real test digits; noise gets few.
+# The shipped MNIST instrument is this sure of 98.4% of MNIST's test digits and of no uniform
+# noise image (it was trained to answer noise with the uniform distribution).
 CONFIDENCE_THRESHOLD = 0.9
 # A class is covered when its confident samples reach this share of its fair share (N / 10):
 # 0.25 means at least 2.5% of all samples are confident members of that class. Counting only

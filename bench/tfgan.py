@@ -10,7 +10,8 @@ empty module objects whose `__path__` points at the installed directories (found
 `importlib.util.find_spec`, which locates a package without executing it). Python's import system
 then finds `tensorflow_gan.python.eval.classifier_metrics` on those paths without ever running the
 two `__init__` files that would pull in the estimator. `tensorflow_gan.python.eval`'s own
-`__init__` does run; it imports only evaluation modules.
+`__init__` does run; it imports the evaluation modules and two small helpers (`namedtuples`,
+`contrib_utils`), none of which touches the estimator.
 
 If a real, working `tensorflow_gan` is already imported (an older TensorFlow), it is used as is.
 Nothing else in the harness imports `tensorflow_gan`: call `eval_functions()` instead.

@@ -1,4 +1,4 @@
-"""Evaluating image sets end to end: the properties issue 11 asks of the numbers, NPZ input, cache."""
+"""Evaluating image sets end to end: the properties issue 11 asks for, NPZ input, the cache."""
 
 import numpy as np
 import pytest

@@ -15,6 +15,8 @@ def rows_from_benchmark_json(doc: dict) -> list[dict]:
     by_case = {}
     for b in doc["benchmarks"]:
         info = b["extra_info"]
+        if info.get("impl") not in ("bare", "harness"):
+            continue
         key = (info["batch_size"], info["xla"])
         by_case.setdefault(key, {})[info["impl"]] = info["images_per_round"] / b["stats"]["median"]
     rows = []
@@ -31,12 +33,18 @@ def main(argv=None) -> int:
     parser.add_argument("--min-ratio", type=float, default=0.97)
     args = parser.parse_args(argv)
     with open(args.json_file) as f:
-        rows = rows_from_benchmark_json(json.load(f))
+        doc = json.load(f)
+    rows = rows_from_benchmark_json(doc)
     print("| batch | XLA | bare loop images/s | harness images/s | harness/bare |")
     print("|---:|:---:|---:|---:|---:|")
     for r in rows:
         print(f"| {r['batch_size']} | {r['xla']} | {r['bare']:,.0f} | {r['harness']:,.0f} "
               f"| {r['ratio']:.3f} |")
+    for b in doc["benchmarks"]:
+        if b["extra_info"].get("impl") not in ("bare", "harness"):
+            s = b["stats"]
+            print(f"{b['name']}: median {s['median']:.2f} s, min {s['min']:.2f} s, "
+                  f"max {s['max']:.2f} s over {s['rounds']} rounds {b['extra_info']}")
     low = [r for r in rows if r["ratio"] < args.min_ratio]
     if low or not rows:
         print(f"FAIL: harness below {args.min_ratio:.0%} of the bare loop in {len(low)} case(s)"
