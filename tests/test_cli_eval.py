@@ -1,0 +1,115 @@
+"""Evaluation through the command line and inside a training cell."""
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+
+from bench import records, schema
+from bench.cli import main
+from bench.config import CellConfig
+from bench.evaluate import SCORE_KEYS
+from bench.train import run_cell
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("DCGAN_BENCH_CACHE", str(tmp_path_factory.getbasetemp() / "refcache"))
+
+
+@pytest.fixture(scope="module")
+def evaluated_cell(tmp_path_factory):
+    import os
+
+    os.environ["DCGAN_BENCH_CACHE"] = str(tmp_path_factory.getbasetemp() / "refcache")
+    cfg = CellConfig(steps=40, log_every=10, batch_size=32, eval_every=20, eval_n=500,
+                     final_eval_n=1000)
+    out = tmp_path_factory.mktemp("evalcell") / "cell"
+    return out, run_cell(cfg, out)
+
+
+def test_cell_records_periodic_and_final_evaluations(evaluated_cell):
+    out, summary = evaluated_cell
+    evals = records.read_jsonl(out / schema.EVALS_FILE)
+    assert [e["step"] for e in evals] == [20]  # step 40 is the final evaluation, not periodic
+    assert evals[0]["n"] == 500 and evals[0]["reference_split"] == "train"
+    assert len(evals[0]["classifier_sha256"]) == 64
+    final = summary["final"]
+    assert final["n"] == 1000 and final["step"] == 40
+    for key in SCORE_KEYS:
+        assert key in final, key
+    assert sum(final["class_histogram"]) == 1000
+    assert summary["best_fid"] == evals[0]["fid"] and summary["best_fid_step"] == 20
+    assert summary["best_fid_n"] == 500
+
+
+def test_eval_command_reproduces_the_final_block(evaluated_cell, capsys):
+    out, summary = evaluated_cell
+    assert main(["eval", str(out), "--n", "1000"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    # same saved generator, same fixed evaluation noise, same instrument: same numbers
+    assert printed["fid"] == pytest.approx(summary["final"]["fid"], rel=1e-6)
+    assert printed["class_histogram"] == summary["final"]["class_histogram"]
+
+
+def test_eval_command_refuses_an_unfinished_cell(tmp_path, capsys):
+    (tmp_path / "cell").mkdir()
+    assert main(["eval", str(tmp_path / "cell")]) == 2
+    assert "generator.weights.h5" in capsys.readouterr().err
+
+
+def test_score_command_prints_every_key(tmp_path, capsys, mnist_5k):
+    path = tmp_path / "digits.npz"
+    np.savez(path, images=mnist_5k.images[::5])
+    assert main(["score", str(path)]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert set(SCORE_KEYS) <= set(printed)
+    assert printed["n"] == 1000 and printed["classes_covered"] == 10
+    assert printed["classifier_score"] > 9
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"not an npz", "not an NPZ"),
+    ({"pixels": np.zeros((200, 28, 28), np.uint8)}, "images"),
+    ({"images": np.zeros((200, 32, 32), np.uint8)}, "shape"),
+    ({"images": np.full((200, 28, 28), np.nan, np.float32)}, "NaN"),
+    ({"images": np.full((200, 28, 28), 3.0, np.float32)}, "[-1, 1]"),
+    ({"images": np.zeros((10, 28, 28), np.uint8)}, "fewer"),
+])
+def test_score_bad_input_exits_2_naming_the_file(tmp_path, capsys, content, message):
+    path = tmp_path / "bad.npz"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        np.savez(path, **content)
+    assert main(["score", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "bad.npz" in err and message in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_classifier_check_reports_accuracy(capsys):
+    assert main(["classifier", "check", "--data", "mnist-5k"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["accuracy"] >= 0.99 and len(printed["classifier_sha256"]) == 64
+
+
+def test_cell_under_mixed_policy_evaluates_in_float32(tmp_path, evaluated_cell):
+    # The instrument ignores the cell's policy: re-evaluating the float32 cell's generator while
+    # a bfloat16 cell's policy is in force gives the same numbers.
+    import keras
+
+    out, summary = evaluated_cell
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        from bench.evaluate import evaluate_images
+        from bench.generate import generator_to_images, load_generator
+
+        keras.mixed_precision.set_global_policy("float32")
+        images = generator_to_images(load_generator(out / schema.GENERATOR_FILE), 1000)
+        keras.mixed_precision.set_global_policy("mixed_bfloat16")
+        result = evaluate_images(images, "mnist-5k")
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert result["fid"] == pytest.approx(summary["final"]["fid"], rel=1e-6)
