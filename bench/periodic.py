@@ -17,6 +17,14 @@ class Evaluations:
         self.path = out_dir / schema.EVALS_FILE
         self.history: list[dict] = []
         self._classifier = None
+        if cfg.eval_every or cfg.final_eval_n:
+            # Load the instrument and TF-GAN before training: a broken evaluation set-up fails
+            # the cell in seconds, not after its whole training budget.
+            from bench.classifier import load_classifier
+            from bench.tfgan import eval_functions
+
+            self._classifier = load_classifier(cfg.data)
+            eval_functions()
 
     def _evaluate(self, n: int) -> dict:
         from bench.classifier import load_classifier

@@ -23,6 +23,7 @@ import importlib.util
 import os
 import sys
 import types
+import warnings
 from typing import Callable, NamedTuple
 
 from bench.errors import BenchError
@@ -69,10 +70,14 @@ def eval_functions() -> TfganEval:
     for name in _BARE:
         parent_path = _register_bare_package(name, parent_path).__path__
     try:
-        metrics = importlib.import_module(_METRICS_MODULE)
+        with warnings.catch_warnings():
+            # tensorflow_hub (imported by the module) warns that pkg_resources is deprecated.
+            warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
+            metrics = importlib.import_module(_METRICS_MODULE)
     except ImportError as e:
         raise BenchError(f"cannot load {_METRICS_MODULE} ({type(e).__name__}: {e}); "
-                         "it needs tensorflow and tensorflow-probability") from None
+                         "it needs tensorflow, tensorflow-probability, tensorflow-hub and "
+                         "setuptools<81 (for pkg_resources)") from None
     return TfganEval(
         metrics.classifier_score_from_logits,
         metrics.frechet_classifier_distance_from_activations,
