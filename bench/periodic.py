@@ -16,6 +16,7 @@ class Evaluations:
         self.generator = generator
         self.path = out_dir / schema.EVALS_FILE
         self.history: list[dict] = []
+        self.periodic_seconds = 0.0
         self._classifier = None
         if cfg.eval_every or cfg.final_eval_n:
             # Load the instrument and TF-GAN before training: a broken evaluation set-up fails
@@ -41,7 +42,9 @@ class Evaluations:
         return result
 
     def periodic(self, step: int):
+        t0 = time.perf_counter()
         result = {"step": step, **self._evaluate(self.cfg.eval_n)}
+        self.periodic_seconds += time.perf_counter() - t0
         self.history.append(result)
         records.append_jsonl(self.path, result)
 

@@ -84,6 +84,9 @@ def run_cell(cfg: CellConfig, out_dir, *, overwrite=False, on_window=None,
 
         keras.mixed_precision.set_global_policy("float32")
     summary["wall_seconds"] = time.perf_counter() - started
+    if "phase_seconds" in summary:
+        phases = summary["phase_seconds"]
+        phases["unaccounted"] = summary["wall_seconds"] - sum(phases.values())
     summary.setdefault("peak_memory_bytes", peak_memory_bytes(tf_device)[0])
     records.write_json_record(out_dir / schema.SUMMARY_FILE, summary)
     return summary
@@ -142,9 +145,19 @@ def _train(cfg, split, total, tf_device, out_dir, on_window) -> dict:
     from bench.periodic import Evaluations
     from bench.timing import WindowLog
 
+    phases = {}  # where wall time went, so a slow cell can be explained from its record
+    clock = time.perf_counter()
+
+    def phase(name):
+        nonlocal clock
+        now = time.perf_counter()
+        phases[name] = phases.get(name, 0.0) + now - clock
+        clock = now
+
     generator, step_fn = _build(cfg, tf_device)
     log = WindowLog(out_dir, cfg, step_fn)
     evals = Evaluations(cfg, generator, out_dir)
+    phase("setup")
     with tf.device(tf_device):
         batches = iter(training_dataset(split.images, cfg.batch_size, cfg.seed))
         t0 = time.perf_counter()
@@ -152,12 +165,20 @@ def _train(cfg, split, total, tf_device, out_dir, on_window) -> dict:
         log.add_first(first.numpy())  # the host sync that ends the compile measurement
         compile_seconds = time.perf_counter() - t0
         traces_after_compile = step_fn.tracing_count
+        phase("compile")
         log.start_window()
         run_steps(cfg, step_fn, batches, log, range(2, total + 1), evals=evals,
                   on_window=on_window, nan_step=faults.nan_batch_step())
+        phase("train")
         write_samples_png(generator, out_dir / schema.SAMPLES_FILE)
         save_generator(generator, out_dir / schema.GENERATOR_FILE)
+        phase("save")
         final = evals.final(total)
+        phase("final_eval")
+        del batches  # stops the input pipeline's background threads, inside a measured phase
+        phase("teardown")
+    phases["periodic_eval"] = evals.periodic_seconds
+    phases["train"] -= evals.periodic_seconds
     retraces = step_fn.tracing_count - traces_after_compile
     peak, peak_kind = peak_memory_bytes(tf_device)
     result = {
@@ -171,6 +192,7 @@ def _train(cfg, split, total, tf_device, out_dir, on_window) -> dict:
                                      "throughput includes tracing"] if retraces else []),
         "final": final,
         **evals.best(),
+        "phase_seconds": phases,
         **step_fn.loss_scales(),
     }
     from bench.flops import flops_summary
