@@ -219,8 +219,17 @@ def images_to_unit_range(images: np.ndarray) -> np.ndarray:
     return ((images.astype(np.float32) - 127.5) / 127.5)[..., None]
 
 
+PREFETCH_BATCHES = 2
+
+
 def training_dataset(images: np.ndarray, batch_size: int, seed: int):
-    """Endless tf.data pipeline: seeded shuffle each epoch, full batches only, prefetch."""
+    """Endless tf.data pipeline: seeded shuffle each epoch, full batches only, prefetch.
+
+    Prefetch depth is fixed and tf.data's autotuning is off: with autotuning on, deleting the
+    iterator at the end of a cell waited for tf.data's background threads for up to 37 s here
+    (seen in py-spy: ~RootDataset::Iterator blocked in UnboundedThreadPool), time a cell's
+    record would have counted. A step takes tens of milliseconds; two ready batches are plenty.
+    """
     import tensorflow as tf
 
     if batch_size > len(images):
@@ -228,4 +237,7 @@ def training_dataset(images: np.ndarray, batch_size: int, seed: int):
                          f"({len(images)} images)", field="batch_size")
     ds = tf.data.Dataset.from_tensor_slices(images_to_unit_range(images))
     ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True).repeat()
-    return ds.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    ds = ds.batch(batch_size, drop_remainder=True).prefetch(PREFETCH_BATCHES)
+    return ds.with_options(options)

@@ -148,3 +148,9 @@ def test_pipeline_batches_are_full_scaled_and_seeded(mnist_5k):
     assert a[0].min() == -1.0 and a[0].max() == 1.0
     assert all((x == y).all() for x, y in zip(a, b))
     assert not (a[0] == c).all()
+
+
+def test_pipeline_has_fixed_prefetch_without_autotune(mnist_5k):
+    # Autotuning made iterator deletion wait up to 37 s at the end of a cell (see training_dataset).
+    ds = data.training_dataset(mnist_5k.images, 64, seed=0)
+    assert ds.options().autotune.enabled is False

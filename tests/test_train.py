@@ -184,3 +184,11 @@ def test_cli_train_prints_a_json_summary(tmp_path, capsys):
     printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert printed["status"] == "ok" and printed["steps"] == 4
     assert records.read_json_record(out / schema.CONFIG_FILE)["xla"] is True
+
+
+def test_phases_account_for_the_wall_time(cell):
+    _, summary = cell
+    phases = summary["phase_seconds"]
+    assert {"setup", "compile", "train", "save", "final_eval", "teardown", "periodic_eval"} <= set(phases)
+    assert abs(phases["unaccounted"]) < 0.5
+    assert phases["compile"] == pytest.approx(summary["compile_seconds"], abs=0.05)
