@@ -113,7 +113,7 @@ def _add_table(sub):
 
 
 TABLE_COLUMNS = ("cell_id", "status", "images_per_sec_median", "images_per_sec_p10",
-                 "images_per_sec_p90", "compile_seconds", "wall_seconds", "peak_memory_bytes",
+                 "images_per_sec_p90", "compile_seconds", "wall_seconds", "peak_memory_mib",
                  "final_fid", "final_classifier_score", "final_classes_covered", "reason")
 
 
@@ -126,6 +126,7 @@ def cmd_table(args) -> int:
     if args.csv:
         print(df.to_csv(index=False), end="")
         return 0
+    df["peak_memory_mib"] = pd.to_numeric(df["peak_memory_bytes"], errors="coerce") / 2**20
     shown = df[[c for c in TABLE_COLUMNS if c in df.columns]]
     with pd.option_context("display.max_rows", None, "display.width", 200,
                            "display.max_colwidth", 60, "display.float_format", "{:,.2f}".format):

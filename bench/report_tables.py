@@ -20,7 +20,7 @@ CELL_COLUMNS = {
     "batch_size": "batch size", "seed": "seed", "status": "status", "reason": "reason",
     "steps": "steps", "images_per_sec_median": "images/s median",
     "images_per_sec_p10": "images/s p10", "images_per_sec_p90": "images/s p90",
-    "compile_seconds": "compile s", "wall_seconds": "wall s", "peak_memory_mb": "peak memory MB",
+    "compile_seconds": "compile s", "wall_seconds": "wall s", "peak_memory_mib": "peak memory MiB",
     "final_n": "final n", "final_fid": "FID", "final_kid": "KID",
     "final_classifier_score": "classifier score", "final_classes_covered": "classes covered",
     "final_coverage": "coverage", "final_collapsed": "collapsed",
@@ -46,7 +46,7 @@ def status_counts(cells: pd.DataFrame) -> dict:
 def cell_table(cells: pd.DataFrame) -> pd.DataFrame:
     """Every cell: coordinates, status and reason, throughput, compile time, final metrics."""
     table = cells.copy()
-    table["peak_memory_mb"] = pd.to_numeric(table["peak_memory_bytes"], errors="coerce") / 2**20
+    table["peak_memory_mib"] = pd.to_numeric(table["peak_memory_bytes"], errors="coerce") / 2**20
     table["xla"] = table["xla"].map(_on_off)
     return table[list(CELL_COLUMNS)].rename(columns=CELL_COLUMNS)
 
