@@ -1,4 +1,7 @@
-"""The command line: parse, call, exit code. Bad input prints one line and exits 2."""
+"""dcgan-bench: train, grid, evaluate and report the reference TensorFlow DCGAN.
+
+Exit codes: 0 success; 1 a cell or grid did not finish ok; 2 bad input; 130 interrupted.
+"""
 
 import argparse
 import json
@@ -21,8 +24,8 @@ def _add_train(sub):
     p = sub.add_parser("train", help="train one cell and write its run record")
     p.add_argument("--data", default="mnist-5k", help="mnist-5k (embedded), mnist, fashion-mnist")
     p.add_argument("--data-dir", default=None, help="directory with the four IDX .gz files")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--seed", type=int, default=0, help="seeds weights, noise, dropout, shuffle")
+    p.add_argument("--batch-size", type=int, default=64, help="default 64")
     p.add_argument("--device", default="cpu", help="cpu, gpu or gpu:N")
     p.add_argument("--xla", type=_on_off, default=False, metavar="on|off")
     p.add_argument("--precision", default="float32",
@@ -31,10 +34,12 @@ def _add_train(sub):
     budget.add_argument("--steps", type=int, default=None, help="training steps (default 500)")
     budget.add_argument("--epochs", type=int, default=None)
     p.add_argument("--log-every", type=int, default=50, help="steps per log window")
-    p.add_argument("--warmup-windows", type=int, default=1)
+    p.add_argument("--warmup-windows", type=int, default=1,
+                   help="log windows left out of throughput statistics (default 1)")
     p.add_argument("--deterministic", type=_on_off, default=False, metavar="on|off")
     p.add_argument("--eval-every", type=int, default=0, help="steps between evaluations; 0: none")
-    p.add_argument("--eval-n", type=int, default=2000)
+    p.add_argument("--eval-n", type=int, default=2000,
+                   help="samples per periodic evaluation (default 2000, at least 128)")
     p.add_argument("--final-eval-n", type=int, default=10000, help="0: no final evaluation")
     p.add_argument("--out", required=True, help="the cell directory to create")
     p.add_argument("--overwrite", action="store_true", help="replace an existing cell directory")
@@ -137,7 +142,8 @@ def cmd_table(args) -> int:
 def _add_score(sub):
     p = sub.add_parser("score", help="evaluate any image set (NPZ with key 'images')")
     p.add_argument("samples", help="NPZ: images (N, 28, 28[, 1]), uint8 0..255 or float [-1, 1]")
-    p.add_argument("--data", default="mnist-5k", help="the reference data set and its instrument")
+    p.add_argument("--data", default="mnist-5k",
+                   help="the reference data set and its instrument (default mnist-5k)")
     p.add_argument("--data-dir", default=None)
 
 
@@ -163,6 +169,9 @@ def cmd_eval(args) -> int:
     from bench.generate import generator_to_images, load_generator
 
     cell = Path(args.cell)
+    if not (cell / schema.CONFIG_FILE).is_file():
+        raise BenchError(f"not a cell directory (no {schema.CONFIG_FILE}); pass one cell, e.g. "
+                         "runs/cpu/latest/cpu_float32_xla-off_bs64_seed0", path=cell)
     weights = cell / schema.GENERATOR_FILE
     if not weights.is_file():
         raise BenchError("no saved generator: only a finished cell can be re-evaluated",
@@ -204,6 +213,8 @@ def cmd_classifier(args) -> int:
     clf = load_classifier(args.data)
     accuracy = check_accuracy(args.data, args.data_dir, classifier=clf)
     print(json.dumps({"data": args.data, "accuracy": accuracy,
+                      # mnist-5k's digits are MNIST training digits: the instrument has seen them
+                      "held_out": args.data != "mnist-5k",
                       "card_test_accuracy": clf.card.get("test_accuracy"),
                       "classifier_sha256": clf.sha256}))
     return 0

@@ -13,6 +13,9 @@ from bench.errors import BenchError
 DATASETS = ("mnist-5k", "mnist", "fashion-mnist")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 DEVICE_PATTERN = re.compile(r"^(cpu|gpu|gpu:\d+)$")
+# The metrics need at least as many samples as the classifier has features (a covariance of full
+# rank); bench.evaluate enforces the same number. Checked here so a grid fails before training.
+MIN_EVAL_SAMPLES = 128
 
 
 @dataclass(frozen=True)
@@ -83,4 +86,11 @@ def config_problems(cfg) -> list[str]:
     positive_int("eval_every", cfg.eval_every, allow_zero=True)
     positive_int("eval_n", cfg.eval_n)
     positive_int("final_eval_n", cfg.final_eval_n, allow_zero=True)
+    if isinstance(cfg.eval_every, int) and cfg.eval_every > 0 and isinstance(cfg.eval_n, int) \
+            and 0 < cfg.eval_n < MIN_EVAL_SAMPLES:
+        p.append(f"eval_n: expected at least {MIN_EVAL_SAMPLES} samples (the metrics need as "
+                 f"many as the classifier has features), found {cfg.eval_n}")
+    if isinstance(cfg.final_eval_n, int) and 0 < cfg.final_eval_n < MIN_EVAL_SAMPLES:
+        p.append(f"final_eval_n: expected 0 (off) or at least {MIN_EVAL_SAMPLES} samples, "
+                 f"found {cfg.final_eval_n}")
     return p

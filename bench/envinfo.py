@@ -13,6 +13,13 @@ from pathlib import Path
 import bench
 
 
+# Environment variables that can change TensorFlow's numbers or speed. An allow-list: a bare
+# "TF_" prefix would also record Terraform's TF_CLI_*/TF_VAR_* settings.
+NUMBER_CHANGING_ENV = ("TF_CPP_", "TF_XLA_", "TF_ENABLE_", "TF_GPU_", "TF_FORCE_", "TF_CUDNN_",
+                       "TF_DETERMINISTIC", "TF_NUM_", "TF_USE_", "TF_INTRA_", "TF_INTER_",
+                       "XLA_", "CUDA_VISIBLE", "NVIDIA_", "OMP_", "DCGAN_BENCH_")
+
+
 def harness_commit() -> dict:
     """The git commit of the harness source tree, and whether it had uncommitted changes."""
     root = Path(bench.__file__).resolve().parent.parent
@@ -71,6 +78,5 @@ def environment(tf_device: str) -> dict:
         "platform": platform.platform(),
         "harness_version": bench.__version__,
         "harness": harness_commit(),
-        "env_vars": {k: v for k, v in os.environ.items()
-                     if k.startswith(("TF_", "XLA_", "CUDA_VISIBLE", "NVIDIA_", "DCGAN_BENCH_"))},
+        "env_vars": {k: v for k, v in os.environ.items() if k.startswith(NUMBER_CHANGING_ENV)},
     }

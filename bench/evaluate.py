@@ -55,7 +55,7 @@ def validate_images(images, *, path=None) -> np.ndarray:
         raise BenchError(str(e), path=path) from None
     if len(x) < MIN_SAMPLES:
         raise BenchError(f"{len(x)} images is fewer than the metrics need: at least {MIN_SAMPLES} "
-                         f"(the feature dimension); 10,000 for a final evaluation",
+                         f"(the feature dimension); FID at different n is not comparable",
                          path=path, field="images")
     return x
 

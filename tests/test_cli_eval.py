@@ -54,7 +54,7 @@ def test_eval_command_reproduces_the_final_block(evaluated_cell, capsys):
 
 
 def test_eval_command_refuses_an_unfinished_cell(tmp_path, capsys):
-    (tmp_path / "cell").mkdir()
+    records.write_json_record(tmp_path / "cell" / schema.CONFIG_FILE, {"data": "mnist-5k"})
     assert main(["eval", str(tmp_path / "cell")]) == 2
     assert "generator.weights.h5" in capsys.readouterr().err
 
@@ -113,3 +113,8 @@ def test_cell_under_mixed_policy_evaluates_in_float32(tmp_path, evaluated_cell):
     finally:
         keras.mixed_precision.set_global_policy("float32")
     assert result["fid"] == pytest.approx(summary["final"]["fid"], rel=1e-6)
+
+
+def test_eval_command_names_a_missing_cell(tmp_path, capsys):
+    assert main(["eval", str(tmp_path / "nope")]) == 2
+    assert "not a cell directory" in capsys.readouterr().err

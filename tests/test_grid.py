@@ -207,3 +207,15 @@ def test_table_prints_every_cell(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "cpu_float32_xla-off_bs32_seed0" in printed and "cpu_float32_xla-off_bs32_seed1" in printed
     assert main(["table", str(tmp_path / "nothing-here")]) == 2
+
+
+def test_too_small_evaluations_are_refused_before_training(tmp_path):
+    from bench.config import MIN_EVAL_SAMPLES
+    from bench.evaluate import MIN_SAMPLES
+
+    assert MIN_EVAL_SAMPLES == MIN_SAMPLES  # the spec check and the metrics agree
+    spec = TINY.format(steps=5).replace("final_n = 0", "every = 2\nn = 50\nfinal_n = 20")
+    with pytest.raises(BenchError) as e:
+        load_spec(_spec(tmp_path, spec))
+    assert "eval_n: expected at least 128" in str(e.value)
+    assert "final_eval_n: expected 0 (off) or at least 128" in str(e.value)
