@@ -182,7 +182,7 @@ def cmd_eval(args) -> int:
                                                    data_dir=config.get("data_dir"))}
     if args.out:
         records.write_json_record(args.out, result)
-    print(json.dumps(records._jsonable(result), indent=2))
+    print(json.dumps(records.jsonable(result), indent=2))
     return 0
 
 

@@ -28,12 +28,9 @@ class Evaluations:
             eval_functions()
 
     def _evaluate(self, n: int) -> dict:
-        from bench.classifier import load_classifier
         from bench.evaluate import evaluate_images
         from bench.generate import generator_to_images
 
-        if self._classifier is None:
-            self._classifier = load_classifier(self.cfg.data)
         t0 = time.perf_counter()
         images = generator_to_images(self.generator, n)
         result = evaluate_images(images, self.cfg.data, data_dir=self.cfg.data_dir,

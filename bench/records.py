@@ -39,12 +39,12 @@ def write_text_atomic(path, text: str):
     write_bytes_atomic(path, text.encode("utf-8"))
 
 
-def _jsonable(value):
+def jsonable(value):
     """Plain JSON: NaN and Inf become null (JSON has no such numbers), numpy scalars become Python."""
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if hasattr(value, "item") and callable(value.item) and getattr(value, "ndim", 1) == 0:
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
@@ -56,12 +56,12 @@ def _jsonable(value):
 
 def write_json_record(path, record: dict):
     """Write a JSON record with its schema_version, atomically."""
-    body = {"schema_version": schema.SCHEMA_VERSION, **_jsonable(record)}
+    body = {"schema_version": schema.SCHEMA_VERSION, **jsonable(record)}
     write_text_atomic(path, json.dumps(body, indent=2, sort_keys=False) + "\n")
 
 
 def append_jsonl(path, record: dict):
-    line = json.dumps({"schema_version": schema.SCHEMA_VERSION, **_jsonable(record)})
+    line = json.dumps({"schema_version": schema.SCHEMA_VERSION, **jsonable(record)})
     with open(path, "a", encoding="utf-8") as f:
         f.write(line + "\n")
         f.flush()

@@ -13,6 +13,14 @@ from bench import records, schema
 from bench.step import STEP_OUTPUTS
 
 
+class Diverged(Exception):
+    """A non-finite loss: the cell ends as `diverged` at this step."""
+
+    def __init__(self, step, which):
+        self.step = step
+        super().__init__(f"non-finite {which} at step {step}")
+
+
 def percentiles_to_throughput(per_sec: list[float]) -> dict:
     """median, p10, p90 of window images/sec; None values with windows=0 when nothing was measured."""
     if not per_sec:
@@ -85,8 +93,6 @@ class WindowLog:
         return percentiles_to_throughput(self.measured)
 
     def _check_finite(self, rows: np.ndarray, first_step: int):
-        from bench.train import Diverged
-
         bad = ~np.isfinite(rows[:, :2])
         if bad.any():
             index, column = np.argwhere(bad)[0]

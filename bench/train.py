@@ -25,12 +25,7 @@ from bench.config import CellConfig
 from bench.data import load_split, training_dataset
 from bench.devices import peak_memory_bytes, resolve_device
 from bench.errors import BenchError
-
-
-class Diverged(Exception):
-    def __init__(self, step, which):
-        self.step = step
-        super().__init__(f"non-finite {which} at step {step}")
+from bench.timing import Diverged
 
 
 def prepare_cell_dir(out_dir: Path, overwrite: bool):

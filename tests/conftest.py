@@ -1,22 +1,16 @@
 import os
-from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import pytest  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
-SHARED_MNIST = ROOT.parent / "shared" / "data" / "mnist"
-MNIST_DIR = Path(os.environ.get("DCGAN_BENCH_MNIST_DIR", SHARED_MNIST))
+import evalsets  # noqa: E402
 
 
 @pytest.fixture
 def mnist_dir():
-    """The verified full MNIST IDX files (../shared/data/mnist on development machines and CI)."""
-    if not (MNIST_DIR / "t10k-images-idx3-ubyte.gz").exists():
-        pytest.skip(f"full MNIST IDX files not found in {MNIST_DIR} "
-                    "(set DCGAN_BENCH_MNIST_DIR to a directory with the four .gz files)")
-    return MNIST_DIR
+    """The verified full MNIST IDX files; see evalsets.require_mnist_dir."""
+    return evalsets.require_mnist_dir()
 
 
 @pytest.fixture(scope="session")

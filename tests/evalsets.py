@@ -30,11 +30,21 @@ def mnist_5k():
     return load_split("mnist-5k")
 
 
-def mnist_test():
-    """The 10,000 official test digits, or a skip saying where they were looked for."""
+def require_mnist_dir() -> Path:
+    """The full MNIST IDX files (../shared/data/mnist on development machines and CI).
+
+    The project never requires them, so tests that read them skip where they are absent, naming
+    where they looked: the data set is missing, as a network would be.
+    """
     if not (MNIST_DIR / "t10k-images-idx3-ubyte.gz").exists():
-        pytest.skip(f"MNIST test digits not found in {MNIST_DIR} (set DCGAN_BENCH_MNIST_DIR to "
-                    "a directory with the four IDX .gz files)")
+        pytest.skip(f"full MNIST IDX files not found in {MNIST_DIR} (set DCGAN_BENCH_MNIST_DIR "
+                    "to a directory with the four IDX .gz files)")
+    return MNIST_DIR
+
+
+def mnist_test():
+    """The 10,000 official test digits."""
+    require_mnist_dir()
     return _mnist_test()
 
 

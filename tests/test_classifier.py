@@ -61,8 +61,7 @@ def test_shipped_accuracy_on_mnist_5k():
 
 
 def test_shipped_accuracy_on_the_official_test_digits():
-    evalsets.mnist_test()
-    accuracy = clf.check_accuracy("mnist", evalsets.MNIST_DIR)
+    accuracy = clf.check_accuracy("mnist", evalsets.require_mnist_dir())
     assert accuracy >= 0.993
     assert accuracy == pytest.approx(clf.load_classifier("mnist").card["test_accuracy"], abs=1e-9)
 
