@@ -13,6 +13,6 @@ __all__ = ["BenchError", "__version__", "load_results"]
 
 def load_results(paths):
     """One pandas DataFrame, a row per cell, from run or cell directories (see bench.results)."""
-    from bench.results import load_results as _load
+    from bench.analysis.results import load_results as _load
 
     return _load(paths)

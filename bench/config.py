@@ -1,21 +1,23 @@
 """The configuration of one training cell: a frozen dataclass validated on construction.
 
 Every resolved field, defaults included, is written to the cell's config.json, so a record says
-exactly what ran. Grid specs (bench.grid) expand into these.
+exactly what ran. Grid specs (bench.grid.spec) expand into these. The data set and precision names
+are defined here, once, for the whole harness.
 """
 
 import dataclasses
 import re
 from dataclasses import dataclass
 
+from bench import schema
 from bench.errors import BenchError
 
 DATASETS = ("mnist-5k", "mnist", "fashion-mnist")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 DEVICE_PATTERN = re.compile(r"^(cpu|gpu|gpu:\d+)$")
 # The metrics need at least as many samples as the classifier has features (a covariance of full
-# rank); bench.evaluate enforces the same number. Checked here so a grid fails before training.
-MIN_EVAL_SAMPLES = 128
+# rank). Checked here so a grid fails before training, and by bench.evaluate.score on any image set.
+MIN_EVAL_SAMPLES = schema.FEATURE_DIM
 
 
 @dataclass(frozen=True)

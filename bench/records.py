@@ -1,13 +1,16 @@
-"""Writing and reading run records: atomic files, versioned JSON, the results DataFrame.
+"""Writing and reading run records: atomic files and versioned JSON.
 
 Writers never leave a half-written file: each file is written to a temporary name in the same
 directory and renamed over the target, so a killed process leaves either the old file or the new
-one. `steps.jsonl` and `evals.jsonl` are appended a line at a time; a reader drops a torn last
-line (the only damage a kill can do to them) and says so.
+one. `atomic_path` is the one routine that does this, for every file the harness writes (records,
+reports, reference caches, generator and instrument weights). `steps.jsonl` and `evals.jsonl`
+are appended a line at a time; a reader drops a torn last line (the only damage a kill can do to
+them) and says so.
 
 Nothing here imports TensorFlow.
 """
 
+import contextlib
 import json
 import math
 import os
@@ -18,21 +21,32 @@ from bench import schema
 from bench.errors import BenchError
 
 
-def write_bytes_atomic(path, data: bytes):
+@contextlib.contextmanager
+def atomic_path(path):
+    """A temporary path beside `path`; renamed over `path` when the block ends without an error.
+
+    For writers that want a file name (Keras' save_weights, NumPy's savez): the temporary name
+    ends with the target's name, because Keras insists on a ".weights.h5" ending. The file is made
+    readable by everyone (mkstemp creates it 0600; records, reports and weights are shared).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=f".{path.name}")
+    os.close(fd)
     try:
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; records are shared artefacts
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+        yield Path(tmp)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
-    except BaseException:
+    finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-        raise
+
+
+def write_bytes_atomic(path, data: bytes):
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
 
 
 def write_text_atomic(path, text: str):

@@ -1,7 +1,8 @@
-"""Names in the run-record contract: file names, statuses, metric keys.
+"""Names in the run-record contract: file names, statuses, metric keys, results columns.
 
 Everything after training (results, reports, comparisons) reads records through these names, and
-metric keys double as DataFrame column names. See DESIGN.md for the layout of a run directory.
+metric keys double as DataFrame column names. The README's "Run records" section shows the layout
+of a run directory. Nothing here imports TensorFlow or pandas.
 """
 
 SCHEMA_VERSION = 1
@@ -28,6 +29,8 @@ STATUS_FAILED = "failed"
 STATUS_SKIPPED = "skipped"
 STATUS_RUNNING = "running"
 STATUSES = (STATUS_OK, STATUS_DIVERGED, STATUS_FAILED, STATUS_SKIPPED, STATUS_RUNNING)
+# Not a status a cell writes: what readers report for a cell directory without summary.json.
+STATUS_MISSING = "missing"
 
 # One line of steps.jsonl.
 STEP_KEYS = (
@@ -40,6 +43,9 @@ N = "n"
 FID = "fid"
 KID = "kid"
 KID_STD = "kid_std"
+KID_BLOCKS = "kid_blocks"
+KID_BLOCK_SIZE_REAL = "kid_block_size_real"  # the smallest block of each side
+KID_BLOCK_SIZE_FAKE = "kid_block_size_fake"
 CLASSIFIER_SCORE = "classifier_score"
 CLASSES_COVERED = "classes_covered"
 KL_TO_UNIFORM = "kl_to_uniform"
@@ -53,6 +59,33 @@ COVERAGE = "coverage"
 CLASS_HISTOGRAM = "class_histogram"
 RANK_DEFICIENT = "rank_deficient"
 SCALAR_METRICS = (
-    N, FID, KID, KID_STD, CLASSIFIER_SCORE, CLASSES_COVERED, KL_TO_UNIFORM, MAX_CLASS_FRACTION,
-    CONFIDENT_FRACTION, COLLAPSED, PRECISION, RECALL, DENSITY, COVERAGE,
+    N, FID, RANK_DEFICIENT, KID, KID_STD, KID_BLOCKS, KID_BLOCK_SIZE_REAL, KID_BLOCK_SIZE_FAKE,
+    CLASSIFIER_SCORE, CLASSES_COVERED, KL_TO_UNIFORM, MAX_CLASS_FRACTION, CONFIDENT_FRACTION,
+    COLLAPSED, PRECISION, RECALL, DENSITY, COVERAGE,
 )
+BOOLEAN_METRICS = (RANK_DEFICIENT, COLLAPSED)
+
+# The instrument's feature dimension. FID needs a full-rank covariance estimate, so evaluations
+# need at least this many samples (bench.config checks it before training).
+FEATURE_DIM = 128
+NUM_CLASSES = 10
+
+
+# Columns of the results DataFrame and results.csv (bench.analysis.results) that are not plain
+# config or summary keys: throughput statistics, memory, and the final evaluation's metrics.
+def final_column(key: str) -> str:
+    return f"final_{key}"
+
+
+IMAGES_PER_SEC_MEDIAN = "images_per_sec_median"
+IMAGES_PER_SEC_P10 = "images_per_sec_p10"
+IMAGES_PER_SEC_P90 = "images_per_sec_p90"
+PEAK_MEMORY_BYTES = "peak_memory_bytes"
+PEAK_MEMORY_MIB = "peak_memory_mib"
+BYTES_PER_MIB = 2 ** 20
+# final_<metric key> for each metric a table or figure shows by name
+(FINAL_N, FINAL_FID, FINAL_KID, FINAL_CLASSIFIER_SCORE, FINAL_CLASSES_COVERED,
+ FINAL_MAX_CLASS_FRACTION, FINAL_CONFIDENT_FRACTION, FINAL_COLLAPSED, FINAL_PRECISION, FINAL_RECALL,
+ FINAL_DENSITY, FINAL_COVERAGE, FINAL_CLASS_HISTOGRAM) = map(final_column, (
+    N, FID, KID, CLASSIFIER_SCORE, CLASSES_COVERED, MAX_CLASS_FRACTION, CONFIDENT_FRACTION,
+    COLLAPSED, PRECISION, RECALL, DENSITY, COVERAGE, CLASS_HISTOGRAM))

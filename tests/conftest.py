@@ -2,9 +2,21 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import evalsets  # noqa: E402
 import pytest  # noqa: E402
 
-import evalsets  # noqa: E402
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked `gpu` need a GPU visible to TensorFlow; elsewhere they are skipped, saying so."""
+    gpu_tests = [item for item in items if item.get_closest_marker("gpu")]
+    if not gpu_tests:
+        return
+    import tensorflow as tf
+
+    if not tf.config.list_physical_devices("GPU"):
+        skip = pytest.mark.skip(reason="needs a GPU visible to TensorFlow; this machine has none")
+        for item in gpu_tests:
+            item.add_marker(skip)
 
 
 @pytest.fixture
@@ -15,6 +27,6 @@ def mnist_dir():
 
 @pytest.fixture(scope="session")
 def mnist_5k():
-    from bench.data import load_split
+    from bench.cell.data import load_split
 
     return load_split("mnist-5k")

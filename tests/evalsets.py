@@ -12,20 +12,20 @@ import numpy as np
 import pytest
 from scipy.ndimage import gaussian_filter
 
-from bench.data import images_to_unit_range, load_split
+from bench.cell.data import images_to_unit_range, load_split
 
 MNIST_DIR = Path(os.environ.get("DCGAN_BENCH_MNIST_DIR",
                                 Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def instrument():
-    from bench.classifier import load_classifier
+    from bench.evaluate.classifier import load_classifier
 
     return load_classifier("mnist")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def mnist_5k():
     return load_split("mnist-5k")
 
@@ -48,7 +48,7 @@ def mnist_test():
     return _mnist_test()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _mnist_test():
     return load_split("mnist", "test", MNIST_DIR)
 
@@ -63,7 +63,7 @@ def blurred(images_uint8: np.ndarray, sigma: float) -> np.ndarray:
     return np.clip(gaussian_filter(x, (0, sigma, sigma)), -1, 1).astype(np.float32)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def outputs(name: str):
     """(logits, features) of a named set: 'mnist_5k', 'mnist_test', 'noise', 'blur3'."""
     sets = {

@@ -3,12 +3,12 @@
 import json
 import shutil
 
+import evalsets
 import numpy as np
 import pytest
 
-import evalsets
-from bench import classifier as clf
 from bench.errors import BenchError
+from bench.evaluate import classifier as clf
 
 
 @pytest.fixture
@@ -95,8 +95,9 @@ def test_inference_mode_is_deterministic():
     np.testing.assert_array_equal(first[1], second[1])
 
 
+@pytest.mark.slow
 def test_brief_training_is_reproducible(tmp_path):
-    from bench.classifier_train import train_classifier
+    from bench.evaluate.training import train_classifier
 
     def train(out, seed):
         return train_classifier("mnist-5k", None, tmp_path / out, seed=seed, epochs=1,

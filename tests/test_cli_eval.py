@@ -1,16 +1,15 @@
 """Evaluation through the command line and inside a training cell."""
 
-import dataclasses
 import json
 
 import numpy as np
 import pytest
 
 from bench import records, schema
+from bench.cell.train import run_cell
 from bench.cli import main
 from bench.config import CellConfig
-from bench.evaluate import SCORE_KEYS
-from bench.train import run_cell
+from bench.evaluate.score import SCORE_KEYS
 
 
 @pytest.fixture(autouse=True)
@@ -103,8 +102,8 @@ def test_cell_under_mixed_policy_evaluates_in_float32(tmp_path, evaluated_cell):
     out, summary = evaluated_cell
     keras.mixed_precision.set_global_policy("mixed_bfloat16")
     try:
-        from bench.evaluate import evaluate_images
-        from bench.generate import generator_to_images, load_generator
+        from bench.cell.generate import generator_to_images, load_generator
+        from bench.evaluate.score import evaluate_images
 
         keras.mixed_precision.set_global_policy("float32")
         images = generator_to_images(load_generator(out / schema.GENERATOR_FILE), 1000)

@@ -4,7 +4,7 @@ import struct
 import numpy as np
 import pytest
 
-from bench import data
+from bench.cell import data
 from bench.cli import main
 from bench.errors import BenchError
 

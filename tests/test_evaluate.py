@@ -1,13 +1,14 @@
-"""Evaluating image sets end to end: the properties issue 11 asks for, NPZ input, the cache."""
+"""Evaluating image sets end to end: real, blurred, one-digit and noise sets; NPZ input; the cache."""
 
+import evalsets
 import numpy as np
 import pytest
 
-import evalsets
-from bench import reference, schema
-from bench.data import images_to_unit_range
+from bench import schema
+from bench.cell.data import images_to_unit_range
 from bench.errors import BenchError
-from bench.evaluate import SCORE_KEYS, evaluate_images, images_from_npz, score_npz
+from bench.evaluate import reference
+from bench.evaluate.score import SCORE_KEYS, evaluate_images, images_from_npz, score_npz
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +128,7 @@ def test_reference_cache_is_reused_and_recomputed_when_corrupt(tmp_path, monkeyp
     # A file under the right name whose stored key differs (another classifier) is not trusted.
     other = reference.reference_key("mnist-5k", "train", 5000, "f" * 64)
     with np.load(path) as f:
-        arrays = {name: f[name] for name in ("mean", "cov", "features", "radii")}
+        arrays = {name: f[name] for name in ("features", "radii")}
     reference._save(path, other, arrays)
     reference.reference_stats("mnist-5k", classifier=instrument, cache_dir=tmp_path)
     assert len(loads) == 3

@@ -1,4 +1,4 @@
-from bench import flops, models
+from bench.cell import flops, models
 
 
 def _keras_layer_table(model):
@@ -40,9 +40,10 @@ def test_step_flops_and_achieved_rate():
 
 
 def test_analytic_count_matches_tensorflows_count_of_live_ops():
+    from flops_profile import traced_step_flops
+
+    from bench.cell.train import _build
     from bench.config import CellConfig
-    from bench.profile_flops import traced_step_flops
-    from bench.train import _build
 
     _, step = _build(CellConfig(batch_size=16), "/CPU:0")
     counted = traced_step_flops(step, 16)

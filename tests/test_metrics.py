@@ -1,11 +1,12 @@
 """The metric functions on real classifier features, against references and stated bars."""
 
+import evalsets
 import numpy as np
 import pytest
 
-import evalsets
-from bench import metrics, prdc, schema
+from bench import schema
 from bench.errors import BenchError
+from bench.evaluate import metrics, prdc
 
 
 def _features(name):
@@ -41,12 +42,71 @@ def test_identical_images_give_finite_fid_and_rank_deficient():
     assert result[schema.RANK_DEFICIENT] is True
 
 
-def test_too_few_samples_and_oversized_kid_subset_are_errors():
+def test_too_few_samples_are_errors():
     real = _features("mnist_5k")
     with pytest.raises(BenchError, match="fewer than the feature dimension"):
         metrics.features_to_fid(real_features=real, fake_features=real[:100])
-    with pytest.raises(BenchError, match="KID subset size 2000"):
-        metrics.features_to_kid(real_features=real, fake_features=real[:1000], subset_size=2000)
+    with pytest.raises(BenchError, match="KID needs at least 4 samples"):
+        metrics.features_to_kid(real_features=real, fake_features=real[:3])
+
+
+def _unbiased_mmd2(x, y):
+    """Unbiased MMD^2 with the cubic polynomial kernel (x.y / d + 1)^3, written out in NumPy."""
+    d = x.shape[1]
+    k = lambda a, b: (a @ b.T / d + 1.0) ** 3  # noqa: E731
+    m, n = len(x), len(y)
+    kxx, kyy = k(x, x), k(y, y)
+    return ((kxx.sum() - np.trace(kxx)) / (m * (m - 1)) + (kyy.sum() - np.trace(kyy)) / (n * (n - 1))
+            - 2.0 * k(x, y).mean())
+
+
+@pytest.mark.parametrize("n_fake, target", [(128, 1000), (141, 1000), (1000, 1000), (128, 128),
+                                             (141, 141), (6, 1000)])
+def test_kid_matches_numpy_block_mmd_at_small_n(n_fake, target):
+    # 128 <= n <= 141 fake samples against a 10,000-sample reference once gave single-sample
+    # blocks, 0/0 and a silent null. Every block must hold 2 or more of each side.
+    rng = np.random.default_rng(n_fake)
+    real = rng.normal(size=(10000, 16))
+    fake = rng.normal(0.2, 1.1, size=(n_fake, 16))
+    got = metrics.features_to_kid(real_features=real, fake_features=fake, target_size=target)
+    assert np.isfinite(got[schema.KID]) and np.isfinite(got[schema.KID_STD])
+    assert got[schema.KID_BLOCK_SIZE_FAKE] >= 2 and got[schema.KID_BLOCK_SIZE_REAL] >= 2
+    # The reference: the same fixed permutation and TF-GAN's consecutive near-equal blocks, then
+    # the mean and standard error of each block's unbiased MMD^2.
+    perm = np.random.default_rng(metrics.KID_PERMUTATION_SEED)
+    real, fake = real[perm.permutation(len(real))], fake[perm.permutation(len(fake))]
+    blocks = got[schema.KID_BLOCKS]
+    estimates = [_unbiased_mmd2(r, f) for r, f in zip(_near_equal_blocks(real, blocks),
+                                                      _near_equal_blocks(fake, blocks))]
+    assert got[schema.KID] == pytest.approx(np.mean(estimates), rel=1e-9, abs=1e-12)
+    assert got[schema.KID_STD] == pytest.approx(np.std(estimates, ddof=1) / np.sqrt(blocks),
+                                                rel=1e-9)
+
+
+def _near_equal_blocks(x, blocks):
+    """Consecutive blocks, the smaller ones first (TF-GAN's order)."""
+    small, extra = divmod(len(x), blocks)
+    sizes = [small] * (blocks - extra) + [small + 1] * extra
+    return np.split(x, np.cumsum(sizes)[:-1])
+
+
+def test_kid_blocks_worked_by_hand():
+    # 10,000 against 10,000: ceil(10000 / 1000) = 10 blocks of 1,000.
+    assert metrics.kid_blocks(10000, 10000) == {
+        "max_block_size": 1000, "kid_blocks": 10, "kid_block_size_real": 1000,
+        "kid_block_size_fake": 1000}
+    # 128 fakes: the same 10 blocks, 12 or 13 fakes each.
+    assert metrics.kid_blocks(10000, 128)["kid_block_size_fake"] == 12
+    # Blocks aimed at 128 samples would be ceil(10000 / 128) = 79, leaving some fake blocks one
+    # sample (the old NaN); capped at 128 // 2 = 64: ceil(10000 / 64) = 157 per real block,
+    # ceil(10000 / 157) = 64 blocks, 156 or 157 real and exactly 2 fake samples each.
+    assert metrics.kid_blocks(10000, 128, target_size=128) == {
+        "max_block_size": 157, "kid_blocks": 64, "kid_block_size_real": 156,
+        "kid_block_size_fake": 2}
+    # 6 fakes: 3 blocks of 2; 10,000 / 3 -> blocks of 3,333 or 3,334 real samples.
+    assert metrics.kid_blocks(10000, 6) == {
+        "max_block_size": 3334, "kid_blocks": 3, "kid_block_size_real": 3333,
+        "kid_block_size_fake": 2}
 
 
 def test_kid_of_real_digits_is_near_zero_and_of_noise_large():
@@ -122,7 +182,7 @@ def test_mode_coverage_on_hand_made_logits():
 
 
 def test_metrics_do_not_depend_on_batch_size(tmp_path):
-    from bench.evaluate import evaluate_images
+    from bench.evaluate.score import evaluate_images
 
     images = np.concatenate([evalsets.mnist_test().images[:1500],
                              (evalsets.uniform_noise(500) * 127.5 + 127.5).astype(np.uint8)])

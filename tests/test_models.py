@@ -1,7 +1,7 @@
 import keras
 import pytest
 
-from bench import models
+from bench.cell import models
 
 
 def _layer_summary(model):

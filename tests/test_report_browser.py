@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.report import render_report
+from bench.report.render import render_report
 
 GOLDEN = Path(__file__).parent / "data" / "runs" / "golden"
 HOSTILE = "<script>alert(1)</script>"

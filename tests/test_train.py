@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from bench import records, schema
+from bench.cell.train import run_cell
 from bench.cli import main
 from bench.config import CellConfig
 from bench.errors import BenchError
-from bench.train import run_cell
 
 SMALL = CellConfig(steps=30, log_every=10, final_eval_n=0, batch_size=32)
 
@@ -109,6 +109,7 @@ def test_samples_png_is_an_8x8_grid(cell):
     assert img.shape == (8 * 30 + 2, 8 * 30 + 2, 1)
 
 
+@pytest.mark.slow
 def test_deterministic_replay_and_seeds_differ(tmp_path):
     cfg = dataclasses.replace(SMALL, deterministic=True, steps=20)
     run_cell(cfg, tmp_path / "a")
@@ -145,6 +146,15 @@ def test_absent_gpu_exits_2_and_writes_nothing(tmp_path, capsys):
     assert main(["train", "--device", device, "--steps", "2", "--out", str(out)]) == 2
     assert ("sees no GPU" if not gpus else f"sees {gpus} GPU") in capsys.readouterr().err
     assert not out.exists()
+
+
+@pytest.mark.gpu
+def test_gpu_cell_trains_on_the_gpu_and_reads_its_allocator(tmp_path):
+    summary = run_cell(dataclasses.replace(SMALL, device="gpu"), tmp_path / "g")
+    assert summary["status"] == "ok", summary.get("reason")
+    config = records.read_json_record(tmp_path / "g" / schema.CONFIG_FILE)
+    assert config["tf_device"] == "/GPU:0"
+    assert summary["peak_memory_kind"] == "gpu_allocator_peak" and summary["peak_memory_bytes"] > 0
 
 
 def test_existing_cell_is_never_overwritten(cell, capsys):

@@ -3,8 +3,8 @@
     python tests/benchmarks/table.py reports/benchmark.json [--min-ratio 0.97]
 
 images/sec = images per round / median round time; the bare loop's rounds are interleaved with
-the harness's (see test_step_vs_bare.py) and stored in each benchmark's extra_info. The bar (issue 10): the harness reaches at
-least 97% of the bare loop's images/sec at every batch size and XLA setting.
+the harness's (see test_step_vs_bare.py) and stored in each benchmark's extra_info. The bar: the
+harness reaches at least 97% of the bare loop's images/sec at every batch size and XLA setting.
 """
 
 import argparse

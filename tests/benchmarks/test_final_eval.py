@@ -1,7 +1,7 @@
 """A final evaluation's cost: 10,000 generated samples, the classifier, every metric.
 
 Reference statistics are cached (computed once before the timed rounds), as in a grid where
-every cell after the first finds them on disk. The bar (issue 11): within 15 s on 2 CPU cores.
+every cell after the first finds them on disk. The bar: within 15 s on 2 CPU cores.
 
     tox -e benchmark -- -k final_eval
 """
@@ -14,18 +14,18 @@ QUICK_N = 500
 
 @pytest.fixture(scope="module")
 def generator():
-    from bench import models
-
     import keras
+
+    from bench.cell import models
 
     keras.utils.set_random_seed(0)
     return models.make_generator()
 
 
 def test_final_eval_10k(benchmark, generator, tmp_path_factory):
-    from bench.classifier import load_classifier
-    from bench.evaluate import evaluate_images
-    from bench.generate import generator_to_images
+    from bench.cell.generate import generator_to_images
+    from bench.evaluate.classifier import load_classifier
+    from bench.evaluate.score import evaluate_images
 
     cache = tmp_path_factory.mktemp("refcache")
     classifier = load_classifier("mnist-5k")

@@ -17,9 +17,9 @@ import time
 import pytest
 import tensorflow as tf
 
-from bench import models
+from bench.cell import models
+from bench.cell.data import images_to_unit_range, training_dataset
 from bench.config import CellConfig
-from bench.data import images_to_unit_range, training_dataset
 
 STEPS = {64: 40, 256: 16}
 QUICK_STEPS = 3
@@ -70,8 +70,8 @@ def _bare_loop(images, batch_size, xla):
 
 
 def _harness_loop(images, batch_size, xla, out_dir):
-    from bench.timing import WindowLog
-    from bench.train import _build, run_steps
+    from bench.cell.timing import WindowLog
+    from bench.cell.train import _build, run_steps
 
     cfg = CellConfig(batch_size=batch_size, xla=xla, log_every=STEPS[batch_size] // 2)
     generator, step_fn = _build(cfg, "/CPU:0")

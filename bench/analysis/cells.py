@@ -1,0 +1,87 @@
+"""The results DataFrame made ready for comparison: configuration labels, numbers, one order.
+
+A *configuration* is a cell's coordinates without the seed (data x device x precision x XLA x
+batch size); the seeds of one configuration are its repeats. Labels name only the coordinates
+that vary among the cells at hand, so panel titles and table rows stay short.
+"""
+
+import numpy as np
+import pandas as pd
+
+from bench import schema
+from bench.analysis.results import COORDINATES, load_results
+
+CONFIG_KEYS = tuple(k for k in COORDINATES if k != "seed")
+# Throughput and compile-time plots draw one line per device x XLA x precision.
+GROUP_KEYS = ("device", "xla", "precision")
+NUMERIC_COLUMNS = ("seed", "batch_size", "steps", "compile_seconds", "wall_seconds",
+                   schema.PEAK_MEMORY_BYTES, "retraces", "flops_per_image", "achieved_flops_per_sec",
+                   "best_fid", "best_fid_step", schema.IMAGES_PER_SEC_MEDIAN,
+                   schema.IMAGES_PER_SEC_P10, schema.IMAGES_PER_SEC_P90)
+
+
+def value_label(key, value) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "?"
+    if key == "xla":
+        return "XLA on" if bool(value) else "XLA off"
+    if key == "batch_size":
+        return f"bs {int(value)}"
+    return str(value)
+
+
+def _labels(frame: pd.DataFrame, keys) -> pd.Series:
+    varying = [k for k in keys if frame[k].astype(str).nunique(dropna=False) > 1] or list(keys)
+    return frame.apply(lambda r: " · ".join(value_label(k, r[k]) for k in varying), axis=1)
+
+
+def _sort_key(value):
+    """Orders configurations: numbers numerically, missing values last."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return (2, 0, "")
+    if isinstance(value, (bool, np.bool_)):
+        return (0, int(value), "")
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return (0, float(value), "")
+    return (1, 0, str(value))
+
+
+def ok_cells(cells: pd.DataFrame) -> pd.DataFrame:
+    """Cells whose numbers are complete: a diverged, failed or skipped cell's are not."""
+    return cells[cells["status"] == schema.STATUS_OK]
+
+
+def load_cells(paths) -> pd.DataFrame:
+    """The results DataFrame plus `config`, `group` and `key` columns, in configuration order.
+
+    Raises BenchError (from the loader) when the paths hold no run records.
+    """
+    cells = load_results(list(paths) if isinstance(paths, (list, tuple)) else [paths])
+    for key in COORDINATES:
+        if key not in cells:
+            cells[key] = None
+    # A column that is None in every cell (all failed, say) comes back as objects: make every
+    # number a float, NaN where missing, so the tables and plots can rely on numeric columns.
+    for col in NUMERIC_COLUMNS + tuple(schema.final_column(k) for k in schema.SCALAR_METRICS
+                                       if k not in schema.BOOLEAN_METRICS):
+        cells[col] = pd.to_numeric(cells[col], errors="coerce") if col in cells else np.nan
+    order = sorted(range(len(cells)), key=lambda i: [
+        _sort_key(cells.iloc[i][k]) for k in COORDINATES] + [str(cells.iloc[i]["cell_id"])])
+    cells = cells.iloc[order].reset_index(drop=True)
+    cells["config"] = _labels(cells, CONFIG_KEYS)
+    cells["group"] = _labels(cells, GROUP_KEYS)
+    cells["key"] = [f"{i:02d}" for i in range(len(cells))]
+    cells["seed_label"] = cells["seed"].map(lambda s: "seed ?" if pd.isna(s) else f"seed {int(s)}")
+    cells[schema.FINAL_COLLAPSED] = cells[schema.FINAL_COLLAPSED].map(
+        lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else bool(v))
+    return cells
+
+
+def config_order(cells: pd.DataFrame) -> list[str]:
+    return list(dict.fromkeys(cells["config"]))
+
+
+def constant_coordinates(cells: pd.DataFrame) -> dict:
+    """Coordinates shared by every cell (left out of the labels, said once on the page)."""
+    return {k: cells[k].iloc[0] for k in CONFIG_KEYS
+            if cells[k].astype(str).nunique(dropna=False) == 1}

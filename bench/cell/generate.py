@@ -1,0 +1,58 @@
+"""Samples from a generator: evaluation sets, the fixed-noise grid, saved weights.
+
+Noise for samples comes from fixed seeds that do not depend on the cell's seed, so two cells'
+grids and evaluations are drawn with the same noise and differ only by their generators.
+"""
+
+
+import numpy as np
+
+from bench import records
+from bench.cell import models
+
+GRID_NOISE_SEED = 20240101
+EVAL_NOISE_SEED = 7
+GRID_SIDE = 8
+
+
+def fixed_noise(n: int, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).standard_normal((n, models.NOISE_DIM)).astype(np.float32)
+
+
+def generator_to_images(generator, n: int, *, seed: int = EVAL_NOISE_SEED,
+                        batch_size: int = 500) -> np.ndarray:
+    """n images, float32 (n, 28, 28, 1) in [-1, 1], in inference mode (batch-norm moving stats)."""
+    noise = fixed_noise(n, seed)
+    parts = [np.asarray(generator(noise[i:i + batch_size], training=False), dtype=np.float32)
+             for i in range(0, n, batch_size)]
+    return np.concatenate(parts)
+
+
+def images_to_grid_png(images: np.ndarray, side: int = GRID_SIDE, pad: int = 2) -> bytes:
+    """A side x side grid of [-1, 1] images as PNG bytes (grey, a 2-pixel gutter)."""
+    import tensorflow as tf
+
+    images = np.asarray(images[: side * side]).reshape(-1, 28, 28)
+    cell = 28 + pad
+    canvas = np.full((side * cell + pad, side * cell + pad), 255, dtype=np.uint8)
+    pixels = np.clip((images + 1.0) * 127.5, 0, 255).round().astype(np.uint8)
+    for i, img in enumerate(pixels):
+        r, c = divmod(i, side)
+        canvas[pad + r * cell: pad + r * cell + 28, pad + c * cell: pad + c * cell + 28] = img
+    return tf.io.encode_png(canvas[..., None]).numpy()
+
+
+def write_samples_png(generator, path):
+    records.write_bytes_atomic(
+        path, images_to_grid_png(generator_to_images(generator, GRID_SIDE ** 2, seed=GRID_NOISE_SEED)))
+
+
+def save_generator(generator, path):
+    with records.atomic_path(path) as tmp:
+        generator.save_weights(tmp)
+
+
+def load_generator(path):
+    generator = models.make_generator()
+    generator.load_weights(path)
+    return generator

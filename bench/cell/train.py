@@ -1,0 +1,195 @@
+"""One training cell: the loop, honest timing, logging, and the cell's run record.
+
+Timing rules (the numbers users compare):
+- The first call of the step (tracing, and XLA compilation when on) is timed alone as
+  `compile_seconds` and is in no throughput window.
+- A log window ends on a host sync of the window's loss values, never per step, so the device
+  queue is drained once a window. `window_seconds` spans the window's steps up to that sync;
+  logging and evaluation between windows fall outside every window and inside `wall_seconds`.
+- The first `warmup_windows` windows are logged but left out of the images/sec statistics.
+- The step is traced once; a retrace afterwards (a shape or dtype change) is a summary warning.
+
+Failure is a result: non-finite losses end the cell as `diverged` at the first bad step; an
+exception ends it as `failed` with its traceback saved. summary.json says `running` until the
+cell ends, so a killed cell never leaves one that says `ok`.
+"""
+
+import time
+import traceback
+from pathlib import Path
+
+from bench import records, schema
+from bench.cell import faults
+from bench.cell.data import load_split, training_dataset
+from bench.cell.devices import peak_memory_bytes, resolve_device
+from bench.cell.timing import Diverged
+from bench.config import CellConfig
+from bench.errors import BenchError
+
+
+def prepare_cell_dir(out_dir: Path, overwrite: bool):
+    """Create the cell directory; an existing record is never overwritten unless asked."""
+    if out_dir.exists() and any(out_dir.iterdir()):
+        if not overwrite:
+            raise BenchError("output directory exists and is not empty; choose a new --out "
+                             "(or --overwrite to replace it)", path=out_dir)
+        import shutil
+
+        shutil.rmtree(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+
+def run_cell(cfg: CellConfig, out_dir, *, overwrite=False, on_window=None,
+             extra_summary=None) -> dict:
+    """Train one cell and write its record into out_dir; returns the summary.
+
+    Bad input (absent device, missing data, occupied directory) raises BenchError before anything
+    is written. on_window(step, total_steps, images_per_sec) is called after each log window.
+    """
+    out_dir = Path(out_dir)
+    tf_device = resolve_device(cfg.device)
+    split = load_split(cfg.data, "train", cfg.data_dir)
+    total = cfg.total_steps(len(split.images))
+    if cfg.batch_size > len(split.images):
+        raise BenchError(f"expected at most {len(split.images)} (the size of {cfg.data}), found "
+                         f"{cfg.batch_size}", field="batch_size")
+    prepare_cell_dir(out_dir, overwrite)
+
+    from bench.cell.envinfo import environment
+
+    records.write_json_record(out_dir / schema.CONFIG_FILE,
+                              {**cfg.to_dict(), "total_steps": total, "tf_device": tf_device,
+                               "data_source": split.source, "data_size": len(split.images)})
+    records.write_json_record(out_dir / schema.ENV_FILE, environment(tf_device))
+    summary = {"status": schema.STATUS_RUNNING, "reason": None, "steps_planned": total,
+               **(extra_summary or {})}
+    records.write_json_record(out_dir / schema.SUMMARY_FILE, summary)
+    started = time.perf_counter()
+    try:
+        summary.update(_train(cfg, split, total, tf_device, out_dir, on_window))
+        summary["status"] = schema.STATUS_OK
+    except Diverged as e:
+        summary.update(status=schema.STATUS_DIVERGED, reason=str(e), diverged_at_step=e.step)
+    except Exception as e:  # noqa: BLE001 - any failure inside a cell is that cell's result
+        records.write_text_atomic(out_dir / schema.TRACEBACK_FILE, traceback.format_exc())
+        summary.update(status=schema.STATUS_FAILED, reason=f"{type(e).__name__}: {e}")
+    finally:
+        import keras
+
+        keras.mixed_precision.set_global_policy("float32")
+    summary["wall_seconds"] = time.perf_counter() - started
+    if "phase_seconds" in summary:
+        phases = summary["phase_seconds"]
+        phases["unaccounted"] = summary["wall_seconds"] - sum(phases.values())
+    summary.setdefault(schema.PEAK_MEMORY_BYTES, peak_memory_bytes(tf_device)[0])
+    records.write_json_record(out_dir / schema.SUMMARY_FILE, summary)
+    return summary
+
+
+def _build(cfg: CellConfig, tf_device: str):
+    import keras
+    import tensorflow as tf
+
+    from bench.cell import models
+    from bench.cell.step import TrainStep
+
+    keras.utils.set_random_seed(cfg.seed)
+    if cfg.deterministic:
+        tf.config.experimental.enable_op_determinism()
+    keras.mixed_precision.set_global_policy(cfg.precision)
+    with tf.device(tf_device):
+        generator, discriminator = models.make_generator(), models.make_discriminator()
+        gen_opt, disc_opt = models.make_optimizers(cfg.precision)
+        step = TrainStep(generator, discriminator, gen_opt, disc_opt, batch_size=cfg.batch_size,
+                         xla=cfg.xla, precision=cfg.precision)
+    return generator, step
+
+
+def run_steps(cfg, step_fn, batches, log, steps: range, *, evals=None, on_window=None,
+              nan_step=None):
+    """The measured loop: steps `steps`, a log window every `log_every` steps and at the last.
+
+    Periodic evaluations run between windows, outside any timed window. Benchmarks call this
+    same function, so what they time is what a cell runs.
+    """
+    import tensorflow as tf
+
+    if not steps:
+        return
+    last = steps[-1]
+    for step in steps:
+        faults.check_crash(step, cfg.seed)
+        batch = next(batches)
+        if step == nan_step:
+            batch = tf.fill(tf.shape(batch), float("nan"))
+        log.append(step_fn(batch))
+        if step % cfg.log_every == 0 or step == last:
+            seconds, per_sec = log.end_window(step)  # raises Diverged on non-finite losses
+            if on_window:
+                on_window(step, last, per_sec)
+            if evals and cfg.eval_every and step % cfg.eval_every == 0 and step != last:
+                evals.periodic(step)
+            log.start_window()
+
+
+def _train(cfg, split, total, tf_device, out_dir, on_window) -> dict:
+    import tensorflow as tf
+
+    from bench.cell.generate import save_generator, write_samples_png
+    from bench.cell.periodic import Evaluations
+    from bench.cell.timing import WindowLog
+
+    phases = {}  # where wall time went, so a slow cell can be explained from its record
+    clock = time.perf_counter()
+
+    def phase(name):
+        nonlocal clock
+        now = time.perf_counter()
+        phases[name] = phases.get(name, 0.0) + now - clock
+        clock = now
+
+    generator, step_fn = _build(cfg, tf_device)
+    log = WindowLog(out_dir, cfg, step_fn)
+    evals = Evaluations(cfg, generator, out_dir)
+    phase("setup")
+    with tf.device(tf_device):
+        batches = iter(training_dataset(split.images, cfg.batch_size, cfg.seed))
+        t0 = time.perf_counter()
+        first = step_fn(next(batches))
+        log.add_first(first.numpy())  # the host sync that ends the compile measurement
+        compile_seconds = time.perf_counter() - t0
+        traces_after_compile = step_fn.tracing_count
+        phase("compile")
+        log.start_window()
+        run_steps(cfg, step_fn, batches, log, range(2, total + 1), evals=evals,
+                  on_window=on_window, nan_step=faults.nan_batch_step())
+        phase("train")
+        write_samples_png(generator, out_dir / schema.SAMPLES_FILE)
+        save_generator(generator, out_dir / schema.GENERATOR_FILE)
+        phase("save")
+        final = evals.final(total)
+        phase("final_eval")
+        del batches  # stops the input pipeline's background threads, inside a measured phase
+        phase("teardown")
+    phases["periodic_eval"] = evals.periodic_seconds
+    phases["train"] -= evals.periodic_seconds
+    retraces = step_fn.tracing_count - traces_after_compile
+    peak, peak_kind = peak_memory_bytes(tf_device)
+    result = {
+        "steps": total,
+        "compile_seconds": compile_seconds,
+        "images_per_sec": log.throughput(),
+        schema.PEAK_MEMORY_BYTES: peak,
+        "peak_memory_kind": peak_kind,
+        "retraces": retraces,
+        "warnings": log.warnings + ([f"step retraced {retraces} time(s) during measured windows: "
+                                     "throughput includes tracing"] if retraces else []),
+        "final": final,
+        **evals.best(),
+        "phase_seconds": phases,
+        **step_fn.loss_scales(),
+    }
+    from bench.cell.flops import flops_summary
+
+    result.update(flops_summary(cfg.batch_size, result["images_per_sec"]))
+    return result

@@ -1,0 +1,56 @@
+"""`dcgan-bench score SAMPLES.npz` and `dcgan-bench eval CELL`: the instrument on image sets."""
+
+import json
+from pathlib import Path
+
+from bench import records, schema
+from bench.errors import BenchError
+
+
+class Score:
+    @staticmethod
+    def add(sub):
+        p = sub.add_parser("score", help="evaluate any image set (NPZ with key 'images')")
+        p.add_argument("samples",
+                       help="NPZ: images (N, 28, 28[, 1]), uint8 0..255 or float [-1, 1]")
+        p.add_argument("--data", default="mnist-5k",
+                       help="the reference data set and its instrument (default mnist-5k)")
+        p.add_argument("--data-dir", default=None)
+
+    @staticmethod
+    def run(args) -> int:
+        from bench.evaluate.score import score_npz
+
+        print(json.dumps(score_npz(args.samples, args.data, args.data_dir), indent=2))
+        return 0
+
+
+class Eval:
+    @staticmethod
+    def add(sub):
+        p = sub.add_parser("eval", help="re-evaluate a finished cell from its saved generator")
+        p.add_argument("cell", help="a cell directory with generator.weights.h5")
+        p.add_argument("--n", type=int, default=10000, help="generated samples (default 10000)")
+        p.add_argument("--out", default=None, help="also write the result to this JSON file")
+
+    @staticmethod
+    def run(args) -> int:
+        cell = Path(args.cell)
+        if not (cell / schema.CONFIG_FILE).is_file():
+            raise BenchError(f"not a cell directory (no {schema.CONFIG_FILE}); pass one cell, "
+                             "e.g. runs/cpu/latest/cpu_float32_xla-off_bs64_seed0", path=cell)
+        weights = cell / schema.GENERATOR_FILE
+        if not weights.is_file():
+            raise BenchError("no saved generator: only a finished cell can be re-evaluated",
+                             path=weights)
+        config = records.read_json_record(cell / schema.CONFIG_FILE)
+        from bench.cell.generate import generator_to_images, load_generator
+        from bench.evaluate.score import evaluate_images
+
+        images = generator_to_images(load_generator(weights), args.n)
+        result = {"cell": str(cell), **evaluate_images(images, config["data"],
+                                                       data_dir=config.get("data_dir"))}
+        if args.out:
+            records.write_json_record(args.out, result)
+        print(json.dumps(records.jsonable(result), indent=2))
+        return 0

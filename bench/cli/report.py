@@ -1,0 +1,15 @@
+"""`dcgan-bench report RUNS... --out DIR`: the HTML + Markdown report (no TensorFlow)."""
+
+
+def add(sub):
+    p = sub.add_parser("report", help="render an HTML + Markdown report of run directories")
+    p.add_argument("runs", nargs="+", help="run or cell directories")
+    p.add_argument("--out", required=True, help="report directory, e.g. reports/NAME")
+
+
+def run(args) -> int:
+    from bench.report.render import render_report
+
+    index = render_report(args.runs, args.out)
+    print(f"report: {index}")
+    return 0

@@ -1,0 +1,95 @@
+"""Reference statistics of a data set's reference split, cached on disk.
+
+What is cached: the reference features (float64, N x 128) and their k-NN radii on the unit
+sphere for PRDC (the 10,000 x 10,000 pass that would otherwise dominate an evaluation's time).
+The key is the data set, split, sample count, classifier SHA-256 and the PRDC settings; a change
+of any of them names a different file, so it recomputes.
+
+The cache is never trusted blindly: each file stores its key, and a file that will not load,
+holds another key, or has inconsistent or non-finite arrays is recomputed and rewritten.
+Writes go to a temporary file in the same directory and are renamed into place, so a killed
+process leaves no half-written cache file behind.
+
+Location: `$DCGAN_BENCH_CACHE`, else `~/.cache/dcgan-bench`.
+"""
+
+import hashlib
+import json
+import os
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from bench.cell.data import SPLIT_SIZES, load_split, reference_split_name
+from bench.evaluate import prdc
+from bench.records import atomic_path
+
+CACHE_ENV = "DCGAN_BENCH_CACHE"
+CACHE_VERSION = 2  # 2: mean and covariance dropped (FID is computed from the features)
+_ARRAYS = ("features", "radii")
+
+
+@dataclass(frozen=True)
+class ReferenceStats:
+    dataset: str
+    split: str
+    n: int
+    features: np.ndarray
+    radii: np.ndarray  # distance to the PRDC_K-th neighbour, L2-normalised features
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "dcgan-bench")
+
+
+def reference_key(dataset: str, split: str, n: int, classifier_sha256: str) -> dict:
+    return {"cache_version": CACHE_VERSION, "dataset": dataset, "split": split, "n": n,
+            "classifier_sha256": classifier_sha256, "prdc_k": prdc.PRDC_K,
+            "prdc_geometry": prdc.GEOMETRY}
+
+
+def cache_path(cache_dir, key: dict) -> Path:
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+    return Path(cache_dir) / f"reference-{key['dataset']}-{key['split']}-n{key['n']}-{digest}.npz"
+
+
+def _load(path: Path, key: dict):
+    """The cached statistics, or None if absent, unreadable, for another key or inconsistent."""
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            stored = json.loads(str(f["key"]))
+            arrays = {name: np.array(f[name], dtype=np.float64) for name in _ARRAYS}
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, json.JSONDecodeError):
+        return None  # corrupt or truncated: recompute
+    n, dim = key["n"], arrays["features"].shape[-1]
+    shapes_ok = arrays["features"].shape == (n, dim) and arrays["radii"].shape == (n,)
+    if stored != key or not shapes_ok or not all(np.all(np.isfinite(a)) for a in arrays.values()):
+        return None
+    return arrays
+
+
+def _save(path: Path, key: dict, arrays: dict):
+    with atomic_path(path) as tmp:
+        np.savez(tmp, key=np.array(json.dumps(key, sort_keys=True)), **arrays)
+
+
+def reference_stats(dataset: str, *, classifier, data_dir=None, cache_dir=None,
+                    batch_size: int = 500) -> ReferenceStats:
+    """The reference split's statistics through `classifier`, from the cache or computed."""
+    split = reference_split_name(dataset)
+    n = SPLIT_SIZES[dataset][split]
+    key = reference_key(dataset, split, n, classifier.sha256)
+    path = cache_path(cache_dir if cache_dir is not None else default_cache_dir(), key)
+    arrays = _load(path, key)
+    if arrays is None:
+        images = load_split(dataset, split, data_dir).images
+        assert len(images) == n, f"{dataset}/{split}: {len(images)} images, expected {n}"
+        _, features = classifier.images_to_logits_and_features(images, batch_size)
+        radii = prdc.sphere_to_knn_radii(prdc.features_to_unit_sphere(features))
+        arrays = {"features": features, "radii": radii}
+        _save(path, key, arrays)
+    return ReferenceStats(dataset, split, n, **arrays)

@@ -1,0 +1,132 @@
+"""Evaluating a set of images: the classifier's outputs, every metric, the cached reference.
+
+`evaluate_images` is what a training cell and `dcgan-bench score` call. The reference set is the
+data set's reference split (`bench.data.reference_split_name`: the official 10,000 test images
+for `mnist` and `fashion-mnist`, all 5,000 digits of `mnist-5k`); its statistics live in
+`bench.reference`, cached on disk.
+
+Sample counts are part of the number: FID falls as N grows, so every result carries `n`, and only
+results with the same `n` (and the same `classifier_sha256`) compare.
+"""
+
+import numpy as np
+
+from bench import schema
+from bench.config import MIN_EVAL_SAMPLES
+from bench.errors import BenchError
+from bench.evaluate import metrics, prdc
+from bench.evaluate.classifier import images_to_network_input, load_classifier
+from bench.evaluate.reference import reference_stats
+
+# What `dcgan-bench score` prints, plus provenance and thresholds.
+SCORE_KEYS = (
+    schema.N, schema.FID, schema.KID, schema.KID_STD, schema.KID_BLOCKS,
+    schema.KID_BLOCK_SIZE_REAL, schema.KID_BLOCK_SIZE_FAKE, schema.CLASSIFIER_SCORE,
+    schema.CLASSES_COVERED, schema.KL_TO_UNIFORM, schema.MAX_CLASS_FRACTION,
+    schema.CONFIDENT_FRACTION, schema.COLLAPSED, schema.PRECISION, schema.RECALL,
+    schema.DENSITY, schema.COVERAGE, schema.CLASS_HISTOGRAM,
+)
+PROVENANCE_KEYS = ("dataset", "reference_split", "reference_n", "classifier_sha256", "thresholds")
+
+
+def validate_images(images, *, path=None) -> np.ndarray:
+    """float32 (N, 28, 28, 1) in [-1, 1] from uint8 0..255 or float [-1, 1] images.
+
+    uint8 goes through `bench.data.images_to_unit_range`, so the uint8 and float encodings of the
+    same images give identical inputs and identical numbers.
+    """
+    images = np.asarray(images)
+    if images.dtype == np.uint8:
+        pass
+    elif np.issubdtype(images.dtype, np.floating):
+        if not np.all(np.isfinite(images)):
+            bad = int(np.sum(~np.isfinite(images)))
+            raise BenchError(f"{bad} values are NaN or Inf", path=path, field="images")
+        if images.size and (images.min() < -1.0 or images.max() > 1.0):
+            raise BenchError(f"float images must lie in [-1, 1], found values in "
+                             f"[{images.min():.4g}, {images.max():.4g}] (store 0..255 as uint8)",
+                             path=path, field="images")
+    else:
+        raise BenchError(f"expected uint8 in 0..255 or float in [-1, 1], found dtype "
+                         f"{images.dtype}", path=path, field="images")
+    try:
+        x = images_to_network_input(images)
+    except BenchError as e:
+        raise BenchError(str(e), path=path) from None
+    if len(x) < MIN_EVAL_SAMPLES:
+        raise BenchError(f"{len(x)} images is fewer than the metrics need: at least {MIN_EVAL_SAMPLES} "
+                         f"(the feature dimension); FID at different n is not comparable",
+                         path=path, field="images")
+    return x
+
+
+def images_from_npz(path) -> np.ndarray:
+    """The `images` array of an NPZ file, validated: float32 (N, 28, 28, 1) in [-1, 1]."""
+    import zipfile
+
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise BenchError("no such file", path=path) from None
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
+        raise BenchError(f"not an NPZ file ({e})", path=path) from None
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise BenchError("not an NPZ file (a single .npy array?); save with "
+                         "numpy.savez(path, images=...)", path=path)
+    with archive:
+        if "images" not in archive.files:
+            raise BenchError(f"no 'images' array; the file holds {sorted(archive.files)}",
+                             path=path, field="images")
+        try:
+            images = archive["images"]
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
+            raise BenchError(f"unreadable array ({e})", path=path, field="images") from None
+    return validate_images(images, path=path)
+
+
+def evaluate_images(images, dataset: str, *, data_dir=None, classifier=None, cache_dir=None,
+                    batch_size: int = 500) -> dict:
+    """Every metric of an image set against the data set's reference split.
+
+    `images`: uint8 0..255 or float [-1, 1], shape (N, 28, 28) or (N, 28, 28, 1). `classifier`
+    defaults to the shipped instrument for the data set. Returns the schema's metric keys plus
+    `rank_deficient`, `reference_split`, `reference_n`, `classifier_sha256` and `thresholds`.
+    """
+    x = validate_images(images)
+    classifier = classifier or load_classifier(dataset)
+    ref = reference_stats(dataset, classifier=classifier, data_dir=data_dir,
+                          cache_dir=cache_dir, batch_size=batch_size)
+    logits, features = classifier.images_to_logits_and_features(x, batch_size)
+    n = len(x)
+    result = {schema.N: n}
+    result.update(metrics.features_to_fid(real_features=ref.features, fake_features=features))
+    result.update(metrics.features_to_kid(real_features=ref.features, fake_features=features))
+    result[schema.CLASSIFIER_SCORE] = metrics.logits_to_classifier_score(logits)
+    result.update(metrics.logits_to_mode_coverage(logits))
+    result.update(prdc.features_to_prdc(real_features=ref.features, fake_features=features,
+                                        real_radii=ref.radii))
+    _check_finite(result)
+    result.update({
+        "dataset": dataset,
+        "reference_split": ref.split,
+        "reference_n": ref.n,
+        "classifier_sha256": classifier.sha256,
+        "thresholds": metrics.thresholds(),
+    })
+    return result
+
+
+def _check_finite(result: dict):
+    """A metric that is NaN or Inf is an error with its reason, never a silent null in a record."""
+    bad = {k: v for k, v in result.items()
+           if isinstance(v, float) and not np.isfinite(v)}
+    if bad:
+        raise BenchError(f"non-finite metrics {bad} for n = {result[schema.N]}: the estimator "
+                         "is undefined on these samples; nothing was recorded", field="metrics")
+
+
+def score_npz(path, dataset: str = "mnist-5k", data_dir=None, *, cache_dir=None) -> dict:
+    """`dcgan-bench score`: every metric of an NPZ of images (SCORE_KEYS), plus provenance."""
+    result = evaluate_images(images_from_npz(path), dataset, data_dir=data_dir,
+                             cache_dir=cache_dir)
+    return {key: result[key] for key in SCORE_KEYS + PROVENANCE_KEYS}

@@ -1,0 +1,121 @@
+"""The local launcher backend: one process per cell, CPU cells one at a time, GPU cells one per GPU.
+
+TensorFlow's device placement, XLA and determinism settings are process-wide, and an
+out-of-memory error or a crash must not take the grid down: each cell gets a fresh interpreter
+(bench.grid.worker) that writes its record straight into the run directory. A process that dies
+without finishing its record is recorded as `failed` with the tail of its log.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bench import records, schema
+from bench.cell.devices import PINNED_ENV
+from bench.errors import BenchError
+from bench.grid.run import cell_status
+from bench.grid.worker import LAUNCHED_ENV
+
+LOG_DIR = "logs"
+
+
+def count_gpus() -> int:
+    """GPUs TensorFlow sees, asked in a child process so the grid never initialises CUDA itself."""
+    code = "import tensorflow as tf; print(len(tf.config.list_physical_devices('GPU')))"
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    if out.returncode != 0:
+        raise BenchError(f"could not ask TensorFlow for GPUs: {out.stderr.strip()[-500:]}")
+    return int(out.stdout.strip().splitlines()[-1])
+
+
+class CellProcess:
+    """A running cell: its process, its directory, and the GPU it holds (if any)."""
+
+    def __init__(self, cell, cell_dir: Path, log_path: Path, gpu: int | None):
+        self.cell, self.cell_dir, self.gpu = cell, cell_dir, gpu
+        if cell_dir.exists():
+            shutil.rmtree(cell_dir)  # a rerun starts clean: no stale steps from a killed attempt
+        env = {**os.environ, LAUNCHED_ENV: repr(time.time())}
+        if gpu is not None:
+            env.update(CUDA_VISIBLE_DEVICES=str(gpu), **{PINNED_ENV: "1"})
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        self.log = open(log_path, "w")
+        self.started = time.time()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bench.grid.worker", str(cell_dir),
+             json.dumps(cell.config.to_dict())],
+            stdout=self.log, stderr=subprocess.STDOUT, env=env)
+
+    def finish(self) -> str:
+        """Close the log; a process that died without a final summary is recorded as failed."""
+        code = self.proc.wait()
+        self.log.close()
+        status = cell_status(self.cell_dir)
+        if status in (None, schema.STATUS_RUNNING):
+            how = f"signal {-code}" if code < 0 else f"exit code {code}"
+            tail = Path(self.log.name).read_text(errors="replace")[-2000:]
+            summary = {"status": schema.STATUS_FAILED,
+                       "reason": f"cell process ended with {how} before finishing its record",
+                       "log_tail": tail}
+            records.write_json_record(self.cell_dir / schema.SUMMARY_FILE, summary)
+            status = schema.STATUS_FAILED
+        return status
+
+    def terminate(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.log.close()
+
+
+class LocalProcesses:
+    """Runs cells as local processes; `run` returns when every cell has finished."""
+
+    def __init__(self, gpus: int):
+        self.gpus = gpus
+
+    def run(self, cells, run_dir: Path, bar, finished):
+        """Run `cells` into run_dir; finished(cell, status) is called once each cell's record is
+        complete. CPU cells one at a time (TensorFlow uses every core); GPU cells one per GPU."""
+        pending = list(cells)
+        running: list[CellProcess] = []
+        try:
+            while pending or running:
+                busy = {p.gpu for p in running}
+                cpu_busy = any(p.gpu is None for p in running)
+                for cell in list(pending):
+                    gpu = self._free_slot(cell.config.device, busy, cpu_busy)
+                    if gpu is False:
+                        continue
+                    pending.remove(cell)
+                    running.append(CellProcess(cell, run_dir / cell.id,
+                                               run_dir / LOG_DIR / f"{cell.id}.log", gpu))
+                    bar.cell_started(cell)
+                    busy.add(gpu)
+                    cpu_busy = cpu_busy or gpu is None
+                for p in list(running):
+                    if p.proc.poll() is not None:
+                        running.remove(p)
+                        finished(p.cell, p.finish())
+                bar.poll(running)
+                time.sleep(0.2)
+        finally:
+            for p in running:
+                p.terminate()
+
+    def _free_slot(self, device: str, busy: set, cpu_busy: bool):
+        """The GPU index to run on, None for the CPU, or False when the cell must wait."""
+        if device == "cpu":
+            return False if cpu_busy or busy - {None} else None
+        if cpu_busy:
+            return False
+        wanted = range(self.gpus) if device == "gpu" else [int(device[4:])]
+        return next((g for g in wanted if g not in busy), False)

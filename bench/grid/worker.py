@@ -1,0 +1,38 @@
+"""One grid cell in its own process: `python -m bench.grid.worker CELL_DIR CONFIG_JSON`.
+
+TensorFlow's device placement, XLA and determinism settings are process-wide, and an
+out-of-memory error or a crash must not take the grid down: each cell gets a fresh interpreter.
+The parent passes its launch time in DCGAN_BENCH_LAUNCHED_AT so that the cost of starting the
+process (interpreter, TensorFlow import) is recorded as `process_start_seconds`.
+"""
+
+import json
+import os
+import sys
+import time
+
+LAUNCHED_ENV = "DCGAN_BENCH_LAUNCHED_AT"
+
+
+def main(argv=None) -> int:
+    cell_dir, config_json = (argv or sys.argv[1:])[:2]
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow  # noqa: F401 - imported here so its cost is part of the start measurement
+
+    from bench.cell.train import run_cell
+    from bench.config import CellConfig
+    from bench.errors import EXIT_BAD_INPUT, BenchError
+
+    launched = float(os.environ.get(LAUNCHED_ENV, "nan"))
+    extra = {"process_start_seconds": time.time() - launched}
+    try:
+        summary = run_cell(CellConfig(**json.loads(config_json)), cell_dir, overwrite=True,
+                           extra_summary=extra)
+    except BenchError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    return 0 if summary["status"] == "ok" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,238 @@
+"""The report's figures: seaborn on matplotlib Figure objects (Agg, no pyplot state).
+
+Each function takes report DataFrames and returns a Figure, or None when it has nothing to draw;
+`figure_to_png` turns one into PNG bytes. Curves are means across seeds with a band from the
+lowest to the highest seed (`errorbar=("pi", 100)`): with two or three seeds a standard error
+would pretend to a precision the data do not have.
+"""
+
+import contextlib
+import io
+import math
+
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from bench import schema
+
+DPI = 100
+SEED_RANGE = ("pi", 100)  # the band: min to max across seeds
+COLLAPSE_COLORS = {"no": "#4c4c4c", "yes": "#d62728"}
+
+
+def figure_to_png(fig: Figure) -> bytes:
+    FigureCanvasAgg(fig)  # Agg explicitly: no display, no pyplot state
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI, bbox_inches="tight")
+    return buf.getvalue()
+
+
+def _style():
+    return sns.axes_style("whitegrid"), sns.plotting_context("notebook", font_scale=0.85)
+
+
+@contextlib.contextmanager
+def _single_axes(width, height):
+    """A styled one-axes Figure: yields (fig, ax)."""
+    a, b = _style()
+    with a, b:
+        fig = Figure(figsize=(width, height), layout="constrained")
+        yield fig, fig.subplots()
+
+
+def palette(configs) -> dict:
+    colors = sns.color_palette("tab10" if len(configs) <= 10 else "husl", len(configs))
+    return dict(zip(configs, colors))
+
+
+def _panels(n, width=3.7, height=2.7, max_cols=4, **kw):
+    cols = min(max_cols, n)
+    rows = math.ceil(n / cols)
+    fig = Figure(figsize=(width * cols, height * rows), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False, **kw)).ravel()
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    return fig, axes[:n]
+
+
+def _facet_curves(steps, configs, series: dict, ylabel, ylim=None):
+    """One panel per configuration: each series' mean across seeds with a seed-range band."""
+    series = {k: v for k, v in series.items() if k in steps.columns}
+    if not series or "step" not in steps.columns:
+        return None
+    data = steps.melt(id_vars=["config", "seed", "step"], value_vars=list(series),
+                      var_name="series", value_name="value")
+    data["series"] = data["series"].map(series)
+    present = [c for c in configs if c in set(data["config"])]
+    if not present:
+        return None
+    a, b = _style()
+    with a, b:
+        fig, axes = _panels(len(present), sharex=True, sharey=True)
+        for i, (ax, config) in enumerate(zip(axes, present)):
+            sub = data[data["config"] == config]
+            sns.lineplot(data=sub, x="step", y="value", hue="series",
+                         hue_order=list(series.values()), estimator="mean",
+                         errorbar=SEED_RANGE, ax=ax, legend=i == 0)
+            seeds = sub["seed"].nunique()
+            ax.set_title(f"{config}\n({seeds} seed{'s' if seeds != 1 else ''})", fontsize=9)
+            ax.set_ylabel(ylabel)
+            if ylim:
+                ax.set_ylim(*ylim)
+        if axes[0].get_legend():
+            axes[0].get_legend().set_title(None)
+    return fig
+
+
+def loss_curves(steps, configs):
+    return _facet_curves(steps, configs, {"gen_loss": "generator", "disc_loss": "discriminator"},
+                         "loss")
+
+
+def discriminator_curves(steps, configs):
+    return _facet_curves(steps, configs, {"d_real": "D(x)", "d_fake": "D(G(z))"},
+                         "mean discriminator output", ylim=(0, 1))
+
+
+def throughput(table: pd.DataFrame):
+    """Median images/s by batch size, one line per group, bars from lowest p10 to highest p90."""
+    if table.empty:
+        return None
+    with _single_axes(6.5, 4) as (fig, ax):
+        for (group, sub), color in zip(table.groupby("group", sort=False),
+                                       sns.color_palette("tab10", table["group"].nunique())):
+            sub = sub.sort_values("batch_size")
+            err = [sub["median"] - sub["p10"], sub["p90"] - sub["median"]]
+            ax.errorbar(sub["batch_size"], sub["median"], yerr=err, marker="o", capsize=4,
+                        color=color, label=group)
+        sizes = sorted(table["batch_size"].unique())
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(sizes, [str(int(s)) for s in sizes])
+        ax.minorticks_off()
+        ax.margins(x=0.15)
+        ax.set_xlabel("batch size")
+        ax.set_ylabel("images / second")
+        ax.set_ylim(bottom=0)
+        ax.legend(title=None, loc="lower left", fontsize=8)
+    return fig
+
+
+def compile_time(ok: pd.DataFrame):
+    """Seconds of the first call (trace + compile) per batch size and group; dots are seeds."""
+    data = ok.dropna(subset=["compile_seconds"])
+    if data.empty:
+        return None
+    with _single_axes(6.5, 3.6) as (fig, ax):
+        order = sorted(data["batch_size"].unique())
+        hue_order = list(dict.fromkeys(data["group"]))
+        sns.barplot(data=data, x="batch_size", y="compile_seconds", hue="group", order=order,
+                    hue_order=hue_order, estimator="median", errorbar=None, alpha=0.8, ax=ax)
+        sns.stripplot(data=data, x="batch_size", y="compile_seconds", hue="group", order=order,
+                      hue_order=hue_order, dodge=True, palette="dark:black", size=4, legend=False,
+                      ax=ax)
+        ax.set_xlabel("batch size")
+        ax.set_ylabel("compile seconds (median bar, seeds as dots)")
+        ax.legend(title=None, fontsize=8)
+    return fig
+
+
+def final_metrics(final: pd.DataFrame, configs):
+    """FID, classifier score and KID across seeds per configuration; collapsed seeds in red."""
+    present = [c for c in configs if c in set(final["config"])]
+    if not present:
+        return None
+    metrics = [(schema.FINAL_FID, "FID (lower is better)"),
+               (schema.FINAL_CLASSIFIER_SCORE, "classifier score (higher is better)"),
+               (schema.FINAL_KID, "KID (lower is better)")]
+    data = final.assign(collapsed=(final[schema.FINAL_COLLAPSED] == True).map(  # noqa: E712
+        {False: "no", True: "yes"}))
+    a, b = _style()
+    with a, b:
+        fig = Figure(figsize=(13, 1.2 + 0.45 * len(present)), layout="constrained")
+        axes = fig.subplots(1, 3, sharey=True)
+        for i, (ax, (col, title)) in enumerate(zip(axes, metrics)):
+            sns.boxplot(data=data, x=col, y="config", order=present, color="#dfe8f3",
+                        showfliers=False, ax=ax)
+            sns.stripplot(data=data, x=col, y="config", order=present, hue="collapsed",
+                          hue_order=["no", "yes"], palette=COLLAPSE_COLORS, size=6, ax=ax,
+                          legend=i == 2)
+            ax.set_xlabel(title)
+            ax.set_ylabel(None)
+            ax.ticklabel_format(axis="x", useOffset=False)  # 1.00008 reads better than 1e-6+...
+        if axes[2].get_legend():
+            axes[2].get_legend().set_title("collapsed")
+    return fig
+
+
+def fid_over_steps(evals: pd.DataFrame, colors: dict):
+    if evals.empty or not {"fid", "step"} <= set(evals.columns):
+        return None
+    data = evals[evals["status"] == "ok"].dropna(subset=["fid"])
+    if data.empty:
+        return None
+    with _single_axes(8, 4) as (fig, ax):
+        hue_order = [c for c in colors if c in set(data["config"])]
+        sns.lineplot(data=data, x="step", y="fid", hue="config", hue_order=hue_order,
+                     palette=colors, estimator="mean", errorbar=SEED_RANGE, marker="o", ax=ax)
+        ax.set_ylabel("FID")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.legend(title=None, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+    return fig
+
+
+def class_heatmaps(hist: pd.DataFrame, configs):
+    """Share of the final samples per class, seed x class, one panel per configuration."""
+    present = [c for c in configs if c in set(hist["config"])]
+    if not present:
+        return None
+    vmax = max(0.2, float(hist["fraction"].max()))
+    most_seeds = max(hist[hist["config"] == c]["seed"].nunique() for c in present)
+    a, b = _style()
+    with a, b:
+        fig, axes = _panels(len(present), width=3.9, height=0.9 + 0.42 * most_seeds)
+        for ax, config in zip(axes, present):
+            sub = hist[hist["config"] == config]
+            grid = sub.pivot_table(index="seed", columns="class", values="fraction")
+            collapsed = {s: bool(c == True) for s, c in  # noqa: E712 (None: not evaluated)
+                         sub.groupby("seed")["collapsed"].first().items()}
+            sns.heatmap(grid * 100, ax=ax, vmin=0, vmax=vmax * 100, cmap="rocket_r", annot=True,
+                        fmt=".0f", cbar=False, annot_kws={"fontsize": 7}, linewidths=0.5)
+            ax.set_yticklabels([f"seed {int(s)}" + (" (collapsed)" if collapsed[s] else "")
+                                for s in grid.index], rotation=0, fontsize=8)
+            for label, s in zip(ax.get_yticklabels(), grid.index):
+                if collapsed[s]:
+                    label.set_color(COLLAPSE_COLORS["yes"])
+            ax.set_title(config, fontsize=9)
+            ax.set_xlabel("class (cells: % of samples)")
+            ax.set_ylabel(None)
+    return fig
+
+
+def prdc(final: pd.DataFrame, colors: dict):
+    """Precision vs recall and density vs coverage; one dot per seed, coloured by configuration."""
+    data = final.dropna(subset=[schema.FINAL_PRECISION, schema.FINAL_RECALL])
+    if data.empty:
+        return None
+    a, b = _style()
+    with a, b:
+        fig = Figure(figsize=(11, 4.2), layout="constrained")
+        axes = fig.subplots(1, 2)
+        hue_order = [c for c in colors if c in set(data["config"])]
+        for ax, (x, y), legend in zip(axes, [(schema.FINAL_RECALL, schema.FINAL_PRECISION),
+                                             (schema.FINAL_COVERAGE, schema.FINAL_DENSITY)], [False, True]):
+            sns.scatterplot(data=data, x=x, y=y, hue="config", hue_order=hue_order,
+                            palette=colors, s=60, ax=ax, legend=legend)
+            ax.set_xlabel(x.removeprefix(schema.final_column("")))
+            ax.set_ylabel(y.removeprefix(schema.final_column("")))
+        # A little room around [0, 1], so that dots at 0 (untrained samples) stay visible.
+        axes[0].set_xlim(-0.03, 1.03)
+        axes[0].set_ylim(-0.03, 1.03)
+        axes[1].set_xlim(-0.03, 1.03)
+        axes[1].set_ylim(-0.03, max(1.03, float(data[schema.FINAL_DENSITY].max()) * 1.05))
+        if axes[1].get_legend():
+            axes[1].legend(title=None, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+    return fig

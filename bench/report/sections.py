@@ -1,0 +1,243 @@
+"""The report's sections: what each shows, and the sentence it says when its data are absent.
+
+Each builder takes the report's data and an output (`bench.report.Output`: writes figures,
+tables and copied samples, returns their relative names) and returns (anchor, heading, blocks)
+for bench.report_html.
+"""
+
+import json
+import re
+from pathlib import Path
+
+from bench import schema
+from bench.analysis import outcomes
+from bench.analysis.cells import ok_cells, value_label
+from bench.analysis.stats import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED
+from bench.report import figures, tables
+
+BAND = "line: mean across seeds; band: lowest to highest seed"
+THROUGHPUT_NAMES = {"group": "device · XLA · precision", "batch_size": "batch size",
+                    "median": "images/s median", "p10": "lowest p10", "p90": "highest p90",
+                    "compile_seconds": "compile s median"}
+
+
+ENV_NAMES = {"tensorflow": "TensorFlow", "keras": "Keras", "python": "Python",
+             "device": "device", "device_model": "device model", "host_cpu": "host CPU",
+             "hostname": "host", "cuda_build": "CUDA build", "cudnn_build": "cuDNN build",
+             "harness_commit": "harness commit", "harness_dirty": "dirty", "xla": "XLA"}
+
+
+def speedup_display(speedup):
+    """The speedup table for people: readable names, the interval as one 'low – high' column."""
+    shown = speedup.drop(columns=["ci_low", "ci_high"]).rename(columns={
+        "batch_size": "batch size", "seeds_off": "seeds off", "seeds_on": "seeds on",
+        "median_off": "images/s XLA off", "median_on": "images/s XLA on",
+        "speedup": "speedup (on / off)"})
+    shown["95% interval"] = [f"{lo:.3f} – {hi:.3f}" if lo == lo else "none (one seed)"
+                             for lo, hi in zip(speedup["ci_low"], speedup["ci_high"])]
+    return shown
+
+
+def overview(cells, constant, out):
+    counts = tables.status_counts(cells)
+    blocks = [("p", f"{len(cells)} cell{'s' if len(cells) != 1 else ''}: "
+               + ", ".join(f"{n} {s}" for s, n in counts.items()) + ".")]
+    if constant:
+        blocks.append(("p", "Common to all cells: " + " · ".join(
+            value_label(k, v) for k, v in constant.items()) + "."))
+    blocks.append(("p", "Plots and statistics use ok cells only; diverged, failed and skipped "
+                   "cells are listed here with their reason."))
+    table = tables.cell_table(cells)
+    blocks.append(("table", _cells_shown(table, constant), out.table("cells.csv", table)))
+    return "cells", "Cells", blocks
+
+
+def _cells_shown(table, constant):
+    """The cell table for the page: constant coordinates left out, throughput in one column."""
+    shown = table.drop(columns=[tables.CELL_COLUMNS[k] for k in constant])
+    ips = [f"{m:.0f} ({lo:.0f}–{hi:.0f})" if m == m and lo == lo and hi == hi else
+           (f"{m:.0f}" if m == m else None)
+           for m, lo, hi in zip(table["images/s median"], table["images/s p10"],
+                                table["images/s p90"])]
+    at = shown.columns.get_loc("images/s median")
+    shown = shown.drop(columns=["images/s median", "images/s p10", "images/s p90"])
+    shown.insert(at, "images/s median (p10–p90)", ips)
+    return shown
+
+
+def _figure(out, name, fig, alt) -> list:
+    return [] if fig is None else [("figure", out.figure(name, fig), alt)]
+
+
+def losses(ok_steps, configs, out):
+    if ok_steps.empty:
+        return "losses", "Losses", [("p", "No ok cell has a steps.jsonl: no loss curves.")]
+    blocks = [("p", f"Generator and discriminator loss per log window, one panel per "
+               f"configuration ({BAND}).")]
+    blocks += _figure(out, "loss_curves.png", figures.loss_curves(ok_steps, configs),
+                      "loss curves")
+    fig = figures.discriminator_curves(ok_steps, configs)
+    if fig is not None:
+        blocks.append(("p", f"Mean discriminator output on real images, D(x), and on generated "
+                       f"ones, D(G(z)) ({BAND}). Both near 0.5: the discriminator cannot tell "
+                       "them apart; D(G(z)) near 0: it wins easily."))
+        blocks += _figure(out, "discriminator.png", fig, "discriminator outputs")
+    return "losses", "Losses", blocks
+
+
+def throughput(cells, out):
+    ok = ok_cells(cells)
+    table = tables.throughput(cells)
+    if table.empty:
+        return "throughput", "Throughput and XLA", [
+            ("p", "No ok cell has throughput numbers: nothing to compare.")]
+    blocks = [("p", "Training throughput by batch size, one line per device × XLA × precision: "
+               "the median over seeds of each cell's median images/s (warm-up windows left out); "
+               "bars from the lowest p10 to the highest p90 window across seeds."),
+              ("figure", out.figure("throughput.png", figures.throughput(table)), "throughput"),
+              ("table", table.rename(columns=THROUGHPUT_NAMES),
+               out.table("throughput.csv", table))]
+    speedup = tables.xla_speedup(cells)
+    blocks.append(("p", f"XLA speedup: median images/s with XLA on over median with XLA off "
+                   f"(medians over seeds of the per-cell medians; above 1: XLA is faster). "
+                   f"95% interval: percentile bootstrap, {BOOTSTRAP_RESAMPLES:,} resamples "
+                   f"of seeds, each side independently, numpy default_rng("
+                   f"{BOOTSTRAP_SEED}). With 2-3 seeds the interval is a rough range."))
+    if speedup.empty:
+        blocks.append(("p", "No device × batch size has ok cells both with and without XLA: "
+                       "no speedup to show."))
+    else:
+        blocks.append(("table", speedup_display(speedup), out.table("xla_speedup.csv", speedup)))
+    fig = figures.compile_time(ok)
+    if fig is not None:
+        blocks += [("p", "Compile time: seconds of the first training step (tracing, and XLA "
+                    "compilation when on), median bar with seeds as dots."),
+                   ("figure", out.figure("compile_time.png", fig), "compile time")]
+    return "throughput", "Throughput and XLA", blocks
+
+
+def quality(cells, evals, configs, colors, out):
+    final = outcomes.final_metrics(cells)
+    blocks = []
+    if final.empty:
+        blocks.append(("p", "No ok cell has a final evaluation (final_eval_n = 0, or no cell "
+                       "finished): no final FID, classifier score or KID."))
+    else:
+        blocks += [("p", "Final FID, classifier score and KID across seeds, per configuration "
+                    "(box: quartiles; dots: seeds, red if collapsed). FID is biased by the "
+                    "sample size n: compare only numbers with the same n."),
+                   ("figure", out.figure("final_metrics.png",
+                                         figures.final_metrics(final, configs)), "final metrics"),
+                   ("table", final.rename(columns=lambda c: c.removeprefix(schema.final_column("")).replace(
+                       "_", " ")), out.table("final_metrics.csv", final))]
+    fig = figures.fid_over_steps(evals, colors)
+    if fig is None:
+        blocks.append(("p", "No periodic evaluations from an ok cell (eval_every = 0, or none "
+                       "finished): no FID over steps."))
+    else:
+        blocks += [("p", f"FID of the periodic evaluations over training steps ({BAND})."),
+                   ("figure", out.figure("fid_over_steps.png", fig), "FID over steps")]
+    return "quality", "Sample quality", blocks
+
+
+def coverage(cells, configs, out):
+    hist = tables.class_histograms(cells)
+    if hist.empty:
+        return "coverage", "Mode coverage", [
+            ("p", "No ok cell has a final class histogram: mode coverage is unknown.")]
+    collapsed = tables.collapsed_seeds(cells)
+    blocks = [("p", "Share of the final samples the classifier puts in each class, seed × "
+               "class, one panel per configuration (10% each is balanced)."),
+              ("figure", out.figure("class_histograms.png",
+                                    figures.class_heatmaps(hist, configs)), "class histograms"),
+              ("p", "Collapsed seeds (few classes covered, or one class with half the samples; "
+                    "a low confident share means unrecognisable samples rather than a few "
+                    "digits):")]
+    out.table("class_histograms.csv", hist)
+    n = hist[["config", "seed"]].drop_duplicates().shape[0]
+    blocks.append(("table", collapsed, out.table("collapsed_seeds.csv", collapsed))
+                  if not collapsed.empty else ("p", f"No seed collapsed among the {n} evaluated."))
+    return "coverage", "Mode coverage", blocks
+
+
+def prdc(cells, colors, out):
+    final = outcomes.final_metrics(cells)
+    fig = figures.prdc(final, colors) if not final.empty else None
+    if fig is None:
+        return "prdc", "Precision, recall, density, coverage", [
+            ("p", "No final evaluation with precision and recall.")]
+    return "prdc", "Precision, recall, density, coverage", [
+        ("p", "Precision against recall and density against coverage of the final samples, "
+              "one dot per seed (numbers in the final metrics table)."),
+        ("figure", out.figure("prdc.png", fig), "precision recall density coverage")]
+
+
+def _safe_name(text) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", str(text))[:80]
+
+
+def samples(cells, configs, out):
+    groups, found = [], 0
+    for config in configs:
+        items = []
+        for _, cell in cells[cells["config"] == config].iterrows():
+            src_path = Path(cell["cell_dir"]) / schema.SAMPLES_FILE
+            src = out.copy(src_path, f"samples/{cell['key']}-{_safe_name(cell['cell_id'])}.png") \
+                if src_path.is_file() else None
+            found += src is not None
+            items.append((src, cell["seed_label"], cell["status"] or schema.STATUS_MISSING))
+        groups.append((config, items))
+    if not found:
+        return "samples", "Samples", [("p", "No cell has a samples.png.")]
+    return "samples", "Samples", [
+        ("p", "The fixed-noise 8x8 sample grid of each cell at the end of training (the same "
+              "noise for every cell, so seeds and settings are comparable)."),
+        ("samples", groups)]
+
+
+def environment(envs, manifests, out):
+    blocks = []
+    env = tables.environment(envs)
+    if env.empty:
+        blocks.append(("p", "No cell has an env.json (skipped or never started)."))
+    else:
+        blocks.append(("table", env.rename(columns=ENV_NAMES), out.table("environment.csv", env)))
+    if not manifests:
+        blocks.append(("p", "Cells given as cell directories, without a grid manifest: no grid "
+                       "spec to show."))
+    for m in manifests:
+        harness = m.get("harness") or {}
+        blocks.append(("p", f"Grid {m.get('name')!s}: started {m.get('started')}, spec "
+                       f"{m.get('spec_path')}, harness commit {harness.get('commit')}"
+                       + (" (dirty)" if harness.get("dirty") else "") + "."))
+        blocks.append(("pre", spec_to_toml(m.get("spec") or {})))
+    return "environment", "Environment and grid spec", blocks
+
+
+def _toml_key(key) -> str:
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", str(key)) else json.dumps(str(key))
+
+
+def _toml_value(value) -> str:
+    if value is None:
+        return '"" # none'
+    if isinstance(value, dict):
+        pairs = (f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items())
+        return "{ " + ", ".join(pairs) + " }"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return json.dumps(value, default=str)  # JSON strings, numbers and booleans read as TOML
+
+
+def spec_to_toml(spec: dict, prefix="") -> str:
+    """A parsed grid spec shown as TOML (for reading: nulls are marked, not round-tripped)."""
+    lines, tables_ = [], []
+    for key, value in spec.items():
+        if isinstance(value, dict):
+            tables_.append((key, value))
+        else:
+            lines.append(f"{_toml_key(key)} = {_toml_value(value)}")
+    for key, value in tables_:
+        name = f"{prefix}{_toml_key(key)}"
+        lines += ["", f"[{name}]", spec_to_toml(value, name + ".")]
+    return "\n".join(lines).strip("\n")

@@ -1,0 +1,121 @@
+"""The report's tables, pure functions of the cell DataFrame (bench.analysis.cells.load_cells).
+
+Only cells with status "ok" enter the statistics: a diverged, failed or skipped cell's numbers
+are incomplete. The cell table lists every cell with its status and reason.
+"""
+
+import json
+
+import numpy as np
+import pandas as pd
+
+from bench import schema
+from bench.analysis import outcomes
+from bench.analysis.cells import ok_cells
+from bench.analysis.results import peak_memory_mib
+from bench.analysis.stats import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, ratio_of_medians_ci
+
+CELL_COLUMNS = {
+    "data": "data", "device": "device", "precision": "precision", "xla": "xla",
+    "batch_size": "batch size", "seed": "seed", "status": "status", "reason": "reason",
+    "steps": "steps", schema.IMAGES_PER_SEC_MEDIAN: "images/s median",
+    schema.IMAGES_PER_SEC_P10: "images/s p10", schema.IMAGES_PER_SEC_P90: "images/s p90",
+    "compile_seconds": "compile s", "wall_seconds": "wall s",
+    schema.PEAK_MEMORY_MIB: "peak memory MiB", schema.FINAL_N: "final n", schema.FINAL_FID: "FID",
+    schema.FINAL_KID: "KID", schema.FINAL_CLASSIFIER_SCORE: "classifier score",
+    schema.FINAL_CLASSES_COVERED: "classes covered", schema.FINAL_COVERAGE: "coverage",
+    schema.FINAL_COLLAPSED: "collapsed",
+}
+COLLAPSED_NAMES = {schema.FINAL_CLASSES_COVERED: "classes covered",
+                   schema.FINAL_MAX_CLASS_FRACTION: "largest class share",
+                   schema.FINAL_CONFIDENT_FRACTION: "confident share", schema.FINAL_FID: "FID"}
+
+
+def _on_off(value) -> str:
+    return "on" if value is True or value == 1 else "off" if value is False or value == 0 else "?"
+
+
+def status_counts(cells: pd.DataFrame) -> dict:
+    """Cells per status, in the order of schema.STATUSES, then any other status."""
+    counts = cells["status"].fillna(schema.STATUS_MISSING).astype(str).value_counts()
+    order = [s for s in schema.STATUSES if s in counts] + sorted(
+        s for s in counts.index if s not in schema.STATUSES)
+    return {s: int(counts[s]) for s in order}
+
+
+def cell_table(cells: pd.DataFrame) -> pd.DataFrame:
+    """Every cell: coordinates, status and reason, throughput, compile time, final metrics."""
+    table = cells.copy()
+    table[schema.PEAK_MEMORY_MIB] = peak_memory_mib(table)
+    table["xla"] = table["xla"].map(_on_off)
+    return table[list(CELL_COLUMNS)].rename(columns=CELL_COLUMNS)
+
+
+def xla_speedup(cells: pd.DataFrame, resamples=BOOTSTRAP_RESAMPLES, seed=BOOTSTRAP_SEED):
+    """Per data x device x precision x batch size with ok cells both ways: the XLA speedup.
+
+    speedup = median over seeds of XLA-on per-cell median images/s, divided by the same with XLA
+    off; above 1 means XLA is faster. ci_low/ci_high: a 95% bootstrap interval (see
+    ratio_of_medians_ci), NaN where a side has a single seed.
+    """
+    ok = ok_cells(cells).dropna(subset=[schema.IMAGES_PER_SEC_MEDIAN])
+    rows = []
+    keys = ["data", "device", "precision", "batch_size"]
+    for values, group in ok.groupby(keys, sort=True, dropna=False):
+        on = group[group["xla"] == True][schema.IMAGES_PER_SEC_MEDIAN]  # noqa: E712 (object column)
+        off = group[group["xla"] == False][schema.IMAGES_PER_SEC_MEDIAN]  # noqa: E712
+        if len(on) and len(off):
+            ratio, low, high = ratio_of_medians_ci(on, off, resamples, seed)
+            if min(len(on), len(off)) < 2:  # one seed: resampling it says nothing
+                low = high = float("nan")
+            rows.append({**dict(zip(keys, values)), "seeds_off": len(off), "seeds_on": len(on),
+                         "median_off": float(np.median(off)), "median_on": float(np.median(on)),
+                         "speedup": ratio, "ci_low": low, "ci_high": high})
+    columns = keys + ["seeds_off", "seeds_on", "median_off", "median_on", "speedup", "ci_low",
+                      "ci_high"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def throughput(cells: pd.DataFrame) -> pd.DataFrame:
+    """Per device x XLA x precision (group) and batch size: median of the cells' median images/s,
+    the lowest p10 and highest p90 across seeds, the number of seeds."""
+    ok = ok_cells(cells).dropna(subset=[schema.IMAGES_PER_SEC_MEDIAN])
+    table = ok.groupby(["group", "batch_size"], sort=False).agg(
+        median=(schema.IMAGES_PER_SEC_MEDIAN, "median"), p10=(schema.IMAGES_PER_SEC_P10, "min"),
+        p90=(schema.IMAGES_PER_SEC_P90, "max"), seeds=(schema.IMAGES_PER_SEC_MEDIAN, "size"),
+        compile_seconds=("compile_seconds", "median"))
+    return table.reset_index()
+
+
+def collapsed_seeds(cells: pd.DataFrame) -> pd.DataFrame:
+    """The collapsed seeds (bench.analysis.outcomes), with column names for people."""
+    return outcomes.collapsed_seeds(cells).rename(columns=COLLAPSED_NAMES)
+
+
+def class_histograms(cells: pd.DataFrame) -> pd.DataFrame:
+    """Long table: config, seed, class, count, fraction of the final evaluation's samples."""
+    rows = []
+    for _, cell in ok_cells(cells).iterrows():
+        hist = cell[schema.FINAL_CLASS_HISTOGRAM]
+        if isinstance(hist, str) and hist:
+            counts = json.loads(hist)
+            total = sum(counts) or 1
+            rows += [{"config": cell["config"], "seed": cell["seed"], "collapsed":
+                      cell[schema.FINAL_COLLAPSED], "class": c, "count": n, "fraction": n / total}
+                     for c, n in enumerate(counts)]
+    return pd.DataFrame(rows, columns=["config", "seed", "collapsed", "class", "count",
+                                       "fraction"])
+
+
+def environment(envs: pd.DataFrame) -> pd.DataFrame:
+    """Distinct environments, with the XLA settings run in each and how many cells."""
+    if envs.empty:
+        return envs
+    keys = [c for c in envs.columns if c != "xla"]
+    text = envs.copy()
+    for k in keys:  # plain strings, "" for missing: groupby would drop rows with a missing key
+        text[k] = [("" if v is None or v != v else str(v)) for v in envs[k]]
+    table = text.groupby(keys, sort=False, dropna=False).agg(
+        xla=("xla", lambda s: ", ".join(sorted({_on_off(x) for x in s}))),
+        cells=("xla", "size"))
+    return table.reset_index()
