@@ -5,7 +5,9 @@ metric keys double as DataFrame column names. The README's "Run records" section
 of a run directory. Nothing here imports TensorFlow or pandas.
 """
 
-SCHEMA_VERSION = 1
+# 2: peak memory split into training and process (with kinds), first_batch_seconds, throughput
+#    `overall` and excluded windows, KID block sizes, per-optimizer skipped steps.
+SCHEMA_VERSION = 2
 
 # Files of one cell directory.
 CONFIG_FILE = "config.json"
@@ -80,12 +82,25 @@ def final_column(key: str) -> str:
 IMAGES_PER_SEC_MEDIAN = "images_per_sec_median"
 IMAGES_PER_SEC_P10 = "images_per_sec_p10"
 IMAGES_PER_SEC_P90 = "images_per_sec_p90"
-PEAK_MEMORY_BYTES = "peak_memory_bytes"
-PEAK_MEMORY_MIB = "peak_memory_mib"
+IMAGES_PER_SEC_OVERALL = "images_per_sec_overall"
+IMAGES_PER_SEC_WINDOWS = "images_per_sec_windows"
+# column -> key of the summary's images_per_sec block
+IMAGES_PER_SEC_COLUMNS = {IMAGES_PER_SEC_MEDIAN: "median", IMAGES_PER_SEC_P10: "p10",
+                          IMAGES_PER_SEC_P90: "p90", IMAGES_PER_SEC_OVERALL: "overall",
+                          IMAGES_PER_SEC_WINDOWS: "windows"}
+WINDOWS_EXCLUDED = "windows_excluded"  # JSON: {reason: count}
+WARNINGS = "warnings"  # the summary's warnings, joined with " | "
+WARNINGS_COUNT = "warnings_count"
+CLASSIFIER_SHA256 = "classifier_sha256"  # the instrument of the final evaluation
+# Peak memory, each with its kind (gpu_allocator | process_rss): two kinds never share a column.
+PEAK_MEMORY_TRAIN_BYTES = "peak_memory_train_bytes"
+PEAK_MEMORY_TRAIN_KIND = "peak_memory_train_kind"
+PEAK_MEMORY_PROCESS_BYTES = "peak_memory_process_bytes"
+PEAK_MEMORY_PROCESS_KIND = "peak_memory_process_kind"
 BYTES_PER_MIB = 2 ** 20
 # final_<metric key> for each metric a table or figure shows by name
-(FINAL_N, FINAL_FID, FINAL_KID, FINAL_CLASSIFIER_SCORE, FINAL_CLASSES_COVERED,
+(FINAL_N, FINAL_FID, FINAL_RANK_DEFICIENT, FINAL_KID, FINAL_CLASSIFIER_SCORE, FINAL_CLASSES_COVERED,
  FINAL_MAX_CLASS_FRACTION, FINAL_CONFIDENT_FRACTION, FINAL_COLLAPSED, FINAL_PRECISION, FINAL_RECALL,
  FINAL_DENSITY, FINAL_COVERAGE, FINAL_CLASS_HISTOGRAM) = map(final_column, (
-    N, FID, KID, CLASSIFIER_SCORE, CLASSES_COVERED, MAX_CLASS_FRACTION, CONFIDENT_FRACTION,
-    COLLAPSED, PRECISION, RECALL, DENSITY, COVERAGE, CLASS_HISTOGRAM))
+    N, FID, RANK_DEFICIENT, KID, CLASSIFIER_SCORE, CLASSES_COVERED, MAX_CLASS_FRACTION,
+    CONFIDENT_FRACTION, COLLAPSED, PRECISION, RECALL, DENSITY, COVERAGE, CLASS_HISTOGRAM))

@@ -73,3 +73,25 @@ def outputs(name: str):
         "blur3": lambda: blurred(_mnist_test().images[:2000], 3.0),
     }
     return instrument().images_to_logits_and_features(sets[name]())
+
+
+@functools.cache
+def halves():
+    """mnist-5k split in two class-balanced halves of 2,500 (even and odd positions within each
+    class): a reference set and a held-out set that every fresh clone has."""
+    split = mnist_5k()
+    order = np.argsort(split.labels, kind="stable")
+    return split.images[order[0::2]], split.images[order[1::2]], split.labels[order[1::2]]
+
+
+@functools.cache
+def half_features(name: str):
+    """Features of 'reference' (first half), 'held_out' (second half), or 'held_out_blurN'."""
+    reference, held_out, _ = halves()
+    if name == "reference":
+        images = reference
+    elif name == "held_out":
+        images = held_out
+    else:
+        images = blurred(held_out, float(name.removeprefix("held_out_blur")))
+    return instrument().images_to_logits_and_features(images)[1]

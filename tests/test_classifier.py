@@ -33,6 +33,28 @@ def test_shipped_instruments_load_and_verify():
     assert fashion.card["test_accuracy"] >= 0.90 and fashion.card["test_split"]["n"] == 10000
 
 
+def test_the_code_holds_each_cards_hash():
+    for name, digest in clf.SHIPPED_SHA256.items():
+        card = json.loads(clf.card_path(name).read_text())
+        assert card["weights_sha256"] == digest == clf.file_sha256(clf.weights_path(name))
+
+
+def test_an_edited_card_cannot_vouch_for_edited_weights(tmp_path, monkeypatch):
+    # Weights changed and their card changed to match: the card agrees, the code does not.
+    shutil.copytree(clf.INSTRUMENTS_DIR, tmp_path / "instruments")
+    weights, card = clf.weights_path("mnist", tmp_path / "instruments"), \
+        clf.card_path("mnist", tmp_path / "instruments")
+    data = bytearray(weights.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    weights.write_bytes(bytes(data))
+    body = json.loads(card.read_text())
+    body["weights_sha256"] = clf.file_sha256(weights)
+    card.write_text(json.dumps(body))
+    monkeypatch.setattr(clf, "INSTRUMENTS_DIR", tmp_path / "instruments")
+    with pytest.raises(BenchError, match="this dcgan-bench ships"):
+        clf.load_classifier("mnist")
+
+
 def test_tampered_weights_are_refused(instrument_copy):
     weights, card = instrument_copy
     clf.load_instrument(weights, card)  # intact: loads

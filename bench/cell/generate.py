@@ -52,7 +52,16 @@ def save_generator(generator, path):
         generator.save_weights(tmp)
 
 
-def load_generator(path):
-    generator = models.make_generator()
-    generator.load_weights(path)
+def load_generator(path, precision: str = "float32"):
+    """The saved generator, built under the precision it trained with, so that re-evaluating a
+    mixed-precision cell computes its samples as the cell's final evaluation did."""
+    import keras
+
+    previous = keras.mixed_precision.global_policy().name
+    keras.mixed_precision.set_global_policy(precision)
+    try:
+        generator = models.make_generator()
+        generator.load_weights(path)
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
     return generator

@@ -11,12 +11,13 @@ from bench import records, schema
 
 
 class Evaluations:
-    def __init__(self, cfg, generator, out_dir):
+    def __init__(self, cfg, generator, out_dir, memory=None):
         self.cfg = cfg
         self.generator = generator
         self.path = out_dir / schema.EVALS_FILE
         self.history: list[dict] = []
         self.periodic_seconds = 0.0
+        self.memory = memory  # MemoryPeaks: an evaluation's memory is not training memory
         self._classifier = None
         if cfg.eval_every or cfg.final_eval_n:
             # Load the instrument and TF-GAN before training: a broken evaluation set-up fails
@@ -40,7 +41,11 @@ class Evaluations:
 
     def periodic(self, step: int):
         t0 = time.perf_counter()
+        if self.memory:
+            self.memory.evaluation_starts()
         result = {"step": step, **self._evaluate(self.cfg.eval_n)}
+        if self.memory:
+            self.memory.evaluation_ended()
         self.periodic_seconds += time.perf_counter() - t0
         self.history.append(result)
         records.append_jsonl(self.path, result)

@@ -29,7 +29,10 @@ class TrainStep:
         # as a constant, and the dynamic scale would never take effect.
         gen_opt.build(generator.trainable_variables)
         disc_opt.build(discriminator.trainable_variables)
-        self.skipped_steps = tf.Variable(0, dtype=tf.int64, trainable=False, name="skipped_steps")
+        # Each LossScaleOptimizer skips on its own when its gradients are not finite: one count
+        # per optimizer.
+        self.gen_skipped = tf.Variable(0, dtype=tf.int64, trainable=False, name="gen_skipped")
+        self.disc_skipped = tf.Variable(0, dtype=tf.int64, trainable=False, name="disc_skipped")
         self._fn = tf.function(self._step, jit_compile=bool(xla))
 
     def __call__(self, images):
@@ -44,12 +47,13 @@ class TrainStep:
         return self._fn.experimental_get_tracing_count()
 
     def loss_scales(self) -> dict:
-        """Current loss scales of both optimizers and the count of skipped non-finite steps."""
+        """Current loss scales of both optimizers and how many updates each skipped."""
         if not self.loss_scaled:
             return {}
         return {"gen_loss_scale": float(self.gen_opt.dynamic_scale.numpy()),
                 "disc_loss_scale": float(self.disc_opt.dynamic_scale.numpy()),
-                "skipped_steps": int(self.skipped_steps.numpy())}
+                "gen_skipped_steps": int(self.gen_skipped.numpy()),
+                "disc_skipped_steps": int(self.disc_skipped.numpy())}
 
     def _step(self, images):
         noise = tf.random.normal([self.batch_size, models.NOISE_DIM])
@@ -66,9 +70,10 @@ class TrainStep:
         gen_grads = gen_tape.gradient(gen_target, self.generator.trainable_variables)
         disc_grads = disc_tape.gradient(disc_target, self.discriminator.trainable_variables)
         if self.loss_scaled:
-            # The LossScaleOptimizer skips a step whose gradients are not finite; count the skips.
-            finite = tf.logical_and(_all_finite(gen_grads), _all_finite(disc_grads))
-            self.skipped_steps.assign_add(tf.cast(tf.logical_not(finite), tf.int64))
+            # A LossScaleOptimizer skips an update whose gradients are not finite (and lowers its
+            # scale); count each optimizer's skips.
+            self.gen_skipped.assign_add(tf.cast(tf.logical_not(_all_finite(gen_grads)), tf.int64))
+            self.disc_skipped.assign_add(tf.cast(tf.logical_not(_all_finite(disc_grads)), tf.int64))
         self.gen_opt.apply_gradients(zip(gen_grads, self.generator.trainable_variables))
         self.disc_opt.apply_gradients(zip(disc_grads, self.discriminator.trainable_variables))
         return tf.stack([

@@ -2,7 +2,13 @@
 
 The loop appends each step's output tensor without reading it; `end_window` reads them all at
 once (the host sync), checks them for non-finite values, writes one steps.jsonl line and the same
-scalars to TensorBoard. Throughput statistics use the windows after the warm-up only.
+scalars to TensorBoard.
+
+Throughput statistics use measured windows only: the first `warmup_windows` windows are left out
+(tracing caches, allocator growth), and so is a final window shorter than half of `log_every`
+steps (a handful of steps timed with one sync is noise). Both are logged with the reason they
+were left out. `overall` is the images of the measured windows over their total seconds: unlike
+the median it weighs every measured step equally.
 """
 
 import time
@@ -21,13 +27,23 @@ class Diverged(Exception):
         super().__init__(f"non-finite {which} at step {step}")
 
 
-def percentiles_to_throughput(per_sec: list[float]) -> dict:
-    """median, p10, p90 of window images/sec; None values with windows=0 when nothing was measured."""
-    if not per_sec:
-        return {"median": None, "p10": None, "p90": None, "windows": 0}
-    a = np.asarray(per_sec, dtype=np.float64)
-    return {"median": float(np.median(a)), "p10": float(np.percentile(a, 10)),
-            "p90": float(np.percentile(a, 90)), "windows": len(a)}
+EXCLUDED_WARMUP = "warmup"
+EXCLUDED_SHORT_FINAL = "short_final_window"
+
+
+def windows_to_throughput(images: list[int], seconds: list[float], excluded: dict) -> dict:
+    """median, p10, p90 of the measured windows' images/sec, and overall images / seconds.
+
+    None values (and windows=0) when nothing was measured; `windows_excluded` counts the windows
+    left out by reason.
+    """
+    out = {"windows": len(images), "windows_excluded": dict(excluded)}
+    if not images:
+        return {"median": None, "p10": None, "p90": None, "overall": None, **out}
+    per_sec = np.asarray(images, dtype=np.float64) / np.asarray(seconds, dtype=np.float64)
+    return {"median": float(np.median(per_sec)), "p10": float(np.percentile(per_sec, 10)),
+            "p90": float(np.percentile(per_sec, 90)),
+            "overall": float(np.sum(images) / np.sum(seconds)), **out}
 
 
 class WindowLog:
@@ -37,9 +53,12 @@ class WindowLog:
         self.path = out_dir / schema.STEPS_FILE
         self.batch_size = cfg.batch_size
         self.warmup_windows = cfg.warmup_windows
+        self.min_final_steps = cfg.log_every / 2
         self.step_fn = step_fn
         self.writer = tf.summary.create_file_writer(str(out_dir / schema.TENSORBOARD_DIR))
-        self.measured: list[float] = []
+        self.measured_images: list[int] = []
+        self.measured_seconds: list[float] = []
+        self.excluded: dict[str, int] = {}
         self.warnings: list[str] = []
         self.windows_done = 0
         self.images_seen = 0
@@ -61,8 +80,9 @@ class WindowLog:
     def append(self, step_output):
         self._pending.append(step_output)
 
-    def end_window(self, step: int) -> tuple[float, float]:
-        """Sync, log and check the window ending at `step`; returns (seconds, images/sec)."""
+    def end_window(self, step: int, final: bool = False) -> tuple[float, float]:
+        """Sync, log and check the window ending at `step` (`final`: the cell's last window);
+        returns (seconds, images/sec)."""
         timed = [t.numpy() for t in self._pending]  # the host sync: waits for the last step
         seconds = time.perf_counter() - self._start
         timed_steps = len(timed)
@@ -73,24 +93,30 @@ class WindowLog:
         self.images_seen += timed_steps * self.batch_size
         warmup = self.windows_done < self.warmup_windows
         self.windows_done += 1
-        if not warmup:
-            self.measured.append(per_sec)
+        excluded = (EXCLUDED_WARMUP if warmup else EXCLUDED_SHORT_FINAL
+                    if final and timed_steps < self.min_final_steps else None)
+        if excluded:
+            self.excluded[excluded] = self.excluded.get(excluded, 0) + 1
+        else:
+            self.measured_images.append(timed_steps * self.batch_size)
+            self.measured_seconds.append(seconds)
         means = dict(zip(STEP_OUTPUTS, np.nanmean(np.where(np.isfinite(rows), rows, np.nan), 0)
                          if np.isfinite(rows).any() else [float("nan")] * len(STEP_OUTPUTS)))
         line = {"step": step, "images_seen": self.images_seen,
                 **{k: float(v) for k, v in means.items()},
                 "window_seconds": seconds, "images_per_sec": per_sec,
-                "timed_steps": timed_steps, "warmup": warmup, **self.step_fn.loss_scales()}
+                "timed_steps": timed_steps, "warmup": warmup, "excluded": excluded,
+                **self.step_fn.loss_scales()}
         records.append_jsonl(self.path, line)
         self._write_tensorboard(step, line)
         self._check_finite(rows, first_step)
         return seconds, per_sec
 
     def throughput(self) -> dict:
-        if not self.measured:
-            self.warnings.append("no measured throughput window: all windows were warm-up "
-                                 "(raise steps or lower warmup_windows)")
-        return percentiles_to_throughput(self.measured)
+        if not self.measured_images:
+            self.warnings.append("no measured throughput window: every window was warm-up or a "
+                                 "short final window (raise steps or lower warmup_windows)")
+        return windows_to_throughput(self.measured_images, self.measured_seconds, self.excluded)
 
     def _check_finite(self, rows: np.ndarray, first_step: int):
         bad = ~np.isfinite(rows[:, :2])

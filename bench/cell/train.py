@@ -1,12 +1,15 @@
 """One training cell: the loop, honest timing, logging, and the cell's run record.
 
 Timing rules (the numbers users compare):
-- The first call of the step (tracing, and XLA compilation when on) is timed alone as
-  `compile_seconds` and is in no throughput window.
+- The first batch is fetched and timed alone as `first_batch_seconds` (it fills the shuffle
+  buffer: the whole data set). The first call of the step on it (tracing, XLA compilation when
+  on, and that one step) is timed alone as `compile_seconds`. Neither is in a throughput window.
 - A log window ends on a host sync of the window's loss values, never per step, so the device
   queue is drained once a window. `window_seconds` spans the window's steps up to that sync;
   logging and evaluation between windows fall outside every window and inside `wall_seconds`.
-- The first `warmup_windows` windows are logged but left out of the images/sec statistics.
+- The first `warmup_windows` windows, and a final window shorter than half of `log_every` steps,
+  are logged but left out of the images/sec statistics (bench.cell.timing).
+- Peak memory is split into training and the whole process (bench.cell.devices.MemoryPeaks).
 - The step is traced once; a retrace afterwards (a shape or dtype change) is a summary warning.
 
 Failure is a result: non-finite losses end the cell as `diverged` at the first bad step; an
@@ -21,7 +24,7 @@ from pathlib import Path
 from bench import records, schema
 from bench.cell import faults
 from bench.cell.data import load_split, training_dataset
-from bench.cell.devices import peak_memory_bytes, resolve_device
+from bench.cell.devices import MemoryPeaks, resolve_device
 from bench.cell.timing import Diverged
 from bench.config import CellConfig
 from bench.errors import BenchError
@@ -65,8 +68,9 @@ def run_cell(cfg: CellConfig, out_dir, *, overwrite=False, on_window=None,
                **(extra_summary or {})}
     records.write_json_record(out_dir / schema.SUMMARY_FILE, summary)
     started = time.perf_counter()
+    memory = MemoryPeaks(tf_device)
     try:
-        summary.update(_train(cfg, split, total, tf_device, out_dir, on_window))
+        summary.update(_train(cfg, split, total, tf_device, out_dir, on_window, memory))
         summary["status"] = schema.STATUS_OK
     except Diverged as e:
         summary.update(status=schema.STATUS_DIVERGED, reason=str(e), diverged_at_step=e.step)
@@ -81,7 +85,7 @@ def run_cell(cfg: CellConfig, out_dir, *, overwrite=False, on_window=None,
     if "phase_seconds" in summary:
         phases = summary["phase_seconds"]
         phases["unaccounted"] = summary["wall_seconds"] - sum(phases.values())
-    summary.setdefault(schema.PEAK_MEMORY_BYTES, peak_memory_bytes(tf_device)[0])
+    summary.update(memory.finish())
     records.write_json_record(out_dir / schema.SUMMARY_FILE, summary)
     return summary
 
@@ -124,7 +128,8 @@ def run_steps(cfg, step_fn, batches, log, steps: range, *, evals=None, on_window
             batch = tf.fill(tf.shape(batch), float("nan"))
         log.append(step_fn(batch))
         if step % cfg.log_every == 0 or step == last:
-            seconds, per_sec = log.end_window(step)  # raises Diverged on non-finite losses
+            # raises Diverged on non-finite losses
+            seconds, per_sec = log.end_window(step, final=step == last)
             if on_window:
                 on_window(step, last, per_sec)
             if evals and cfg.eval_every and step % cfg.eval_every == 0 and step != last:
@@ -132,7 +137,7 @@ def run_steps(cfg, step_fn, batches, log, steps: range, *, evals=None, on_window
             log.start_window()
 
 
-def _train(cfg, split, total, tf_device, out_dir, on_window) -> dict:
+def _train(cfg, split, total, tf_device, out_dir, on_window, memory) -> dict:
     import tensorflow as tf
 
     from bench.cell.generate import save_generator, write_samples_png
@@ -150,12 +155,16 @@ def _train(cfg, split, total, tf_device, out_dir, on_window) -> dict:
 
     generator, step_fn = _build(cfg, tf_device)
     log = WindowLog(out_dir, cfg, step_fn)
-    evals = Evaluations(cfg, generator, out_dir)
+    evals = Evaluations(cfg, generator, out_dir, memory)
     phase("setup")
+    memory.training_started()
     with tf.device(tf_device):
         batches = iter(training_dataset(split.images, cfg.batch_size, cfg.seed))
         t0 = time.perf_counter()
-        first = step_fn(next(batches))
+        first_batch = next(batches)  # fills the shuffle buffer: the whole data set
+        first_batch_seconds = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        first = step_fn(first_batch)
         log.add_first(first.numpy())  # the host sync that ends the compile measurement
         compile_seconds = time.perf_counter() - t0
         traces_after_compile = step_fn.tracing_count
@@ -163,6 +172,7 @@ def _train(cfg, split, total, tf_device, out_dir, on_window) -> dict:
         log.start_window()
         run_steps(cfg, step_fn, batches, log, range(2, total + 1), evals=evals,
                   on_window=on_window, nan_step=faults.nan_batch_step())
+        memory.training_ended()
         phase("train")
         write_samples_png(generator, out_dir / schema.SAMPLES_FILE)
         save_generator(generator, out_dir / schema.GENERATOR_FILE)
@@ -174,13 +184,11 @@ def _train(cfg, split, total, tf_device, out_dir, on_window) -> dict:
     phases["periodic_eval"] = evals.periodic_seconds
     phases["train"] -= evals.periodic_seconds
     retraces = step_fn.tracing_count - traces_after_compile
-    peak, peak_kind = peak_memory_bytes(tf_device)
     result = {
         "steps": total,
+        "first_batch_seconds": first_batch_seconds,
         "compile_seconds": compile_seconds,
         "images_per_sec": log.throughput(),
-        schema.PEAK_MEMORY_BYTES: peak,
-        "peak_memory_kind": peak_kind,
         "retraces": retraces,
         "warnings": log.warnings + ([f"step retraced {retraces} time(s) during measured windows: "
                                      "throughput includes tracing"] if retraces else []),

@@ -47,7 +47,8 @@ class Eval:
         from bench.cell.generate import generator_to_images, load_generator
         from bench.evaluate.score import evaluate_images
 
-        images = generator_to_images(load_generator(weights), args.n)
+        generator = load_generator(weights, config.get("precision", "float32"))
+        images = generator_to_images(generator, args.n)
         result = {"cell": str(cell), **evaluate_images(images, config["data"],
                                                        data_dir=config.get("data_dir"))}
         if args.out:

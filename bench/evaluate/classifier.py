@@ -30,17 +30,23 @@ from bench.errors import BenchError
 
 INSTRUMENTS_DIR = Path(__file__).resolve().parent / "instruments"
 INSTRUMENT_FOR = {"mnist": "mnist", "mnist-5k": "mnist", "fashion-mnist": "fashion-mnist"}
+# SHA-256 of each shipped weights file, held in code as well as in its model card: an edited card
+# cannot vouch for edited weights. A retrained instrument changes this line in review.
+SHIPPED_SHA256 = {
+    "mnist": "a2903ca05550a6dc8cb3f956e17c4a93d97fcaa9456ba8bc3f3e34f38344eee3",
+    "fashion-mnist": "8b088955c28183516152e418251f872b788dde814f82aa5804ffd09f552624b2",
+}
 ARCHITECTURE = "bench-cnn-v1"
 FEATURE_LAYER = "features"
 LOGITS_LAYER = "logits"
 
 
-def weights_path(instrument: str, directory=INSTRUMENTS_DIR) -> Path:
-    return Path(directory) / f"{instrument}.weights.h5"
+def weights_path(instrument: str, directory=None) -> Path:
+    return Path(directory or INSTRUMENTS_DIR) / f"{instrument}.weights.h5"
 
 
-def card_path(instrument: str, directory=INSTRUMENTS_DIR) -> Path:
-    return Path(directory) / f"{instrument}.card.json"
+def card_path(instrument: str, directory=None) -> Path:
+    return Path(directory or INSTRUMENTS_DIR) / f"{instrument}.card.json"
 
 
 def file_sha256(path) -> str:
@@ -179,8 +185,13 @@ def load_classifier(dataset: str) -> Instrument:
     if not weights.exists():
         raise BenchError(f"the shipped {name} classifier is missing from the package "
                          "(reinstall dcgan-bench)", path=weights)
+    digest = file_sha256(weights)
+    if digest != SHIPPED_SHA256[name]:
+        raise BenchError(f"SHA-256 mismatch: the shipped {name} weights hash to {digest}, this "
+                         f"dcgan-bench ships {SHIPPED_SHA256[name]}; refusing changed classifier "
+                         "weights (reinstall dcgan-bench)", path=weights)
     # Cache by content hash: a file changed on disk is re-verified and reloaded, never reused.
-    key = (str(weights), file_sha256(weights), file_sha256(card) if card.exists() else None)
+    key = (str(weights), digest, file_sha256(card) if card.exists() else None)
     if key not in _LOADED:
         _LOADED[key] = load_instrument(weights, card)
     return _LOADED[key]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bench import schema
 from bench.analysis import outcomes
-from bench.analysis.cells import ok_cells, value_label
+from bench.analysis.cells import measurement_groups, ok_cells, value_label
 from bench.analysis.stats import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED
 from bench.report import figures, tables
 
@@ -118,7 +118,7 @@ def throughput(cells, out):
 
 def quality(cells, evals, configs, colors, out):
     final = outcomes.final_metrics(cells)
-    blocks = []
+    blocks = measurement_group_warning(cells)
     if final.empty:
         blocks.append(("p", "No ok cell has a final evaluation (final_eval_n = 0, or no cell "
                        "finished): no final FID, classifier score or KID."))
@@ -128,8 +128,7 @@ def quality(cells, evals, configs, colors, out):
                     "sample size n: compare only numbers with the same n."),
                    ("figure", out.figure("final_metrics.png",
                                          figures.final_metrics(final, configs)), "final metrics"),
-                   ("table", final.rename(columns=lambda c: c.removeprefix(schema.final_column("")).replace(
-                       "_", " ")), out.table("final_metrics.csv", final))]
+                   ("table", final.rename(columns=_metric_name), out.table("final_metrics.csv", final))]
     fig = figures.fid_over_steps(evals, colors)
     if fig is None:
         blocks.append(("p", "No periodic evaluations from an ok cell (eval_every = 0, or none "
@@ -138,6 +137,23 @@ def quality(cells, evals, configs, colors, out):
         blocks += [("p", f"FID of the periodic evaluations over training steps ({BAND})."),
                    ("figure", out.figure("fid_over_steps.png", fig), "FID over steps")]
     return "quality", "Sample quality", blocks
+
+
+def _metric_name(column: str) -> str:
+    return column.removeprefix(schema.final_column("")).replace("_", " ")
+
+
+def measurement_group_warning(cells) -> list:
+    """A sentence when the cells' quality numbers come from different instruments or sample
+    counts: those are separate configurations in every table and figure, and never compared."""
+    groups = measurement_groups(cells)
+    if len(groups) < 2:
+        return []
+    listed = "; ".join(f"n = {n}, instrument {h[:12]}" for n, h in groups)
+    return [("p", f"These cells were evaluated in {len(groups)} different ways ({listed}). FID, "
+                  "KID and the other quality numbers depend on the sample count and the "
+                  "instrument, so each way is shown as its own configuration and never compared "
+                  "with another.")]
 
 
 def coverage(cells, configs, out):

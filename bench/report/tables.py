@@ -20,11 +20,14 @@ CELL_COLUMNS = {
     "batch_size": "batch size", "seed": "seed", "status": "status", "reason": "reason",
     "steps": "steps", schema.IMAGES_PER_SEC_MEDIAN: "images/s median",
     schema.IMAGES_PER_SEC_P10: "images/s p10", schema.IMAGES_PER_SEC_P90: "images/s p90",
-    "compile_seconds": "compile s", "wall_seconds": "wall s",
-    schema.PEAK_MEMORY_MIB: "peak memory MiB", schema.FINAL_N: "final n", schema.FINAL_FID: "FID",
+    schema.IMAGES_PER_SEC_OVERALL: "images/s overall", "first_batch_seconds": "first batch s",
+    "compile_seconds": "compile s", "wall_seconds": "wall s", "retraces": "retraces",
+    schema.FINAL_N: "final n", schema.FINAL_FID: "FID", schema.FINAL_RANK_DEFICIENT: "rank deficient",
     schema.FINAL_KID: "KID", schema.FINAL_CLASSIFIER_SCORE: "classifier score",
     schema.FINAL_CLASSES_COVERED: "classes covered", schema.FINAL_COVERAGE: "coverage",
-    schema.FINAL_COLLAPSED: "collapsed",
+    schema.FINAL_COLLAPSED: "collapsed", "best_fid": "best FID", "best_fid_n": "best FID n",
+    "best_fid_step": "best FID step", schema.CLASSIFIER_SHA256: "instrument",
+    schema.WARNINGS_COUNT: "warnings", schema.WARNINGS: "warning text",
 }
 COLLAPSED_NAMES = {schema.FINAL_CLASSES_COVERED: "classes covered",
                    schema.FINAL_MAX_CLASS_FRACTION: "largest class share",
@@ -46,9 +49,15 @@ def status_counts(cells: pd.DataFrame) -> dict:
 def cell_table(cells: pd.DataFrame) -> pd.DataFrame:
     """Every cell: coordinates, status and reason, throughput, compile time, final metrics."""
     table = cells.copy()
-    table[schema.PEAK_MEMORY_MIB] = peak_memory_mib(table)
     table["xla"] = table["xla"].map(_on_off)
-    return table[list(CELL_COLUMNS)].rename(columns=CELL_COLUMNS)
+    table[schema.CLASSIFIER_SHA256] = table[schema.CLASSIFIER_SHA256].map(
+        lambda h: h[:12] if isinstance(h, str) else None)
+    shown = table[[c for c in CELL_COLUMNS if c in table]].rename(columns=CELL_COLUMNS)
+    memory = peak_memory_mib(cells)
+    at = shown.columns.get_loc("wall s") + 1
+    for offset, name in enumerate(memory.columns):
+        shown.insert(at + offset, name, memory[name])
+    return shown
 
 
 def xla_speedup(cells: pd.DataFrame, resamples=BOOTSTRAP_RESAMPLES, seed=BOOTSTRAP_SEED):

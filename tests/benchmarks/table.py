@@ -2,9 +2,11 @@
 
     python tests/benchmarks/table.py reports/benchmark.json [--min-ratio 0.97]
 
-images/sec = images per round / median round time; the bare loop's rounds are interleaved with
-the harness's (see test_step_vs_bare.py) and stored in each benchmark's extra_info. The bar: the
-harness reaches at least 97% of the bare loop's images/sec at every batch size and XLA setting.
+images/sec = images per round / median round time. Three lines per batch size and XLA setting
+(see test_step_vs_bare.py, whose rounds interleave them): the tutorial's loop on the tutorial's
+pipeline, the same loop on the harness's pipeline ("bare"), and the harness. The bar compares
+like with like: harness / bare (same pipeline) at least 0.97 everywhere. The tutorial line shows
+what the pipeline alone is worth; it is not part of the bar.
 """
 
 import argparse
@@ -19,9 +21,11 @@ def rows_from_benchmark_json(doc: dict) -> list[dict]:
         if info.get("impl") != "harness":
             continue
         bare = info["images_per_round"] / info["bare_median_seconds"]
+        tutorial = info["images_per_round"] / info["tutorial_median_seconds"]
         harness = info["images_per_round"] / b["stats"]["median"]
         rows.append({"batch_size": info["batch_size"], "xla": "on" if info["xla"] else "off",
-                     "bare": bare, "harness": harness, "ratio": harness / bare})
+                     "tutorial": tutorial, "bare": bare, "harness": harness,
+                     "ratio": harness / bare})
     return sorted(rows, key=lambda r: (r["batch_size"], r["xla"]))
 
 
@@ -33,11 +37,14 @@ def main(argv=None) -> int:
     with open(args.json_file) as f:
         doc = json.load(f)
     rows = rows_from_benchmark_json(doc)
-    print("| batch | XLA | bare loop images/s | harness images/s | harness/bare |")
-    print("|---:|:---:|---:|---:|---:|")
+    print("| batch | XLA | tutorial loop, tutorial pipeline | bare loop, harness pipeline "
+          "| harness | harness / bare (the bar) |")
+    print("|---:|:---:|---:|---:|---:|---:|")
     for r in rows:
-        print(f"| {r['batch_size']} | {r['xla']} | {r['bare']:,.0f} | {r['harness']:,.0f} "
-              f"| {r['ratio']:.3f} |")
+        print(f"| {r['batch_size']} | {r['xla']} | {r['tutorial']:,.0f} | {r['bare']:,.0f} "
+              f"| {r['harness']:,.0f} | {r['ratio']:.3f} |")
+    print("images/s, median round; the bar compares the harness with the bare loop on the same "
+          "(harness) pipeline")
     for b in doc["benchmarks"]:
         if b["extra_info"].get("impl") != "harness":
             s = b["stats"]

@@ -1,9 +1,15 @@
 """The harness's training loop against the tutorial's own loop, written out plainly.
 
 Same models, batch, device and XLA setting; CPU. A round is `STEPS` training steps ending on a
-host sync; warm-up rounds keep tracing and XLA compilation out of the statistics. The harness
-round runs bench.train.run_steps, the code a cell runs, with its log windows, steps.jsonl and
-TensorBoard writes inside the timed round.
+host sync; warm-up rounds keep tracing and XLA compilation out of the statistics. Three loops:
+
+- `tutorial`: the tutorial's loop with the tutorial's input pipeline (shuffle, batch; no prefetch);
+- `bare`: the same loop fed by the harness's pipeline (bench.cell.data.training_dataset, which
+  prefetches two batches): the like-for-like baseline;
+- `harness`: bench.cell.train.run_steps, the code a cell runs, with its log windows, steps.jsonl
+  and TensorBoard writes inside the timed round, on the harness's pipeline.
+
+The bar compares `harness` with `bare`: the same work, the same pipeline.
 
     tox -e benchmark     # runs these and prints the harness/bare table (table.py here)
 
@@ -30,9 +36,10 @@ def _steps(benchmark, batch_size):
     return QUICK_STEPS if benchmark.disabled else STEPS[batch_size]
 
 
-def _bare_loop(images, batch_size, xla):
+def _bare_loop(images, batch_size, xla, pipeline):
     """The tutorial's train_step and loop, as the tutorial writes them (full batches only, so a
-    partial last batch does not retrace inside a timed round)."""
+    partial last batch does not retrace inside a timed round), fed by the tutorial's pipeline
+    (`pipeline="tutorial"`) or the harness's (`"harness"`)."""
     tf.keras.utils.set_random_seed(0)
     generator = models.make_generator()
     discriminator = models.make_discriminator()
@@ -57,8 +64,11 @@ def _bare_loop(images, batch_size, xla):
             zip(gradients_of_discriminator, discriminator.trainable_variables))
         return gen_loss
 
-    dataset = tf.data.Dataset.from_tensor_slices(images_to_unit_range(images))
-    dataset = dataset.shuffle(len(images)).repeat().batch(batch_size, drop_remainder=True)
+    if pipeline == "tutorial":
+        dataset = tf.data.Dataset.from_tensor_slices(images_to_unit_range(images))
+        dataset = dataset.shuffle(len(images)).repeat().batch(batch_size, drop_remainder=True)
+    else:
+        dataset = training_dataset(images, batch_size, seed=0)
     batches = iter(dataset)
 
     def run(n):
@@ -95,7 +105,8 @@ WARMUP_ROUNDS = 1
 
 @pytest.mark.parametrize("batch_size, xla", CASES)
 def test_harness_vs_bare_loop(benchmark, mnist_5k, batch_size, xla, tmp_path):
-    """Rounds of the two loops alternate: each timed harness round follows a bare round.
+    """Rounds of the three loops alternate: each timed harness round follows a tutorial round and
+    a bare round.
 
     On a shared 2-core machine, speed drifts by several percent over minutes; timing all bare
     rounds and then all harness rounds (two separate benchmarks) turned that drift into a
@@ -105,21 +116,25 @@ def test_harness_vs_bare_loop(benchmark, mnist_5k, batch_size, xla, tmp_path):
     """
     benchmark.group = f"bs{batch_size}-xla{'on' if xla else 'off'}"
     n = _steps(benchmark, batch_size)
-    bare = _bare_loop(mnist_5k.images, batch_size, xla)
+    baselines = {name: _bare_loop(mnist_5k.images, batch_size, xla, pipeline)
+                 for name, pipeline in (("tutorial", "tutorial"), ("bare", "harness"))}
     harness = _harness_loop(mnist_5k.images, batch_size, xla, tmp_path)
-    bare_seconds = []
+    seconds = {name: [] for name in baselines}
 
     def bare_round():
-        t0 = time.perf_counter()
-        bare(n)
-        bare_seconds.append(time.perf_counter() - t0)
+        for name, loop in baselines.items():
+            t0 = time.perf_counter()
+            loop(n)
+            seconds[name].append(time.perf_counter() - t0)
 
     rounds = 1 if benchmark.disabled else ROUNDS
     warmup = 0 if benchmark.disabled else WARMUP_ROUNDS
     benchmark.pedantic(harness, args=(n,), setup=bare_round, rounds=rounds,
                        warmup_rounds=warmup, iterations=1)
-    measured = bare_seconds[warmup:] if not benchmark.disabled else bare_seconds
+    measured = {name: s[warmup:] if not benchmark.disabled else s for name, s in seconds.items()}
     benchmark.extra_info.update(impl="harness", batch_size=batch_size, xla=xla, steps=n,
                                 images_per_round=n * batch_size,
-                                bare_round_seconds=measured,
-                                bare_median_seconds=statistics.median(measured))
+                                bare_round_seconds=measured["bare"],
+                                bare_median_seconds=statistics.median(measured["bare"]),
+                                tutorial_round_seconds=measured["tutorial"],
+                                tutorial_median_seconds=statistics.median(measured["tutorial"]))
