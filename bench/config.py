@@ -15,6 +15,7 @@ from bench.errors import BenchError
 DATASETS = ("mnist-5k", "mnist", "fashion-mnist")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 DEVICE_PATTERN = re.compile(r"^(cpu|gpu|gpu:\d+)$")
+PART_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 # The metrics need at least as many samples as the classifier has features (a covariance of full
 # rank). Checked here so a grid fails before training, and by bench.evaluate.score on any image set.
 MIN_EVAL_SAMPLES = schema.FEATURE_DIM
@@ -37,6 +38,7 @@ class CellConfig:
     eval_every: int = 0  # steps between periodic evaluations; 0 turns them off
     eval_n: int = 2000
     final_eval_n: int = 10000  # 0 turns the final evaluation off
+    part: str | None = None  # the grid part the cell belongs to: a label, no effect on training
 
     def __post_init__(self):
         problems = config_problems(self)
@@ -88,6 +90,8 @@ def config_problems(cfg) -> list[str]:
     positive_int("eval_every", cfg.eval_every, allow_zero=True)
     positive_int("eval_n", cfg.eval_n)
     positive_int("final_eval_n", cfg.final_eval_n, allow_zero=True)
+    if cfg.part is not None and (not isinstance(cfg.part, str) or not PART_PATTERN.match(cfg.part)):
+        p.append(f"part: expected a name of lowercase letters, digits and _, found {cfg.part!r}")
     if isinstance(cfg.eval_every, int) and cfg.eval_every > 0 and isinstance(cfg.eval_n, int) \
             and 0 < cfg.eval_n < MIN_EVAL_SAMPLES:
         p.append(f"eval_n: expected at least {MIN_EVAL_SAMPLES} samples (the metrics need as "

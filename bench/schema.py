@@ -6,7 +6,8 @@ of a run directory. Nothing here imports TensorFlow or pandas.
 """
 
 # 2: peak memory split into training and process (with kinds), first_batch_seconds, throughput
-#    `overall` and excluded windows, KID block sizes, per-optimizer skipped steps.
+#    `overall` and excluded windows, KID block sizes, per-optimizer skipped steps, and the
+#    seed `outcome` (digits | mode_collapse | not_converged) in place of the boolean `collapsed`.
 SCHEMA_VERSION = 2
 
 # Files of one cell directory.
@@ -53,7 +54,7 @@ CLASSES_COVERED = "classes_covered"
 KL_TO_UNIFORM = "kl_to_uniform"
 MAX_CLASS_FRACTION = "max_class_fraction"
 CONFIDENT_FRACTION = "confident_fraction"
-COLLAPSED = "collapsed"
+OUTCOME = "outcome"  # digits | mode_collapse | not_converged (bench.analysis.outcome_rule)
 PRECISION = "precision"
 RECALL = "recall"
 DENSITY = "density"
@@ -63,9 +64,9 @@ RANK_DEFICIENT = "rank_deficient"
 SCALAR_METRICS = (
     N, FID, RANK_DEFICIENT, KID, KID_STD, KID_BLOCKS, KID_BLOCK_SIZE_REAL, KID_BLOCK_SIZE_FAKE,
     CLASSIFIER_SCORE, CLASSES_COVERED, KL_TO_UNIFORM, MAX_CLASS_FRACTION, CONFIDENT_FRACTION,
-    COLLAPSED, PRECISION, RECALL, DENSITY, COVERAGE,
+    OUTCOME, PRECISION, RECALL, DENSITY, COVERAGE,
 )
-BOOLEAN_METRICS = (RANK_DEFICIENT, COLLAPSED)
+NON_NUMERIC_METRICS = (RANK_DEFICIENT, OUTCOME)
 
 # The instrument's feature dimension. FID needs a full-rank covariance estimate, so evaluations
 # need at least this many samples (bench.config checks it before training).
@@ -100,7 +101,7 @@ PEAK_MEMORY_PROCESS_KIND = "peak_memory_process_kind"
 BYTES_PER_MIB = 2 ** 20
 # final_<metric key> for each metric a table or figure shows by name
 (FINAL_N, FINAL_FID, FINAL_RANK_DEFICIENT, FINAL_KID, FINAL_CLASSIFIER_SCORE, FINAL_CLASSES_COVERED,
- FINAL_MAX_CLASS_FRACTION, FINAL_CONFIDENT_FRACTION, FINAL_COLLAPSED, FINAL_PRECISION, FINAL_RECALL,
+ FINAL_MAX_CLASS_FRACTION, FINAL_CONFIDENT_FRACTION, FINAL_OUTCOME, FINAL_PRECISION, FINAL_RECALL,
  FINAL_DENSITY, FINAL_COVERAGE, FINAL_CLASS_HISTOGRAM) = map(final_column, (
     N, FID, RANK_DEFICIENT, KID, CLASSIFIER_SCORE, CLASSES_COVERED, MAX_CLASS_FRACTION,
-    CONFIDENT_FRACTION, COLLAPSED, PRECISION, RECALL, DENSITY, COVERAGE, CLASS_HISTOGRAM))
+    CONFIDENT_FRACTION, OUTCOME, PRECISION, RECALL, DENSITY, COVERAGE, CLASS_HISTOGRAM))

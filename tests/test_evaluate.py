@@ -1,5 +1,7 @@
 """Evaluating image sets end to end: real, blurred, one-digit and noise sets; NPZ input; the cache."""
 
+import json
+
 import evalsets
 import numpy as np
 import pytest
@@ -25,7 +27,7 @@ def test_real_digits_score_high_and_fid_rises_strictly_with_blur(cache_dir):
     real = _evaluate(digits, cache_dir)
     assert real[schema.N] == 10000 and real["reference_n"] == 5000
     assert real[schema.CLASSIFIER_SCORE] >= 9
-    assert real[schema.CLASSES_COVERED] == 10 and real[schema.COLLAPSED] is False
+    assert real[schema.CLASSES_COVERED] == 10 and real[schema.OUTCOME] == "digits"
     assert real[schema.CONFIDENT_FRACTION] >= 0.95 and real[schema.RANK_DEFICIENT] is False
     fids = [real[schema.FID]]
     for sigma in (0.5, 1, 2, 3):
@@ -34,20 +36,20 @@ def test_real_digits_score_high_and_fid_rises_strictly_with_blur(cache_dir):
     assert fids[3] > 10 * fids[0]  # sigma 2: "far above" real digits
 
 
-def test_one_digit_set_covers_one_class_and_is_collapsed(cache_dir):
+def test_one_digit_set_covers_one_class_and_is_mode_collapse(cache_dir):
     split = evalsets.mnist_5k()
     ones = split.images[split.labels == 1]
     result = _evaluate(ones, cache_dir)
     assert result[schema.CLASSES_COVERED] == 1
     assert result[schema.CLASSIFIER_SCORE] < 2
-    assert result[schema.COLLAPSED] is True and result[schema.MAX_CLASS_FRACTION] > 0.95
+    assert result[schema.OUTCOME] == "mode_collapse" and result[schema.MAX_CLASS_FRACTION] > 0.95
     assert result[schema.COVERAGE] <= 0.2
 
 
 def test_uniform_noise_covers_no_class(cache_dir):
     result = _evaluate(evalsets.uniform_noise(1000), cache_dir)
     assert result[schema.CONFIDENT_FRACTION] <= 0.05 and result[schema.CLASSES_COVERED] == 0
-    assert result[schema.PRECISION] <= 0.1 and result[schema.COLLAPSED] is True
+    assert result[schema.PRECISION] <= 0.1 and result[schema.OUTCOME] == "not_converged"
 
 
 def test_uint8_and_float_encodings_give_identical_numbers(tmp_path, cache_dir):
@@ -183,3 +185,47 @@ def test_a_non_finite_metric_is_an_error_not_a_null(tmp_path, monkeypatch):
     monkeypatch.setattr(metrics, "logits_to_classifier_score", lambda logits: float("nan"))
     with pytest.raises(BenchError, match="non-finite metrics .*classifier_score"):
         evaluate_images(evalsets.mnist_5k().images[:200], "mnist-5k", cache_dir=tmp_path)
+
+
+def _untrained_generator_samples(n=1000):
+    import keras
+
+    from bench.cell.generate import generator_to_images
+    from bench.cell.models import make_generator
+
+    keras.utils.set_random_seed(0)
+    return generator_to_images(make_generator(), n)
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("held-out real digits", "digits"),
+    ("one digit class", "mode_collapse"),
+    ("uniform noise", "not_converged"),
+    ("digits blurred with sigma 3", "not_converged"),
+    ("an untrained generator", "not_converged"),
+])
+def test_seed_outcome_of_known_sets(name, expected, cache_dir):
+    _, held_out, labels = evalsets.halves()
+    images = {
+        "held-out real digits": lambda: held_out,
+        "one digit class": lambda: held_out[labels == 1],
+        "uniform noise": lambda: evalsets.uniform_noise(1000),
+        "digits blurred with sigma 3": lambda: evalsets.blurred(held_out, 3.0),
+        "an untrained generator": _untrained_generator_samples,
+    }[name]()
+    assert _evaluate(images, cache_dir)[schema.OUTCOME] == expected
+
+
+def test_score_prints_each_outcome(tmp_path, capsys, monkeypatch):
+    from bench.cli import main
+
+    monkeypatch.setenv("DCGAN_BENCH_CACHE", str(tmp_path / "cache"))
+    _, held_out, labels = evalsets.halves()
+    sets = {"digits": held_out, "mode_collapse": held_out[labels == 7],
+            "not_converged": (evalsets.uniform_noise(500) * 127.5 + 127.5).astype(np.uint8)}
+    for expected, images in sets.items():
+        np.savez(tmp_path / f"{expected}.npz", images=images)
+        assert main(["score", str(tmp_path / f"{expected}.npz")]) == 0
+        printed = json.loads(capsys.readouterr().out)
+        assert printed["outcome"] == expected
+        assert printed["thresholds"]["outcome_min_confident_fraction"] == 0.3

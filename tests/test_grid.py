@@ -93,6 +93,80 @@ def test_cell_ids_are_stable_and_readable():
     assert all(c.config.steps == 5 for c in spec.cells)
 
 
+PARTS = """
+name = "two parts"
+[budget]
+log_every = 5
+[[parts]]
+name = "throughput"
+[parts.axes]
+seeds = [0, 1]
+batch_sizes = [16]
+devices = ["cpu"]
+xla = [false]
+precision = ["float32"]
+[parts.budget]
+steps = 10
+[parts.eval]
+final_n = 0
+[[parts]]
+name = "quality"
+[parts.axes]
+seeds = [0]
+batch_sizes = [16]
+devices = ["cpu"]
+xla = [false]
+precision = ["float32"]
+[parts.budget]
+steps = 20
+[parts.eval]
+final_n = 200
+"""
+
+
+def test_parts_expand_with_their_own_budgets():
+    import tomllib
+
+    spec = expand(tomllib.loads(PARTS))
+    by_id = {c.id: c.config for c in spec.cells}
+    assert list(by_id) == ["throughput_cpu_float32_xla-off_bs16_seed0",
+                           "throughput_cpu_float32_xla-off_bs16_seed1",
+                           "quality_cpu_float32_xla-off_bs16_seed0"]
+    quality = by_id["quality_cpu_float32_xla-off_bs16_seed0"]
+    assert (quality.part, quality.steps, quality.final_eval_n, quality.log_every) == (
+        "quality", 20, 200, 5)  # log_every from the top-level defaults
+    assert by_id["throughput_cpu_float32_xla-off_bs16_seed0"].final_eval_n == 0
+
+
+def test_bad_parts_are_listed_together(tmp_path):
+    text = PARTS.replace('name = "quality"', 'name = "throughput"').replace(
+        "steps = 20", "steps = 0").replace("[parts.eval]\nfinal_n = 200", "[parts.eval]\nwhen = 1")
+    with pytest.raises(BenchError) as e:
+        load_spec(_spec(tmp_path, text + '[axes]\nseeds = [0]\n'))
+    message = str(e.value)
+    for expected in ("axes: give [axes] inside each [[parts]]",
+                     "[parts.throughput] name: 'throughput' names more than one part",
+                     "[parts.throughput.eval] when: unknown key",
+                     "[parts.throughput] steps: expected a positive integer, found 0"):
+        assert expected in message, expected
+
+
+@pytest.mark.slow
+def test_a_grid_of_parts_runs_into_one_run_directory(tmp_path):
+    out = tmp_path / "run"
+    r = _run_grid(_spec(tmp_path, PARTS), "--out", out)
+    assert r.returncode == 0, r.stderr
+    df = pd.read_csv(out / schema.RESULTS_FILE).set_index("cell_id")
+    assert list(df["part"]) == ["throughput", "throughput", "quality"]
+    assert df.loc["quality_cpu_float32_xla-off_bs16_seed0", "steps"] == 20
+    assert df.loc["quality_cpu_float32_xla-off_bs16_seed0", "final_n"] == 200
+    from bench.analysis.cells import load_cells
+
+    configs = set(load_cells([out])["config"])
+    assert configs == {"cpu · float32 · XLA off · bs 16 · throughput part",
+                       "cpu · float32 · XLA off · bs 16 · quality part"}
+
+
 def test_shipped_specs_are_valid():
     specs = {p.stem: load_spec(p) for p in (ROOT / "runs" / "grids").glob("*.toml")}
     assert {"smoke", "cpu", "gpu", "nightly"} <= set(specs)

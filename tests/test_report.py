@@ -27,9 +27,9 @@ from bench.report.tables import xla_speedup
 GOLDEN = Path(__file__).parent / "data" / "runs" / "golden"
 HOSTILE = "<script>alert(1)</script>"
 FIGURES = {"loss_curves.png", "discriminator.png", "throughput.png", "compile_time.png",
-           "final_metrics.png", "fid_over_steps.png", "class_histograms.png", "prdc.png"}
+           "final_metrics.png", "training_curves.png", "class_histograms.png", "prdc.png"}
 TABLES = {"cells.csv", "throughput.csv", "xla_speedup.csv", "final_metrics.csv",
-          "collapsed_seeds.csv", "class_histograms.csv", "environment.csv"}
+          "seed_outcomes.csv", "class_histograms.csv", "environment.csv"}
 
 
 def read_csv(path):
@@ -116,7 +116,7 @@ def test_xla_speedup_matches_hand_worked_values(golden_report):
         golden_report / "index.html").read_text()
 
 
-def test_throughput_and_collapse_tables(golden_report):
+def test_throughput_and_outcome_tables(golden_report):
     rows = {(r["group"], int(r["batch_size"])): r for r in
             read_csv(golden_report / "throughput.csv")}
     bs64_off = rows[("cpu · XLA off · float32", 64)]
@@ -126,10 +126,17 @@ def test_throughput_and_collapse_tables(golden_report):
     assert float(bs64_off["p10"]) == pytest.approx(900 - 12.8)
     assert float(bs64_off["p90"]) == pytest.approx(920 + 12.8)
     assert int(bs64_off["seeds"]) == 2  # the diverged seed 2 is left out
-    collapsed = read_csv(golden_report / "collapsed_seeds.csv")
-    assert [(r["config"], r["seed"], r["classes covered"]) for r in collapsed] == [
-        ("cpu · float32 · XLA on · bs 256", "1", "4.0")]
-    assert "| cpu · float32 · XLA on · bs 256 | 1 | 4 | 0.62 | 0.611 | 144.5 |" in (
+    # Seeds per outcome and configuration: bs64 XLA off has 2 ok seeds and the diverged seed 2
+    # (no outcome); bs256 XLA on has one seed that made digits and one that collapsed.
+    outcomes = {r["config"]: r for r in read_csv(golden_report / "seed_outcomes.csv")}
+    assert [(k, r["seeds"], r["digits"], r["mode collapse"], r["not converged"],
+             r["no outcome (not ok or not evaluated)"]) for k, r in outcomes.items()
+            if k.startswith("cpu · float32")] == [
+        ("cpu · float32 · XLA off · bs 64", "3", "2", "0", "0", "1"),
+        ("cpu · float32 · XLA off · bs 256", "2", "2", "0", "0", "0"),
+        ("cpu · float32 · XLA on · bs 64", "2", "2", "0", "0", "0"),
+        ("cpu · float32 · XLA on · bs 256", "2", "1", "1", "0", "0")]
+    assert "| cpu · float32 · XLA on · bs 256 | 200 | 2 | 1 | 1 | 0 | 0 |" in (
         golden_report / "summary.md").read_text()
 
 
@@ -234,3 +241,18 @@ def test_grid_directory_with_latest_link_counts_each_cell_once(tmp_path):
     os.symlink("20250101-000000", grid / "latest")
     cells = load_cells([grid])
     assert len(cells) == 11 and cells["cell_id"].is_unique
+
+
+def test_configurations_without_digits_are_said_in_words(tmp_path):
+    run = copy_golden(tmp_path)
+    for seed in (0, 1):
+        path = run / f"cpu_float32_xla-on_bs64_seed{seed}" / "summary.json"
+        summary = json.loads(path.read_text())
+        summary["final"].update(outcome="not_converged", confident_fraction=0.05)
+        path.write_text(json.dumps(summary))
+    page = render_report([run], tmp_path / "r").read_text()
+    assert ("No seed of configuration cpu · float32 · XLA on · bs 64 reached recognisable digits "
+            "in 200 steps (2 of 2 evaluated seeds did not converge). The measured curve needs "
+            "about 8,500 steps at batch 64.") in page
+    # configurations whose seeds made digits get no such sentence
+    assert page.count("reached recognisable digits") == 1

@@ -22,6 +22,9 @@ NUMERIC_COLUMNS = ("seed", "batch_size", "steps", "first_batch_seconds", "compil
 # Numbers from different instruments or sample counts do not compare: when the cells at hand
 # differ in either, it becomes part of the configuration label.
 MEASUREMENT_KEYS = (schema.FINAL_N, schema.CLASSIFIER_SHA256)
+# A grid's parts (bench.grid.spec) train the same coordinates to different budgets: a part is part
+# of the configuration whenever the cells at hand come from more than one.
+PART = "part"
 
 
 def value_label(key, value) -> str:
@@ -31,6 +34,8 @@ def value_label(key, value) -> str:
         return "XLA on" if bool(value) else "XLA off"
     if key == "batch_size":
         return f"bs {int(value)}"
+    if key == PART:
+        return f"{value} part"
     if key == schema.FINAL_N:
         return f"final n {int(value)}"
     if key == schema.CLASSIFIER_SHA256:
@@ -76,26 +81,26 @@ def load_cells(paths) -> pd.DataFrame:
     Raises BenchError (from the loader) when the paths hold no run records.
     """
     cells = load_results(list(paths) if isinstance(paths, (list, tuple)) else [paths])
-    for key in COORDINATES:
+    for key in (PART, *COORDINATES):
         if key not in cells:
             cells[key] = None
     # A column that is None in every cell (all failed, say) comes back as objects: make every
     # number a float, NaN where missing, so the tables and plots can rely on numeric columns.
     for col in NUMERIC_COLUMNS + tuple(schema.final_column(k) for k in schema.SCALAR_METRICS
-                                       if k not in schema.BOOLEAN_METRICS):
+                                       if k not in schema.NON_NUMERIC_METRICS):
         cells[col] = pd.to_numeric(cells[col], errors="coerce") if col in cells else np.nan
     order = sorted(range(len(cells)), key=lambda i: [
-        _sort_key(cells.iloc[i][k]) for k in COORDINATES] + [str(cells.iloc[i]["cell_id"])])
+        _sort_key(cells.iloc[i][k]) for k in (PART, *COORDINATES)] + [str(cells.iloc[i]["cell_id"])])
     cells = cells.iloc[order].reset_index(drop=True)
-    for key in MEASUREMENT_KEYS:
+    for key in (PART, *MEASUREMENT_KEYS):
         if key not in cells:
             cells[key] = None
-    cells["config"] = _labels(cells, CONFIG_KEYS, extra=MEASUREMENT_KEYS)
+    cells["config"] = _labels(cells, CONFIG_KEYS, extra=(PART, *MEASUREMENT_KEYS))
     cells["group"] = _labels(cells, GROUP_KEYS)
     cells["key"] = [f"{i:02d}" for i in range(len(cells))]
     cells["seed_label"] = cells["seed"].map(lambda s: "seed ?" if pd.isna(s) else f"seed {int(s)}")
-    cells[schema.FINAL_COLLAPSED] = cells[schema.FINAL_COLLAPSED].map(
-        lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else bool(v))
+    cells[schema.FINAL_OUTCOME] = cells[schema.FINAL_OUTCOME].map(
+        lambda v: v if isinstance(v, str) else None)
     return cells
 
 

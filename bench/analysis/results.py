@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from bench import records, schema
+from bench.analysis import outcome_rule
 from bench.errors import BenchError
 
 # Coordinates of a cell, in the order reports and tables show them.
@@ -118,15 +119,28 @@ def peak_memory_mib(results: pd.DataFrame) -> pd.DataFrame:
 
 
 def summary_v1_to_v2(summary: dict) -> dict:
-    """Schema 1 had one peak_memory_bytes, read after the final evaluation: it was the process's
-    peak, so it becomes peak_memory_process_bytes; the training peak was never measured."""
-    if summary.get("schema_version", schema.SCHEMA_VERSION) >= 2 or "peak_memory_bytes" not in summary:
+    """Schema 1 summaries, read as schema 2.
+
+    - One peak_memory_bytes, read after the final evaluation: it was the process's peak, so it
+      becomes peak_memory_process_bytes; the training peak was never measured.
+    - A boolean `collapsed` in the final block: the outcome is recomputed from the mode-coverage
+      numbers it was derived from (the same record holds them), by today's rule.
+    """
+    if summary.get("schema_version", schema.SCHEMA_VERSION) >= 2:
         return summary
     kinds = {"process_peak_rss": "process_rss", "gpu_allocator_peak": "gpu_allocator"}
     migrated = {k: v for k, v in summary.items() if k not in ("peak_memory_bytes", "peak_memory_kind")}
-    migrated[schema.PEAK_MEMORY_PROCESS_BYTES] = summary["peak_memory_bytes"]
-    migrated[schema.PEAK_MEMORY_PROCESS_KIND] = kinds.get(summary.get("peak_memory_kind"),
-                                                          summary.get("peak_memory_kind"))
+    if "peak_memory_bytes" in summary:
+        migrated[schema.PEAK_MEMORY_PROCESS_BYTES] = summary["peak_memory_bytes"]
+        migrated[schema.PEAK_MEMORY_PROCESS_KIND] = kinds.get(summary.get("peak_memory_kind"),
+                                                              summary.get("peak_memory_kind"))
+    final = summary.get("final")
+    if isinstance(final, dict) and schema.OUTCOME not in final and \
+            final.get(schema.CONFIDENT_FRACTION) is not None:
+        migrated["final"] = {k: v for k, v in final.items() if k != "collapsed"}
+        migrated["final"][schema.OUTCOME] = outcome_rule.coverage_to_outcome(
+            final[schema.CONFIDENT_FRACTION], final[schema.CLASSES_COVERED],
+            final[schema.MAX_CLASS_FRACTION])
     return migrated
 
 

@@ -19,6 +19,7 @@ import numpy as np
 from scipy import linalg, special
 
 from bench import schema
+from bench.analysis import outcome_rule
 from bench.errors import BenchError
 from bench.evaluate import prdc
 
@@ -31,10 +32,6 @@ CONFIDENCE_THRESHOLD = 0.9
 # confident samples keeps garbage, which the classifier spreads with low confidence, from
 # covering classes.
 COVERAGE_SHARE = 0.25
-# The collapse rule: at most 5 of the 10 classes covered, or one class takes half the samples.
-# Garbage covers no class and so is "collapsed" too: read confident_fraction to tell them apart.
-COLLAPSE_MAX_CLASSES = 5
-COLLAPSE_MAX_FRACTION = 0.5
 # KID's target block ("subset") size, in samples of the larger set: TF-GAN's block estimator is
 # unbiased at any block size; kid_blocks() shrinks the block count so every block holds at least
 # 2 samples of each side.
@@ -51,8 +48,7 @@ def thresholds() -> dict:
     return {
         "confidence_threshold": CONFIDENCE_THRESHOLD,
         "coverage_share": COVERAGE_SHARE,
-        "collapse_max_classes": COLLAPSE_MAX_CLASSES,
-        "collapse_max_fraction": COLLAPSE_MAX_FRACTION,
+        **outcome_rule.thresholds(),
         "kid_subset_size": KID_SUBSET_SIZE,
         "classifier_score_splits": CLASSIFIER_SCORE_SPLITS,
         **prdc.thresholds(),
@@ -186,8 +182,7 @@ def logits_to_mode_coverage(logits) -> dict:
     - classes_covered: classes whose *confident* samples number at least COVERAGE_SHARE * N / 10;
     - kl_to_uniform: KL(histogram share || uniform), 0 for balanced classes, log 10 for one class;
     - max_class_fraction: the largest class's share of all samples;
-    - collapsed: classes_covered <= COLLAPSE_MAX_CLASSES or max_class_fraction >=
-      COLLAPSE_MAX_FRACTION.
+    - outcome: digits, mode_collapse or not_converged (bench.analysis.outcome_rule).
     """
     logits = _as_2d_float64(logits, "logits")
     n, num_classes = logits.shape
@@ -207,6 +202,6 @@ def logits_to_mode_coverage(logits) -> dict:
         schema.CLASSES_COVERED: covered,
         schema.KL_TO_UNIFORM: kl,
         schema.MAX_CLASS_FRACTION: max_fraction,
-        schema.COLLAPSED: bool(covered <= COLLAPSE_MAX_CLASSES
-                               or max_fraction >= COLLAPSE_MAX_FRACTION),
+        schema.OUTCOME: outcome_rule.coverage_to_outcome(float(confident.mean()), covered,
+                                                         max_fraction),
     }

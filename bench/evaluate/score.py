@@ -23,7 +23,7 @@ SCORE_KEYS = (
     schema.N, schema.FID, schema.KID, schema.KID_STD, schema.KID_BLOCKS,
     schema.KID_BLOCK_SIZE_REAL, schema.KID_BLOCK_SIZE_FAKE, schema.CLASSIFIER_SCORE,
     schema.CLASSES_COVERED, schema.KL_TO_UNIFORM, schema.MAX_CLASS_FRACTION,
-    schema.CONFIDENT_FRACTION, schema.COLLAPSED, schema.PRECISION, schema.RECALL,
+    schema.CONFIDENT_FRACTION, schema.OUTCOME, schema.PRECISION, schema.RECALL,
     schema.DENSITY, schema.COVERAGE, schema.CLASS_HISTOGRAM,
 )
 PROVENANCE_KEYS = ("dataset", "reference_split", "reference_n", "classifier_sha256", "thresholds")

@@ -1,24 +1,30 @@
 """Grid specs: a TOML file of axes and a per-cell budget, validated, expanded into cells.
 
-    name = "cpu: 2 seeds x 2 batch sizes x XLA on/off"   # free text, shown in reports
-    data = "mnist-5k"                                    # optional: data set, data_dir
-    [axes]
+A spec has one set of axes, or several parts, each with its own axes and budget, run into one
+run directory and rendered in one report (a throughput part of many short cells, a quality part
+of fewer cells trained to digits):
+
+    name = "cpu: throughput and quality"             # free text, shown in reports
+    data = "mnist-5k"                                # optional: data set, data_dir
+    [budget]                                         # optional: defaults for every part
+    log_every = 20
+
+    [[parts]]
+    name = "throughput"                              # lowercase letters, digits, _
+    [parts.axes]
     seeds = [0, 1]
     batch_sizes = [64, 256]
-    devices = ["cpu"]                  # cpu, gpu, gpu:N
+    devices = ["cpu"]                                # cpu, gpu, gpu:N
     xla = [false, true]
-    precision = ["float32"]            # float32, mixed_float16, mixed_bfloat16
-    [budget]
-    epochs = 4                         # or steps = N
-    log_every = 20
-    warmup_windows = 1
-    deterministic = false
-    [eval]
-    every = 0                          # steps between periodic evaluations; 0: none
-    n = 2000
-    final_n = 10000
+    precision = ["float32"]                          # float32, mixed_float16, mixed_bfloat16
+    [parts.budget]
+    epochs = 3                                       # or steps = N
+    [parts.eval]
+    final_n = 0                                      # every, n, final_n
 
-A spec is checked whole before anything runs: every problem is listed in one BenchError.
+Without `[[parts]]`, `[axes]`, `[budget]` and `[eval]` at the top level describe the one part.
+A part's cells are named `<part>_<coordinates>`. A spec is checked whole before anything runs:
+every problem is listed in one BenchError.
 """
 
 import itertools
@@ -29,7 +35,8 @@ from pathlib import Path
 from bench.config import CellConfig, config_problems
 from bench.errors import BenchError
 
-TOP_KEYS = {"name", "data", "data_dir", "axes", "budget", "eval"}
+TOP_KEYS = {"name", "data", "data_dir", "axes", "budget", "eval", "parts"}
+PART_KEYS = {"name", "axes", "budget", "eval"}
 AXES = {"seeds": "seed", "batch_sizes": "batch_size", "devices": "device", "xla": "xla",
         "precision": "precision"}
 BUDGET = {"steps": "steps", "epochs": "epochs", "log_every": "log_every",
@@ -52,9 +59,11 @@ class GridSpec:
 
 
 def cell_id(cfg: CellConfig) -> str:
-    """A stable, readable id from the cell's coordinates: cpu_float32_xla-off_bs64_seed0."""
-    return (f"{cfg.device.replace(':', '')}_{cfg.precision}_xla-{'on' if cfg.xla else 'off'}"
-            f"_bs{cfg.batch_size}_seed{cfg.seed}")
+    """A stable, readable id from the cell's coordinates: cpu_float32_xla-off_bs64_seed0, with
+    its part in front when it has one (quality_cpu_...)."""
+    coordinates = (f"{cfg.device.replace(':', '')}_{cfg.precision}_xla-{'on' if cfg.xla else 'off'}"
+                   f"_bs{cfg.batch_size}_seed{cfg.seed}")
+    return f"{cfg.part}_{coordinates}" if cfg.part else coordinates
 
 
 def _table_problems(section: str, table, allowed) -> list[str]:
@@ -64,61 +73,110 @@ def _table_problems(section: str, table, allowed) -> list[str]:
             for key in table if key not in allowed]
 
 
+def _axes_problems(where: str, axes) -> list[str]:
+    if not isinstance(axes, dict):
+        return []
+    p = []
+    for key in AXES:
+        values = axes.get(key)
+        if values is None:
+            p.append(f"[{where}] {key}: missing; expected a non-empty list")
+        elif not isinstance(values, list) or not values:
+            p.append(f"[{where}] {key}: expected a non-empty list, found {values!r}")
+        elif len(set(map(repr, values))) != len(values):
+            p.append(f"[{where}] {key}: duplicate values in {values!r}")
+    return p
+
+
+def _table(value) -> dict:
+    return value if isinstance(value, dict) else {}  # a non-table is reported by spec_problems
+
+
+def _parts(raw: dict) -> list[dict]:
+    """The spec's parts as {name, axes, budget, eval}; the top-level tables are one part."""
+    if "parts" not in raw:
+        return [{"name": None, "axes": _table(raw.get("axes")), "budget": _table(raw.get("budget")),
+                 "eval": _table(raw.get("eval"))}]
+    parts = raw["parts"] if isinstance(raw["parts"], list) else []
+    return [{"name": part.get("name"), "axes": _table(part.get("axes")),
+             "budget": {**_table(raw.get("budget")), **_table(part.get("budget"))},
+             "eval": {**_table(raw.get("eval")), **_table(part.get("eval"))}}
+            for part in parts if isinstance(part, dict)]
+
+
 def spec_problems(raw: dict) -> list[str]:
     p = [f"{k}: unknown top-level key; expected one of {', '.join(sorted(TOP_KEYS))}"
          for k in raw if k not in TOP_KEYS]
     if not isinstance(raw.get("name"), str) or not raw.get("name", "").strip():
         p.append(f"name: expected a non-empty string, found {raw.get('name')!r}")
-    axes = raw.get("axes", {})
-    p += _table_problems("axes", axes, AXES)
     p += _table_problems("budget", raw.get("budget", {}), BUDGET)
     p += _table_problems("eval", raw.get("eval", {}), EVAL)
-    if isinstance(axes, dict):
-        for key in AXES:
-            values = axes.get(key)
-            if values is None:
-                p.append(f"[axes] {key}: missing; expected a non-empty list")
-            elif not isinstance(values, list) or not values:
-                p.append(f"[axes] {key}: expected a non-empty list, found {values!r}")
-            elif len(set(map(repr, values))) != len(values):
-                p.append(f"[axes] {key}: duplicate values in {values!r}")
+    if "parts" in raw:
+        if "axes" in raw:
+            p.append("axes: give [axes] inside each [[parts]], not at the top level")
+        parts = raw["parts"]
+        if not isinstance(parts, list) or not parts or not all(isinstance(x, dict) for x in parts):
+            return p + [f"parts: expected one or more [[parts]] tables, found {parts!r}"]
+        names = [part.get("name") for part in parts]
+        for i, part in enumerate(parts):
+            where = f"parts.{part.get('name') or i}"
+            p += [f"[{where}] {key}: unknown key; expected one of {', '.join(sorted(PART_KEYS))}"
+                  for key in part if key not in PART_KEYS]
+            if not isinstance(part.get("name"), str):
+                p.append(f"[{where}] name: expected a string, found {part.get('name')!r}")
+            elif names.count(part["name"]) > 1:
+                p.append(f"[{where}] name: {part['name']!r} names more than one part")
+            p += _table_problems(f"{where}.axes", part.get("axes", {}), AXES)
+            p += _table_problems(f"{where}.budget", part.get("budget", {}), BUDGET)
+            p += _table_problems(f"{where}.eval", part.get("eval", {}), EVAL)
+            p += _axes_problems(f"{where}.axes", part.get("axes", {}))
+    else:
+        p += _table_problems("axes", raw.get("axes", {}), AXES)
+        p += _axes_problems("axes", raw.get("axes", {}))
     return p
 
 
-def _base_fields(raw: dict) -> dict:
+def _base_fields(raw: dict, part: dict) -> dict:
     fields = {k: raw[k] for k in ("data", "data_dir") if k in raw}
     for section, mapping in (("budget", BUDGET), ("eval", EVAL)):
-        table = raw.get(section, {})
-        fields.update({mapping[k]: v for k, v in table.items() if k in mapping})
+        fields.update({mapping[k]: v for k, v in part[section].items() if k in mapping})
+    if part["name"] is not None:
+        fields["part"] = part["name"]
     return fields
 
 
 def _value_problems(raw: dict) -> list[str]:
     """Problems with the values themselves: each axis value and each budget field, once each."""
     found = []
-    base = _base_fields(raw)
-    found += config_problems(_Unchecked(**base))
-    for key, field in AXES.items():
-        values = raw.get("axes", {}).get(key) if isinstance(raw.get("axes"), dict) else None
-        for value in values if isinstance(values, list) else []:
-            for problem in config_problems(_Unchecked(**{field: value})):
-                if problem not in found:
-                    found.append(f"[axes] {key}: " + problem.split(": ", 1)[1])
+    for part in _parts(raw):
+        where = f"parts.{part['name']}" if part["name"] is not None else None
+        for problem in config_problems(_Unchecked(**_base_fields(raw, part))):
+            line = f"[{where}] {problem}" if where else problem
+            if line not in found:
+                found.append(line)
+        for key, field in AXES.items():
+            values = part["axes"].get(key)
+            for value in values if isinstance(values, list) else []:
+                for problem in config_problems(_Unchecked(**{field: value})):
+                    line = f"[{where + '.' if where else ''}axes] {key}: " + problem.split(": ", 1)[1]
+                    if line not in found:
+                        found.append(line)
     return found
 
 
 def expand(raw: dict, path="<spec>") -> GridSpec:
-    """Validate a parsed spec and expand its axes; BenchError listing every problem."""
+    """Validate a parsed spec and expand its parts' axes; BenchError listing every problem."""
     problems = spec_problems(raw) + _value_problems(raw)
     if problems:
         raise BenchError(f"{len(problems)} problem(s) in the grid spec:\n  - "
                          + "\n  - ".join(problems), path=path)
-    axes, base = raw["axes"], _base_fields(raw)
     order = ("devices", "precision", "xla", "batch_sizes", "seeds")
     cells = []
-    for values in itertools.product(*(axes[k] for k in order)):
-        cfg = CellConfig(**base, **{AXES[k]: v for k, v in zip(order, values)})
-        cells.append(Cell(cell_id(cfg), cfg))
+    for part in _parts(raw):
+        base = _base_fields(raw, part)
+        for values in itertools.product(*(part["axes"][k] for k in order)):
+            cfg = CellConfig(**base, **{AXES[k]: v for k, v in zip(order, values)})
+            cells.append(Cell(cell_id(cfg), cfg))
     return GridSpec(raw["name"], raw, str(path), tuple(cells))
 
 

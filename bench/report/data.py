@@ -19,7 +19,7 @@ def _jsonl_frame(cells: pd.DataFrame, file_name: str) -> pd.DataFrame:
         rows = records.read_jsonl(Path(cell["cell_dir"]) / file_name)
         if rows:
             frame = pd.DataFrame(rows)
-            for col in ("key", "config", "group", "seed", "seed_label", "status"):
+            for col in ("key", "config", "group", "seed", "seed_label", "status", "batch_size"):
                 frame[col] = cell[col]
             frames.append(frame)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
@@ -38,7 +38,7 @@ def load_evals(cells: pd.DataFrame) -> pd.DataFrame:
     """Every periodic evaluation of every cell (evals.jsonl); empty if evaluation was off."""
     evals = _jsonl_frame(cells, schema.EVALS_FILE)
     for key in ("step",) + schema.SCALAR_METRICS:
-        if not evals.empty and key in evals and key not in schema.BOOLEAN_METRICS:
+        if not evals.empty and key in evals and key not in schema.NON_NUMERIC_METRICS:
             evals[key] = pd.to_numeric(evals[key], errors="coerce")
     return evals
 

@@ -15,13 +15,13 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
 
 from bench import schema
 
 DPI = 100
 SEED_RANGE = ("pi", 100)  # the band: min to max across seeds
-COLLAPSE_COLORS = {"no": "#4c4c4c", "yes": "#d62728"}
+# One colour per seed outcome (bench.analysis.outcome_rule), the same in every figure.
+OUTCOME_COLORS = {"digits": "#2e7d32", "mode_collapse": "#d62728", "not_converged": "#8c8c8c"}
 
 
 def figure_to_png(fig: Figure) -> bytes:
@@ -141,15 +141,15 @@ def compile_time(ok: pd.DataFrame):
 
 
 def final_metrics(final: pd.DataFrame, configs):
-    """FID, classifier score and KID across seeds per configuration; collapsed seeds in red."""
+    """FID, classifier score and KID across seeds per configuration; dots coloured by outcome."""
     present = [c for c in configs if c in set(final["config"])]
     if not present:
         return None
     metrics = [(schema.FINAL_FID, "FID (lower is better)"),
                (schema.FINAL_CLASSIFIER_SCORE, "classifier score (higher is better)"),
                (schema.FINAL_KID, "KID (lower is better)")]
-    data = final.assign(collapsed=(final[schema.FINAL_COLLAPSED] == True).map(  # noqa: E712
-        {False: "no", True: "yes"}))
+    data = final.assign(outcome=final[schema.FINAL_OUTCOME])
+    hue_order = [o for o in OUTCOME_COLORS if o in set(data["outcome"])]
     a, b = _style()
     with a, b:
         fig = Figure(figsize=(13, 1.2 + 0.45 * len(present)), layout="constrained")
@@ -157,30 +157,14 @@ def final_metrics(final: pd.DataFrame, configs):
         for i, (ax, (col, title)) in enumerate(zip(axes, metrics)):
             sns.boxplot(data=data, x=col, y="config", order=present, color="#dfe8f3",
                         showfliers=False, ax=ax)
-            sns.stripplot(data=data, x=col, y="config", order=present, hue="collapsed",
-                          hue_order=["no", "yes"], palette=COLLAPSE_COLORS, size=6, ax=ax,
+            sns.stripplot(data=data, x=col, y="config", order=present, hue="outcome",
+                          hue_order=hue_order, palette=OUTCOME_COLORS, size=6, ax=ax,
                           legend=i == 2)
             ax.set_xlabel(title)
             ax.set_ylabel(None)
             ax.ticklabel_format(axis="x", useOffset=False)  # 1.00008 reads better than 1e-6+...
         if axes[2].get_legend():
-            axes[2].get_legend().set_title("collapsed")
-    return fig
-
-
-def fid_over_steps(evals: pd.DataFrame, colors: dict):
-    if evals.empty or not {"fid", "step"} <= set(evals.columns):
-        return None
-    data = evals[evals["status"] == "ok"].dropna(subset=["fid"])
-    if data.empty:
-        return None
-    with _single_axes(8, 4) as (fig, ax):
-        hue_order = [c for c in colors if c in set(data["config"])]
-        sns.lineplot(data=data, x="step", y="fid", hue="config", hue_order=hue_order,
-                     palette=colors, estimator="mean", errorbar=SEED_RANGE, marker="o", ax=ax)
-        ax.set_ylabel("FID")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.legend(title=None, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+            axes[2].get_legend().set_title("outcome")
     return fig
 
 
@@ -197,15 +181,13 @@ def class_heatmaps(hist: pd.DataFrame, configs):
         for ax, config in zip(axes, present):
             sub = hist[hist["config"] == config]
             grid = sub.pivot_table(index="seed", columns="class", values="fraction")
-            collapsed = {s: bool(c == True) for s, c in  # noqa: E712 (None: not evaluated)
-                         sub.groupby("seed")["collapsed"].first().items()}
+            outcome = sub.groupby("seed")["outcome"].first().to_dict()
             sns.heatmap(grid * 100, ax=ax, vmin=0, vmax=vmax * 100, cmap="rocket_r", annot=True,
                         fmt=".0f", cbar=False, annot_kws={"fontsize": 7}, linewidths=0.5)
-            ax.set_yticklabels([f"seed {int(s)}" + (" (collapsed)" if collapsed[s] else "")
-                                for s in grid.index], rotation=0, fontsize=8)
+            ax.set_yticklabels([f"seed {int(s)}: {outcome[s] or '?'}" for s in grid.index],
+                               rotation=0, fontsize=8)
             for label, s in zip(ax.get_yticklabels(), grid.index):
-                if collapsed[s]:
-                    label.set_color(COLLAPSE_COLORS["yes"])
+                label.set_color(OUTCOME_COLORS.get(outcome[s], "#4c4c4c"))
             ax.set_title(config, fontsize=9)
             ax.set_xlabel("class (cells: % of samples)")
             ax.set_ylabel(None)
@@ -235,4 +217,38 @@ def prdc(final: pd.DataFrame, colors: dict):
         axes[1].set_ylim(-0.03, max(1.03, float(data[schema.FINAL_DENSITY].max()) * 1.05))
         if axes[1].get_legend():
             axes[1].legend(title=None, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+    return fig
+
+
+CURVE_METRICS = (("fid", "FID (lower is better)"), ("classes_covered", "classes covered"),
+                 ("confident_fraction", "confident share"))
+
+
+def training_curves(evals: pd.DataFrame, colors: dict):
+    """FID, classes covered and confident share of the periodic evaluations, against training
+    steps (top row) and images seen (bottom row); one line per configuration, band over seeds."""
+    if evals.empty or not {"step", "fid", "batch_size"} <= set(evals.columns):
+        return None
+    data = evals[evals["status"] == "ok"].dropna(subset=["fid"]).copy()
+    if data.empty:
+        return None
+    data["images"] = data["step"] * data["batch_size"]
+    hue_order = [c for c in colors if c in set(data["config"])]
+    a, b = _style()
+    with a, b:
+        fig = Figure(figsize=(14, 7), layout="constrained")
+        axes = fig.subplots(2, 3)
+        for row, x in enumerate(("step", "images")):
+            for col, (metric, title) in enumerate(CURVE_METRICS):
+                ax = axes[row, col]
+                sns.lineplot(data=data, x=x, y=metric, hue="config", hue_order=hue_order,
+                             palette=colors, estimator="mean", errorbar=SEED_RANGE, marker="o",
+                             markersize=3, ax=ax, legend=row == 0 and col == 2)
+                ax.set_xlabel("training steps" if x == "step" else "images seen")
+                ax.set_ylabel(title)
+                if metric == "confident_fraction":
+                    ax.set_ylim(0, 1)
+        legend = axes[0, 2].get_legend()
+        if legend:
+            axes[0, 2].legend(title=None, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     return fig

@@ -84,16 +84,15 @@ def _markdown_parts(cells):
     names = {schema.IMAGES_PER_SEC_MEDIAN: "images/s", "compile_seconds": "compile s",
              schema.FINAL_FID: "FID", schema.FINAL_CLASSIFIER_SCORE: "score",
              schema.FINAL_CLASSES_COVERED: "classes covered", schema.FINAL_COVERAGE: "coverage",
-             schema.FINAL_COLLAPSED: "collapsed"}
+             schema.FINAL_OUTCOME: "outcome"}
     brief = cells[["config", "seed", "status", "reason", *names]].rename(columns=names)
-    collapsed = tables.collapsed_seeds(cells)
-    no_collapse = ("No final evaluation: collapse unknown." if outcomes.final_metrics(cells).empty
-                   else "No seed collapsed.")
+    no_outcome = "No final evaluation: seed outcomes unknown."
+    seeds = tables.seed_outcomes(cells) if not outcomes.final_metrics(cells).empty else None
     return [("Cells", brief, ""),
             ("XLA speedup (median images/s on / off, 95% bootstrap interval over seeds)",
              sections.speedup_display(tables.xla_speedup(cells)),
              "No configuration has ok cells with and without XLA."),
-            ("Collapsed seeds", collapsed, no_collapse)]
+            ("Seed outcomes", seeds, no_outcome)]
 
 
 def render_report(paths, out_dir) -> Path:

@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 from bench import schema
-from bench.analysis import outcomes
+from bench.analysis import outcome_rule, outcomes
 from bench.analysis.cells import measurement_groups, ok_cells, value_label
 from bench.analysis.stats import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED
 from bench.report import figures, tables
@@ -118,24 +118,26 @@ def throughput(cells, out):
 
 def quality(cells, evals, configs, colors, out):
     final = outcomes.final_metrics(cells)
-    blocks = measurement_group_warning(cells)
+    blocks = measurement_group_warning(cells) + not_converged_warning(cells)
     if final.empty:
         blocks.append(("p", "No ok cell has a final evaluation (final_eval_n = 0, or no cell "
                        "finished): no final FID, classifier score or KID."))
     else:
         blocks += [("p", "Final FID, classifier score and KID across seeds, per configuration "
-                    "(box: quartiles; dots: seeds, red if collapsed). FID is biased by the "
+                    "(box: quartiles; dots: seeds, coloured by outcome). FID is biased by the "
                     "sample size n: compare only numbers with the same n."),
                    ("figure", out.figure("final_metrics.png",
                                          figures.final_metrics(final, configs)), "final metrics"),
                    ("table", final.rename(columns=_metric_name), out.table("final_metrics.csv", final))]
-    fig = figures.fid_over_steps(evals, colors)
+    fig = figures.training_curves(evals, colors)
     if fig is None:
         blocks.append(("p", "No periodic evaluations from an ok cell (eval_every = 0, or none "
-                       "finished): no FID over steps."))
+                       "finished): no curves over training."))
     else:
-        blocks += [("p", f"FID of the periodic evaluations over training steps ({BAND})."),
-                   ("figure", out.figure("fid_over_steps.png", fig), "FID over steps")]
+        blocks += [("p", "The periodic evaluations over training: FID, classes covered and the "
+                    "share of samples the instrument is sure of, against steps (top) and images "
+                    f"seen (bottom); {BAND}. Quality is not monotone in training."),
+                   ("figure", out.figure("training_curves.png", fig), "training curves")]
     return "quality", "Sample quality", blocks
 
 
@@ -156,24 +158,43 @@ def measurement_group_warning(cells) -> list:
                   "with another.")]
 
 
+OUTCOME_RULE = (
+    f"Seed outcomes, from each seed's final evaluation: not converged when fewer than "
+    f"{outcome_rule.OUTCOME_MIN_CONFIDENT:.0%} of its samples are digits the instrument is sure "
+    f"of (the samples are not digits at all); otherwise mode collapse when at most "
+    f"{outcome_rule.MODE_COLLAPSE_MAX_CLASSES} of the 10 classes are covered or one class has at "
+    f"least {outcome_rule.MODE_COLLAPSE_MAX_FRACTION:.0%} of the samples; otherwise digits. A seed "
+    "that did not converge says nothing about collapse.")
+
+
+def not_converged_warning(cells) -> list:
+    """A sentence per configuration whose evaluated seeds include no digits: its quality plots
+    show an untrained generator, and must not read as a finding about the configuration."""
+    blocks = []
+    for row in outcomes.configs_without_digits(cells).itertuples(index=False):
+        evaluated = row.digits + row.mode_collapse + row.not_converged
+        blocks.append(("p", f"No seed of configuration {row.config} reached recognisable digits "
+                       f"in {row.steps:,} steps ({row.not_converged} of {evaluated} evaluated "
+                       f"seeds did not converge). {outcomes.steps_to_digits_sentence(cells, row.config)}"
+                       " Its quality numbers describe an undertrained generator."))
+    return blocks
+
+
 def coverage(cells, configs, out):
     hist = tables.class_histograms(cells)
     if hist.empty:
         return "coverage", "Mode coverage", [
             ("p", "No ok cell has a final class histogram: mode coverage is unknown.")]
-    collapsed = tables.collapsed_seeds(cells)
+    seeds = tables.seed_outcomes(cells)
     blocks = [("p", "Share of the final samples the classifier puts in each class, seed × "
-               "class, one panel per configuration (10% each is balanced)."),
+               "class, one panel per configuration (10% each is balanced); each seed is labelled "
+               "with its outcome."),
               ("figure", out.figure("class_histograms.png",
                                     figures.class_heatmaps(hist, configs)), "class histograms"),
-              ("p", "Collapsed seeds (few classes covered, or one class with half the samples; "
-                    "a low confident share means unrecognisable samples rather than a few "
-                    "digits):")]
+              ("p", OUTCOME_RULE),
+              ("table", seeds, out.table("seed_outcomes.csv", seeds))]
     out.table("class_histograms.csv", hist)
-    n = hist[["config", "seed"]].drop_duplicates().shape[0]
-    blocks.append(("table", collapsed, out.table("collapsed_seeds.csv", collapsed))
-                  if not collapsed.empty else ("p", f"No seed collapsed among the {n} evaluated."))
-    return "coverage", "Mode coverage", blocks
+    return "coverage", "Seed outcomes and mode coverage", blocks
 
 
 def prdc(cells, colors, out):

@@ -16,7 +16,7 @@ from bench.analysis.results import peak_memory_mib
 from bench.analysis.stats import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, ratio_of_medians_ci
 
 CELL_COLUMNS = {
-    "data": "data", "device": "device", "precision": "precision", "xla": "xla",
+    "part": "part", "data": "data", "device": "device", "precision": "precision", "xla": "xla",
     "batch_size": "batch size", "seed": "seed", "status": "status", "reason": "reason",
     "steps": "steps", schema.IMAGES_PER_SEC_MEDIAN: "images/s median",
     schema.IMAGES_PER_SEC_P10: "images/s p10", schema.IMAGES_PER_SEC_P90: "images/s p90",
@@ -25,13 +25,13 @@ CELL_COLUMNS = {
     schema.FINAL_N: "final n", schema.FINAL_FID: "FID", schema.FINAL_RANK_DEFICIENT: "rank deficient",
     schema.FINAL_KID: "KID", schema.FINAL_CLASSIFIER_SCORE: "classifier score",
     schema.FINAL_CLASSES_COVERED: "classes covered", schema.FINAL_COVERAGE: "coverage",
-    schema.FINAL_COLLAPSED: "collapsed", "best_fid": "best FID", "best_fid_n": "best FID n",
+    schema.FINAL_OUTCOME: "outcome", "best_fid": "best FID", "best_fid_n": "best FID n",
     "best_fid_step": "best FID step", schema.CLASSIFIER_SHA256: "instrument",
     schema.WARNINGS_COUNT: "warnings", schema.WARNINGS: "warning text",
 }
-COLLAPSED_NAMES = {schema.FINAL_CLASSES_COVERED: "classes covered",
-                   schema.FINAL_MAX_CLASS_FRACTION: "largest class share",
-                   schema.FINAL_CONFIDENT_FRACTION: "confident share", schema.FINAL_FID: "FID"}
+OUTCOME_NAMES = {"steps": "steps", "seeds": "seeds", "digits": "digits",
+                 "mode_collapse": "mode collapse", "not_converged": "not converged",
+                 outcomes.NO_OUTCOME: "no outcome (not ok or not evaluated)"}
 
 
 def _on_off(value) -> str:
@@ -52,7 +52,8 @@ def cell_table(cells: pd.DataFrame) -> pd.DataFrame:
     table["xla"] = table["xla"].map(_on_off)
     table[schema.CLASSIFIER_SHA256] = table[schema.CLASSIFIER_SHA256].map(
         lambda h: h[:12] if isinstance(h, str) else None)
-    shown = table[[c for c in CELL_COLUMNS if c in table]].rename(columns=CELL_COLUMNS)
+    columns = [c for c in CELL_COLUMNS if c in table and (c != "part" or table[c].notna().any())]
+    shown = table[columns].rename(columns=CELL_COLUMNS)
     memory = peak_memory_mib(cells)
     at = shown.columns.get_loc("wall s") + 1
     for offset, name in enumerate(memory.columns):
@@ -96,9 +97,9 @@ def throughput(cells: pd.DataFrame) -> pd.DataFrame:
     return table.reset_index()
 
 
-def collapsed_seeds(cells: pd.DataFrame) -> pd.DataFrame:
-    """The collapsed seeds (bench.analysis.outcomes), with column names for people."""
-    return outcomes.collapsed_seeds(cells).rename(columns=COLLAPSED_NAMES)
+def seed_outcomes(cells: pd.DataFrame) -> pd.DataFrame:
+    """Seeds per outcome and configuration (bench.analysis.outcomes), named for people."""
+    return outcomes.seed_outcomes(cells).rename(columns=OUTCOME_NAMES)
 
 
 def class_histograms(cells: pd.DataFrame) -> pd.DataFrame:
@@ -109,10 +110,10 @@ def class_histograms(cells: pd.DataFrame) -> pd.DataFrame:
         if isinstance(hist, str) and hist:
             counts = json.loads(hist)
             total = sum(counts) or 1
-            rows += [{"config": cell["config"], "seed": cell["seed"], "collapsed":
-                      cell[schema.FINAL_COLLAPSED], "class": c, "count": n, "fraction": n / total}
+            rows += [{"config": cell["config"], "seed": cell["seed"], "outcome":
+                      cell[schema.FINAL_OUTCOME], "class": c, "count": n, "fraction": n / total}
                      for c, n in enumerate(counts)]
-    return pd.DataFrame(rows, columns=["config", "seed", "collapsed", "class", "count",
+    return pd.DataFrame(rows, columns=["config", "seed", "outcome", "class", "count",
                                        "fraction"])
 
 
