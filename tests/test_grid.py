@@ -169,7 +169,14 @@ def test_a_grid_of_parts_runs_into_one_run_directory(tmp_path):
 
 def test_shipped_specs_are_valid():
     specs = {p.stem: load_spec(p) for p in (ROOT / "runs" / "grids").glob("*.toml")}
-    assert {"smoke", "cpu", "gpu", "nightly"} <= set(specs)
+    assert {"smoke", "cpu", "gpu", "nightly", "collapse-cpu"} <= set(specs)
+    # Quality parts train to the measured digits budget; the GPU's is in steps for every batch size
+    quality = [c.config for c in specs["gpu"].cells if c.config.part == "quality"]
+    assert {c.batch_size for c in quality} == {64, 256, 1024}
+    assert {c.steps for c in quality} == {10000} and {c.epochs for c in quality} == {None}
+    for name in ("cpu", "nightly"):
+        q = [c.config for c in specs[name].cells if c.config.part == "quality"]
+        assert q and all(c.steps >= 8000 and c.final_eval_n == 10000 for c in q), name
     cpu = specs["cpu"]
     assert len({c.config.seed for c in cpu.cells}) >= 2
     assert len({c.config.batch_size for c in cpu.cells}) >= 2
