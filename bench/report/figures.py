@@ -17,11 +17,13 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from bench import schema
+from bench.analysis.outcome_rule import OUTCOME_DIGITS, OUTCOME_MODE_COLLAPSE, OUTCOME_NOT_CONVERGED
 
 DPI = 100
 SEED_RANGE = ("pi", 100)  # the band: min to max across seeds
 # One colour per seed outcome (bench.analysis.outcome_rule), the same in every figure.
-OUTCOME_COLORS = {"digits": "#2e7d32", "mode_collapse": "#d62728", "not_converged": "#8c8c8c"}
+OUTCOME_COLORS = {OUTCOME_DIGITS: "#2e7d32", OUTCOME_MODE_COLLAPSE: "#d62728",
+                  OUTCOME_NOT_CONVERGED: "#8c8c8c"}
 
 
 def figure_to_png(fig: Figure) -> bytes:

@@ -12,6 +12,7 @@ import pandas as pd
 from bench import schema
 from bench.analysis import outcomes
 from bench.analysis.cells import ok_cells
+from bench.analysis.outcome_rule import OUTCOME_DIGITS, OUTCOME_MODE_COLLAPSE, OUTCOME_NOT_CONVERGED
 from bench.analysis.results import peak_memory_mib
 from bench.analysis.stats import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, ratio_of_medians_ci
 
@@ -29,8 +30,8 @@ CELL_COLUMNS = {
     "best_fid_step": "best FID step", schema.CLASSIFIER_SHA256: "instrument",
     schema.WARNINGS_COUNT: "warnings", schema.WARNINGS: "warning text",
 }
-OUTCOME_NAMES = {"steps": "steps", "seeds": "seeds", "digits": "digits",
-                 "mode_collapse": "mode collapse", "not_converged": "not converged",
+OUTCOME_NAMES = {OUTCOME_DIGITS: "digits", OUTCOME_MODE_COLLAPSE: "mode collapse",
+                 OUTCOME_NOT_CONVERGED: "not converged",
                  outcomes.NO_OUTCOME: "no outcome (not ok or not evaluated)"}
 
 
