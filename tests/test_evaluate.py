@@ -228,4 +228,4 @@ def test_score_prints_each_outcome(tmp_path, capsys, monkeypatch):
         assert main(["score", str(tmp_path / f"{expected}.npz")]) == 0
         printed = json.loads(capsys.readouterr().out)
         assert printed["outcome"] == expected
-        assert printed["thresholds"]["outcome_min_confident_fraction"] == 0.3
+        assert printed["thresholds"]["outcome_min_confident_fraction"] == 0.4

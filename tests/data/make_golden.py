@@ -54,7 +54,7 @@ ENV = {
     "harness_version": "0.1.0", "harness": {"commit": "0123abcd", "dirty": False},
 }
 THRESHOLDS = {"confidence_threshold": 0.9, "coverage_share": 0.25,
-              "outcome_min_confident_fraction": 0.3, "mode_collapse_max_classes": 5,
+              "outcome_min_confident_fraction": 0.4, "mode_collapse_max_classes": 5,
               "mode_collapse_max_fraction": 0.5}
 
 
@@ -111,7 +111,7 @@ def metrics(step, n, fid, histogram, rng):
             "classes_covered": covered,
             "kl_to_uniform": float(np.sum(share[nz] * np.log(share[nz] * 10))),
             "max_class_fraction": max_fraction, "confident_fraction": 0.9 - 0.002 * fid,
-            # every crafted confident share is above 0.3: digits, or mode collapse
+            # every crafted confident share is above 0.4: digits, or mode collapse
             "outcome": "mode_collapse" if collapsed else "digits",
             "precision": 0.55 + 0.2 * good + rng.normal(0, 0.02),
             "recall": 0.25 + 0.35 * good + rng.normal(0, 0.02),
