@@ -163,8 +163,8 @@ def test_a_grid_of_parts_runs_into_one_run_directory(tmp_path):
     from bench.analysis.cells import load_cells
 
     configs = set(load_cells([out])["config"])
-    assert configs == {"cpu · float32 · XLA off · bs 16 · throughput part",
-                       "cpu · float32 · XLA off · bs 16 · quality part"}
+    # only the part differs between the two configurations, so the labels name only the part
+    assert configs == {"throughput part", "quality part"}
 
 
 def test_shipped_specs_are_valid():

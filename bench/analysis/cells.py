@@ -46,8 +46,9 @@ def value_label(key, value) -> str:
 def _labels(frame: pd.DataFrame, keys, extra=()) -> pd.Series:
     """Labels from the coordinates that vary (all of `keys` if none does), then the `extra` keys
     that vary among cells that have a value for them."""
-    varying = [k for k in keys if frame[k].astype(str).nunique(dropna=False) > 1] or list(keys)
+    varying = [k for k in keys if frame[k].astype(str).nunique(dropna=False) > 1]
     varying += [k for k in extra if frame[k].dropna().astype(str).nunique() > 1]
+    varying = varying or list(keys)  # one configuration: name it in full
     return frame.apply(lambda r: " · ".join(value_label(k, r[k]) for k in varying), axis=1)
 
 

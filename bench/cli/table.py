@@ -5,6 +5,7 @@ from bench import schema
 TABLE_COLUMNS = ("cell_id", "status", schema.IMAGES_PER_SEC_MEDIAN, schema.IMAGES_PER_SEC_P10,
                  schema.IMAGES_PER_SEC_P90, "compile_seconds", "wall_seconds")
 QUALITY_COLUMNS = (schema.FINAL_FID, schema.FINAL_CLASSIFIER_SCORE, schema.FINAL_CLASSES_COVERED,
+                   schema.FINAL_CONFIDENT_FRACTION, schema.FINAL_OUTCOME,
                    schema.WARNINGS_COUNT, "reason")
 
 

@@ -74,7 +74,8 @@ def _facet_curves(steps, configs, series: dict, ylabel, ylim=None):
         return None
     a, b = _style()
     with a, b:
-        fig, axes = _panels(len(present), sharex=True, sharey=True)
+        # x not shared: a grid's parts train for very different numbers of steps
+        fig, axes = _panels(len(present), sharey=True)
         for i, (ax, config) in enumerate(zip(axes, present)):
             sub = data[data["config"] == config]
             sns.lineplot(data=sub, x="step", y="value", hue="series",
