@@ -96,6 +96,12 @@ def config_problems(cfg) -> list[str]:
             and 0 < cfg.eval_n < MIN_EVAL_SAMPLES:
         p.append(f"eval_n: expected at least {MIN_EVAL_SAMPLES} samples (the metrics need as "
                  f"many as the classifier has features), found {cfg.eval_n}")
+    if all(isinstance(v, int) and v > 0 for v in (cfg.eval_every, cfg.log_every)) \
+            and cfg.eval_every % cfg.log_every:
+        # Evaluations run between log windows, so any other interval would silently evaluate
+        # less often than asked.
+        p.append(f"eval_every: expected a multiple of log_every ({cfg.log_every}), found "
+                 f"{cfg.eval_every}")
     if isinstance(cfg.final_eval_n, int) and 0 < cfg.final_eval_n < MIN_EVAL_SAMPLES:
         p.append(f"final_eval_n: expected 0 (off) or at least {MIN_EVAL_SAMPLES} samples, "
                  f"found {cfg.final_eval_n}")

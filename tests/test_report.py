@@ -253,6 +253,6 @@ def test_configurations_without_digits_are_said_in_words(tmp_path):
     page = render_report([run], tmp_path / "r").read_text()
     assert ("No seed of configuration cpu · float32 · XLA on · bs 64 reached recognisable digits "
             "in 200 steps (2 of 2 evaluated seeds did not converge). The measured curve needs "
-            "about 8,500 steps at batch 64.") in page
+            "about 8,000 steps at batch 64.") in page
     # configurations whose seeds made digits get no such sentence
     assert page.count("reached recognisable digits") == 1

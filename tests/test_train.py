@@ -311,3 +311,12 @@ def test_loss_scaled_update_equals_the_float32_update():
         # An unscaled update would be 32,768 times too large; float16 rounding moves it little.
         assert np.linalg.norm(u16) / np.linalg.norm(u32) == pytest.approx(1.0, abs=0.01)
         assert u16 @ u32 / (np.linalg.norm(u16) * np.linalg.norm(u32)) > 0.999
+
+
+def test_evaluation_interval_must_fall_on_log_windows():
+    # Evaluations run between windows: every 250 steps with windows of 100 would evaluate only
+    # every 500. Refused before anything runs, naming both numbers.
+    with pytest.raises(BenchError, match=r"eval_every: expected a multiple of log_every \(100\), "
+                                         r"found 250"):
+        CellConfig(steps=1000, log_every=100, eval_every=250)
+    CellConfig(steps=1000, log_every=100, eval_every=500)  # a multiple: fine

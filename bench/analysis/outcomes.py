@@ -55,7 +55,7 @@ def configs_without_digits(cells: pd.DataFrame) -> pd.DataFrame:
 
 # Steps the reference DCGAN needed before its seeds' samples were recognisable digits, measured on
 # mnist-5k on the CPU (README, "How long the DCGAN takes to draw digits", with the commands).
-MEASURED_STEPS_TO_DIGITS = {64: 8500}
+MEASURED_STEPS_TO_DIGITS = {64: 8000}
 
 
 def steps_to_digits_sentence(cells: pd.DataFrame, config: str) -> str:
