@@ -11,11 +11,12 @@ import argparse
 import os
 import sys
 
-from bench.cli import classifier, evaluate, grid, report, table, train
+from bench.cli import classifier, evaluate, grid, history, report, table, train
 from bench.errors import EXIT_BAD_INPUT, BenchError
 
 COMMANDS = {"train": train, "grid": grid, "table": table, "score": evaluate.Score,
-            "eval": evaluate.Eval, "classifier": classifier, "report": report}
+            "eval": evaluate.Eval, "classifier": classifier, "report": report,
+            "history": history}
 
 
 def build_parser() -> argparse.ArgumentParser:
