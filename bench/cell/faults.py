@@ -7,6 +7,9 @@
 - `crash-if-seed=N`: the cell raises at its first step when its seed is N (one bad grid cell).
 - `die-if-seed=N`: the cell's process exits at once, without a word, when its seed is N (as the
   kernel's out-of-memory killer ends a process).
+- `slow=P`: every log window sleeps P% of its own measured time before it ends, inside the timed
+  region: steps take (1 + P/100) times as long, images/sec falls to 1 / (1 + P/100) of normal
+  (`slow=20`: about 17% slower). The nightly comparison's detection rate is measured with it.
 Nothing in a normal run sets it; a cell records the variable in env.json when it is set.
 """
 
@@ -33,6 +36,11 @@ def _faults() -> list[tuple[str, int]]:
 
 def nan_batch_step() -> int | None:
     return next((s for k, s in _faults() if k == "nan"), None)
+
+
+def slowdown_fraction() -> float:
+    """The `slow=P` fault as a fraction (0.2 for P = 20); 0 when not set."""
+    return next((s / 100 for k, s in _faults() if k == "slow"), 0.0)
 
 
 def check_crash(step: int, seed: int):

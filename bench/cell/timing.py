@@ -16,6 +16,7 @@ import time
 import numpy as np
 
 from bench import records, schema
+from bench.cell import faults
 from bench.cell.step import STEP_OUTPUTS
 
 
@@ -66,6 +67,7 @@ class WindowLog:
         self._pending = []  # step output tensors not yet read
         self._first_pending_step = 1
         self._start = None
+        self._slowdown = faults.slowdown_fraction()  # test-only; 0 in every normal run
 
     def add_first(self, values):
         """Record the first step's outputs (already synced): it counts for losses, not for time."""
@@ -85,6 +87,9 @@ class WindowLog:
         returns (seconds, images/sec)."""
         timed = [t.numpy() for t in self._pending]  # the host sync: waits for the last step
         seconds = time.perf_counter() - self._start
+        if self._slowdown:
+            time.sleep(seconds * self._slowdown)
+            seconds = time.perf_counter() - self._start
         timed_steps = len(timed)
         per_sec = timed_steps * self.batch_size / seconds if seconds > 0 else float("nan")
         rows = np.stack(self._values + timed)
