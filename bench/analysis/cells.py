@@ -81,7 +81,12 @@ def load_cells(paths) -> pd.DataFrame:
 
     Raises BenchError (from the loader) when the paths hold no run records.
     """
-    cells = load_results(list(paths) if isinstance(paths, (list, tuple)) else [paths])
+    return results_to_cells(load_results(list(paths) if isinstance(paths, (list, tuple)) else [paths]))
+
+
+def results_to_cells(cells: pd.DataFrame) -> pd.DataFrame:
+    """load_cells' frame from a results frame (from run directories or the history)."""
+    cells = cells.copy()
     for key in (PART, *COORDINATES):
         if key not in cells:
             cells[key] = None

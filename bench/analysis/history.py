@@ -1,89 +1,128 @@
 """The run history: every ingested grid run in one SQLite file (no server), for the nightly job.
 
-    runs      one row per run directory: spec name and content hash, start time, harness
-              commit and dirty flag, TensorFlow version, device model, host
+Schema (version 2; `meta.schema_version`):
+
+    runs      one row per run: id (`<grid>/<run directory>`), spec name and content hash, start
+              time, harness commit and dirty flag, TensorFlow version, device model, host, path
     cells     one row per cell: coordinates, status, reason, throughput statistics, compile time,
-              training peak memory, final metrics with their n, the instrument's hash
+              training peak memory, final metrics with their n, the instrument's hash; and
+              `row_json`, the cell's whole results row, so the history gives back the very
+              DataFrame `load_results` reads from the run directory
     windows   each measured log window's images/sec (the rank tests need the samples)
+    verdicts  the comparison of a run with its baseline: `ok`, `regression` or `drift`, with
+              the thresholds and the details as JSON; `last-good` skips runs with a bad one
     meta      schema_version
 
+Migrations run in order when an older database is opened (1 -> 2: `cells.row_json`, `verdicts`).
 Ingest is idempotent (a run already present is left as it is) and atomic: one transaction, so a
-killed ingest leaves the database as it was. Concurrent ingests wait for each other (WAL
-journal, a busy timeout) instead of failing. Nothing here imports TensorFlow.
+killed ingest leaves the database as it was. Concurrent writers wait for each other (WAL journal,
+a busy timeout) instead of failing. Nothing here imports TensorFlow.
 """
 
-import hashlib
 import json
 import os
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import records, schema
-from bench.analysis.results import find_cell_dirs, load_results
+import pandas as pd
+
+from bench import schema
+from bench.analysis.results import COORDINATES, find_cell_dirs, load_results
+from bench.analysis.runs import Run, cell_windows, run_dir_to_info, run_dir_to_run
 from bench.errors import BenchError
 
 HISTORY_ENV = "BENCH_HISTORY"
 DEFAULT_DB = Path("runs") / "history.sqlite"
-HISTORY_SCHEMA_VERSION = 1
+HISTORY_SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 60_000
 
-CELL_COLUMNS = ("part", "data", "device", "precision", "xla", "batch_size", "seed", "status",
-                "reason", schema.IMAGES_PER_SEC_MEDIAN, schema.IMAGES_PER_SEC_P10,
-                schema.IMAGES_PER_SEC_P90, schema.IMAGES_PER_SEC_OVERALL, "compile_seconds",
-                schema.PEAK_MEMORY_TRAIN_BYTES, schema.PEAK_MEMORY_TRAIN_KIND, schema.FINAL_N,
-                schema.FINAL_FID, schema.FINAL_KID, schema.FINAL_CLASSIFIER_SCORE,
-                schema.FINAL_CLASSES_COVERED, schema.FINAL_OUTCOME, schema.CLASSIFIER_SHA256)
+VERDICT_OK = "ok"
+VERDICT_REGRESSION = "regression"
+VERDICT_DRIFT = "drift"
+BAD_VERDICTS = (VERDICT_REGRESSION, VERDICT_DRIFT)
+
+CELL_COLUMNS = ("part", *COORDINATES, "status", "reason", schema.IMAGES_PER_SEC_MEDIAN,
+                schema.IMAGES_PER_SEC_P10, schema.IMAGES_PER_SEC_P90,
+                schema.IMAGES_PER_SEC_OVERALL, "compile_seconds", schema.PEAK_MEMORY_TRAIN_BYTES,
+                schema.PEAK_MEMORY_TRAIN_KIND, schema.FINAL_N, schema.FINAL_FID, schema.FINAL_KID,
+                schema.FINAL_CLASSIFIER_SCORE, schema.FINAL_CLASSES_COVERED, schema.FINAL_OUTCOME,
+                schema.CLASSIFIER_SHA256)
 RUN_COLUMNS = ("id", "spec_name", "spec_sha256", "started", "harness_commit", "harness_dirty",
                "tensorflow", "device_model", "host", "path")
+VERDICT_COLUMNS = ("run_id", "baseline_id", "verdict", "compared", "details_json")
 
+# The current schema, for a new database. An older database is brought here by MIGRATIONS.
 SCHEMA_SQL = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS runs ({", ".join(c + " TEXT" for c in RUN_COLUMNS)},
                                  PRIMARY KEY (id));
 CREATE TABLE IF NOT EXISTS cells (run_id TEXT NOT NULL REFERENCES runs(id), cell_id TEXT NOT NULL,
-                                  {", ".join(CELL_COLUMNS)}, PRIMARY KEY (run_id, cell_id));
+                                  {", ".join(CELL_COLUMNS)}, row_json TEXT,
+                                  PRIMARY KEY (run_id, cell_id));
 CREATE TABLE IF NOT EXISTS windows (run_id TEXT NOT NULL, cell_id TEXT NOT NULL,
                                     step INTEGER NOT NULL, images_per_sec REAL NOT NULL,
                                     PRIMARY KEY (run_id, cell_id, step));
+CREATE TABLE IF NOT EXISTS verdicts (run_id TEXT PRIMARY KEY REFERENCES runs(id),
+                                     baseline_id TEXT, verdict TEXT NOT NULL,
+                                     compared TEXT NOT NULL, details_json TEXT);
 """
+
+MIGRATIONS = {
+    # version 1 -> 2: whole results rows (v1 rows read back from their columns), verdicts
+    1: ["ALTER TABLE cells ADD COLUMN row_json TEXT",
+        "CREATE TABLE IF NOT EXISTS verdicts (run_id TEXT PRIMARY KEY REFERENCES runs(id), "
+        "baseline_id TEXT, verdict TEXT NOT NULL, compared TEXT NOT NULL, details_json TEXT)"],
+}
 
 
 def default_db() -> Path:
     return Path(os.environ.get(HISTORY_ENV) or DEFAULT_DB)
 
 
+def _schema_version(con) -> int | None:
+    has_meta = con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'")
+    if not has_meta.fetchone():
+        return None
+    found = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    return int(found[0]) if found else None
+
+
 def connect(db) -> sqlite3.Connection:
-    """The history database, created or checked for its schema version."""
+    """The history database: created, or checked for its schema version and migrated."""
     db = Path(db)
+    if db.exists() and not db.is_file():
+        raise BenchError("is not a file: expected a SQLite history database", path=db)
     db.parent.mkdir(parents=True, exist_ok=True)
     try:
         con = sqlite3.connect(db, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
         con.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         con.execute("PRAGMA journal_mode = WAL")
-        con.executescript(SCHEMA_SQL)  # IF NOT EXISTS: safe when two processes race
-        con.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
-                    (str(HISTORY_SCHEMA_VERSION),))
-        found = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        if int(found[0]) > HISTORY_SCHEMA_VERSION:
+        con.execute("BEGIN IMMEDIATE")  # one process creates or migrates; the others wait
+        try:
+            version = _schema_version(con)
+            if version is None:
+                for statement in filter(str.strip, SCHEMA_SQL.split(";")):
+                    con.execute(statement)
+                con.execute("INSERT INTO meta VALUES ('schema_version', ?)",
+                            (str(HISTORY_SCHEMA_VERSION),))
+            elif version > HISTORY_SCHEMA_VERSION:
+                raise BenchError(f"history schema_version {version} is newer than this "
+                                 f"dcgan-bench understands ({HISTORY_SCHEMA_VERSION}); upgrade it",
+                                 path=db)
+            while version is not None and version < HISTORY_SCHEMA_VERSION:
+                for statement in MIGRATIONS[version]:
+                    con.execute(statement)
+                version += 1
+                con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(version),))
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
             con.close()
-            raise BenchError(f"history schema_version {found[0]} is newer than this dcgan-bench "
-                             f"understands ({HISTORY_SCHEMA_VERSION}); upgrade it", path=db)
+            raise
     except sqlite3.DatabaseError as e:
         raise BenchError(f"not a usable SQLite history database ({e})", path=db) from None
     return con
-
-
-def _run_row(run_dir: Path, manifest: dict, envs: list[dict]) -> dict:
-    env = envs[0] if envs else {}
-    spec_text = json.dumps(manifest.get("spec"), sort_keys=True)
-    harness = manifest.get("harness") or {}
-    return {"id": f"{run_dir.resolve().parent.name}/{run_dir.resolve().name}",
-            "spec_name": manifest.get("name"),
-            "spec_sha256": hashlib.sha256(spec_text.encode()).hexdigest(),
-            "started": manifest.get("started"), "harness_commit": harness.get("commit"),
-            "harness_dirty": json.dumps(harness.get("dirty")), "tensorflow": env.get("tensorflow"),
-            "device_model": env.get("device_model"), "host": env.get("hostname"),
-            "path": str(run_dir.resolve())}
 
 
 def _plain(value):
@@ -93,22 +132,17 @@ def _plain(value):
     return value.item() if hasattr(value, "item") else value
 
 
+def _row_json(row: pd.Series) -> str:
+    return json.dumps({k: _plain(v) for k, v in row.items()})
+
+
 def ingest(run_dir, db=None) -> tuple[str, bool]:
     """Put one finished grid run into the history; returns (run id, whether it was new)."""
     run_dir = Path(run_dir)
-    manifest_path = run_dir / schema.MANIFEST_FILE
-    if not manifest_path.is_file():
-        raise BenchError(f"not a grid run directory (no {schema.MANIFEST_FILE})", path=run_dir)
-    manifest = records.read_json_record(manifest_path)
+    run = run_dir_to_info(run_dir)
     cells = load_results([run_dir])
-    envs = [records.read_json_record(c / schema.ENV_FILE) for _, c in find_cell_dirs([run_dir])
-            if (c / schema.ENV_FILE).is_file()]
-    run = _run_row(run_dir, manifest, envs)
-    windows = []
-    for _, cell_dir in find_cell_dirs([run_dir]):
-        for line in records.read_jsonl(cell_dir / schema.STEPS_FILE):
-            if not line.get("excluded") and not line.get("warmup") and line.get("images_per_sec"):
-                windows.append((run["id"], cell_dir.name, line["step"], line["images_per_sec"]))
+    windows = [(run["id"], cell_dir.name, step, ips) for _, cell_dir in find_cell_dirs([run_dir])
+               for step, ips in cell_windows(cell_dir)]
     con = connect(db or default_db())
     try:
         con.execute("BEGIN IMMEDIATE")  # one writer at a time; others wait (busy timeout)
@@ -118,7 +152,8 @@ def ingest(run_dir, db=None) -> tuple[str, bool]:
         con.execute(f"INSERT INTO runs VALUES ({', '.join('?' * len(RUN_COLUMNS))})",
                     [run[c] for c in RUN_COLUMNS])
         for _, row in cells.iterrows():
-            values = [run["id"], row["cell_id"]] + [_plain(row.get(c)) for c in CELL_COLUMNS]
+            values = [run["id"], row["cell_id"], *(_plain(row.get(c)) for c in CELL_COLUMNS),
+                      _row_json(row)]
             con.execute(f"INSERT INTO cells VALUES ({', '.join('?' * len(values))})", values)
         con.executemany("INSERT INTO windows VALUES (?, ?, ?, ?)", windows)
         con.execute("COMMIT")
@@ -131,12 +166,106 @@ def ingest(run_dir, db=None) -> tuple[str, bool]:
     return run["id"], True
 
 
-def list_runs(db=None) -> list[dict]:
+def _query(db, sql, params=()) -> list[dict]:
     con = connect(db or default_db())
     try:
-        rows = con.execute("SELECT id, spec_name, started, harness_commit, "
-                           "(SELECT COUNT(*) FROM cells WHERE run_id = runs.id) FROM runs "
-                           "ORDER BY started, id").fetchall()
+        cursor = con.execute(sql, params)
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row)) for row in cursor.fetchall()]
     finally:
         con.close()
-    return [dict(zip(("id", "spec_name", "started", "harness_commit", "cells"), r)) for r in rows]
+
+
+def list_runs(db=None) -> list[dict]:
+    """Every run, oldest first, with its cell count and its verdict (None: never compared)."""
+    return _query(db, "SELECT runs.*, (SELECT COUNT(*) FROM cells WHERE run_id = runs.id) AS cells, "
+                      "verdicts.verdict, verdicts.baseline_id FROM runs "
+                      "LEFT JOIN verdicts ON verdicts.run_id = runs.id ORDER BY started, id")
+
+
+def has_run(run_id: str, db=None) -> bool:
+    return Path(db or default_db()).is_file() and any(r["id"] == run_id for r in list_runs(db))
+
+
+def run_info(run_id: str, db=None) -> dict:
+    found = [r for r in list_runs(db) if r["id"] == run_id]
+    if not found:
+        known = ", ".join(r["id"] for r in list_runs(db)[-5:]) or "none"
+        raise BenchError(f"no run {run_id!r} in the history (newest: {known})",
+                         path=db or default_db())
+    return found[0]
+
+
+def run_results(run_id: str, db=None) -> pd.DataFrame:
+    """The run's cells as the DataFrame load_results reads from its run directory."""
+    run_info(run_id, db)
+    rows = _query(db, "SELECT * FROM cells WHERE run_id = ? ORDER BY rowid", (run_id,))
+    # Schema-1 rows kept only their columns: read back what they have.
+    return pd.DataFrame([json.loads(r["row_json"]) if r["row_json"] else
+                         {"cell_id": r["cell_id"], **{c: r[c] for c in CELL_COLUMNS}}
+                         for r in rows])
+
+
+def history_to_run(run_id: str, db=None) -> Run:
+    info = run_info(run_id, db)
+    windows: dict[str, list[float]] = {}
+    for r in _query(db, "SELECT cell_id, images_per_sec FROM windows WHERE run_id = ? "
+                        "ORDER BY cell_id, step", (run_id,)):
+        windows.setdefault(r["cell_id"], []).append(r["images_per_sec"])
+    return Run(run_id, info, run_results(run_id, db), windows)
+
+
+def good_runs(spec_sha256: str, db=None, before: str | None = None) -> list[dict]:
+    """Runs of one spec without a regression or drift verdict, newest first; only those started
+    before `before` (an ISO time) when given."""
+    runs = [r for r in list_runs(db) if r["spec_sha256"] == spec_sha256
+            and r["verdict"] not in BAD_VERDICTS and (before is None or r["started"] < before)]
+    return runs[::-1]
+
+
+def record_verdict(run_id: str, baseline_id: str | None, verdict: str, details: dict, db=None):
+    """Store (or replace) the verdict of `run_id`'s comparison with `baseline_id`."""
+    con = connect(db or default_db())
+    try:
+        con.execute("INSERT OR REPLACE INTO verdicts VALUES (?, ?, ?, ?, ?)",
+                    (run_id, baseline_id, verdict,
+                     datetime.now(UTC).isoformat(timespec="seconds"), json.dumps(details)))
+    finally:
+        con.close()
+
+
+LAST_GOOD = "last-good"
+
+
+def resolve_run(ref: str, db=None) -> Run:
+    """A run from a grid run directory, or from the history by id."""
+    path = Path(ref)
+    if path.is_dir():
+        return run_dir_to_run(path)
+    db = Path(db or default_db())
+    if not db.is_file():
+        raise BenchError(f"{ref!r} is not a run directory, and there is no history to look it up "
+                         f"in ({db} does not exist; see `dcgan-bench history ingest`)")
+    return history_to_run(ref, db)
+
+
+def _good_before(candidate: Run, db) -> list[dict]:
+    return [r for r in good_runs(candidate.info["spec_sha256"], db,
+                                 before=candidate.info["started"]) if r["id"] != candidate.id]
+
+
+def last_good(candidate: Run, db=None) -> Run | None:
+    """The newest run of the candidate's spec, started before it, with no regression or drift
+    verdict; None when the history has none (the first night)."""
+    if not Path(db or default_db()).is_file():
+        return None
+    good = _good_before(candidate, db)
+    return history_to_run(good[0]["id"], db) if good else None
+
+
+def drift_base(candidate: Run, nights: int, db=None) -> Run | None:
+    """The oldest of the last `nights` good runs of the candidate's spec before it."""
+    if not Path(db or default_db()).is_file():
+        return None
+    good = _good_before(candidate, db)[:nights]
+    return history_to_run(good[-1]["id"], db) if good else None

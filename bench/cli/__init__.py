@@ -11,12 +11,12 @@ import argparse
 import os
 import sys
 
-from bench.cli import classifier, evaluate, grid, history, report, table, train
+from bench.cli import classifier, compare, evaluate, grid, history, report, table, train, trend
 from bench.errors import EXIT_BAD_INPUT, BenchError
 
 COMMANDS = {"train": train, "grid": grid, "table": table, "score": evaluate.Score,
             "eval": evaluate.Eval, "classifier": classifier, "report": report,
-            "history": history}
+            "history": history, "compare": compare, "trend": trend}
 
 
 def build_parser() -> argparse.ArgumentParser:

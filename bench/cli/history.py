@@ -1,14 +1,21 @@
-"""`dcgan-bench history ingest RUN_DIR | list`: the SQLite run history (no TensorFlow)."""
+"""`dcgan-bench history ingest RUN_DIR | list | show ID`: the SQLite run history (no TensorFlow)."""
+
+SHOW_COLUMNS = {"cell_id": "cell", "status": "status", "images_per_sec_median": "images/s",
+                "compile_seconds": "compile s", "final_n": "final n", "final_fid": "FID",
+                "final_classifier_score": "score", "final_outcome": "outcome"}
 
 
 def add(sub):
-    p = sub.add_parser("history", help="the run history (SQLite): ingest finished runs, list them")
+    p = sub.add_parser("history", help="the run history (SQLite): ingest finished runs, list, show")
     verbs = p.add_subparsers(dest="verb", required=True)
     i = verbs.add_parser("ingest", help="put a finished grid run into the history (idempotent)")
     i.add_argument("run", help="a grid run directory, e.g. runs/nightly/latest")
     i.add_argument("--db", default=None, help="default $BENCH_HISTORY or runs/history.sqlite")
-    ls = verbs.add_parser("list", help="the runs in the history, oldest first")
+    ls = verbs.add_parser("list", help="the runs in the history, oldest first, with verdicts")
     ls.add_argument("--db", default=None)
+    show = verbs.add_parser("show", help="one run: where it came from, its verdict, its cells")
+    show.add_argument("id", help="a run id, as `history list` prints it")
+    show.add_argument("--db", default=None)
 
 
 def run(args) -> int:
@@ -18,7 +25,25 @@ def run(args) -> int:
         run_id, new = history.ingest(args.run, args.db)
         print(f"{'ingested' if new else 'already in the history, unchanged'}: {run_id}")
         return 0
+    if args.verb == "show":
+        return _show(history, args)
     for row in history.list_runs(args.db):
         print(f"{row['id']}\t{row['started']}\t{row['spec_name']}\t{row['cells']} cells\t"
-              f"{row['harness_commit']}")
+              f"{row['harness_commit']}\t{row['verdict'] or 'not compared'}")
+    return 0
+
+
+def _show(history, args) -> int:
+    import pandas as pd
+
+    info = history.run_info(args.id, args.db)
+    for key in ("id", "spec_name", "spec_sha256", "started", "harness_commit", "harness_dirty",
+                "tensorflow", "device_model", "host", "path"):
+        print(f"{key}: {info[key]}")
+    print(f"verdict: {info['verdict'] or 'not compared'}"
+          + (f" (against {info['baseline_id']})" if info["baseline_id"] else ""))
+    cells = history.run_results(args.id, args.db)
+    shown = cells[[c for c in SHOW_COLUMNS if c in cells]].rename(columns=SHOW_COLUMNS)
+    with pd.option_context("display.width", 200, "display.max_columns", None):
+        print(shown.to_string(index=False))
     return 0

@@ -33,14 +33,14 @@ def figure_to_png(fig: Figure) -> bytes:
     return buf.getvalue()
 
 
-def _style():
+def style():
     return sns.axes_style("whitegrid"), sns.plotting_context("notebook", font_scale=0.85)
 
 
 @contextlib.contextmanager
 def _single_axes(width, height):
     """A styled one-axes Figure: yields (fig, ax)."""
-    a, b = _style()
+    a, b = style()
     with a, b:
         fig = Figure(figsize=(width, height), layout="constrained")
         yield fig, fig.subplots()
@@ -72,7 +72,7 @@ def _facet_curves(steps, configs, series: dict, ylabel, ylim=None):
     present = [c for c in configs if c in set(data["config"])]
     if not present:
         return None
-    a, b = _style()
+    a, b = style()
     with a, b:
         # x not shared: a grid's parts train for very different numbers of steps
         fig, axes = _panels(len(present), sharey=True)
@@ -153,7 +153,7 @@ def final_metrics(final: pd.DataFrame, configs):
                (schema.FINAL_KID, "KID (lower is better)")]
     data = final.assign(outcome=final[schema.FINAL_OUTCOME])
     hue_order = [o for o in OUTCOME_COLORS if o in set(data["outcome"])]
-    a, b = _style()
+    a, b = style()
     with a, b:
         fig = Figure(figsize=(13, 1.2 + 0.45 * len(present)), layout="constrained")
         axes = fig.subplots(1, 3, sharey=True)
@@ -178,7 +178,7 @@ def class_heatmaps(hist: pd.DataFrame, configs):
         return None
     vmax = max(0.2, float(hist["fraction"].max()))
     most_seeds = max(hist[hist["config"] == c]["seed"].nunique() for c in present)
-    a, b = _style()
+    a, b = style()
     with a, b:
         fig, axes = _panels(len(present), width=3.9, height=0.9 + 0.42 * most_seeds)
         for ax, config in zip(axes, present):
@@ -202,7 +202,7 @@ def prdc(final: pd.DataFrame, colors: dict):
     data = final.dropna(subset=[schema.FINAL_PRECISION, schema.FINAL_RECALL])
     if data.empty:
         return None
-    a, b = _style()
+    a, b = style()
     with a, b:
         fig = Figure(figsize=(11, 4.2), layout="constrained")
         axes = fig.subplots(1, 2)
@@ -237,7 +237,7 @@ def training_curves(evals: pd.DataFrame, colors: dict):
         return None
     data["images"] = data["step"] * data["batch_size"]
     hue_order = [c for c in colors if c in set(data["config"])]
-    a, b = _style()
+    a, b = style()
     with a, b:
         fig = Figure(figsize=(14, 7), layout="constrained")
         axes = fig.subplots(2, 3)

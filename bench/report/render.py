@@ -95,6 +95,23 @@ def _markdown_parts(cells):
             ("Seed outcomes", seeds, no_outcome)]
 
 
+def publish(out_dir: Path, write):
+    """Call `write(Output)` on a temporary directory beside `out_dir`, then rename it over
+    `out_dir`: a reader sees the old pages or the new ones, never half of them."""
+    out_dir = Path(out_dir)
+    _check_out_dir(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.tmp-"))
+    try:
+        os.chmod(tmp, 0o755)
+        write(Output(tmp))
+        Output(tmp).text(MARKER, "written by dcgan-bench; the directory is replaced on re-render\n")
+        _replace_dir(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
 def render_report(paths, out_dir) -> Path:
     """Render the report of the run or cell directories `paths` into `out_dir`.
 
@@ -115,11 +132,7 @@ def render_report(paths, out_dir) -> Path:
     rendered = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     title, meta = _title_and_meta(cells, manifests, paths, rendered)
 
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.tmp-"))
-    try:
-        os.chmod(tmp, 0o755)
-        out = Output(tmp)
+    def write(out):
         page_sections = [
             sections.overview(cells, cells_frame.constant_coordinates(cells), out),
             sections.losses(ok_steps, configs, out),
@@ -134,9 +147,6 @@ def render_report(paths, out_dir) -> Path:
         counts = ", ".join(f"{n} {s}" for s, n in tables.status_counts(cells).items())
         out.text("summary.md", report_html.markdown(
             title, meta + [f"Cells: {counts}."], _markdown_parts(cells)))
-        out.text(MARKER, "written by dcgan-bench report; the directory is replaced on re-render\n")
-        _replace_dir(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+
+    publish(out_dir, write)
     return out_dir / "index.html"
