@@ -76,3 +76,87 @@ def test_history_commands(tmp_path, capsys):
     assert "runs/golden\t2025-01-01T00:00:00+00:00\tgolden\t11 cells" in capsys.readouterr().out
     assert main(["history", "ingest", str(tmp_path), "--db", db]) == 2
     assert "not a grid run directory" in capsys.readouterr().err
+
+
+KILL_MID_INGEST = """
+import os, signal, sys
+from bench.analysis import history
+
+real_connect = history.connect
+
+
+def connect(db):
+    # Test-only fault: the process is killed (SIGKILL: no cleanup, no rollback) when the ingest
+    # starts writing windows, after its run and cell rows are in the open transaction.
+    con = real_connect(db)
+    con.set_trace_callback(lambda sql: sql.startswith("INSERT INTO windows")
+                           and os.kill(os.getpid(), signal.SIGKILL))
+    return con
+
+
+history.connect = connect
+history.ingest(sys.argv[1], sys.argv[2])
+"""
+
+
+def test_a_killed_ingest_leaves_the_database_as_it_was(tmp_path):
+    db = tmp_path / "h.sqlite"
+    history.ingest(GOLDEN, db)
+    before = _counts(db)
+    second = tmp_path / "runs" / "other" / "night"
+    shutil.copytree(GOLDEN, second)
+    proc = subprocess.run([sys.executable, "-c", KILL_MID_INGEST, str(second), str(db)], cwd=ROOT)
+    assert proc.returncode == -9  # killed inside the transaction
+    assert _counts(db) == before  # no run, no cell, no window of the killed ingest
+    assert [r["id"] for r in history.list_runs(db)] == ["runs/golden"]
+    assert history.ingest(second, db) == ("other/night", True)  # and it can be ingested again
+    assert _counts(db) == (2, 22, 2 * (8 * 9 + 6))
+
+
+def test_the_history_gives_back_the_results_dataframe_of_the_run_directory(tmp_path):
+    import pandas as pd
+
+    from bench.analysis.results import load_results
+
+    db = tmp_path / "h.sqlite"
+    history.ingest(GOLDEN, db)
+    pd.testing.assert_frame_equal(history.run_results("runs/golden", db), load_results([GOLDEN]))
+
+
+def test_a_schema_1_history_is_migrated_and_keeps_its_runs(tmp_path):
+    # tests/data/history-v1.sqlite: the golden grid ingested by the schema-1 code (commit 67eeac7)
+    db = tmp_path / "h.sqlite"
+    shutil.copy(Path(__file__).parent / "data" / "history-v1.sqlite", db)
+    (run,) = history.list_runs(db)  # opening it migrates it
+    con = sqlite3.connect(db)
+    assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("2",)
+    assert con.execute("SELECT COUNT(*) FROM verdicts").fetchone() == (0,)
+    con.close()
+    assert run["id"] == "runs/golden" and run["cells"] == 11 and run["verdict"] is None
+    # a schema-1 cell kept its columns only: those come back
+    results = history.run_results("runs/golden", db)
+    row = results.set_index("cell_id").loc["cpu_float32_xla-off_bs64_seed0"]
+    assert row["images_per_sec_median"] == 900.0 and row["final_fid"] == 40.0
+    assert len(history.history_to_run("runs/golden", db).windows) == 9
+    # new runs go in beside it, with whole rows
+    other = tmp_path / "runs" / "other" / "night"
+    shutil.copytree(GOLDEN, other)
+    history.ingest(other, db)
+    assert "steps" in history.run_results("other/night", db)
+
+
+def test_history_show(tmp_path, capsys):
+    from bench.cli import main
+
+    db = str(tmp_path / "h.sqlite")
+    history.ingest(GOLDEN, db)
+    assert main(["history", "show", "runs/golden", "--db", db]) == 0
+    out = capsys.readouterr().out
+    assert "spec_name: golden" in out and "verdict: not compared" in out
+    assert "cpu_float32_xla-off_bs64_seed0 ok 900.0 1.2 1000.0 40.0 8.20 digits" in " ".join(
+        out.split())
+    assert main(["history", "show", "runs/nope", "--db", db]) == 2
+    assert "no run 'runs/nope' in the history (newest: runs/golden)" in capsys.readouterr().err
+    assert main(["history", "list", "--db", str(tmp_path / "none.sqlite")]) == 2
+    assert "none.sqlite: no such history database" in capsys.readouterr().err
+    assert not (tmp_path / "none.sqlite").exists()  # a read never creates one

@@ -81,9 +81,6 @@ def _ratio_of_medians(candidate, baseline, axis=-1):
     return np.median(candidate, axis=axis) / np.median(baseline, axis=axis)
 
 
-# Kept under its first name: the throughput tests were written against it.
-windows_to_test = samples_to_test
-
 
 def tests_to_verdicts(tests: list[dict], alpha=ALPHA, margin=MARGIN, unit="windows",
                       p_holm=None) -> list[dict]:

@@ -167,7 +167,12 @@ def ingest(run_dir, db=None) -> tuple[str, bool]:
 
 
 def _query(db, sql, params=()) -> list[dict]:
-    con = connect(db or default_db())
+    """Rows of a read; a history that does not exist is an error here, never created."""
+    db = Path(db or default_db())
+    if not db.is_file():
+        raise BenchError("no such history database (`dcgan-bench history ingest RUN_DIR` "
+                         "creates it)", path=db)
+    con = connect(db)
     try:
         cursor = con.execute(sql, params)
         names = [d[0] for d in cursor.description]

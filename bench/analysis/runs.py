@@ -73,4 +73,5 @@ def run_dir_to_run(run_dir) -> Run:
     info = run_dir_to_info(run_dir)
     windows = {cell.name: [ips for _, ips in cell_windows(cell)]
                for _, cell in find_cell_dirs([run_dir])}
+    windows = {cell: w for cell, w in windows.items() if w}  # as the history keeps them
     return Run(info["id"], info, load_results([run_dir]), windows)

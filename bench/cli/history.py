@@ -45,5 +45,5 @@ def _show(history, args) -> int:
     cells = history.run_results(args.id, args.db)
     shown = cells[[c for c in SHOW_COLUMNS if c in cells]].rename(columns=SHOW_COLUMNS)
     with pd.option_context("display.width", 200, "display.max_columns", None):
-        print(shown.to_string(index=False))
+        print(shown.to_string(index=False, na_rep=""))
     return 0
