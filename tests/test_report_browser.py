@@ -136,14 +136,8 @@ def browser(tmp_path):
     chrome.close()
 
 
-def test_report_in_headless_chromium(tmp_path, browser):
-    run = tmp_path / "runs" / "golden"
-    shutil.copytree(GOLDEN, run)
-    manifest = json.loads((run / "manifest.json").read_text())
-    manifest["name"] = HOSTILE  # must show as text, and must not run
-    (run / "manifest.json").write_text(json.dumps(manifest))
-    index = render_report([run], tmp_path / "report")
-
+def _checked_page(browser, index: Path, title: str, min_images: int, min_height: int):
+    """Open `index` and check it as a reader would see it; returns the screenshot's pixels."""
     for domain in ("Page", "Runtime", "Log", "Network"):
         browser.page(f"{domain}.enable")
     browser.page("Emulation.setDeviceMetricsOverride",
@@ -152,10 +146,10 @@ def test_report_in_headless_chromium(tmp_path, browser):
 
     images = browser.evaluate("Array.from(document.images).map(i => ({src: i.getAttribute('src'),"
                               " complete: i.complete, width: i.naturalWidth}))")
-    assert len(images) >= 8 + 8  # the figures and the eight ok cells' sample grids
+    assert len(images) >= min_images
     broken = [i["src"] for i in images if not (i["complete"] and i["width"] > 0)]
     assert not broken, f"images that did not load: {broken}"
-    assert browser.evaluate("document.title") == f"dcgan-bench report: {HOSTILE}"
+    assert browser.evaluate("document.title") == title
     assert browser.evaluate("document.scripts.length") == 0
 
     def events(method):
@@ -181,6 +175,66 @@ def test_report_in_headless_chromium(tmp_path, browser):
     from PIL import Image  # matplotlib's own dependency
 
     pixels = np.asarray(Image.open(io.BytesIO(png)).convert("L"), dtype=float)
-    assert pixels.shape[0] > 3000  # the whole page, not one viewport
+    assert pixels.shape[0] > min_height  # the whole page, not one viewport
     assert pixels.std() > 20, "the screenshot is blank"
     assert (pixels < 128).mean() > 0.01, "the screenshot has almost no dark pixels"
+    return pixels
+
+
+def test_report_in_headless_chromium(tmp_path, browser):
+    run = tmp_path / "runs" / "golden"
+    shutil.copytree(GOLDEN, run)
+    manifest = json.loads((run / "manifest.json").read_text())
+    manifest["name"] = HOSTILE  # must show as text, and must not run
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    index = render_report([run], tmp_path / "report")
+    # the figures and the eight ok cells' sample grids
+    _checked_page(browser, index, f"dcgan-bench report: {HOSTILE}", 8 + 8, 3000)
+
+
+def _hostile_nights(tmp_path, speeds):
+    """Crafted nights (tests/nights.py) of a grid named like a script, ingested into a history."""
+    from bench.analysis import history
+    from nights import craft_night
+
+    db = tmp_path / "h.sqlite"
+    runs = []
+    for i, speed in enumerate(speeds):
+        run = craft_night(tmp_path / "nightly", f"night{i}", f"2026-11-0{i + 1}T02:00:00+00:00",
+                          speed=speed)
+        manifest = json.loads((run / "manifest.json").read_text())
+        manifest["name"] = HOSTILE
+        (run / "manifest.json").write_text(json.dumps(manifest))
+        history.ingest(run, db)
+        runs.append(run)
+    return db, runs
+
+
+def test_trend_page_in_headless_chromium(tmp_path, browser):
+    from bench.cli import main
+
+    db, runs = _hostile_nights(tmp_path, [1.0, 1.0, 0.8, 1.0])
+    for run in runs[1:]:
+        main(["compare", "last-good", str(run), "--db", str(db), "--out", str(tmp_path / "c")])
+    from bench.report.trend import render_trend
+
+    index = render_trend(db, tmp_path / "trend")
+    _checked_page(browser, index, "dcgan-bench trend", 1, 900)
+    assert HOSTILE in browser.evaluate("document.body.innerText")  # the grid's name, shown as text
+    # one table row per night and configuration, each with its verdict
+    rows = browser.evaluate("Array.from(document.querySelectorAll('tbody tr'))"
+                            ".map(r => r.innerText)")
+    assert len(rows) == 4 * 4
+    verdicts = [r.split("\t")[3] for r in rows[::4]]
+    assert verdicts == ["not compared", "ok", "regression", "ok"]
+
+
+def test_compare_page_in_headless_chromium(tmp_path, browser):
+    from bench.cli import main
+
+    _, runs = _hostile_nights(tmp_path, [1.0, 0.8])
+    assert main(["compare", str(runs[0]), str(runs[1]), "--out", str(tmp_path / "c")]) == 1
+    _checked_page(browser, tmp_path / "c" / "index.html", "dcgan-bench compare: REGRESSION",
+                  0, 900)
+    text = browser.evaluate("document.body.innerText")
+    assert "Because: throughput cpu · float32 · XLA off · bs 64: 0.800x" in text

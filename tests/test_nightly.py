@@ -1,0 +1,83 @@
+"""The nightly path on real runs: three short grids trained back to back on the CPU, put into a
+history and compared with `last-good`, as `tox -e nightly` does.
+
+An A/A pair (the same spec twice) must be `ok`; a run slowed by the test-only fault `slow=20`
+(every log window sleeps 20% of its own time: images/sec falls to 1/1.2 = 0.83 of normal) must be
+a `regression`. The spec has 12 measured windows per run, enough for the exact rank test to reach
+p < 0.002 (7 a side). The false-alarm and detection rates over many pairs are measured by
+tests/benchmarks/nightly_false_alarms.py, not here.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.analysis import history
+from bench.cli import main
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parent.parent
+SPEC = """
+name = "nightly test: 1 seed, batch 64, 130 steps"
+data = "mnist-5k"
+[axes]
+seeds = [0]
+batch_sizes = [64]
+devices = ["cpu"]
+xla = [false]
+precision = ["float32"]
+[budget]
+steps = 130
+log_every = 10
+[eval]
+final_n = 0
+"""
+
+
+@pytest.fixture(scope="module")
+def nights(tmp_path_factory):
+    root = tmp_path_factory.mktemp("nightly")
+    spec = root / "nightly-test.toml"
+    spec.write_text(SPEC)
+    db = root / "history.sqlite"
+    runs = {}
+    for name, fault in (("a", None), ("b", None), ("slowed", "slow=20")):
+        env = {k: v for k, v in os.environ.items() if k != "DCGAN_BENCH_FAULT"}
+        if fault:
+            env["DCGAN_BENCH_FAULT"] = fault
+        run = root / "nightly" / name
+        proc = subprocess.run([sys.executable, "-m", "bench", "grid", str(spec), "--out", str(run)],
+                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        history.ingest(run, db)
+        runs[name] = run
+    return root, db, runs
+
+
+def _nightly_compare(root, db, run, capsys):
+    out = root / f"compare-{run.name}"
+    code = main(["compare", "last-good", str(run), "--db", str(db), "--out", str(out)])
+    capsys.readouterr()
+    return code, json.loads((out / "comparison.json").read_text())
+
+
+def test_a_real_a_a_pair_is_no_regression(nights, capsys):
+    root, db, runs = nights
+    code, result = _nightly_compare(root, db, runs["b"], capsys)
+    assert code == 0 and result["verdict"] == "ok", result["throughput"]
+    (test,) = result["throughput"]
+    assert test["n_baseline"] == test["n_candidate"] == 12
+    assert 0.9 < test["ratio"] < 1.1
+
+
+def test_a_real_run_slowed_20_percent_is_flagged(nights, capsys):
+    root, db, runs = nights
+    code, result = _nightly_compare(root, db, runs["slowed"], capsys)
+    assert code == 1 and result["verdict"] == "regression"
+    (test,) = result["throughput"]
+    assert result["baseline"] == "nightly/b" and test["verdict"] == "regression"
+    assert test["ratio"] < 0.9 and test["p_holm"] < 0.002
