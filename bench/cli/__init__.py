@@ -11,13 +11,14 @@ import argparse
 import os
 import sys
 
-from bench.cli import (classifier, compare, evaluate, grid, history, nightly, report, table,
+from bench.cli import (claims, classifier, compare, evaluate, grid, history, nightly, report, table,
                        train, trend)
 from bench.errors import EXIT_BAD_INPUT, BenchError
 
 COMMANDS = {"train": train, "grid": grid, "table": table, "score": evaluate.Score,
             "eval": evaluate.Eval, "classifier": classifier, "report": report,
-            "history": history, "compare": compare, "trend": trend, "nightly": nightly}
+            "history": history, "compare": compare, "trend": trend, "nightly": nightly,
+            "claims": claims}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -152,22 +152,26 @@ def final_metrics(final: pd.DataFrame, configs):
                (schema.FINAL_CLASSIFIER_SCORE, "classifier score (higher is better)"),
                (schema.FINAL_KID, "KID (lower is better)")]
     data = final.assign(outcome=final[schema.FINAL_OUTCOME])
+    # A metric no cell has (records without KID) gets no panel: seaborn cannot box nothing.
+    metrics = [(col, title) for col, title in metrics if data[col].notna().any()]
     hue_order = [o for o in OUTCOME_COLORS if o in set(data["outcome"])]
     a, b = style()
     with a, b:
-        fig = Figure(figsize=(13, 1.2 + 0.45 * len(present)), layout="constrained")
-        axes = fig.subplots(1, 3, sharey=True)
+        fig = Figure(figsize=(13 * len(metrics) / 3, 1.2 + 0.45 * len(present)),
+                     layout="constrained")
+        axes = np.atleast_1d(fig.subplots(1, len(metrics), sharey=True))
+        last = len(metrics) - 1
         for i, (ax, (col, title)) in enumerate(zip(axes, metrics)):
             sns.boxplot(data=data, x=col, y="config", order=present, color="#dfe8f3",
                         showfliers=False, ax=ax)
             sns.stripplot(data=data, x=col, y="config", order=present, hue="outcome",
                           hue_order=hue_order, palette=OUTCOME_COLORS, size=6, ax=ax,
-                          legend=i == 2)
+                          legend=i == last)
             ax.set_xlabel(title)
             ax.set_ylabel(None)
             ax.ticklabel_format(axis="x", useOffset=False)  # 1.00008 reads better than 1e-6+...
-        if axes[2].get_legend():
-            axes[2].get_legend().set_title("outcome")
+        if axes[last].get_legend():
+            axes[last].get_legend().set_title("outcome")
     return fig
 
 

@@ -112,7 +112,7 @@ def publish(out_dir: Path, write):
         raise
 
 
-def render_report(paths, out_dir) -> Path:
+def render_report(paths, out_dir, claims_file=None) -> Path:
     """Render the report of the run or cell directories `paths` into `out_dir`.
 
     Returns the path of index.html. Raises BenchError when the paths hold no run records, when a
@@ -131,6 +131,11 @@ def render_report(paths, out_dir) -> Path:
     manifests = data.load_manifests(cells)
     rendered = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     title, meta = _title_and_meta(cells, manifests, paths, rendered)
+    verdicts = None
+    if claims_file is not None:  # judged before anything is written: a bad claim is exit 2
+        from bench.analysis import claims
+
+        verdicts = claims.judge(claims.load_claims(claims_file), cells)
 
     def write(out):
         page_sections = [
@@ -143,6 +148,10 @@ def render_report(paths, out_dir) -> Path:
             sections.samples(cells, configs, out),
             sections.environment(data.load_envs(cells), manifests, out),
         ]
+        if verdicts is not None:
+            from bench.report.claims import claims_section
+
+            page_sections.insert(-1, claims_section(verdicts, out, str(claims_file)))
         out.text("index.html", report_html.page(title, meta, page_sections))
         counts = ", ".join(f"{n} {s}" for s, n in tables.status_counts(cells).items())
         out.text("summary.md", report_html.markdown(

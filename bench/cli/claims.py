@@ -1,0 +1,44 @@
+"""`dcgan-bench claims CLAIMS.toml RUNS... [--out DIR] [--plan]`: do the runs support the claims?
+
+Exit 0: no claim fails (holds and inconclusive included); 1: a claim fails; 2: bad input (a
+malformed claims file, a claim about a configuration with no cells).
+"""
+
+
+def add(sub):
+    p = sub.add_parser("claims", help="judge claims about seeds (collapse rate, coverage, "
+                                      "no worse, differs) on run records; --plan sizes a grid",
+                       description=__doc__)
+    p.add_argument("claims", help="a claims file, e.g. runs/claims/example.toml")
+    p.add_argument("runs", nargs="*", help="run or cell directories")
+    p.add_argument("--out", default=None,
+                   help="write index.html, claims.md and claims.json here (default: print only)")
+    p.add_argument("--plan", action="store_true",
+                   help="print how many seeds would decide each claim (from the runs' observed "
+                        "rates when runs are given, else the best case)")
+
+
+def run(args) -> int:
+    import pandas as pd
+
+    from bench.analysis import claims
+    from bench.analysis.cells import load_cells
+    from bench.errors import BenchError
+
+    parsed = claims.load_claims(args.claims)
+    if not args.runs and not args.plan:
+        raise BenchError("no run directories given: name the runs to judge the claims on "
+                         "(or --plan to size a grid)")
+    cells = load_cells(args.runs) if args.runs else None
+    if args.plan:
+        with pd.option_context("display.width", 220, "display.max_colwidth", 110):
+            print(pd.DataFrame(claims.plan(parsed, cells)).to_string(index=False))
+        return 0
+    from bench.report.claims import claims_text, write_claims
+
+    verdicts = claims.judge(parsed, cells)
+    print(claims_text(verdicts))
+    if args.out:
+        write_claims(verdicts, args.out, args.claims)
+        print(f"\nwritten: {args.out}/index.html, {args.out}/claims.md")
+    return 1 if any(v["verdict"] == claims.FAILS for v in verdicts) else 0

@@ -1,0 +1,227 @@
+"""Claims on the crafted seed study (tests/data/runs/collapse-study, see make_collapse_study.py):
+each kind gives each verdict, with intervals and p-values worked by hand.
+
+Hand-worked values (level 0.95, so alpha = 0.05 and each tail of a two-sided interval 0.025):
+- 0 events in n: the exact upper bound is 1 - 0.025^(1/n); n in n: the lower bound 0.025^(1/n).
+  n = 10: 0.308497 and 0.691503.
+- Otherwise the Clopper-Pearson bounds are beta quantiles: lower Beta(0.025; k, n - k + 1), upper
+  Beta(0.975; k + 1, n - k); checked against scipy.stats.binomtest(...).proportion_ci("exact").
+- Fully separated samples of m and n: one-sided exact Mann-Whitney p = 1 / C(m + n, m), two-sided
+  twice that. 10 vs 10: 1/184756; 3 vs 3: 1/20 = 0.05, which is not below 0.05.
+- Fisher, 0/10 against 7/10 collapsed: the tables with A holding 0 or 7 of the 7 collapses each
+  have probability C(13, 10) / C(20, 10) = 286 / 184756, and nothing else is as extreme:
+  p = 572 / 184756 = 0.0030960.
+"""
+
+import math
+from pathlib import Path
+
+import pytest
+from scipy import stats
+
+from bench.analysis import claims
+from bench.analysis.cells import load_cells
+from bench.cli import main
+from bench.errors import BenchError
+
+STUDY = Path(__file__).parent / "data" / "runs" / "collapse-study"
+
+
+@pytest.fixture(scope="module")
+def cells():
+    return load_cells([STUDY])
+
+
+def _judge(cells, **claim):
+    claim = {"name": "c", "level": 0.95, "not_converged": "inconclusive", **claim}
+    return claims.judge([claim], cells)[0]
+
+
+def _cp(k, n):
+    """Clopper-Pearson by the beta quantiles: an independent computation of the interval."""
+    low = 0.0 if k == 0 else stats.beta.ppf(0.025, k, n - k + 1)
+    high = 1.0 if k == n else stats.beta.ppf(0.975, k + 1, n - k)
+    return low, high
+
+
+@pytest.mark.parametrize("k,n", [(0, 10), (1, 9), (2, 10), (3, 10), (7, 10), (10, 10)])
+def test_exact_interval_is_clopper_pearson(k, n):
+    got = claims.exact_interval(k, n, 0.95)
+    ci = stats.binomtest(k, n).proportion_ci(confidence_level=0.95, method="exact")
+    assert got == pytest.approx((ci.low, ci.high), abs=1e-12)
+    assert got == pytest.approx(_cp(k, n), abs=1e-9)
+    if k == 0:
+        assert got[1] == pytest.approx(1 - 0.025 ** (1 / n))
+    if k == n:
+        assert got[0] == pytest.approx(0.025 ** (1 / n))
+
+
+def test_collapse_rate_verdicts(cells):
+    holds = _judge(cells, kind="collapse_rate", config={"part": "base"}, max_rate=0.35)
+    assert (holds["verdict"], holds["successes"], holds["n"]) == ("holds", 0, 10)
+    assert holds["high"] == pytest.approx(0.308497, abs=1e-6)
+    fails = _judge(cells, kind="collapse_rate", config={"batch_size": 256}, max_rate=0.2)
+    assert fails["verdict"] == "fails" and (fails["successes"], fails["n"]) == (7, 10)
+    assert fails["low"] == pytest.approx(_cp(7, 10)[0]) and fails["low"] > 0.2
+    wide = _judge(cells, kind="collapse_rate", config={"part": "base"}, max_rate=0.1)
+    assert wide["verdict"] == "inconclusive" and "straddles" in wide["why"]
+
+
+def test_not_converged_seeds_make_a_collapse_claim_inconclusive_unless_told(cells):
+    xla = {"kind": "collapse_rate", "config": {"part": "xla"}, "max_rate": 0.5}
+    default = _judge(cells, **xla)
+    assert default["verdict"] == "inconclusive"
+    assert default["why"].startswith("1 seed(s) did not converge")
+    # seed 10 failed: left out with its reason, never counted
+    assert {"seed": 10, "cell": "xla_cpu_float32_xla-on_bs64_seed10", "reason": "failed"} in \
+        default["left_out"]
+    excluded = _judge(cells, **xla, not_converged="exclude")
+    assert (excluded["successes"], excluded["n"]) == (1, 9)
+    assert excluded["high"] == pytest.approx(_cp(1, 9)[1]) and excluded["verdict"] == "holds"
+    assert any(x["seed"] == 7 and "not converged" in x["reason"] for x in excluded["left_out"])
+    counted = _judge(cells, **xla, not_converged="count_as_collapse")
+    assert (counted["successes"], counted["n"]) == (2, 10)
+    assert counted["high"] == pytest.approx(_cp(2, 10)[1]) and counted["verdict"] == "inconclusive"
+
+
+def test_coverage_verdicts(cells):
+    holds = _judge(cells, kind="coverage", config={"part": "base"}, min_classes=10,
+                   min_share=0.65)
+    assert holds["verdict"] == "holds" and holds["low"] == pytest.approx(0.691503, abs=1e-6)
+    fails = _judge(cells, kind="coverage", config={"part": "bs256"}, min_classes=8,
+                   min_share=0.7)
+    assert (fails["successes"], fails["n"]) == (3, 10) and fails["verdict"] == "fails"
+    assert fails["high"] == pytest.approx(_cp(3, 10)[1])
+    middle = _judge(cells, kind="coverage", config={"part": "xla"}, min_classes=10, min_share=0.9)
+    assert (middle["successes"], middle["n"], middle["verdict"]) == (8, 10, "inconclusive")
+
+
+def test_no_worse_verdicts(cells):
+    fid = {"kind": "no_worse", "metric": "fid", "margin": 0.1, "a": {"part": "base"}}
+    # B (xla, FID 30-39) lies wholly below A x 1.1 (44-53.9): one-sided p = 1 / C(20, 10)
+    holds = _judge(cells, **fid, b={"part": "xla"})
+    assert holds["verdict"] == "holds" and holds["p"] == pytest.approx(1 / 184756)
+    # B (bs256, FID 80-89) lies wholly above: worse beyond the margin
+    fails = _judge(cells, **fid, b={"part": "bs256"})
+    assert fails["verdict"] == "fails" and fails["p_worse"] == pytest.approx(1 / 184756)
+    # three seeds a side: the smallest one-sided p is 1 / C(6, 3) = 0.05, never below 0.05
+    few = _judge(cells, **{**fid, "a": {"precision": "mixed_bfloat16"}},
+                 b={"precision": "mixed_float16"})
+    assert few["p"] == pytest.approx(0.05)
+    assert few["verdict"] == "inconclusive" and "needs at least 4 seeds per side" in few["why"]
+    # classifier score, higher is better: bs256's collapsed seeds score 3 against base's 8
+    score = _judge(cells, kind="no_worse", metric="classifier_score", margin=0.1,
+                   a={"part": "base"}, b={"part": "bs256"})
+    assert score["verdict"] == "inconclusive"  # 7 seeds at 3, 3 seeds at 8: ties both ways
+
+
+def test_differs_verdicts(cells):
+    holds = _judge(cells, kind="differs", metric="collapse_rate", a={"part": "base"},
+                   b={"part": "bs256"})
+    assert holds["verdict"] == "holds"
+    assert holds["p"] == pytest.approx(572 / 184756, rel=1e-9)
+    assert holds["p"] == pytest.approx(2 * math.comb(13, 10) / math.comb(20, 10))
+    # 0/10 against 1/9 (not converged excluded): the one collapse falls in A with probability
+    # 10/19, in B with 9/19; only the observed table is as unlikely: p = 9/19. Ten seeds against
+    # nine could have reached p < 0.05, so the claim fails rather than being inconclusive.
+    fails = _judge(cells, kind="differs", metric="collapse_rate", a={"part": "base"},
+                   b={"part": "xla"}, not_converged="exclude")
+    assert fails["verdict"] == "fails" and fails["p"] == pytest.approx(9 / 19)
+    blocked = _judge(cells, kind="differs", metric="collapse_rate", a={"part": "base"},
+                     b={"part": "xla"})
+    assert blocked["verdict"] == "inconclusive" and "did not converge" in blocked["why"]
+    fid = _judge(cells, kind="differs", metric="fid", a={"part": "base"}, b={"part": "xla"})
+    assert fid["verdict"] == "holds" and fid["p"] == pytest.approx(2 / 184756)
+    few = _judge(cells, kind="differs", metric="fid", a={"precision": "mixed_bfloat16"},
+                 b={"precision": "mixed_float16"})
+    # 3 against 3, two-sided: 2 / C(6, 3) = 0.1 at best
+    assert few["verdict"] == "inconclusive" and "smallest possible p 0.1" in few["why"]
+
+
+def test_a_claim_about_no_cell_is_an_error_not_a_pass(cells):
+    with pytest.raises(BenchError, match=r"claim 'c': config \(batch_size=1024\) matches no cell"):
+        _judge(cells, kind="collapse_rate", config={"batch_size": 1024}, max_rate=0.1)
+    # batch 64 float32 XLA off is one configuration; base and few share seeds across parts
+    with pytest.raises(BenchError, match="matches cells of several parts"):
+        _judge(cells, kind="collapse_rate", config={"batch_size": 64}, max_rate=0.1)
+
+
+def test_a_malformed_claims_file_lists_every_problem(tmp_path, capsys):
+    path = tmp_path / "bad.toml"
+    path.write_text("""
+level = 1.5
+colour = "red"
+[[claims]]
+name = "a"
+kind = "collapse_rate"
+config = {batch_size = 64, seed = 3}
+max_rate = 2
+[[claims]]
+name = "a"
+kind = "no_worse"
+a = {xla = true}
+metric = "loss"
+margin = 0.1
+extra = 1
+[[claims]]
+name = "c"
+kind = "collapse"
+""")
+    assert main(["claims", str(path), str(STUDY)]) == 2
+    err = capsys.readouterr().err
+    for problem in ("colour: unknown top-level key", "level: expected a number between 0 and 1",
+                    "claim 'a': config.seed: unknown coordinate",
+                    "claim 'a': max_rate: expected a number between 0 and 1, found 2",
+                    "claim 'a': extra: unknown field for kind no_worse",
+                    "claim 'a': b: required for kind no_worse",
+                    "claim 'a': metric: expected one of fid, classifier_score",
+                    "claim 'c': kind: expected one of collapse_rate, coverage, no_worse, differs",
+                    "claim 'a': name: used more than once", "bad.toml"):
+        assert problem in err, problem
+    assert "9 problem(s)" in err
+
+
+def test_plan_sizes_a_grid():
+    # the issue's numbers: no collapse at all, a bound below 10% at 95%
+    assert claims.one_sided_seeds_for_zero(0.1, 0.95) == 29
+    assert claims.seeds_to_decide_proportion(0.0, 0.1, 0.95, upper_is_claim=True) == 36
+    assert 1 - 0.025 ** (1 / 36) < 0.1 < 1 - 0.025 ** (1 / 35)
+    # a true rate at the bound is never decided
+    assert claims.seeds_to_decide_proportion(0.1, 0.1, 0.95, upper_is_claim=True) is None
+
+
+def test_claims_command_outputs_and_exit_codes(tmp_path, capsys):
+    path = tmp_path / "c.toml"
+    path.write_text("""
+[[claims]]
+name = "base-rarely-collapses"
+kind = "collapse_rate"
+config = {part = "base"}
+max_rate = 0.35
+[[claims]]
+name = "bs256-covers"
+kind = "coverage"
+config = {part = "bs256"}
+min_classes = 8
+min_share = 0.7
+""")
+    assert main(["claims", str(path), str(STUDY), "--out", str(tmp_path / "out")]) == 1
+    out = capsys.readouterr().out
+    assert "base-rarely-collapses   holds" in out and "bs256-covers   fails" in out
+    md = (tmp_path / "out" / "claims.md").read_text()
+    assert "| base-rarely-collapses | collapse_rate | part=base | 0.95 | holds |" in md
+    assert (tmp_path / "out" / "claims.png").stat().st_size > 10_000
+    assert main(["claims", str(path), "--plan"]) == 0
+    plan = [" ".join(line.split()) for line in capsys.readouterr().out.splitlines()]
+    # no runs: the best case. No collapse: 1 - 0.025^(1/9) = 0.336 <= 0.35 (8 seeds: 0.369);
+    # every seed covering: 0.025^(1/11) = 0.715 >= 0.7 (10 seeds: 0.692)
+    assert any(line.startswith("base-rarely-collapses collapse_rate 0.95 best case share 0.000 9 ")
+               and "one-sided 95% bound would need 7" in line for line in plan)
+    assert any(line.startswith("bs256-covers coverage 0.95 best case share 1.000 11 ")
+               for line in plan)
+    # the report's claims section
+    from bench.report.render import render_report
+
+    index = render_report([STUDY], tmp_path / "report", claims_file=path)
+    html = index.read_text()
+    assert 'id="claims"' in html and "bs256-covers" in html and "claims.png" in html
