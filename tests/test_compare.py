@@ -9,13 +9,13 @@ Hand-worked numbers: the golden windows of a configuration sit at its median ± 
 import json
 
 import pytest
+from nights import GOLDEN, craft_night
 from scipy import stats
 
 from bench.analysis import compare, history
 from bench.analysis.runs import run_dir_to_run
 from bench.cli import main
 from bench.errors import BenchError
-from nights import GOLDEN, craft_night
 
 CELL = "cpu_float32_xla-off_bs64_seed0"
 

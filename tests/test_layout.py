@@ -69,6 +69,36 @@ def test_report_and_table_work_where_tensorflow_cannot_be_imported(tmp_path):
     assert "cpu_float32_xla-on_bs256_seed1" in table.stdout
 
 
+def test_history_compare_trend_and_claims_work_where_tensorflow_cannot_be_imported(tmp_path):
+    db = tmp_path / "h.sqlite"
+    ingest = _run_blocked("history", "ingest", GOLDEN, "--db", db)
+    assert ingest.returncode == 0, ingest.stderr
+    compare = _run_blocked("compare", GOLDEN, GOLDEN, "--out", tmp_path / "compare")
+    assert compare.returncode == 0, compare.stderr
+    assert "ok: no regression, no drift" in compare.stdout
+    trend = _run_blocked("trend", "--db", db, "--out", tmp_path / "trend")
+    assert trend.returncode == 0, trend.stderr
+    claims = _run_blocked("claims", ROOT / "runs" / "claims" / "example.toml", "--plan")
+    assert claims.returncode == 0, claims.stderr
+    assert "batch64-rarely-collapses" in claims.stdout
+
+
+def test_collapse_study_records_are_what_make_collapse_study_writes(tmp_path):
+    sys.path.insert(0, str(ROOT / "tests" / "data"))
+    try:
+        import make_collapse_study
+    finally:
+        sys.path.remove(str(ROOT / "tests" / "data"))
+    study = ROOT / "tests" / "data" / "runs" / "collapse-study"
+    fresh = tmp_path / "runs" / "collapse-study"
+    make_collapse_study.main(fresh)
+    committed = sorted(p.relative_to(study) for p in study.rglob("*") if p.is_file())
+    assert sorted(p.relative_to(fresh) for p in fresh.rglob("*") if p.is_file()) == committed
+    _, mismatch, errors = filecmp.cmpfiles(study, fresh, [str(p) for p in committed],
+                                           shallow=False)
+    assert mismatch == [] and errors == []
+
+
 def test_bad_train_option_is_refused_before_tensorflow_loads(tmp_path):
     result = _run_blocked("train", "--precision", "float8", "--out", tmp_path / "cell")
     assert result.returncode == 2

@@ -194,8 +194,9 @@ def test_report_in_headless_chromium(tmp_path, browser):
 
 def _hostile_nights(tmp_path, speeds):
     """Crafted nights (tests/nights.py) of a grid named like a script, ingested into a history."""
-    from bench.analysis import history
     from nights import craft_night
+
+    from bench.analysis import history
 
     db = tmp_path / "h.sqlite"
     runs = []
@@ -221,11 +222,13 @@ def test_trend_page_in_headless_chromium(tmp_path, browser):
     index = render_trend(db, tmp_path / "trend")
     _checked_page(browser, index, "dcgan-bench trend", 1, 900)
     assert HOSTILE in browser.evaluate("document.body.innerText")  # the grid's name, shown as text
-    # one table row per night and configuration, each with its verdict
+    # one table row per night and configuration (the golden grid's six, the failed bfloat16 and
+    # skipped GPU cells' included, as "0/1" cells ok), each with its night's verdict
     rows = browser.evaluate("Array.from(document.querySelectorAll('tbody tr'))"
                             ".map(r => r.innerText)")
-    assert len(rows) == 4 * 4
-    verdicts = [r.split("\t")[3] for r in rows[::4]]
+    assert len(rows) == 4 * 6
+    assert rows[5].split("\t")[4:6] == ["gpu · float32 · XLA on · bs 64", "0/1"]
+    verdicts = [r.split("\t")[3] for r in rows[::6]]
     assert verdicts == ["not compared", "ok", "regression", "ok"]
 
 

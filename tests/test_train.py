@@ -246,7 +246,10 @@ def test_phases_account_for_the_wall_time(cell):
     phases = summary["phase_seconds"]
     assert {"setup", "compile", "train", "save", "final_eval", "teardown", "periodic_eval"} <= set(phases)
     assert abs(phases["unaccounted"]) < 0.5
-    assert phases["compile"] == pytest.approx(summary["compile_seconds"], abs=0.05)
+    # the compile phase is the input pipeline's first batch, then the first (compiling) step,
+    # and little else: no timing tolerance that a busy machine would break
+    measured = summary["first_batch_seconds"] + summary["compile_seconds"]
+    assert measured <= phases["compile"] < measured + 0.5
 
 
 def _loss_scaled_pair(policy, weights=None):

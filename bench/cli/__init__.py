@@ -11,8 +11,19 @@ import argparse
 import os
 import sys
 
-from bench.cli import (claims, classifier, compare, evaluate, grid, history, nightly, report, table,
-                       train, trend)
+from bench.cli import (
+    claims,
+    classifier,
+    compare,
+    evaluate,
+    grid,
+    history,
+    nightly,
+    report,
+    table,
+    train,
+    trend,
+)
 from bench.errors import EXIT_BAD_INPUT, BenchError
 
 COMMANDS = {"train": train, "grid": grid, "table": table, "score": evaluate.Score,

@@ -33,6 +33,15 @@ def count_gpus() -> int:
     return int(out.stdout.strip().splitlines()[-1])
 
 
+def record_unfinished(cell_dir: Path, how: str, log_tail: str):
+    """A cell whose process ended without finishing its record: `failed`, with how and the
+    tail of its log."""
+    records.write_json_record(cell_dir / schema.SUMMARY_FILE, {
+        "status": schema.STATUS_FAILED,
+        "reason": f"cell process ended with {how} before finishing its record",
+        "log_tail": log_tail})
+
+
 class CellProcess:
     """A running cell: its process, its directory, and the GPU it holds (if any)."""
 
@@ -58,11 +67,8 @@ class CellProcess:
         status = cell_status(self.cell_dir)
         if status in (None, schema.STATUS_RUNNING):
             how = f"signal {-code}" if code < 0 else f"exit code {code}"
-            tail = Path(self.log.name).read_text(errors="replace")[-2000:]
-            summary = {"status": schema.STATUS_FAILED,
-                       "reason": f"cell process ended with {how} before finishing its record",
-                       "log_tail": tail}
-            records.write_json_record(self.cell_dir / schema.SUMMARY_FILE, summary)
+            record_unfinished(self.cell_dir, how,
+                              Path(self.log.name).read_text(errors="replace")[-2000:])
             status = schema.STATUS_FAILED
         return status
 

@@ -19,6 +19,7 @@ class GridProgress:
         self.done = 0
         self.tty = self.stream.isatty()
         self._last_poll = 0.0
+        self._nodes_text = None
         self.bar = None
         if self.tty:
             from tqdm import tqdm
@@ -55,6 +56,21 @@ class GridProgress:
                 parts.append(f"{p.cell.id} step {lines[-1]['step']} "
                              f"{lines[-1]['images_per_sec'] or 0:,.0f} img/s")
         self.bar.set_postfix_str(" | ".join([self._counts_text()] + parts))
+
+    def nodes(self, running: dict):
+        """Cells running per node (cell id -> node), from a cluster backend; said again only
+        when it changes."""
+        per_node = {}
+        for node in running.values():
+            per_node[node] = per_node.get(node, 0) + 1
+        text = ", ".join(f"{node}: {n} running" for node, n in sorted(per_node.items()))
+        if text == self._nodes_text:
+            return
+        self._nodes_text = text
+        if self.bar:
+            self.bar.set_postfix_str(" | ".join(filter(None, [self._counts_text(), text])))
+        elif text:
+            print(f"nodes: {text}", file=self.stream, flush=True)
 
     def close(self):
         if self.bar:

@@ -104,15 +104,24 @@ def _raise_terminated(signum, frame):
     raise _Terminated(signum)
 
 
-def run_grid(spec, out_dir, *, resume=False, require_gpu=False, progress=None) -> int:
-    """Run every cell of the spec into out_dir; 0 if every cell is ok, 1 otherwise, 130 if stopped."""
+def run_grid(spec, out_dir, *, resume=False, require_gpu=False, progress=None,
+             backend=None) -> int:
+    """Run every cell of the spec into out_dir; 0 if every cell is ok, 1 otherwise, 130 if stopped.
+
+    `backend`: a launcher with gpus() and run(cells, run_dir, bar, finished); default the local
+    one (bench.grid.local), or bench.grid.ray_backend.RayCells for a cluster.
+    """
     from bench.grid.local import LocalProcesses, count_gpus
     from bench.grid.progress import GridProgress
 
     out_dir = Path(out_dir)
     prepare_run_dir(spec, out_dir, resume)
     needs_gpu = require_gpu or any(c.config.device != "cpu" for c in spec.cells)
-    gpus = count_gpus() if needs_gpu else 0
+    if backend is not None:
+        gpus = backend.gpus() if needs_gpu else 0
+    else:
+        gpus = count_gpus() if needs_gpu else 0
+        backend = LocalProcesses(gpus)
     if require_gpu and gpus == 0:
         raise BenchError("this job needs a GPU, and TensorFlow sees none (is the NVIDIA driver "
                          "installed? is CUDA_VISIBLE_DEVICES set?); nothing was run")
@@ -137,7 +146,7 @@ def run_grid(spec, out_dir, *, resume=False, require_gpu=False, progress=None) -
 
     previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
-        LocalProcesses(gpus).run(todo, out_dir, bar, finished)
+        backend.run(todo, out_dir, bar, finished)
     except (KeyboardInterrupt, _Terminated):
         bar.close()
         write_results_csv(out_dir)

@@ -1,0 +1,195 @@
+"""The Ray launcher backend: each cell a Ray task on a cluster; records come back to the driver.
+
+A cell's task asks for the cell's resources: one GPU for a GPU cell (Ray sets the task's
+CUDA_VISIBLE_DEVICES to its GPU, and the cell process sees only that one); for a CPU cell,
+`cpus_per_cell` CPUs (default: those of the smallest node), with TensorFlow's thread pools sized
+to them, so two CPU cells on one node never both think they own every core. The task runs the
+same worker as the local backend (bench.grid.worker) in a fresh process, in a temporary directory
+on its node, and returns the cell's whole directory and log as one archive; the driver unpacks it
+into the run directory. No shared file system is assumed; every node needs dcgan-bench installed
+(with the `ray` extra, and the `gpu` extra on GPU nodes).
+
+A task lost to the system (its Ray worker process or its node died) is submitted again, up to
+`retries` times, and each lost attempt is recorded in the cell's summary (`attempts`). A cell
+that fails by itself (divergence, an exception, a crash of the cell process) comes back as a
+record saying so and is not retried.
+"""
+
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+from bench import records, schema
+from bench.cell.devices import PINNED_ENV
+from bench.errors import BenchError
+from bench.grid.local import LOG_DIR, record_unfinished
+from bench.grid.run import cell_status
+from bench.grid.worker import LAUNCHED_ENV
+
+RAY_MISSING = ("--executor ray needs Ray, an optional extra: pip install 'dcgan-bench[ray]' "
+               "(on every node of the cluster)")
+DEFAULT_RETRIES = 2
+# Failures of the system, not of the cell: the task is submitted again.
+SYSTEM_FAILURES = ("WorkerCrashedError", "NodeDiedError", "LocalRayletDiedError",
+                   "ObjectLostError", "OwnerDiedError", "RaySystemError")
+
+
+def import_ray():
+    try:
+        import ray
+    except ImportError:
+        raise BenchError(RAY_MISSING) from None
+    return ray
+
+
+def _die_with_parent():
+    """In the cell process: receive SIGKILL when the Ray worker that started it dies, so a lost
+    task never leaves a cell training on alone."""
+    import ctypes
+    import signal
+
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def _pack(directory: Path) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        tar.add(directory, arcname=".")
+    return buf.getvalue()
+
+
+def run_cell_on_node(cell_id: str, config_json: str, cpus, board=None) -> dict:
+    """The Ray task: one cell in a fresh process on this node; its directory and log, packed."""
+    import ray
+
+    node = ray.util.get_node_ip_address()
+    if board is not None:
+        board.started.remote(cell_id, node)
+    tmp = Path(tempfile.mkdtemp(prefix="dcgan-bench-cell-"))
+    try:
+        env = {**os.environ, LAUNCHED_ENV: repr(time.time())}
+        gpu_ids = [str(g) for g in ray.get_gpu_ids()]
+        if gpu_ids:
+            env.update(CUDA_VISIBLE_DEVICES=",".join(gpu_ids), **{PINNED_ENV: "1"})
+        elif cpus:
+            env.update(TF_NUM_INTRAOP_THREADS=str(int(cpus)), TF_NUM_INTEROP_THREADS="1",
+                       OMP_NUM_THREADS=str(int(cpus)))
+        (tmp / LOG_DIR).mkdir()
+        with open(tmp / LOG_DIR / f"{cell_id}.log", "w") as log:
+            code = subprocess.Popen(
+                [sys.executable, "-m", "bench.grid.worker", str(tmp / cell_id), config_json],
+                stdout=log, stderr=subprocess.STDOUT, env=env,
+                preexec_fn=_die_with_parent).wait()
+        placement = {"node": node, "gpu_ids": gpu_ids, "cpus": cpus,
+                     "cuda_visible_devices": env.get("CUDA_VISIBLE_DEVICES"),
+                     "task_pid": os.getpid()}
+        return {"archive": _pack(tmp), "exit_code": code, "placement": placement}
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+class ProgressBoard:
+    """A Ray actor the tasks tell where they run, for the driver's running-per-node line."""
+
+    def __init__(self):
+        self.running = {}
+
+    def started(self, cell_id, node):
+        self.running[cell_id] = node
+
+    def finished(self, cell_id):
+        self.running.pop(cell_id, None)
+
+    def nodes(self) -> dict:
+        return dict(self.running)
+
+
+class RayCells:
+    """Runs cells as Ray tasks; `run` returns when every cell has a record in the run directory."""
+
+    def __init__(self, address=None, retries=DEFAULT_RETRIES, cpus_per_cell=None):
+        self.ray = import_ray()
+        if not self.ray.is_initialized():
+            self.ray.init(address=address, include_dashboard=False, log_to_driver=False,
+                          configure_logging=False)
+        self.retries = retries
+        nodes = [n for n in self.ray.nodes() if n.get("Alive")]
+        self.cpus_per_cell = cpus_per_cell or min(int(n["Resources"].get("CPU", 1)) for n in nodes)
+        self.failures = tuple(getattr(self.ray.exceptions, name) for name in SYSTEM_FAILURES
+                              if hasattr(self.ray.exceptions, name))
+        self.board = self.ray.remote(num_cpus=0)(ProgressBoard).remote()
+
+    def gpus(self) -> int:
+        """Logical GPUs in the whole cluster: what GPU cells may ask for."""
+        return int(self.ray.cluster_resources().get("GPU", 0))
+
+    def _submit(self, cell):
+        gpu = cell.config.device != "cpu"
+        task = self.ray.remote(run_cell_on_node).options(
+            num_cpus=1 if gpu else self.cpus_per_cell, num_gpus=1 if gpu else 0, max_retries=0,
+            name=f"dcgan-bench:{cell.id}")
+        return task.remote(cell.id, json.dumps(cell.config.to_dict()),
+                           None if gpu else self.cpus_per_cell, self.board)
+
+    def run(self, cells, run_dir: Path, bar, finished):
+        attempts = {cell.id: [] for cell in cells}
+        pending = {self._submit(cell): cell for cell in cells}
+        for cell in cells:
+            bar.cell_started(cell)
+        try:
+            while pending:
+                done, _ = self.ray.wait(list(pending), num_returns=1, timeout=1.0)
+                bar.nodes(self.ray.get(self.board.nodes.remote()))
+                for ref in done:
+                    cell = pending.pop(ref)
+                    self.board.finished.remote(cell.id)
+                    try:
+                        result = self.ray.get(ref)
+                    except self.failures as e:
+                        attempts[cell.id].append({"attempt": len(attempts[cell.id]) + 1,
+                                                  "lost": f"{type(e).__name__}: {str(e)[:500]}"})
+                        if len(attempts[cell.id]) <= self.retries:
+                            pending[self._submit(cell)] = cell
+                            continue
+                        result = None
+                    finished(cell, self._record(cell, run_dir, result, attempts[cell.id]))
+        finally:
+            for ref in pending:
+                self.ray.cancel(ref, force=True)
+
+    def _record(self, cell, run_dir: Path, result, attempts) -> str:
+        """Unpack a task's cell directory and log into the run directory; the cell's status."""
+        cell_dir = run_dir / cell.id
+        if cell_dir.exists():
+            shutil.rmtree(cell_dir)
+        if result is None:
+            record_unfinished(cell_dir, f"lost {len(attempts)} times on the cluster "
+                                        f"(retries: {self.retries})", "")
+            _add_to_summary(cell_dir, attempts=attempts)
+            return schema.STATUS_FAILED
+        with tarfile.open(fileobj=io.BytesIO(result["archive"]), mode="r:gz") as tar:
+            tar.extractall(run_dir, filter="data")
+        status = cell_status(cell_dir)
+        if status in (None, schema.STATUS_RUNNING):
+            log = run_dir / LOG_DIR / f"{cell.id}.log"
+            record_unfinished(cell_dir, f"exit code {result['exit_code']}",
+                              log.read_text(errors="replace")[-2000:] if log.is_file() else "")
+            status = schema.STATUS_FAILED
+        _add_to_summary(cell_dir, placement=result["placement"],
+                        attempts=attempts + [{"attempt": len(attempts) + 1,
+                                              "node": result["placement"]["node"]}])
+        return status
+
+
+def _add_to_summary(cell_dir: Path, **fields):
+    path = cell_dir / schema.SUMMARY_FILE
+    summary = records.read_json_record(path)
+    summary.pop("schema_version", None)
+    records.write_json_record(path, {**summary, **fields})

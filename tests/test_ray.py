@@ -1,0 +1,188 @@
+"""The Ray launcher backend against a real Ray cluster on the loopback address: a head node and
+two worker nodes started with `ray start`, all on this machine.
+
+- head: 1 CPU; node 2: 1 CPU; node 3: 2 CPUs and 2 logical GPUs (no real GPU: Ray only counts
+  them), which exercises the GPU scheduling path: one cell per GPU at once, each cell process
+  seeing only its own GPU index.
+- A cell's Ray worker killed mid-cell: the cell is submitted again and the grid completes.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ray = pytest.importorskip("ray", reason="Ray is not installed (the ray extra: pip install "
+                                        "'dcgan-bench[ray]'; tox -e py installs it)")
+
+from bench.analysis.results import load_results  # noqa: E402
+
+pytestmark = [pytest.mark.ray, pytest.mark.slow]
+ROOT = Path(__file__).resolve().parent.parent
+RAY = str(Path(sys.executable).parent / "ray")
+SMOKE = ROOT / "runs" / "grids" / "smoke.toml"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _ray(*args, env=None):
+    proc = subprocess.run([RAY, *args], capture_output=True, text=True, env=env, timeout=180)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    port = _free_port()
+    address = f"127.0.0.1:{port}"
+    common = ["--node-ip-address=127.0.0.1", "--disable-usage-stats"]
+    _ray("start", "--head", f"--port={port}", "--num-cpus=1", "--num-gpus=0",
+         "--include-dashboard=false", *common, env=env)
+    try:
+        _ray("start", f"--address={address}", "--num-cpus=1", "--num-gpus=0", *common, env=env)
+        _ray("start", f"--address={address}", "--num-cpus=2", "--num-gpus=2", *common, env=env)
+        yield address
+    finally:
+        subprocess.run([RAY, "stop", "--force"], capture_output=True, timeout=120)
+
+
+def _grid(spec, out, *extra, env=None, wait=True):
+    cmd = [sys.executable, "-m", "bench", "grid", str(spec), "--out", str(out), *extra]
+    run_env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", **(env or {})}
+    if not wait:
+        return subprocess.Popen(cmd, cwd=ROOT, env=run_env, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True)
+    return subprocess.run(cmd, cwd=ROOT, env=run_env, capture_output=True, text=True, timeout=900)
+
+
+def _summary(run, cell):
+    return json.loads((run / cell / "summary.json").read_text())
+
+
+def test_smoke_grid_on_ray_matches_the_local_backend(cluster, tmp_path):
+    local = _grid(SMOKE, tmp_path / "local")
+    assert local.returncode == 0, local.stdout + local.stderr
+    on_ray = _grid(SMOKE, tmp_path / "ray", "--executor", "ray", "--address", cluster)
+    assert on_ray.returncode == 0, on_ray.stdout + on_ray.stderr
+    a, b = load_results([tmp_path / "local"]), load_results([tmp_path / "ray"])
+    assert list(a.columns) == list(b.columns)
+    assert a[["cell_id", "status"]].values.tolist() == b[["cell_id", "status"]].values.tolist()
+    for cell in b["cell_id"]:
+        cell_dir = tmp_path / "ray" / cell
+        # the whole record came back: steps, evaluations, samples, environment, log
+        for name in ("config.json", "summary.json", "steps.jsonl", "evals.jsonl", "samples.png",
+                     "env.json"):
+            assert (cell_dir / name).is_file(), name
+        assert (tmp_path / "ray" / "logs" / f"{cell}.log").is_file()
+        summary = _summary(tmp_path / "ray", cell)
+        assert summary["placement"]["node"] == "127.0.0.1"
+        assert summary["attempts"] == [{"attempt": 1, "node": "127.0.0.1"}]
+    assert "running" in on_ray.stderr  # cells running per node, said as they change
+
+
+SLOW_CELLS = """
+name = "ray kill test"
+data = "mnist-5k"
+[axes]
+seeds = [0, 1]
+batch_sizes = [32]
+devices = ["cpu"]
+xla = [false]
+precision = ["float32"]
+[budget]
+steps = 800
+log_every = 20
+[eval]
+final_n = 0
+"""
+
+
+def _cell_processes():
+    out = subprocess.run(["pgrep", "-f", "bench.grid.worker"], capture_output=True, text=True)
+    return [int(p) for p in out.stdout.split()]
+
+
+def test_a_killed_ray_worker_is_retried_and_the_grid_completes(cluster, tmp_path):
+    spec = tmp_path / "kill.toml"
+    spec.write_text(SLOW_CELLS)
+    run = tmp_path / "run"
+    grid = _grid(spec, run, "--executor", "ray", "--address", cluster, wait=False)
+    deadline = time.time() + 300
+    victims = []
+    while time.time() < deadline and not victims:
+        for pid in _cell_processes():
+            # the cell process's parent is the Ray worker running the task: kill that one
+            parent = int(Path(f"/proc/{pid}/stat").read_text().split(")")[1].split()[1])
+            if "ray::" in Path(f"/proc/{parent}/cmdline").read_text(errors="replace"):
+                time.sleep(8)  # mid-cell: past TensorFlow's import, into training
+                os.kill(parent, signal.SIGKILL)
+                victims.append(parent)
+                break
+        time.sleep(0.5)
+    assert victims, "no cell process showed up"
+    out, _ = grid.communicate(timeout=900)
+    assert grid.returncode == 0, out
+    statuses = {c: _summary(run, c)["status"] for c in ("cpu_float32_xla-off_bs32_seed0",
+                                                        "cpu_float32_xla-off_bs32_seed1")}
+    assert set(statuses.values()) == {"ok"}
+    attempts = [_summary(run, c)["attempts"] for c in statuses]
+    retried = [a for a in attempts if len(a) == 2]
+    assert len(retried) == 1, attempts
+    assert "WorkerCrashedError" in retried[0][0]["lost"] or "died" in retried[0][0]["lost"]
+    assert retried[0][1]["attempt"] == 2
+
+
+GPU_CELLS = """
+name = "ray gpu scheduling"
+data = "mnist-5k"
+[axes]
+seeds = [0, 1]
+batch_sizes = [32]
+devices = ["gpu"]
+xla = [false]
+precision = ["float32"]
+[budget]
+steps = 20
+log_every = 10
+[eval]
+final_n = 0
+"""
+
+
+def test_gpu_cells_get_one_logical_gpu_each(cluster, tmp_path):
+    spec = tmp_path / "gpu.toml"
+    spec.write_text(GPU_CELLS)
+    run = tmp_path / "run"
+    _grid(spec, run, "--executor", "ray", "--address", cluster)
+    placements = [_summary(run, f"gpu_float32_xla-off_bs32_seed{s}")["placement"] for s in (0, 1)]
+    # the cluster's two logical GPUs, one per cell: each cell process saw only its own index
+    assert sorted(p["cuda_visible_devices"] for p in placements) == ["0", "1"]
+    assert all(len(p["gpu_ids"]) == 1 for p in placements)
+
+
+def test_without_ray_the_error_names_the_extra(tmp_path):
+    blocked = (
+        "import importlib.abc, sys\n"
+        "class Block(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] == 'ray':\n"
+        "            raise ImportError('ray is blocked in this test')\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "from bench.cli import main\n"
+        "sys.exit(main(sys.argv[1:]))\n")
+    proc = subprocess.run([sys.executable, "-c", blocked, "grid", str(SMOKE), "--out",
+                           str(tmp_path / "run"), "--executor", "ray"], cwd=ROOT,
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "pip install 'dcgan-bench[ray]'" in proc.stderr and proc.stderr.count("\n") == 1
+    assert not (tmp_path / "run").exists()
