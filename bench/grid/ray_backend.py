@@ -69,7 +69,7 @@ def run_cell_on_node(cell_id: str, config_json: str, cpus, board=None) -> dict:
     """The Ray task: one cell in a fresh process on this node; its directory and log, packed."""
     import ray
 
-    node = ray.util.get_node_ip_address()
+    node = ray.get_runtime_context().get_node_id()
     if board is not None:
         board.started.remote(cell_id, node)
     tmp = Path(tempfile.mkdtemp(prefix="dcgan-bench-cell-"))
@@ -87,7 +87,7 @@ def run_cell_on_node(cell_id: str, config_json: str, cpus, board=None) -> dict:
                 [sys.executable, "-m", "bench.grid.worker", str(tmp / cell_id), config_json],
                 stdout=log, stderr=subprocess.STDOUT, env=env,
                 preexec_fn=_die_with_parent).wait()
-        placement = {"node": node, "gpu_ids": gpu_ids, "cpus": cpus,
+        placement = {"node_id": node, "gpu_ids": gpu_ids, "cpus": cpus,
                      "cuda_visible_devices": env.get("CUDA_VISIBLE_DEVICES"),
                      "task_pid": os.getpid()}
         return {"archive": _pack(tmp), "exit_code": code, "placement": placement}
@@ -125,6 +125,13 @@ class RayCells:
         self.failures = tuple(getattr(self.ray.exceptions, name) for name in SYSTEM_FAILURES
                               if hasattr(self.ray.exceptions, name))
         self.board = self.ray.remote(num_cpus=0)(ProgressBoard).remote()
+        # node id -> the address it was started with (several nodes may share one machine)
+        self.addresses = {n["NodeID"]: n["NodeManagerAddress"] for n in self.ray.nodes()}
+
+    def _node(self, node_id) -> str:
+        if node_id not in self.addresses:
+            self.addresses.update({n["NodeID"]: n["NodeManagerAddress"] for n in self.ray.nodes()})
+        return f"{self.addresses.get(node_id, '?')} (node {node_id[:8]})"
 
     def gpus(self) -> int:
         """Logical GPUs in the whole cluster: what GPU cells may ask for."""
@@ -146,7 +153,8 @@ class RayCells:
         try:
             while pending:
                 done, _ = self.ray.wait(list(pending), num_returns=1, timeout=1.0)
-                bar.nodes(self.ray.get(self.board.nodes.remote()))
+                running = self.ray.get(self.board.nodes.remote())
+                bar.nodes({cell: self._node(node) for cell, node in running.items()})
                 for ref in done:
                     cell = pending.pop(ref)
                     self.board.finished.remote(cell.id)
@@ -182,9 +190,11 @@ class RayCells:
             record_unfinished(cell_dir, f"exit code {result['exit_code']}",
                               log.read_text(errors="replace")[-2000:] if log.is_file() else "")
             status = schema.STATUS_FAILED
-        _add_to_summary(cell_dir, placement=result["placement"],
+        placement = {**result["placement"],
+                     "node": self.addresses.get(result["placement"]["node_id"], "?")}
+        _add_to_summary(cell_dir, placement=placement,
                         attempts=attempts + [{"attempt": len(attempts) + 1,
-                                              "node": result["placement"]["node"]}])
+                                              "node": self._node(placement["node_id"])}])
         return status
 
 
