@@ -185,11 +185,14 @@ def select_seeds(cells: pd.DataFrame, selector: dict, claim_name: str, field: st
     if matched.empty:
         raise BenchError(f"claim {claim_name!r}: {field} ({selector_label(selector)}) matches no "
                          "cell in the runs given")
-    if "part" not in selector and matched["part"].dropna().nunique() > 1 \
-            and matched["seed"].duplicated().any():
+    repeated = matched[matched["seed"].duplicated(keep=False)]
+    if not repeated.empty:
+        # a seed is one sample: two cells of one seed (two parts, two runs) would count it twice
+        hint = " (add part = ... to say which part)" if matched["part"].dropna().nunique() > 1 \
+            else ""
         raise BenchError(f"claim {claim_name!r}: {field} ({selector_label(selector)}) matches "
-                         f"cells of several parts ({', '.join(sorted(matched['part'].dropna()))})"
-                         " with the same seeds: add part = ... to say which")
+                         f"several cells of one seed: {', '.join(sorted(repeated['cell_id']))}"
+                         f"{hint}")
     ok = (matched["status"] == schema.STATUS_OK) & matched[schema.FINAL_N].notna()
     left_out = [{"seed": _seed(r), "cell": r["cell_id"],
                  "reason": r["status"] if r["status"] != schema.STATUS_OK else
