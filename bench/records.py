@@ -124,3 +124,17 @@ def read_jsonl(path) -> list[dict]:
                 break  # torn by a kill mid-write: everything before it is whole
             raise BenchError(f"line {i + 1}: broken JSON", path=path) from None
     return records
+
+
+def read_toml(path, what: str) -> dict:
+    """A TOML file (a grid spec, a claims file) as a dict; BenchError naming the file when it is
+    missing or not TOML."""
+    import tomllib
+
+    path = Path(path)
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BenchError(f"no such {what}", path=path) from None
+    except tomllib.TOMLDecodeError as e:
+        raise BenchError(f"not valid TOML ({e})", path=path) from None

@@ -187,3 +187,45 @@ def test_without_ray_the_error_names_the_extra(tmp_path):
     assert proc.returncode == 2
     assert "pip install 'dcgan-bench[ray]'" in proc.stderr and proc.stderr.count("\n") == 1
     assert not (tmp_path / "run").exists()
+
+
+RESUME_CELLS = """
+name = "ray resume test"
+data = "mnist-5k"
+[eval]
+final_n = 0
+""" + "".join(f"""
+[[parts]]
+name = "{name}"
+[parts.axes]
+seeds = [0]
+batch_sizes = [32]
+devices = ["cpu"]
+xla = [false]
+precision = ["float32"]
+[parts.budget]
+steps = {steps}
+log_every = 10
+""" for name, steps in (("quick", 30), ("long", 1500)))
+
+
+def test_an_interrupted_ray_grid_resumes_without_redoing_finished_cells(cluster, tmp_path):
+    spec = tmp_path / "resume.toml"
+    spec.write_text(RESUME_CELLS)
+    run = tmp_path / "run"
+    quick, long = "quick_cpu_float32_xla-off_bs32_seed0", "long_cpu_float32_xla-off_bs32_seed0"
+    grid = _grid(spec, run, "--executor", "ray", "--address", cluster, wait=False)
+    deadline = time.time() + 300
+    while time.time() < deadline and not (run / quick / "summary.json").is_file():
+        time.sleep(0.5)
+    assert _summary(run, quick)["status"] == "ok"
+    grid.send_signal(signal.SIGINT)  # Ctrl-C on the driver, the long cell still training
+    out, _ = grid.communicate(timeout=120)
+    assert grid.returncode == 130, out
+    assert not (run / long / "summary.json").exists()
+    kept = (run / quick / "summary.json").stat().st_mtime_ns
+    resumed = _grid(spec, run, "--executor", "ray", "--address", cluster, "--resume")
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert "kept from the earlier run" in resumed.stderr
+    assert (run / quick / "summary.json").stat().st_mtime_ns == kept  # not run again
+    assert _summary(run, long)["status"] == "ok"

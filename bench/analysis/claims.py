@@ -36,14 +36,13 @@ Pure: records in (the labelled cells frame), verdicts out; no TensorFlow.
 """
 
 import math
-import tomllib
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from bench import schema
+from bench import records, schema
 from bench.analysis.outcome_rule import OUTCOME_DIGITS, OUTCOME_MODE_COLLAPSE, OUTCOME_NOT_CONVERGED
 from bench.analysis.stats import smallest_exact_rank_p
 from bench.errors import BenchError
@@ -134,12 +133,7 @@ def claim_problems(claim, index: int) -> list[str]:
 def load_claims(path) -> list[dict]:
     """The claims of a TOML file, validated whole: BenchError listing every problem."""
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise BenchError("no such claims file", path=path) from None
-    except tomllib.TOMLDecodeError as e:
-        raise BenchError(f"not valid TOML ({e})", path=path) from None
+    data = records.read_toml(path, "claims file")
     problems = [f"{k}: unknown top-level key (expected level, claims)" for k in data
                 if k not in ("level", "claims")]
     default_level = data.get("level", DEFAULT_LEVEL)

@@ -28,10 +28,10 @@ every problem is listed in one BenchError.
 """
 
 import itertools
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench import records
 from bench.config import CellConfig, config_problems
 from bench.errors import BenchError
 
@@ -190,10 +190,4 @@ class _Unchecked:
 
 def load_spec(path) -> GridSpec:
     path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise BenchError("grid spec not found", path=path) from None
-    except tomllib.TOMLDecodeError as e:
-        raise BenchError(f"not valid TOML ({e})", path=path) from None
-    return expand(raw, path)
+    return expand(records.read_toml(path, "grid spec"), path)
