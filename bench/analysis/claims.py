@@ -465,5 +465,7 @@ def plan(claims: list[dict], cells: pd.DataFrame | None) -> list[dict]:
                 if smallest_exact_rank_p(n, n) < alpha_of(level)),
                 note="per side: the fewest with which the two-sided exact test can reach "
                      f"p < {alpha_of(level):.3g}")
+        if row["seeds"] is None:
+            row["seeds"] = "never"
         out.append(row)
     return out
