@@ -37,8 +37,9 @@ def require_mnist_dir() -> Path:
     where they looked: the data set is missing, as a network would be.
     """
     if not (MNIST_DIR / "t10k-images-idx3-ubyte.gz").exists():
-        pytest.skip(f"full MNIST IDX files not found in {MNIST_DIR} (set DCGAN_BENCH_MNIST_DIR "
-                    "to a directory with the four IDX .gz files)")
+        pytest.skip(f"full MNIST is not on this machine and there is no network to download it "
+                    f"(no IDX files in {MNIST_DIR}; set DCGAN_BENCH_MNIST_DIR to a directory with "
+                    "the four IDX .gz files)")
     return MNIST_DIR
 
 

@@ -146,8 +146,9 @@ def collapse_verdicts(tests: list[dict], p_holm: list[float], alpha=ALPHA) -> li
 
 # ---------------------------------------------------------------- two runs
 
-def check_comparable(baseline: Run, candidate: Run):
-    """BenchError naming every reason the two runs' numbers do not compare."""
+def check_comparable(baseline: Run, candidate: Run, pairs: pd.DataFrame):
+    """BenchError naming every reason the two runs' numbers do not compare (`pairs`: their
+    matched_pairs)."""
     problems = []
     if baseline.info.get("spec_sha256") != candidate.info.get("spec_sha256"):
         problems.append(f"different grid specs: baseline {baseline.info.get('spec_name')!r} "
@@ -160,7 +161,6 @@ def check_comparable(baseline: Run, candidate: Run):
         problems.append(f"different instruments (classifier sha256): baseline "
                         f"{[h[:12] for h in instruments[0]]}, candidate "
                         f"{[h[:12] for h in instruments[1]]}")
-    pairs = matched_pairs(baseline, candidate)
     final_n = pairs.dropna(subset=[f"{schema.FINAL_N}_b", f"{schema.FINAL_N}_c"])
     final_n = final_n[final_n[f"{schema.FINAL_N}_b"] != final_n[f"{schema.FINAL_N}_c"]]
     if not final_n.empty:
@@ -305,8 +305,8 @@ def compare_runs(baseline: Run, candidate: Run, *, drift_base: Run | None = None
                  alpha=ALPHA, margin=MARGIN) -> dict:
     """The whole comparison: per-part verdicts, the cells not compared, and one `verdict`
     (`regression`, `drift` or `ok`) with its `reasons`. BenchError when the runs do not compare."""
-    check_comparable(baseline, candidate)
     pairs = matched_pairs(baseline, candidate)
+    check_comparable(baseline, candidate, pairs)
     result = {"baseline": baseline.id, "candidate": candidate.id,
               "alpha": alpha, "margin": margin,
               "throughput": throughput_tests(baseline, candidate, pairs, alpha, margin),
@@ -315,10 +315,10 @@ def compare_runs(baseline: Run, candidate: Run, *, drift_base: Run | None = None
               "numerics": numerics(baseline, candidate, pairs),
               "cells_not_compared": cells_not_compared(pairs)}
     if drift_base is not None and drift_base.id not in (baseline.id, candidate.id):
-        check_comparable(drift_base, candidate)
+        drift_pairs = matched_pairs(drift_base, candidate)
+        check_comparable(drift_base, candidate, drift_pairs)
         result["drift_base"] = drift_base.id
-        result["drift"] = throughput_tests(drift_base, candidate,
-                                           matched_pairs(drift_base, candidate), alpha, margin)
+        result["drift"] = throughput_tests(drift_base, candidate, drift_pairs, alpha, margin)
     result["verdict"], result["reasons"] = overall_verdict(result)
     return result
 

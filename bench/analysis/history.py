@@ -181,19 +181,24 @@ def _query(db, sql, params=()) -> list[dict]:
         con.close()
 
 
+RUNS_SQL = ("SELECT runs.*, (SELECT COUNT(*) FROM cells WHERE run_id = runs.id) AS cells, "
+            "verdicts.verdict, verdicts.baseline_id FROM runs "
+            "LEFT JOIN verdicts ON verdicts.run_id = runs.id")
+
+
 def list_runs(db=None) -> list[dict]:
     """Every run, oldest first, with its cell count and its verdict (None: never compared)."""
-    return _query(db, "SELECT runs.*, (SELECT COUNT(*) FROM cells WHERE run_id = runs.id) AS cells, "
-                      "verdicts.verdict, verdicts.baseline_id FROM runs "
-                      "LEFT JOIN verdicts ON verdicts.run_id = runs.id ORDER BY started, id")
+    return _query(db, RUNS_SQL + " ORDER BY started, id")
 
 
 def has_run(run_id: str, db=None) -> bool:
-    return Path(db or default_db()).is_file() and any(r["id"] == run_id for r in list_runs(db))
+    return Path(db or default_db()).is_file() and bool(
+        _query(db, "SELECT 1 FROM runs WHERE id = ?", (run_id,)))
 
 
 def run_info(run_id: str, db=None) -> dict:
-    found = [r for r in list_runs(db) if r["id"] == run_id]
+    """One run's row, as list_runs gives it; looked up by id, not by reading every run."""
+    found = _query(db, RUNS_SQL + " WHERE runs.id = ?", (run_id,))
     if not found:
         known = ", ".join(r["id"] for r in list_runs(db)[-5:]) or "none"
         raise BenchError(f"no run {run_id!r} in the history (newest: {known})",
@@ -201,9 +206,10 @@ def run_info(run_id: str, db=None) -> dict:
     return found[0]
 
 
-def run_results(run_id: str, db=None) -> pd.DataFrame:
+def run_results(run_id: str, db=None, info: dict | None = None) -> pd.DataFrame:
     """The run's cells as the DataFrame load_results reads from its run directory."""
-    run_info(run_id, db)
+    if info is None:
+        run_info(run_id, db)  # a clear error for an unknown id
     rows = _query(db, "SELECT * FROM cells WHERE run_id = ? ORDER BY rowid", (run_id,))
     # Schema-1 rows kept only their columns: read back what they have.
     return pd.DataFrame([json.loads(r["row_json"]) if r["row_json"] else
@@ -217,7 +223,7 @@ def history_to_run(run_id: str, db=None) -> Run:
     for r in _query(db, "SELECT cell_id, images_per_sec FROM windows WHERE run_id = ? "
                         "ORDER BY cell_id, step", (run_id,)):
         windows.setdefault(r["cell_id"], []).append(r["images_per_sec"])
-    return Run(run_id, info, run_results(run_id, db), windows)
+    return Run(run_id, info, run_results(run_id, db, info), windows)
 
 
 def good_runs(spec_sha256: str, db=None, before: str | None = None) -> list[dict]:
