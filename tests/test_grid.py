@@ -288,6 +288,31 @@ def test_sigterm_stops_the_grid_keeping_finished_cells(tmp_path):
 
 
 @pytest.mark.slow
+def test_ctrl_c_twice_as_a_cell_finishes_stops_cleanly_keeping_it(tmp_path):
+    # Once, a Ctrl-C landing in the bookkeeping after a cell (first import of numpy, for
+    # results.csv) left numpy half-loaded, and the grid died with a traceback and no results.csv.
+    spec = _spec(tmp_path, TINY.format(steps=30).replace("seeds = [0, 1]", "seeds = [0, 1, 2]"))
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "bench", "grid", str(spec), "--out", str(out)],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    seen = []
+    for line in proc.stderr:
+        seen.append(line)
+        if line.startswith("[1/3]"):  # printed just before the driver writes results.csv
+            proc.send_signal(signal.SIGINT)
+            time.sleep(0.05)
+            proc.send_signal(signal.SIGINT)  # impatient: a second Ctrl-C
+            break
+    assert seen and seen[-1].startswith("[1/3]"), "".join(seen)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "--resume" in err
+    df = pd.read_csv(out / schema.RESULTS_FILE).set_index("cell_id")
+    assert df.loc["cpu_float32_xla-off_bs32_seed0", "status"] == "ok"
+    assert len(df) == 3  # the other two listed, not dropped
+
+
+@pytest.mark.slow
 def test_table_prints_every_cell(tmp_path, capsys):
     out = tmp_path / "run"
     assert _run_grid(_spec(tmp_path, TINY.format(steps=10)), "--out", out).returncode == 0

@@ -89,8 +89,8 @@ class LocalProcesses:
         self.gpus = gpus
 
     def run(self, cells, run_dir: Path, bar, finished):
-        """Run `cells` into run_dir; finished(cell, status) is called once each cell's record is
-        complete. CPU cells one at a time (TensorFlow uses every core); GPU cells one per GPU."""
+        """Run `cells` into run_dir; finished(cell, record) is called as each cell's process
+        ends, `record` completing its record. CPU cells one at a time (TensorFlow uses every core); GPU cells one per GPU."""
         pending = list(cells)
         running: list[CellProcess] = []
         try:
@@ -110,7 +110,7 @@ class LocalProcesses:
                 for p in list(running):
                     if p.proc.poll() is not None:
                         running.remove(p)
-                        finished(p.cell, p.finish())
+                        finished(p.cell, p.finish)
                 bar.poll(running)
                 time.sleep(0.2)
         finally:

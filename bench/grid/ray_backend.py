@@ -15,6 +15,7 @@ that fails by itself (divergence, an exception, a crash of the cell process) com
 record saying so and is not retried.
 """
 
+import functools
 import io
 import json
 import os
@@ -167,7 +168,8 @@ class RayCells:
                             pending[self._submit(cell)] = cell
                             continue
                         result = None
-                    finished(cell, self._record(cell, run_dir, result, attempts[cell.id]))
+                    finished(cell, functools.partial(self._record, cell, run_dir, result,
+                                                       attempts[cell.id]))
         finally:
             for ref in pending:
                 self.ray.cancel(ref, force=True)

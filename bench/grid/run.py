@@ -8,11 +8,13 @@ finished; everything written around them is here, so a second backend writes the
 directory.
 """
 
+import contextlib
 import datetime
 import os
 import shutil
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -104,12 +106,39 @@ def _raise_terminated(signum, frame):
     raise _Terminated(signum)
 
 
+@contextlib.contextmanager
+def interrupts_held(act_after=True):
+    """Hold Ctrl-C and SIGTERM while the block writes records; then act on the first of them
+    (act_after), or drop them.
+
+    A finished cell's bookkeeping (its record, results.csv) must not stop half-way: an
+    interrupt landing in a first import of numpy once left it half-loaded, so no results.csv
+    could be written, and a cell record half-unpacked with its summary already `ok` would be
+    kept by --resume with files missing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread receives signals
+        return
+    held = []
+    previous = {s: signal.signal(s, lambda signum, frame: held.append(signum))
+                for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    if held and act_after:
+        signal.raise_signal(held[0])  # now delivered to the handler the block held it from
+
+
 def run_grid(spec, out_dir, *, resume=False, require_gpu=False, progress=None,
              backend=None) -> int:
     """Run every cell of the spec into out_dir; 0 if every cell is ok, 1 otherwise, 130 if stopped.
 
     `backend`: a launcher with gpus() and run(cells, run_dir, bar, finished); default the local
-    one (bench.grid.local), or bench.grid.ray_backend.RayCells for a cluster.
+    one (bench.grid.local), or bench.grid.ray_backend.RayCells for a cluster. The backend calls
+    finished(cell, record) as each cell ends, `record` writing the cell's record into run_dir and
+    returning its status; run_grid calls it with interrupts held.
     """
     from bench.grid.local import LocalProcesses, count_gpus
     from bench.grid.progress import GridProgress
@@ -140,16 +169,19 @@ def run_grid(spec, out_dir, *, resume=False, require_gpu=False, progress=None,
         else:
             todo.append(cell)
 
-    def finished(cell, status):
-        bar.cell_done(cell, status)
-        write_results_csv(out_dir)
+    def finished(cell, record):
+        with interrupts_held():
+            status = record()
+            bar.cell_done(cell, status)
+            write_results_csv(out_dir)
 
     previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         backend.run(todo, out_dir, bar, finished)
     except (KeyboardInterrupt, _Terminated):
-        bar.close()
-        write_results_csv(out_dir)
+        with interrupts_held(act_after=False):  # a second Ctrl-C must not lose results.csv
+            bar.close()
+            write_results_csv(out_dir)
         print(f"interrupted: finished cells are kept; rerun with --resume to finish "
               f"{out_dir}", file=sys.stderr)
         return EXIT_INTERRUPTED
