@@ -90,7 +90,8 @@ class LocalProcesses:
 
     def run(self, cells, run_dir: Path, bar, finished):
         """Run `cells` into run_dir; finished(cell, record) is called as each cell's process
-        ends, `record` completing its record. CPU cells one at a time (TensorFlow uses every core); GPU cells one per GPU."""
+        ends, `record` completing its record. CPU cells one at a time (TensorFlow uses every
+        core); GPU cells one per GPU."""
         pending = list(cells)
         running: list[CellProcess] = []
         try:
