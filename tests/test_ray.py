@@ -4,82 +4,42 @@ two worker nodes started with `ray start`, all on this machine.
 - head: 1 CPU; node 2: 1 CPU; node 3: 2 CPUs and 2 logical GPUs (no real GPU: Ray only counts
   them), which exercises the GPU scheduling path: one cell per GPU at once, each cell process
   seeing only its own GPU index.
-- A cell's Ray worker killed mid-cell: the cell is submitted again and the grid completes.
+- A cell's Ray worker killed mid-cell: the cell is submitted again and the grid completes (a whole
+  node lost: tests/test_ray_node_loss.py).
 """
 
-import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
 ray = pytest.importorskip("ray", reason="Ray is not installed (the ray extra: pip install "
                                         "'dcgan-bench[ray]'; tox -e py installs it)")
 
+from raycluster import ROOT, cell_processes, cmdline, parent_pid, started_cluster, summary  # noqa: E402
+
 from bench.analysis.results import load_results  # noqa: E402
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
-ROOT = Path(__file__).resolve().parent.parent
-RAY = str(Path(sys.executable).parent / "ray")
 SMOKE = ROOT / "runs" / "grids" / "smoke.toml"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-# Every Ray process of these tests gets its own HOME: a ~/.ray/auth_token left by another Ray
-# (`ray.init()` writes one) would otherwise make the nodes refuse each other.
-ISOLATED = {"RAY_USAGE_STATS_ENABLED": "0"}
-
-
-def _ray(*args):
-    proc = subprocess.run([RAY, *args], capture_output=True, text=True,
-                          env={**os.environ, **ISOLATED}, timeout=180)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
 
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    ISOLATED["HOME"] = str(tmp_path_factory.mktemp("ray-home"))
-    port = _free_port()
-    address = f"127.0.0.1:{port}"
-    common = ["--node-ip-address=127.0.0.1", "--disable-usage-stats"]
-    _ray("start", "--head", f"--port={port}", "--num-cpus=1", "--num-gpus=0",
-         "--include-dashboard=false", *common)
-    try:
-        _ray("start", f"--address={address}", "--num-cpus=1", "--num-gpus=0", *common)
-        _ray("start", f"--address={address}", "--num-cpus=2", "--num-gpus=2", *common)
-        yield address
-    finally:
-        subprocess.run([RAY, "stop", "--force"], capture_output=True, timeout=120,
-                       env={**os.environ, **ISOLATED})
-
-
-def _grid(spec, out, *extra, env=None, wait=True):
-    cmd = [sys.executable, "-m", "bench", "grid", str(spec), "--out", str(out), *extra]
-    run_env = {**os.environ, **ISOLATED, **(env or {})}
-    if not wait:
-        return subprocess.Popen(cmd, cwd=ROOT, env=run_env, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True)
-    return subprocess.run(cmd, cwd=ROOT, env=run_env, capture_output=True, text=True, timeout=900)
-
-
-def _summary(run, cell):
-    return json.loads((run / cell / "summary.json").read_text())
+    with started_cluster(tmp_path_factory.mktemp("ray-home"), ("--num-cpus=1", "--num-gpus=0"),
+                         ("--num-cpus=1", "--num-gpus=0"),
+                         ("--num-cpus=2", "--num-gpus=2")) as c:
+        yield c
 
 
 def test_smoke_grid_on_ray_matches_the_local_backend(cluster, tmp_path):
-    local = _grid(SMOKE, tmp_path / "local")
+    local = subprocess.run([sys.executable, "-m", "bench", "grid", str(SMOKE), "--out",
+                            str(tmp_path / "local")], cwd=ROOT, capture_output=True, text=True)
     assert local.returncode == 0, local.stdout + local.stderr
-    on_ray = _grid(SMOKE, tmp_path / "ray", "--executor", "ray", "--address", cluster)
+    on_ray = cluster.grid(SMOKE, tmp_path / "ray")
     assert on_ray.returncode == 0, on_ray.stdout + on_ray.stderr
     a, b = load_results([tmp_path / "local"]), load_results([tmp_path / "ray"])
     assert list(a.columns) == list(b.columns)
@@ -91,10 +51,10 @@ def test_smoke_grid_on_ray_matches_the_local_backend(cluster, tmp_path):
                      "env.json"):
             assert (cell_dir / name).is_file(), name
         assert (tmp_path / "ray" / "logs" / f"{cell}.log").is_file()
-        summary = _summary(tmp_path / "ray", cell)
-        node_id, node = summary["placement"]["node_id"], summary["placement"]["node"]
+        record = summary(tmp_path / "ray", cell)
+        node_id, node = record["placement"]["node_id"], record["placement"]["node"]
         assert len(node_id) == 56 and node != "?"  # Ray's node id and the node's address
-        assert summary["attempts"] == [{"attempt": 1, "node": f"{node} (node {node_id[:8]})"}]
+        assert record["attempts"] == [{"attempt": 1, "node": f"{node} (node {node_id[:8]})"}]
     assert "running" in on_ray.stderr  # cells running per node, said as they change
 
 
@@ -115,23 +75,18 @@ final_n = 0
 """
 
 
-def _cell_processes():
-    out = subprocess.run(["pgrep", "-f", "bench.grid.worker"], capture_output=True, text=True)
-    return [int(p) for p in out.stdout.split()]
-
-
 def test_a_killed_ray_worker_is_retried_and_the_grid_completes(cluster, tmp_path):
     spec = tmp_path / "kill.toml"
     spec.write_text(SLOW_CELLS)
     run = tmp_path / "run"
-    grid = _grid(spec, run, "--executor", "ray", "--address", cluster, wait=False)
+    grid = cluster.grid(spec, run, wait=False)
     deadline = time.time() + 300
     victims = []
     while time.time() < deadline and not victims:
-        for pid in _cell_processes():
+        for pid in cell_processes():
             # the cell process's parent is the Ray worker running the task: kill that one
-            parent = int(Path(f"/proc/{pid}/stat").read_text().split(")")[1].split()[1])
-            if "ray::" in Path(f"/proc/{parent}/cmdline").read_text(errors="replace"):
+            parent = parent_pid(pid)
+            if "ray::" in cmdline(parent):
                 time.sleep(8)  # mid-cell: past TensorFlow's import, into training
                 os.kill(parent, signal.SIGKILL)
                 victims.append(parent)
@@ -140,10 +95,10 @@ def test_a_killed_ray_worker_is_retried_and_the_grid_completes(cluster, tmp_path
     assert victims, "no cell process showed up"
     out, _ = grid.communicate(timeout=900)
     assert grid.returncode == 0, out
-    statuses = {c: _summary(run, c)["status"] for c in ("cpu_float32_xla-off_bs32_seed0",
+    statuses = {c: summary(run, c)["status"] for c in ("cpu_float32_xla-off_bs32_seed0",
                                                         "cpu_float32_xla-off_bs32_seed1")}
     assert set(statuses.values()) == {"ok"}
-    attempts = [_summary(run, c)["attempts"] for c in statuses]
+    attempts = [summary(run, c)["attempts"] for c in statuses]
     retried = [a for a in attempts if len(a) == 2]
     assert len(retried) == 1, attempts
     assert "WorkerCrashedError" in retried[0][0]["lost"] or "died" in retried[0][0]["lost"]
@@ -171,8 +126,8 @@ def test_gpu_cells_get_one_logical_gpu_each(cluster, tmp_path):
     spec = tmp_path / "gpu.toml"
     spec.write_text(GPU_CELLS)
     run = tmp_path / "run"
-    _grid(spec, run, "--executor", "ray", "--address", cluster)
-    placements = [_summary(run, f"gpu_float32_xla-off_bs32_seed{s}")["placement"] for s in (0, 1)]
+    cluster.grid(spec, run)
+    placements = [summary(run, f"gpu_float32_xla-off_bs32_seed{s}")["placement"] for s in (0, 1)]
     # the cluster's two logical GPUs, one per cell: each cell process saw only its own index
     assert sorted(p["cuda_visible_devices"] for p in placements) == ["0", "1"]
     assert all(len(p["gpu_ids"]) == 1 for p in placements)
@@ -221,18 +176,18 @@ def test_an_interrupted_ray_grid_resumes_without_redoing_finished_cells(cluster,
     spec.write_text(RESUME_CELLS)
     run = tmp_path / "run"
     quick, long = "quick_cpu_float32_xla-off_bs32_seed0", "long_cpu_float32_xla-off_bs32_seed0"
-    grid = _grid(spec, run, "--executor", "ray", "--address", cluster, wait=False)
+    grid = cluster.grid(spec, run, wait=False)
     deadline = time.time() + 300
     while time.time() < deadline and not (run / quick / "summary.json").is_file():
         time.sleep(0.5)
-    assert _summary(run, quick)["status"] == "ok"
+    assert summary(run, quick)["status"] == "ok"
     grid.send_signal(signal.SIGINT)  # Ctrl-C on the driver, the long cell still training
     out, _ = grid.communicate(timeout=120)
     assert grid.returncode == 130, out
     assert not (run / long / "summary.json").exists()
     kept = (run / quick / "summary.json").stat().st_mtime_ns
-    resumed = _grid(spec, run, "--executor", "ray", "--address", cluster, "--resume")
+    resumed = cluster.grid(spec, run, "--resume")
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert "kept from the earlier run" in resumed.stderr
     assert (run / quick / "summary.json").stat().st_mtime_ns == kept  # not run again
-    assert _summary(run, long)["status"] == "ok"
+    assert summary(run, long)["status"] == "ok"

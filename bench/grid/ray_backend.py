@@ -121,11 +121,21 @@ class RayCells:
             self.ray.init(address=address, include_dashboard=False, log_to_driver=False,
                           configure_logging=False)
         self.retries = retries
-        nodes = [n for n in self.ray.nodes() if n.get("Alive")]
-        self.cpus_per_cell = cpus_per_cell or min(int(n["Resources"].get("CPU", 1)) for n in nodes)
+        # A node with no CPUs (a head kept free of work, say) runs no cell: not the smallest node.
+        node_cpus = [int(n["Resources"].get("CPU", 0)) for n in self.ray.nodes() if n.get("Alive")]
+        if not any(node_cpus):
+            raise BenchError("the Ray cluster has no node with CPUs, so no cell can run on it")
+        self.cpus_per_cell = cpus_per_cell or min(c for c in node_cpus if c > 0)
         self.failures = tuple(getattr(self.ray.exceptions, name) for name in SYSTEM_FAILURES
                               if hasattr(self.ray.exceptions, name))
-        self.board = self.ray.remote(num_cpus=0)(ProgressBoard).remote()
+        # The board lives on the driver's own node: the loss of a worker node must not take the
+        # progress line (and with it the driver) down.
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        here = NodeAffinitySchedulingStrategy(self.ray.get_runtime_context().get_node_id(),
+                                              soft=False)
+        self.board = self.ray.remote(num_cpus=0)(ProgressBoard).options(
+            scheduling_strategy=here).remote()
         # node id -> the address it was started with (several nodes may share one machine)
         self.addresses = {n["NodeID"]: n["NodeManagerAddress"] for n in self.ray.nodes()}
 
@@ -162,7 +172,9 @@ class RayCells:
                     try:
                         result = self.ray.get(ref)
                     except self.failures as e:
+                        node = running.get(cell.id)  # where it was last seen running, if at all
                         attempts[cell.id].append({"attempt": len(attempts[cell.id]) + 1,
+                                                  "node": self._node(node) if node else "?",
                                                   "lost": f"{type(e).__name__}: {str(e)[:500]}"})
                         if len(attempts[cell.id]) <= self.retries:
                             pending[self._submit(cell)] = cell
