@@ -4,6 +4,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -310,6 +311,23 @@ def test_ctrl_c_twice_as_a_cell_finishes_stops_cleanly_keeping_it(tmp_path):
     df = pd.read_csv(out / schema.RESULTS_FILE).set_index("cell_id")
     assert df.loc["cpu_float32_xla-off_bs32_seed0", "status"] == "ok"
     assert len(df) == 3  # the other two listed, not dropped
+
+
+def test_a_ray_cell_directory_whose_worker_died_is_removed_by_the_next(tmp_path, monkeypatch):
+    from bench.grid import ray_backend
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # its pid is now free: a worker that died
+    dead = tmp_path / f"dcgan-bench-cell-{gone.pid}-abc"
+    alive = tmp_path / f"dcgan-bench-cell-{os.getppid()}-def"
+    other = tmp_path / "dcgan-bench-cell-notapid"
+    for d in (dead, alive, other):
+        (d / "cell").mkdir(parents=True)
+    fresh = ray_backend._cell_tmp_dir()
+    assert not dead.exists()
+    assert alive.is_dir() and other.is_dir()  # a live worker's cell, and a name not ours
+    assert fresh.parent == tmp_path and fresh.name.startswith(f"dcgan-bench-cell-{os.getpid()}-")
 
 
 @pytest.mark.slow

@@ -59,6 +59,24 @@ def _die_with_parent():
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
+CELL_TMP_PREFIX = "dcgan-bench-cell-"
+
+
+def _cell_tmp_dir() -> Path:
+    """A fresh temporary directory for one cell on this node, named after the Ray worker's pid
+    (dcgan-bench-cell-<pid>-<random>).
+
+    A task whose worker or node was lost never removed its directory (weights, samples, event
+    files), so each new one first removes those whose worker is dead: a node that loses tasks
+    does not fill its disk.
+    """
+    for old in Path(tempfile.gettempdir()).glob(f"{CELL_TMP_PREFIX}*-*"):
+        owner = old.name[len(CELL_TMP_PREFIX):].split("-")[0]
+        if owner.isdigit() and not Path(f"/proc/{owner}").exists():
+            shutil.rmtree(old, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f"{CELL_TMP_PREFIX}{os.getpid()}-"))
+
+
 def _pack(directory: Path) -> bytes:
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:gz") as tar:
@@ -73,7 +91,7 @@ def run_cell_on_node(cell_id: str, config_json: str, cpus, board=None) -> dict:
     node = ray.get_runtime_context().get_node_id()
     if board is not None:
         board.started.remote(cell_id, node)
-    tmp = Path(tempfile.mkdtemp(prefix="dcgan-bench-cell-"))
+    tmp = _cell_tmp_dir()
     try:
         env = {**os.environ, LAUNCHED_ENV: repr(time.time())}
         gpu_ids = [str(g) for g in ray.get_gpu_ids()]
