@@ -109,6 +109,12 @@ def test_no_worse_verdicts(cells):
                  b={"precision": "mixed_float16"})
     assert few["p"] == pytest.approx(0.05)
     assert few["verdict"] == "inconclusive" and "needs at least 4 seeds per side" in few["why"]
+    # 10 against 3 at level 0.999: smallest p 1 / C(13, 3) = 0.0035, not below 0.001; beside
+    # A's 10, B needs 4 (1 / C(14, 4) = 1 / 1001), or 7 a side (1 / C(14, 7) = 1 / 3432)
+    uneven = _judge(cells, **fid, b={"precision": "mixed_float16"}, level=0.999)
+    assert (uneven["n_a"], uneven["n_b"], uneven["verdict"]) == (10, 3, "inconclusive")
+    assert uneven["why"] == ("with A's 10 seeds, B needs at least 4, or at least 7 seeds per "
+                             "side, for a one-sided p < 0.001")
     # classifier score, higher is better: bs256's collapsed seeds score 3 against base's 8
     score = _judge(cells, kind="no_worse", metric="classifier_score", margin=0.1,
                    a={"part": "base"}, b={"part": "bs256"})

@@ -321,9 +321,8 @@ def judge_no_worse(claim, cells) -> dict:
                    f"{1 - margin if higher_is_better else 1 + margin:g}: p = {p_holds:.3g} "
                    f"(not worse), {p_fails:.3g} (worse)"))
     if smallest_exact_rank_p(len(va), len(vb)) / 2 >= alpha:
-        return {**out, "verdict": INCONCLUSIVE,
-                "why": f"needs at least {_min_one_sided(alpha)} seeds per side for a one-sided "
-                       f"p < {alpha:.3g}"}
+        return {**out, "verdict": INCONCLUSIVE, "why": _too_few_for_one_sided(len(va), len(vb),
+                                                                               alpha)}
     if p_holds < alpha:
         return {**out, "verdict": HOLDS}
     if p_fails < alpha:
@@ -333,6 +332,26 @@ def judge_no_worse(claim, cells) -> dict:
 
 def _min_one_sided(alpha) -> int:
     return next(n for n in range(1, MAX_PLAN_SEEDS) if 1 / math.comb(2 * n, n) < alpha)
+
+
+def _fewest_beside(n_fixed: int, alpha) -> int | None:
+    """With n_fixed seeds on one side, the fewest on the other with which a one-sided exact
+    Mann-Whitney test can reach p < alpha (its smallest p is 1 / C(n_fixed + n, n))."""
+    return next((n for n in range(1, MAX_PLAN_SEEDS) if 1 / math.comb(n_fixed + n, n) < alpha),
+                None)
+
+
+def _too_few_for_one_sided(n_a: int, n_b: int, alpha) -> str:
+    """Why these seeds cannot decide a one-sided test, and what would: the smaller side grown
+    beside the larger one as it is, or both sides equal."""
+    per_side = f"at least {_min_one_sided(alpha)} seeds per side"
+    target = f"for a one-sided p < {alpha:.3g}"
+    need = _fewest_beside(max(n_a, n_b), alpha)
+    if n_a == n_b or need is None:
+        return f"needs {per_side} {target}"
+    small, large = ("B", "A") if n_b < n_a else ("A", "B")
+    return (f"with {large}'s {max(n_a, n_b)} seeds, {small} needs at least {need}, or "
+            f"{per_side}, {target}")
 
 
 def judge_differs(claim, cells) -> dict:
