@@ -1,8 +1,10 @@
-"""Names in the run-record contract: file names, statuses, metric keys, results columns.
+"""Names in the run-record contract: file names, statuses, coordinates, metric keys, results
+columns, verdict words.
 
-Everything after training (results, reports, comparisons) reads records through these names, and
-metric keys double as DataFrame column names. The README's "Run records" section shows the layout
-of a run directory. Nothing here imports TensorFlow or pandas.
+Everything after training (results, reports, comparisons, claims, the history) reads records
+through these names, and metric keys double as DataFrame column names. Each name is spelled here
+once. The README's "Run records" section shows the layout of a run directory. Nothing here
+imports TensorFlow or pandas.
 """
 
 # 2: peak memory split into training and process (with kinds), first_batch_seconds, throughput
@@ -24,6 +26,20 @@ TENSORBOARD_DIR = "tb"
 # Files of one run (grid) directory.
 MANIFEST_FILE = "manifest.json"
 RESULTS_FILE = "results.csv"
+# Where grid runs and rendered pages go by default (relative to the working directory), and the
+# link in runs/<spec stem>/ that points at the newest run of a spec.
+RUNS_ROOT = "runs"
+REPORTS_ROOT = "reports"
+LATEST_LINK = "latest"
+
+# A cell's coordinates, in the order reports and tables show them. A configuration is a cell's
+# coordinates without the seed (its seeds are its repeats); a cell's key adds the grid part it
+# belongs to, so that two parts training the same coordinates stay apart.
+SEED = "seed"
+PART = "part"
+COORDINATES = ("data", "device", "precision", "xla", "batch_size", SEED)
+CONFIG_COORDINATES = tuple(k for k in COORDINATES if k != SEED)
+CELL_KEY = (PART, *COORDINATES)
 
 # Cell statuses. Only "ok" means the numbers in the summary are complete.
 STATUS_OK = "ok"
@@ -54,7 +70,7 @@ CLASSES_COVERED = "classes_covered"
 KL_TO_UNIFORM = "kl_to_uniform"
 MAX_CLASS_FRACTION = "max_class_fraction"
 CONFIDENT_FRACTION = "confident_fraction"
-OUTCOME = "outcome"  # digits | mode_collapse | not_converged (bench.analysis.outcome_rule)
+OUTCOME = "outcome"  # digits | mode_collapse | not_converged (bench.outcome_rule)
 PRECISION = "precision"
 RECALL = "recall"
 DENSITY = "density"
@@ -105,3 +121,18 @@ BYTES_PER_MIB = 2 ** 20
  FINAL_DENSITY, FINAL_COVERAGE, FINAL_CLASS_HISTOGRAM) = map(final_column, (
     N, FID, RANK_DEFICIENT, KID, CLASSIFIER_SCORE, CLASSES_COVERED, MAX_CLASS_FRACTION,
     CONFIDENT_FRACTION, OUTCOME, PRECISION, RECALL, DENSITY, COVERAGE, CLASS_HISTOGRAM))
+
+
+# Verdicts. One test of a comparison (bench.analysis.compare) says regression, improvement,
+# no change or inconclusive; a whole comparison, as the history keeps it, says ok, regression
+# or drift. A claim (bench.analysis.claims) holds, fails or is inconclusive.
+VERDICT_REGRESSION = "regression"
+VERDICT_IMPROVEMENT = "improvement"
+VERDICT_NO_CHANGE = "no change"
+VERDICT_INCONCLUSIVE = "inconclusive"
+VERDICT_OK = "ok"
+VERDICT_DRIFT = "drift"
+BAD_VERDICTS = (VERDICT_REGRESSION, VERDICT_DRIFT)
+CLAIM_HOLDS = "holds"
+CLAIM_FAILS = "fails"
+CLAIM_INCONCLUSIVE = VERDICT_INCONCLUSIVE

@@ -27,6 +27,6 @@ def mnist_dir():
 
 @pytest.fixture(scope="session")
 def mnist_5k():
-    from bench.cell.data import load_split
+    from bench.datasets import load_split
 
     return load_split("mnist-5k")

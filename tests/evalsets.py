@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from scipy.ndimage import gaussian_filter
 
-from bench.cell.data import images_to_unit_range, load_split
+from bench.datasets import images_to_unit_range, load_split
 
 MNIST_DIR = Path(os.environ.get("DCGAN_BENCH_MNIST_DIR",
                                 Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"))

@@ -20,6 +20,7 @@ import pytest
 from scipy import stats
 
 from bench.analysis import claims
+from bench.analysis import stats as bench_stats
 from bench.analysis.cells import load_cells
 from bench.cli import main
 from bench.errors import BenchError
@@ -46,7 +47,7 @@ def _cp(k, n):
 
 @pytest.mark.parametrize("k,n", [(0, 10), (1, 9), (2, 10), (3, 10), (7, 10), (10, 10)])
 def test_exact_interval_is_clopper_pearson(k, n):
-    got = claims.exact_interval(k, n, 0.95)
+    got = bench_stats.exact_interval(k, n, 0.95)
     ci = stats.binomtest(k, n).proportion_ci(confidence_level=0.95, method="exact")
     assert got == pytest.approx((ci.low, ci.high), abs=1e-12)
     assert got == pytest.approx(_cp(k, n), abs=1e-9)
@@ -189,11 +190,11 @@ kind = "collapse"
 
 def test_plan_sizes_a_grid():
     # the numbers: no collapse at all, a bound below 10% at 95%
-    assert claims.one_sided_seeds_for_zero(0.1, 0.95) == 29
-    assert claims.seeds_to_decide_proportion(0.0, 0.1, 0.95, upper_is_claim=True) == 36
+    assert bench_stats.one_sided_seeds_for_zero(0.1, 0.95) == 29
+    assert bench_stats.seeds_to_decide_proportion(0.0, 0.1, 0.95, upper_is_claim=True) == 36
     assert 1 - 0.025 ** (1 / 36) < 0.1 < 1 - 0.025 ** (1 / 35)
     # a true rate at the bound is never decided
-    assert claims.seeds_to_decide_proportion(0.1, 0.1, 0.95, upper_is_claim=True) is None
+    assert bench_stats.seeds_to_decide_proportion(0.1, 0.1, 0.95, upper_is_claim=True) is None
 
 
 def test_claims_command_outputs_and_exit_codes(tmp_path, capsys):

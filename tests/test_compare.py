@@ -13,6 +13,7 @@ from nights import GOLDEN, craft_night
 from scipy import stats
 
 from bench.analysis import compare, history
+from bench.analysis import stats as bench_stats
 from bench.analysis.runs import run_dir_to_run
 from bench.cli import main
 from bench.errors import BenchError
@@ -190,20 +191,20 @@ def test_bad_input_exits_2(tmp_path, capsys):
 
 def test_quality_verdicts_worked_by_hand():
     # seven seeds a side, fully separated: exact p = 2 / C(14, 7) = 5.83e-4 < 0.002
-    worse_fid = compare.samples_to_test([40 + i for i in range(7)], [60 + i for i in range(7)])
+    worse_fid = bench_stats.samples_to_test([40 + i for i in range(7)], [60 + i for i in range(7)])
     assert worse_fid["p"] == pytest.approx(2 / 3432, rel=1e-9)
     (fid,) = compare.tests_to_verdicts([{**worse_fid, "higher_is_better": False}], margin=0.0,
                                        unit="seeds")
     assert fid["verdict"] == "regression"
     # Fisher: 0 of 8 collapsed against 8 of 8: p = 2 / C(16, 8) = 1.554e-4
-    test = compare.collapse_test(0, 8, 8, 8)
+    test = bench_stats.collapse_test(0, 8, 8, 8)
     assert test["p"] == pytest.approx(2 / 12870, rel=1e-9)
     assert test["p"] == pytest.approx(stats.fisher_exact([[8, 0], [0, 8]]).pvalue)
     (collapse,) = compare.collapse_verdicts([test], [test["p"]])
     assert collapse["verdict"] == "regression"
     # three seeds a side: Fisher can never go below 2 / C(6, 3) = 0.1
-    assert compare.smallest_fisher_p(3, 3) == pytest.approx(0.1)
-    (few,) = compare.collapse_verdicts([compare.collapse_test(0, 3, 3, 3)], [0.1])
+    assert bench_stats.smallest_fisher_p(3, 3) == pytest.approx(0.1)
+    (few,) = compare.collapse_verdicts([bench_stats.collapse_test(0, 3, 3, 3)], [0.1])
     assert few["verdict"] == "inconclusive" and "needs at least 7 seeds" in few["why"]
 
 

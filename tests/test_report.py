@@ -21,7 +21,8 @@ import pytest
 from bench.analysis.cells import load_cells
 from bench.analysis.stats import ratio_of_medians_ci
 from bench.errors import BenchError
-from bench.report.render import MARKER, render_report
+from bench.report.publish import MARKER
+from bench.report.render import render_report
 from bench.report.tables import xla_speedup
 
 GOLDEN = Path(__file__).parent / "data" / "runs" / "golden"

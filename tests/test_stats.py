@@ -24,12 +24,12 @@ def test_three_seeds_against_three_never_reach_p_below_0_1():
 
 
 def test_throughput_verdicts_worked_by_hand():
-    from bench.analysis import compare
+    from bench.analysis import compare, stats
 
     baseline = [100.0 + i for i in range(10)]          # median 104.5
     slower = [80.0 + i for i in range(10)]             # median 84.5: ratio 0.8086
     same = [98.5 + i for i in range(10)]               # median 103.0: ratio 0.9856, overlapping
-    tests = [compare.samples_to_test(baseline, slower), compare.samples_to_test(baseline, same)]
+    tests = [stats.samples_to_test(baseline, slower), stats.samples_to_test(baseline, same)]
     # fully separated samples of 10 and 10: exact two-sided p = 2 / C(20, 10) = 1.0825e-5
     assert tests[0]["p"] == pytest.approx(2 / 184756, rel=1e-6)
     assert tests[0]["ratio"] == pytest.approx(84.5 / 104.5)
@@ -37,9 +37,9 @@ def test_throughput_verdicts_worked_by_hand():
     assert verdicts[0]["p_holm"] == pytest.approx(2 * 2 / 184756, rel=1e-6)  # 2 comparisons
     assert [v["verdict"] for v in verdicts] == ["regression", "no change"]
     # 5% slower and fully separated: significant, but inside the 10% noise margin
-    (five,) = compare.tests_to_verdicts([compare.samples_to_test(
+    (five,) = compare.tests_to_verdicts([stats.samples_to_test(
         [100.0 + 0.1 * i for i in range(10)], [95.0 + 0.1 * i for i in range(10)])])
     assert five["p_holm"] < 0.002 and five["verdict"] == "no change"
     # three windows a side can never reach p < 0.002
-    (few,) = compare.tests_to_verdicts([compare.samples_to_test([1, 2, 3], [7, 8, 9])])
+    (few,) = compare.tests_to_verdicts([stats.samples_to_test([1, 2, 3], [7, 8, 9])])
     assert few["verdict"] == "inconclusive" and "at least 7 windows per side" in few["why"]

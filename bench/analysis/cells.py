@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 
 from bench import schema
-from bench.analysis.results import COORDINATES, load_results
+from bench.analysis.results import load_results
+from bench.schema import CONFIG_COORDINATES, COORDINATES, PART
 
-CONFIG_KEYS = tuple(k for k in COORDINATES if k != "seed")
 # Throughput and compile-time plots draw one line per device x XLA x precision.
 GROUP_KEYS = ("device", "xla", "precision")
 NUMERIC_COLUMNS = ("seed", "batch_size", "steps", "first_batch_seconds", "compile_seconds",
@@ -23,8 +23,7 @@ NUMERIC_COLUMNS = ("seed", "batch_size", "steps", "first_batch_seconds", "compil
 # differ in either, it becomes part of the configuration label.
 MEASUREMENT_KEYS = (schema.FINAL_N, schema.CLASSIFIER_SHA256)
 # A grid's parts (bench.grid.spec) train the same coordinates to different budgets: a part is part
-# of the configuration whenever the cells at hand come from more than one.
-PART = "part"
+# of the configuration whenever the cells at hand come from more than one (schema.PART).
 
 
 def value_label(key, value) -> str:
@@ -101,7 +100,7 @@ def results_to_cells(cells: pd.DataFrame) -> pd.DataFrame:
     for key in (PART, *MEASUREMENT_KEYS):
         if key not in cells:
             cells[key] = None
-    cells["config"] = _labels(cells, CONFIG_KEYS, extra=(PART, *MEASUREMENT_KEYS))
+    cells["config"] = _labels(cells, CONFIG_COORDINATES, extra=(PART, *MEASUREMENT_KEYS))
     cells["group"] = _labels(cells, GROUP_KEYS)
     cells["key"] = [f"{i:02d}" for i in range(len(cells))]
     cells["seed_label"] = cells["seed"].map(lambda s: "seed ?" if pd.isna(s) else f"seed {int(s)}")
@@ -116,5 +115,5 @@ def config_order(cells: pd.DataFrame) -> list[str]:
 
 def constant_coordinates(cells: pd.DataFrame) -> dict:
     """Coordinates shared by every cell (left out of the labels, said once on the page)."""
-    return {k: cells[k].iloc[0] for k in CONFIG_KEYS
+    return {k: cells[k].iloc[0] for k in CONFIG_COORDINATES
             if cells[k].astype(str).nunique(dropna=False) == 1}

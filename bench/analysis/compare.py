@@ -21,28 +21,33 @@ seeds are pooled.
 Pure functions of `Run`s (bench.analysis.runs): no files, no TensorFlow.
 """
 
-import numpy as np
 import pandas as pd
-from scipy import stats
 
-from bench import schema
-from bench.analysis import outcome_rule
+from bench import outcome_rule, schema
 from bench.analysis.cells import results_to_cells
-from bench.analysis.runs import CELL_KEY, Run
-from bench.analysis.stats import holm_adjusted, min_samples_per_side, smallest_exact_rank_p
+from bench.analysis.runs import Run
+from bench.analysis.stats import (
+    collapse_test,
+    holm_adjusted,
+    min_fisher_per_side,
+    min_samples_per_side,
+    samples_to_test,
+    smallest_exact_rank_p,
+    smallest_fisher_p,
+)
 from bench.errors import BenchError
+from bench.schema import (
+    VERDICT_DRIFT,
+    VERDICT_IMPROVEMENT,
+    VERDICT_INCONCLUSIVE,
+    VERDICT_NO_CHANGE,
+    VERDICT_OK,
+    VERDICT_REGRESSION,
+)
 
 ALPHA = 0.002
 MARGIN = 0.10
 DRIFT_NIGHTS = 7
-REGRESSION = "regression"
-IMPROVEMENT = "improvement"
-NO_CHANGE = "no change"
-INCONCLUSIVE = "inconclusive"
-DRIFT = "drift"
-EXACT_MAX = 200  # samples per side up to which the exact distribution is computed
-BOOTSTRAP_RESAMPLES = 2000
-BOOTSTRAP_SEED = 0
 
 # Final metrics compared across seeds: (column, name, higher is better)
 QUALITY_METRICS = ((schema.FINAL_FID, "FID", False),
@@ -54,37 +59,12 @@ REPEATED_METRICS = (schema.FINAL_FID, schema.FINAL_KID, schema.FINAL_CLASSIFIER_
 FAILING = (schema.STATUS_FAILED, schema.STATUS_DIVERGED, schema.STATUS_MISSING)
 
 
-# ---------------------------------------------------------------- tests on samples
-
-def samples_to_test(baseline, candidate, bootstrap=False) -> dict:
-    """Ratio of medians (candidate / baseline), the two-sided Mann-Whitney p-value and, with
-    `bootstrap`, a 95% percentile bootstrap interval of the ratio (each side resampled)."""
-    baseline, candidate = np.asarray(baseline, float), np.asarray(candidate, float)
-    # Exact p-values where they are valid (no ties) and cheap; SciPy's "auto" would switch to
-    # the normal approximation above 8 samples, which overstates p for small separated samples.
-    tied = len(np.unique(np.concatenate([baseline, candidate]))) < len(baseline) + len(candidate)
-    method = "asymptotic" if tied or max(len(baseline), len(candidate)) > EXACT_MAX else "exact"
-    p = stats.mannwhitneyu(candidate, baseline, alternative="two-sided", method=method).pvalue
-    out = {"ratio": float(np.median(candidate) / np.median(baseline)), "p": float(p),
-           "n_baseline": len(baseline), "n_candidate": len(candidate),
-           "baseline_median": float(np.median(baseline)),
-           "candidate_median": float(np.median(candidate))}
-    if bootstrap:
-        ci = stats.bootstrap((candidate, baseline), _ratio_of_medians, vectorized=True,
-                             n_resamples=BOOTSTRAP_RESAMPLES, method="percentile",
-                             rng=np.random.default_rng(BOOTSTRAP_SEED)).confidence_interval
-        out["ci_low"], out["ci_high"] = float(ci.low), float(ci.high)
-    return out
-
-
-def _ratio_of_medians(candidate, baseline, axis=-1):
-    return np.median(candidate, axis=axis) / np.median(baseline, axis=axis)
-
-
+# ---------------------------------------------------------------- tests to verdicts
 
 def tests_to_verdicts(tests: list[dict], alpha=ALPHA, margin=MARGIN, unit="windows",
                       p_holm=None) -> list[dict]:
-    """Each test with `p_holm` and its `verdict` (and `why`, when inconclusive).
+    """Each test (bench.analysis.stats.samples_to_test) with `p_holm` and its `verdict` (and
+    `why`, when inconclusive).
 
     A test may say `higher_is_better` (default True: images/sec); the change is then judged on
     the ratio or on its inverse, so a 10% margin means 10% worse either way. `p_holm`: adjusted
@@ -96,50 +76,32 @@ def tests_to_verdicts(tests: list[dict], alpha=ALPHA, margin=MARGIN, unit="windo
         verdict = {**test, "p_holm": p_holm}
         better = test["ratio"] if test.get("higher_is_better", True) else 1 / test["ratio"]
         if smallest_exact_rank_p(test["n_baseline"], test["n_candidate"]) >= alpha:
-            verdict["verdict"] = INCONCLUSIVE
+            verdict["verdict"] = VERDICT_INCONCLUSIVE
             verdict["why"] = (f"needs at least {min_samples_per_side(alpha)} {unit} per side "
                               f"for p < {alpha}")
         elif p_holm < alpha and better < 1 - margin:
-            verdict["verdict"] = REGRESSION
+            verdict["verdict"] = VERDICT_REGRESSION
         elif p_holm < alpha and better > 1 + margin:
-            verdict["verdict"] = IMPROVEMENT
+            verdict["verdict"] = VERDICT_IMPROVEMENT
         else:
-            verdict["verdict"] = NO_CHANGE
+            verdict["verdict"] = VERDICT_NO_CHANGE
         out.append(verdict)
     return out
 
 
-def smallest_fisher_p(n_a: int, n_b: int) -> float:
-    """The smallest two-sided p-value Fisher's exact test can give for two groups of these sizes:
-    every cell of one group collapsed, none of the other."""
-    return float(stats.fisher_exact([[n_a, 0], [0, n_b]]).pvalue)
-
-
-def collapse_test(baseline_collapsed: int, baseline_n: int, candidate_collapsed: int,
-                  candidate_n: int, alpha=ALPHA) -> dict:
-    """Fisher's exact test on collapse counts (collapsed / seeds with recognisable samples)."""
-    table = [[candidate_collapsed, candidate_n - candidate_collapsed],
-             [baseline_collapsed, baseline_n - baseline_collapsed]]
-    out = {"baseline": f"{baseline_collapsed}/{baseline_n} collapsed",
-           "candidate": f"{candidate_collapsed}/{candidate_n} collapsed",
-           "p": float(stats.fisher_exact(table).pvalue), "n_baseline": baseline_n,
-           "n_candidate": candidate_n,
-           "worse": candidate_collapsed / candidate_n > baseline_collapsed / baseline_n}
-    return out
-
-
 def collapse_verdicts(tests: list[dict], p_holm: list[float], alpha=ALPHA) -> list[dict]:
+    """Each collapse-count test (bench.analysis.stats.collapse_test) with its verdict."""
     out = []
     for test, p in zip(tests, p_holm):
         verdict = {**test, "p_holm": p}
         if smallest_fisher_p(test["n_baseline"], test["n_candidate"]) >= alpha:
-            need = next(n for n in range(1, 100) if smallest_fisher_p(n, n) < alpha)
-            verdict["verdict"] = INCONCLUSIVE
-            verdict["why"] = f"needs at least {need} seeds with digits or collapse per side"
+            verdict["verdict"] = VERDICT_INCONCLUSIVE
+            verdict["why"] = (f"needs at least {min_fisher_per_side(alpha)} seeds with digits or "
+                              "collapse per side")
         elif p < alpha:
-            verdict["verdict"] = REGRESSION if test["worse"] else IMPROVEMENT
+            verdict["verdict"] = VERDICT_REGRESSION if test["worse"] else VERDICT_IMPROVEMENT
         else:
-            verdict["verdict"] = NO_CHANGE
+            verdict["verdict"] = VERDICT_NO_CHANGE
         out.append(verdict)
     return out
 
@@ -175,10 +137,10 @@ def check_comparable(baseline: Run, candidate: Run, pairs: pd.DataFrame):
 
 def _keyed(run: Run, side: str) -> pd.DataFrame:
     frame = run.results.copy()
-    for key in CELL_KEY:
+    for key in schema.CELL_KEY:
         if key not in frame:
             frame[key] = None
-    frame["_key"] = [tuple(str(v) for v in row) for row in frame[list(CELL_KEY)].itertuples(
+    frame["_key"] = [tuple(str(v) for v in row) for row in frame[list(schema.CELL_KEY)].itertuples(
         index=False)]
     frame["_side"] = side
     return frame
@@ -205,8 +167,8 @@ def throughput_tests(baseline: Run, candidate: Run, pairs: pd.DataFrame, alpha, 
     ok = pairs[pairs["matched"] & (pairs["status_b"] == schema.STATUS_OK)
                & (pairs["status_c"] == schema.STATUS_OK)]
     for config, group in ok.groupby("config", sort=False):
-        base = [w for cell in group["cell_id_b"] for w in baseline.windows.get(cell, [])]
-        cand = [w for cell in group["cell_id_c"] for w in candidate.windows.get(cell, [])]
+        base = [w for cell in group["cell_id_b"] for w in baseline.window_rates(cell)]
+        cand = [w for cell in group["cell_id_c"] for w in candidate.window_rates(cell)]
         if base and cand:
             tests.append({"config": config, "seeds": len(group),
                           **samples_to_test(base, cand, bootstrap=True)})
@@ -325,15 +287,16 @@ def compare_runs(baseline: Run, candidate: Run, *, drift_base: Run | None = None
 
 def overall_verdict(result: dict) -> tuple[str, list[str]]:
     reasons = [f"throughput {t['config']}: {t['ratio']:.3f}x, p(Holm) {t['p_holm']:.2g}"
-               for t in result["throughput"] if t["verdict"] == REGRESSION]
+               for t in result["throughput"] if t["verdict"] == VERDICT_REGRESSION]
     reasons += [f"{t['metric']} {t['config']}: worse, p(Holm) {t['p_holm']:.2g}"
-                for t in result["quality"] if t["verdict"] == REGRESSION]
+                for t in result["quality"] if t["verdict"] == VERDICT_REGRESSION]
     reasons += [f"cell {c['cell']} newly failing ({c['candidate']})"
                 for c in result["cells_not_compared"] if c["note"] == "newly failing"]
     if reasons:
-        return REGRESSION, reasons
+        return VERDICT_REGRESSION, reasons
     drift = [f"throughput {t['config']}: {t['ratio']:.3f}x against {result['drift_base']}, "
-             f"p(Holm) {t['p_holm']:.2g}" for t in result["drift"] if t["verdict"] == REGRESSION]
+             f"p(Holm) {t['p_holm']:.2g}" for t in result["drift"]
+             if t["verdict"] == VERDICT_REGRESSION]
     if drift:
-        return DRIFT, drift
-    return "ok", []
+        return VERDICT_DRIFT, drift
+    return VERDICT_OK, []

@@ -13,7 +13,9 @@ Schema (version 2; `meta.schema_version`):
               the thresholds and the details as JSON; `last-good` skips runs with a bad one
     meta      schema_version
 
-Migrations run in order when an older database is opened (1 -> 2: `cells.row_json`, `verdicts`).
+Migrations run in order when an older database is opened, in the style of the run records'
+(bench.rundirs): `MIGRATIONS[n]` brings a schema-n database to n+1 (1 -> 2: `cells.row_json`,
+`verdicts`).
 Ingest is idempotent (a run already present is left as it is) and atomic: one transaction, so a
 killed ingest leaves the database as it was. Concurrent writers wait for each other (WAL journal,
 a busy timeout) instead of failing. Nothing here imports TensorFlow.
@@ -28,21 +30,15 @@ from pathlib import Path
 import pandas as pd
 
 from bench import schema
-from bench.analysis.results import COORDINATES, find_cell_dirs, load_results
-from bench.analysis.runs import Run, cell_windows, run_dir_to_info, run_dir_to_run
+from bench.analysis.runs import Run, run_dir_to_run
 from bench.errors import BenchError
 
 HISTORY_ENV = "BENCH_HISTORY"
-DEFAULT_DB = Path("runs") / "history.sqlite"
+DEFAULT_DB = Path(schema.RUNS_ROOT) / "history.sqlite"
 HISTORY_SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 60_000
 
-VERDICT_OK = "ok"
-VERDICT_REGRESSION = "regression"
-VERDICT_DRIFT = "drift"
-BAD_VERDICTS = (VERDICT_REGRESSION, VERDICT_DRIFT)
-
-CELL_COLUMNS = ("part", *COORDINATES, "status", "reason", schema.IMAGES_PER_SEC_MEDIAN,
+CELL_COLUMNS = (*schema.CELL_KEY, "status", "reason", schema.IMAGES_PER_SEC_MEDIAN,
                 schema.IMAGES_PER_SEC_P10, schema.IMAGES_PER_SEC_P90,
                 schema.IMAGES_PER_SEC_OVERALL, "compile_seconds", schema.PEAK_MEMORY_TRAIN_BYTES,
                 schema.PEAK_MEMORY_TRAIN_KIND, schema.FINAL_N, schema.FINAL_FID, schema.FINAL_KID,
@@ -68,12 +64,18 @@ CREATE TABLE IF NOT EXISTS verdicts (run_id TEXT PRIMARY KEY REFERENCES runs(id)
                                      compared TEXT NOT NULL, details_json TEXT);
 """
 
-MIGRATIONS = {
-    # version 1 -> 2: whole results rows (v1 rows read back from their columns), verdicts
-    1: ["ALTER TABLE cells ADD COLUMN row_json TEXT",
-        "CREATE TABLE IF NOT EXISTS verdicts (run_id TEXT PRIMARY KEY REFERENCES runs(id), "
-        "baseline_id TEXT, verdict TEXT NOT NULL, compared TEXT NOT NULL, details_json TEXT)"],
-}
+
+
+def history_v1_to_v2(con: sqlite3.Connection):
+    """Whole results rows (schema-1 rows are read back from their columns), and verdicts."""
+    con.execute("ALTER TABLE cells ADD COLUMN row_json TEXT")
+    con.execute("CREATE TABLE IF NOT EXISTS verdicts (run_id TEXT PRIMARY KEY REFERENCES runs(id), "
+                "baseline_id TEXT, verdict TEXT NOT NULL, compared TEXT NOT NULL, "
+                "details_json TEXT)")
+
+
+# version n -> the function that brings a schema-n database to n + 1, inside one transaction
+MIGRATIONS = {1: history_v1_to_v2}
 
 
 def default_db() -> Path:
@@ -111,8 +113,7 @@ def connect(db) -> sqlite3.Connection:
                                  f"dcgan-bench understands ({HISTORY_SCHEMA_VERSION}); upgrade it",
                                  path=db)
             while version is not None and version < HISTORY_SCHEMA_VERSION:
-                for statement in MIGRATIONS[version]:
-                    con.execute(statement)
+                MIGRATIONS[version](con)
                 version += 1
                 con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(version),))
             con.execute("COMMIT")
@@ -137,12 +138,15 @@ def _row_json(row: pd.Series) -> str:
 
 
 def ingest(run_dir, db=None) -> tuple[str, bool]:
-    """Put one finished grid run into the history; returns (run id, whether it was new)."""
-    run_dir = Path(run_dir)
-    run = run_dir_to_info(run_dir)
-    cells = load_results([run_dir])
-    windows = [(run["id"], cell_dir.name, step, ips) for _, cell_dir in find_cell_dirs([run_dir])
-               for step, ips in cell_windows(cell_dir)]
+    """Put one finished grid run directory into the history; (run id, whether it was new)."""
+    return ingest_run(run_dir_to_run(run_dir), db)
+
+
+def ingest_run(loaded: Run, db=None) -> tuple[str, bool]:
+    """Put a run read from its directory into the history; (run id, whether it was new)."""
+    run, cells = loaded.info, loaded.results
+    windows = [(run["id"], cell, step, ips) for cell, pairs in loaded.windows.items()
+               for step, ips in pairs]
     con = connect(db or default_db())
     try:
         con.execute("BEGIN IMMEDIATE")  # one writer at a time; others wait (busy timeout)
@@ -219,10 +223,10 @@ def run_results(run_id: str, db=None, info: dict | None = None) -> pd.DataFrame:
 
 def history_to_run(run_id: str, db=None) -> Run:
     info = run_info(run_id, db)
-    windows: dict[str, list[float]] = {}
-    for r in _query(db, "SELECT cell_id, images_per_sec FROM windows WHERE run_id = ? "
+    windows: dict[str, list[tuple[int, float]]] = {}
+    for r in _query(db, "SELECT cell_id, step, images_per_sec FROM windows WHERE run_id = ? "
                         "ORDER BY cell_id, step", (run_id,)):
-        windows.setdefault(r["cell_id"], []).append(r["images_per_sec"])
+        windows.setdefault(r["cell_id"], []).append((r["step"], r["images_per_sec"]))
     return Run(run_id, info, run_results(run_id, db, info), windows)
 
 
@@ -230,7 +234,7 @@ def good_runs(spec_sha256: str, db=None, before: str | None = None) -> list[dict
     """Runs of one spec without a regression or drift verdict, newest first; only those started
     before `before` (an ISO time) when given."""
     runs = [r for r in list_runs(db) if r["spec_sha256"] == spec_sha256
-            and r["verdict"] not in BAD_VERDICTS and (before is None or r["started"] < before)]
+            and r["verdict"] not in schema.BAD_VERDICTS and (before is None or r["started"] < before)]
     return runs[::-1]
 
 

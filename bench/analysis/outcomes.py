@@ -2,14 +2,14 @@
 
 Works on the labelled cell DataFrame (bench.analysis.cells.load_cells). Only ok cells with a
 final evaluation have an outcome: a diverged, failed or skipped cell has no final samples to judge,
-and is counted apart. The rule itself lives in bench.analysis.outcome_rule.
+and is counted apart. The rule itself lives in bench.outcome_rule.
 """
 
 import pandas as pd
 
 from bench import schema
 from bench.analysis.cells import ok_cells
-from bench.analysis.outcome_rule import OUTCOME_DIGITS, OUTCOME_NOT_CONVERGED, OUTCOMES
+from bench.outcome_rule import OUTCOME_DIGITS, OUTCOME_NOT_CONVERGED, OUTCOMES
 
 FINAL_COLUMNS = (schema.FINAL_N, schema.FINAL_FID, schema.FINAL_KID,
                  schema.FINAL_CLASSIFIER_SCORE, schema.FINAL_CLASSES_COVERED,

@@ -1,8 +1,9 @@
 """A run to compare: its identity, its cells as the results DataFrame, its measured windows.
 
 A run comes from a grid run directory or from the history (bench.analysis.history); both give
-the same `Run`, so a comparison never asks where its runs came from. Nothing here imports
-TensorFlow.
+the same `Run`, so a comparison never asks where its runs came from. A run directory is read once,
+through the one reader of run directories (bench.rundirs), and the `Run` is passed along: the
+nightly job ingests, compares and reports the same object. Nothing here imports TensorFlow.
 """
 
 import hashlib
@@ -12,13 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench import records, schema
-from bench.analysis.results import COORDINATES, find_cell_dirs, load_results
-from bench.errors import BenchError
-
-# What matches a baseline cell with a candidate cell: the part and the coordinates.
-CELL_KEY = ("part", *COORDINATES)
-CONFIG_KEY = tuple(k for k in CELL_KEY if k != "seed")
+from bench import rundirs, schema
+from bench.analysis.results import load_results
 
 
 @dataclass
@@ -26,7 +22,11 @@ class Run:
     id: str
     info: dict  # spec_name, spec_sha256, started, harness_commit, tensorflow, device_model, ...
     results: pd.DataFrame  # load_results' frame: one row per cell
-    windows: dict  # cell_id -> measured windows' images/sec, in step order
+    windows: dict  # cell_id -> [(step, images/sec)] of its measured windows, in step order
+
+    def window_rates(self, cell_id: str) -> list[float]:
+        """The images/sec of a cell's measured windows, in step order ([] if it has none)."""
+        return [ips for _, ips in self.windows.get(cell_id, [])]
 
 
 def run_id_of(run_dir: Path) -> str:
@@ -40,17 +40,11 @@ def spec_sha256(manifest: dict) -> str:
     return hashlib.sha256(json.dumps(manifest.get("spec"), sort_keys=True).encode()).hexdigest()
 
 
-def read_manifest(run_dir: Path) -> dict:
-    path = Path(run_dir) / schema.MANIFEST_FILE
-    if not path.is_file():
-        raise BenchError(f"not a grid run directory (no {schema.MANIFEST_FILE})", path=run_dir)
-    return records.read_json_record(path)
-
-
-def run_dir_to_info(run_dir: Path) -> dict:
+def run_dir_to_info(run_dir: Path, cell_dirs=None) -> dict:
     """The history's `runs` row of a run directory."""
-    manifest = read_manifest(run_dir)
-    envs = [records.read_json_record(c / schema.ENV_FILE) for _, c in find_cell_dirs([run_dir])
+    manifest = rundirs.read_manifest(run_dir)
+    cell_dirs = rundirs.find_cell_dirs([run_dir]) if cell_dirs is None else cell_dirs
+    envs = [rundirs.read_record(c, schema.ENV_FILE) for _, c in cell_dirs
             if (c / schema.ENV_FILE).is_file()]
     env = envs[0] if envs else {}
     harness = manifest.get("harness") or {}
@@ -61,17 +55,11 @@ def run_dir_to_info(run_dir: Path) -> dict:
             "host": env.get("hostname"), "path": str(Path(run_dir).resolve())}
 
 
-def cell_windows(cell_dir: Path) -> list[tuple[int, float]]:
-    """(step, images/sec) of each measured log window: no warm-up, no excluded short window."""
-    return [(line["step"], line["images_per_sec"])
-            for line in records.read_jsonl(Path(cell_dir) / schema.STEPS_FILE)
-            if not line.get("excluded") and not line.get("warmup") and line.get("images_per_sec")]
-
-
 def run_dir_to_run(run_dir) -> Run:
+    """A grid run directory as a `Run`; BenchError when it is not one."""
     run_dir = Path(run_dir)
-    info = run_dir_to_info(run_dir)
-    windows = {cell.name: [ips for _, ips in cell_windows(cell)]
-               for _, cell in find_cell_dirs([run_dir])}
+    cell_dirs = rundirs.find_cell_dirs([run_dir])
+    info = run_dir_to_info(run_dir, cell_dirs)
+    windows = {cell.name: rundirs.measured_windows(cell) for _, cell in cell_dirs}
     windows = {cell: w for cell, w in windows.items() if w}  # as the history keeps them
     return Run(info["id"], info, load_results([run_dir]), windows)

@@ -23,10 +23,11 @@ from pathlib import Path
 
 from bench import records, schema
 from bench.cell import faults
-from bench.cell.data import load_split, training_dataset
 from bench.cell.devices import MemoryPeaks, resolve_device
+from bench.cell.pipeline import training_dataset
 from bench.cell.timing import Diverged
 from bench.config import CellConfig
+from bench.datasets import load_split
 from bench.errors import BenchError
 
 

@@ -21,24 +21,27 @@ def add(sub):
 def run(args) -> int:
     import pandas as pd
 
-    from bench.analysis import claims
     from bench.analysis.cells import load_cells
+    from bench.analysis.claims import judge
+    from bench.analysis.claims_plan import plan
+    from bench.analysis.claims_spec import load_claims
     from bench.errors import BenchError
+    from bench.schema import CLAIM_FAILS
 
-    parsed = claims.load_claims(args.claims)
+    parsed = load_claims(args.claims)
     if not args.runs and not args.plan:
         raise BenchError("no run directories given: name the runs to judge the claims on "
                          "(or --plan to size a grid)")
     cells = load_cells(args.runs) if args.runs else None
     if args.plan:
         with pd.option_context("display.width", 220, "display.max_colwidth", 110):
-            print(pd.DataFrame(claims.plan(parsed, cells)).to_string(index=False))
+            print(pd.DataFrame(plan(parsed, cells)).to_string(index=False))
         return 0
     from bench.report.claims import claims_text, write_claims
 
-    verdicts = claims.judge(parsed, cells)
+    verdicts = judge(parsed, cells)
     print(claims_text(verdicts))
     if args.out:
         write_claims(verdicts, args.out, args.claims)
         print(f"\nwritten: {args.out}/index.html, {args.out}/claims.md")
-    return 1 if any(v["verdict"] == claims.FAILS for v in verdicts) else 0
+    return 1 if any(v["verdict"] == CLAIM_FAILS for v in verdicts) else 0

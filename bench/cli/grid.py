@@ -2,6 +2,8 @@
 
 
 def add(sub):
+    from bench.grid.backends import EXECUTORS
+
     p = sub.add_parser("grid", help="run a grid spec: one process per cell")
     p.add_argument("spec", help="a grid spec, e.g. runs/grids/cpu.toml")
     p.add_argument("--out", default=None,
@@ -10,7 +12,7 @@ def add(sub):
     p.add_argument("--resume", action="store_true", help="keep ok cells, rerun the rest")
     p.add_argument("--require-gpu", action="store_true",
                    help="exit 2 before training anything when TensorFlow sees no GPU")
-    p.add_argument("--executor", choices=("local", "ray"), default="local",
+    p.add_argument("--executor", choices=EXECUTORS, default="local",
                    help="local: one process per cell on this machine (default); ray: each cell a "
                         "task on a Ray cluster (pip install 'dcgan-bench[ray]')")
     p.add_argument("--address", default=None,
@@ -22,28 +24,14 @@ def add(sub):
 
 
 def run(args) -> int:
-    from bench.errors import BenchError
-    from bench.grid.run import default_run_dir, point_latest, run_grid
+    from bench.grid.backends import make_backend
+    from bench.grid.run import run_grid
     from bench.grid.spec import load_spec
 
     spec = load_spec(args.spec)
-    if args.executor == "local" and (args.address or args.retries is not None):
-        raise BenchError("--address and --retries are for --executor ray")
-    if args.retries is not None and args.retries < 0:
-        raise BenchError(f"--retries: expected 0 or more, found {args.retries}")
-    if args.resume and not args.out:
-        raise BenchError("--resume needs --out: the run directory to finish")
-    backend = None
-    if args.executor == "ray":
-        from bench.grid.ray_backend import DEFAULT_RETRIES, RayCells
-
-        backend = RayCells(args.address, DEFAULT_RETRIES if args.retries is None else args.retries)
-    if args.out:
-        return run_grid(spec, args.out, resume=args.resume, require_gpu=args.require_gpu,
-                        backend=backend)
-    out = default_run_dir(args.spec)
-    code = run_grid(spec, out, require_gpu=args.require_gpu, backend=backend)
-    if out.exists():
-        point_latest(out)
-    print(f"run directory: {out}")
-    return code
+    backend = make_backend(args.executor, address=args.address, retries=args.retries)
+    grid = run_grid(spec, args.out, resume=args.resume, require_gpu=args.require_gpu,
+                    backend=backend)
+    if args.out is None:
+        print(f"run directory: {grid.run_dir}")
+    return grid.exit_code

@@ -3,6 +3,7 @@
 import json
 import sys
 
+from bench import schema
 from bench.cli.options import on_off
 
 
@@ -47,7 +48,7 @@ def run(args) -> int:
     ips = summary.get("images_per_sec") or {}
     print(json.dumps({k: summary.get(k) for k in ("status", "reason", "steps", "compile_seconds",
                                                   "wall_seconds")} | {"images_per_sec": ips}))
-    return 0 if summary["status"] == "ok" else 1
+    return 0 if summary["status"] == schema.STATUS_OK else 1
 
 
 def _print_window(step, total, per_sec):

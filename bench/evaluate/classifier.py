@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from bench import schema
-from bench.cell.data import images_to_unit_range
+from bench.datasets import images_to_unit_range
 from bench.errors import BenchError
 
 INSTRUMENTS_DIR = Path(__file__).resolve().parent / "instruments"
@@ -199,7 +199,7 @@ def load_classifier(dataset: str) -> Instrument:
 
 def check_accuracy(dataset: str, data_dir=None, classifier=None, batch_size: int = 500) -> float:
     """Accuracy of the (shipped) instrument on the data set's test split."""
-    from bench.cell.data import load_split
+    from bench.datasets import load_split
 
     classifier = classifier or load_classifier(dataset)
     split = load_split(dataset, "test", data_dir)

@@ -18,8 +18,7 @@ import math
 import numpy as np
 from scipy import linalg, special
 
-from bench import schema
-from bench.analysis import outcome_rule
+from bench import outcome_rule, schema
 from bench.errors import BenchError
 from bench.evaluate import prdc
 
@@ -182,7 +181,7 @@ def logits_to_mode_coverage(logits) -> dict:
     - classes_covered: classes whose *confident* samples number at least COVERAGE_SHARE * N / 10;
     - kl_to_uniform: KL(histogram share || uniform), 0 for balanced classes, log 10 for one class;
     - max_class_fraction: the largest class's share of all samples;
-    - outcome: digits, mode_collapse or not_converged (bench.analysis.outcome_rule).
+    - outcome: digits, mode_collapse or not_converged (bench.outcome_rule).
     """
     logits = _as_2d_float64(logits, "logits")
     n, num_classes = logits.shape

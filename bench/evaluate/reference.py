@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.cell.data import PREPROCESSING, SPLIT_SIZES, load_split, reference_split_name, split_to_sha256
+from bench.datasets import PREPROCESSING, SPLIT_SIZES, load_split, reference_split_name, split_to_sha256
 from bench.evaluate import prdc
 from bench.evaluate.classifier import ARCHITECTURE, FEATURE_LAYER
 from bench.records import atomic_path

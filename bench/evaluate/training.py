@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from bench import schema
-from bench.cell.data import images_to_unit_range, load_split
+from bench.datasets import images_to_unit_range, load_split
 from bench.errors import BenchError
 from bench.evaluate import classifier as clf
 from bench.records import atomic_path, write_text_atomic

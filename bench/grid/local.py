@@ -14,13 +14,10 @@ import sys
 import time
 from pathlib import Path
 
-from bench import records, schema
 from bench.cell.devices import PINNED_ENV
 from bench.errors import BenchError
-from bench.grid.run import cell_status
+from bench.grid.cellrecord import finished_status, log_path
 from bench.grid.worker import LAUNCHED_ENV
-
-LOG_DIR = "logs"
 
 
 def count_gpus() -> int:
@@ -31,15 +28,6 @@ def count_gpus() -> int:
     if out.returncode != 0:
         raise BenchError(f"could not ask TensorFlow for GPUs: {out.stderr.strip()[-500:]}")
     return int(out.stdout.strip().splitlines()[-1])
-
-
-def record_unfinished(cell_dir: Path, how: str, log_tail: str):
-    """A cell whose process ended without finishing its record: `failed`, with how and the
-    tail of its log."""
-    records.write_json_record(cell_dir / schema.SUMMARY_FILE, {
-        "status": schema.STATUS_FAILED,
-        "reason": f"cell process ended with {how} before finishing its record",
-        "log_tail": log_tail})
 
 
 class CellProcess:
@@ -64,13 +52,8 @@ class CellProcess:
         """Close the log; a process that died without a final summary is recorded as failed."""
         code = self.proc.wait()
         self.log.close()
-        status = cell_status(self.cell_dir)
-        if status in (None, schema.STATUS_RUNNING):
-            how = f"signal {-code}" if code < 0 else f"exit code {code}"
-            record_unfinished(self.cell_dir, how,
-                              Path(self.log.name).read_text(errors="replace")[-2000:])
-            status = schema.STATUS_FAILED
-        return status
+        how = f"signal {-code}" if code < 0 else f"exit code {code}"
+        return finished_status(self.cell_dir, how, Path(self.log.name))
 
     def terminate(self):
         if self.proc.poll() is None:
@@ -83,10 +66,17 @@ class CellProcess:
 
 
 class LocalProcesses:
-    """Runs cells as local processes; `run` returns when every cell has finished."""
+    """Runs cells as local processes (a bench.grid.backends.Backend); `run` returns when every
+    cell has finished."""
 
-    def __init__(self, gpus: int):
-        self.gpus = gpus
+    def __init__(self):
+        self._gpus = None
+
+    def gpus(self) -> int:
+        """GPUs TensorFlow sees on this machine, asked once."""
+        if self._gpus is None:
+            self._gpus = count_gpus()
+        return self._gpus
 
     def run(self, cells, run_dir: Path, bar, finished):
         """Run `cells` into run_dir; finished(cell, record) is called as each cell's process
@@ -104,7 +94,7 @@ class LocalProcesses:
                         continue
                     pending.remove(cell)
                     running.append(CellProcess(cell, run_dir / cell.id,
-                                               run_dir / LOG_DIR / f"{cell.id}.log", gpu))
+                                               log_path(run_dir, cell.id), gpu))
                     bar.cell_started(cell)
                     busy.add(gpu)
                     cpu_busy = cpu_busy or gpu is None
@@ -124,5 +114,5 @@ class LocalProcesses:
             return False if cpu_busy or busy - {None} else None
         if cpu_busy:
             return False
-        wanted = range(self.gpus) if device == "gpu" else [int(device[4:])]
+        wanted = range(self.gpus()) if device == "gpu" else [int(device[4:])]
         return next((g for g in wanted if g not in busy), False)

@@ -7,7 +7,7 @@ nothing else, so logs stay readable.
 import sys
 import time
 
-from bench import records, schema
+from bench import rundirs, schema
 
 
 class GridProgress:
@@ -51,7 +51,7 @@ class GridProgress:
         self._last_poll = time.time()
         parts = []
         for p in running:
-            lines = records.read_jsonl(p.cell_dir / schema.STEPS_FILE)
+            lines = rundirs.read_lines(p.cell_dir, schema.STEPS_FILE)
             if lines:
                 parts.append(f"{p.cell.id} step {lines[-1]['step']} "
                              f"{lines[-1]['images_per_sec'] or 0:,.0f} img/s")
@@ -83,7 +83,7 @@ class GridProgress:
 
     def _cell_figures(self, cell):
         try:
-            s = records.read_json_record(self.out_dir / cell.id / schema.SUMMARY_FILE)
+            s = rundirs.read_record(self.out_dir / cell.id, schema.SUMMARY_FILE)
         except Exception:  # noqa: BLE001 - progress must never stop a grid
             return ""
         out = f" {s.get('wall_seconds') or 0:.1f} s"

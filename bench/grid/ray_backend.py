@@ -27,11 +27,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import records, schema
+from bench import schema
 from bench.cell.devices import PINNED_ENV
 from bench.errors import BenchError
-from bench.grid.local import LOG_DIR, record_unfinished
-from bench.grid.run import cell_status
+from bench.grid.cellrecord import add_to_summary, finished_status, log_path, record_unfinished
 from bench.grid.worker import LAUNCHED_ENV
 
 RAY_MISSING = ("--executor ray needs Ray, an optional extra: pip install 'dcgan-bench[ray]' "
@@ -100,8 +99,8 @@ def run_cell_on_node(cell_id: str, config_json: str, cpus, board=None) -> dict:
         elif cpus:
             env.update(TF_NUM_INTRAOP_THREADS=str(int(cpus)), TF_NUM_INTEROP_THREADS="1",
                        OMP_NUM_THREADS=str(int(cpus)))
-        (tmp / LOG_DIR).mkdir()
-        with open(tmp / LOG_DIR / f"{cell_id}.log", "w") as log:
+        log_path(tmp, cell_id).parent.mkdir()
+        with open(log_path(tmp, cell_id), "w") as log:
             code = subprocess.Popen(
                 [sys.executable, "-m", "bench.grid.worker", str(tmp / cell_id), config_json],
                 stdout=log, stderr=subprocess.STDOUT, env=env,
@@ -131,19 +130,27 @@ class ProgressBoard:
 
 
 class RayCells:
-    """Runs cells as Ray tasks; `run` returns when every cell has a record in the run directory."""
+    """Runs cells as Ray tasks (a bench.grid.backends.Backend); `run` returns when every cell has
+    a record in the run directory."""
 
     def __init__(self, address=None, retries=DEFAULT_RETRIES, cpus_per_cell=None):
-        self.ray = import_ray()
+        self.ray = import_ray()  # a missing extra is reported before anything else happens
+        self.address, self.retries, self.cpus_per_cell = address, retries, cpus_per_cell
+        self.board = None
+
+    def _connect(self):
+        """Join the cluster (once): the smallest node's CPUs, the progress board, node names.
+        Deferred to the first use, so a grid refused for bad input never starts Ray."""
+        if self.board is not None:
+            return
         if not self.ray.is_initialized():
-            self.ray.init(address=address, include_dashboard=False, log_to_driver=False,
+            self.ray.init(address=self.address, include_dashboard=False, log_to_driver=False,
                           configure_logging=False)
-        self.retries = retries
         # A node with no CPUs (a head kept free of work, say) runs no cell: not the smallest node.
         node_cpus = [int(n["Resources"].get("CPU", 0)) for n in self.ray.nodes() if n.get("Alive")]
         if not any(node_cpus):
             raise BenchError("the Ray cluster has no node with CPUs, so no cell can run on it")
-        self.cpus_per_cell = cpus_per_cell or min(c for c in node_cpus if c > 0)
+        self.cpus_per_cell = self.cpus_per_cell or min(c for c in node_cpus if c > 0)
         self.failures = tuple(getattr(self.ray.exceptions, name) for name in SYSTEM_FAILURES
                               if hasattr(self.ray.exceptions, name))
         # The board lives on the driver's own node: the loss of a worker node must not take the
@@ -152,10 +159,10 @@ class RayCells:
 
         here = NodeAffinitySchedulingStrategy(self.ray.get_runtime_context().get_node_id(),
                                               soft=False)
-        self.board = self.ray.remote(num_cpus=0)(ProgressBoard).options(
-            scheduling_strategy=here).remote()
         # node id -> the address it was started with (several nodes may share one machine)
         self.addresses = {n["NodeID"]: n["NodeManagerAddress"] for n in self.ray.nodes()}
+        self.board = self.ray.remote(num_cpus=0)(ProgressBoard).options(
+            scheduling_strategy=here).remote()
 
     def _node(self, node_id) -> str:
         if node_id not in self.addresses:
@@ -164,6 +171,7 @@ class RayCells:
 
     def gpus(self) -> int:
         """Logical GPUs in the whole cluster: what GPU cells may ask for."""
+        self._connect()
         return int(self.ray.cluster_resources().get("GPU", 0))
 
     def _submit(self, cell):
@@ -175,6 +183,7 @@ class RayCells:
                            None if gpu else self.cpus_per_cell, self.board)
 
     def run(self, cells, run_dir: Path, bar, finished):
+        self._connect()
         attempts = {cell.id: [] for cell in cells}
         pending = {self._submit(cell): cell for cell in cells}
         for cell in cells:
@@ -212,26 +221,15 @@ class RayCells:
         if result is None:
             record_unfinished(cell_dir, f"lost {len(attempts)} times on the cluster "
                                         f"(retries: {self.retries})", "")
-            _add_to_summary(cell_dir, attempts=attempts)
+            add_to_summary(cell_dir, attempts=attempts)
             return schema.STATUS_FAILED
         with tarfile.open(fileobj=io.BytesIO(result["archive"]), mode="r:gz") as tar:
             tar.extractall(run_dir, filter="data")
-        status = cell_status(cell_dir)
-        if status in (None, schema.STATUS_RUNNING):
-            log = run_dir / LOG_DIR / f"{cell.id}.log"
-            record_unfinished(cell_dir, f"exit code {result['exit_code']}",
-                              log.read_text(errors="replace")[-2000:] if log.is_file() else "")
-            status = schema.STATUS_FAILED
+        status = finished_status(cell_dir, f"exit code {result['exit_code']}",
+                                 log_path(run_dir, cell.id))
         placement = {**result["placement"],
                      "node": self.addresses.get(result["placement"]["node_id"], "?")}
-        _add_to_summary(cell_dir, placement=placement,
+        add_to_summary(cell_dir, placement=placement,
                         attempts=attempts + [{"attempt": len(attempts) + 1,
                                               "node": self._node(placement["node_id"])}])
         return status
-
-
-def _add_to_summary(cell_dir: Path, **fields):
-    path = cell_dir / schema.SUMMARY_FILE
-    summary = records.read_json_record(path)
-    summary.pop("schema_version", None)
-    records.write_json_record(path, {**summary, **fields})

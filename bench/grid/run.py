@@ -3,37 +3,50 @@
 The manifest and each cell's record are written as the grid goes, and results.csv after every
 cell, so an interrupted grid (Ctrl-C, SIGTERM, a killed machine) loses no finished cell;
 `--resume` keeps cells whose summary is `ok` and reruns the rest from a clean directory. A
-backend (bench.grid.local: one local process per cell) only runs cells and says when each has
-finished; everything written around them is here, so a second backend writes the same run
-directory.
+backend (bench.grid.backends) only runs cells and says when each has finished; everything written
+around them is here and in bench.grid.cellrecord, so every backend writes the same run directory.
 """
 
 import contextlib
 import datetime
 import os
-import shutil
 import signal
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-from bench import records, schema
+from bench import records, rundirs, schema
 from bench.errors import BenchError
+from bench.grid.cellrecord import record_skipped, skip_reason, write_results_csv
 
 EXIT_INTERRUPTED = 130
-LATEST_LINK = "latest"
 
 
-def default_run_dir(spec_path, runs_root="runs") -> Path:
+@dataclass(frozen=True)
+class GridRun:
+    """What a grid run left: its run directory and the grid's exit code (0 every cell ok, 1 a
+    cell not ok, 130 interrupted)."""
+
+    run_dir: Path
+    exit_code: int
+
+
+def default_run_dir(spec_path, runs_root=schema.RUNS_ROOT) -> Path:
     """runs/<spec file stem>/<date-time>: one directory per run of a spec."""
     return Path(runs_root) / Path(spec_path).stem / time.strftime("%Y%m%d-%H%M%S")
 
 
+def latest_run_dir(spec_path, runs_root=schema.RUNS_ROOT) -> Path:
+    """runs/<spec file stem>/latest: the link to the newest run of a spec."""
+    return Path(runs_root) / Path(spec_path).stem / schema.LATEST_LINK
+
+
 def point_latest(run_dir: Path):
     """Make <grid dir>/latest point at run_dir, replacing the old link atomically."""
-    link = run_dir.parent / LATEST_LINK
-    tmp = run_dir.parent / f".{LATEST_LINK}.tmp"
+    link = run_dir.parent / schema.LATEST_LINK
+    tmp = run_dir.parent / f".{schema.LATEST_LINK}.tmp"
     tmp.unlink(missing_ok=True)
     os.symlink(run_dir.name, tmp)
     os.replace(tmp, link)
@@ -48,7 +61,7 @@ def prepare_run_dir(spec, out_dir: Path, resume: bool):
         if not manifest_path.is_file():
             raise BenchError(f"--resume: no {schema.MANIFEST_FILE} here, so this is not a grid "
                              "run directory", path=out_dir)
-        if records.read_json_record(manifest_path).get("spec") != spec.raw:
+        if rundirs.read_manifest(out_dir).get("spec") != spec.raw:
             raise BenchError("--resume: the grid spec differs from the one this run started "
                              "with; use a new --out for a changed spec", path=out_dir)
     elif resume:
@@ -64,38 +77,6 @@ def write_manifest(spec, out_dir: Path):
         "harness": harness_commit(),
         "cells": [{"id": c.id, "config": c.config.to_dict()} for c in spec.cells],
     })
-
-
-def write_results_csv(out_dir: Path):
-    from bench.analysis.results import load_results
-
-    records.write_text_atomic(out_dir / schema.RESULTS_FILE,
-                              load_results([out_dir]).to_csv(index=False))
-
-
-def record_skipped(cell, cell_dir: Path, reason: str):
-    if cell_dir.exists():
-        shutil.rmtree(cell_dir)
-    records.write_json_record(cell_dir / schema.CONFIG_FILE, cell.config.to_dict())
-    records.write_json_record(cell_dir / schema.SUMMARY_FILE,
-                              {"status": schema.STATUS_SKIPPED, "reason": reason})
-
-
-def cell_status(cell_dir: Path):
-    try:
-        return records.read_json_record(cell_dir / schema.SUMMARY_FILE).get("status")
-    except BenchError:
-        return None
-
-
-def skip_reason(cell, gpus: int):
-    """Why a cell cannot run on this machine, or None when it can."""
-    device = cell.config.device
-    if device != "cpu" and gpus == 0:
-        return "no GPU visible to TensorFlow on this machine"
-    if device.startswith("gpu:") and int(device[4:]) >= gpus:
-        return f"{device} asked for; {gpus} GPU(s) visible"
-    return None
 
 
 class _Terminated(Exception):
@@ -131,26 +112,33 @@ def interrupts_held(act_after=True):
         signal.raise_signal(held[0])  # now delivered to the handler the block held it from
 
 
-def run_grid(spec, out_dir, *, resume=False, require_gpu=False, progress=None,
-             backend=None) -> int:
-    """Run every cell of the spec into out_dir; 0 if every cell is ok, 1 otherwise, 130 if stopped.
+def run_grid(spec, out_dir=None, *, resume=False, require_gpu=False, progress=None,
+             backend=None) -> GridRun:
+    """Run every cell of the spec into out_dir (default: a new runs/<spec stem>/<date-time>, with
+    runs/<spec stem>/latest pointed at it) with `backend` (bench.grid.backends; default the
+    local one). BenchError, before anything runs, for a spec that cannot run here."""
+    if out_dir is None:
+        if resume:
+            raise BenchError("--resume needs --out: the run directory to finish")
+        out_dir = default_run_dir(spec.path)
+        try:
+            return _run(spec, out_dir, False, require_gpu, progress, backend)
+        finally:
+            if out_dir.exists():
+                point_latest(out_dir)
+    return _run(spec, Path(out_dir), resume, require_gpu, progress, backend)
 
-    `backend`: a launcher with gpus() and run(cells, run_dir, bar, finished); default the local
-    one (bench.grid.local), or bench.grid.ray_backend.RayCells for a cluster. The backend calls
-    finished(cell, record) as each cell ends, `record` writing the cell's record into run_dir and
-    returning its status; run_grid calls it with interrupts held.
-    """
-    from bench.grid.local import LocalProcesses, count_gpus
+
+def _run(spec, out_dir: Path, resume, require_gpu, progress, backend) -> GridRun:
     from bench.grid.progress import GridProgress
 
-    out_dir = Path(out_dir)
     prepare_run_dir(spec, out_dir, resume)
+    if backend is None:
+        from bench.grid.backends import make_backend
+
+        backend = make_backend()
     needs_gpu = require_gpu or any(c.config.device != "cpu" for c in spec.cells)
-    if backend is not None:
-        gpus = backend.gpus() if needs_gpu else 0
-    else:
-        gpus = count_gpus() if needs_gpu else 0
-        backend = LocalProcesses(gpus)
+    gpus = backend.gpus() if needs_gpu else 0
     if require_gpu and gpus == 0:
         raise BenchError("this job needs a GPU, and TensorFlow sees none (is the NVIDIA driver "
                          "installed? is CUDA_VISIBLE_DEVICES set?); nothing was run")
@@ -161,7 +149,7 @@ def run_grid(spec, out_dir, *, resume=False, require_gpu=False, progress=None,
     for cell in spec.cells:
         cell_dir = out_dir / cell.id
         reason = skip_reason(cell, gpus)
-        if resume and cell_status(cell_dir) == schema.STATUS_OK:
+        if resume and rundirs.cell_status(cell_dir) == schema.STATUS_OK:
             bar.cell_done(cell, schema.STATUS_OK, resumed=True)
         elif reason:
             record_skipped(cell, cell_dir, reason)
@@ -184,10 +172,10 @@ def run_grid(spec, out_dir, *, resume=False, require_gpu=False, progress=None,
             write_results_csv(out_dir)
         print(f"interrupted: finished cells are kept; rerun with --resume to finish "
               f"{out_dir}", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return GridRun(out_dir, EXIT_INTERRUPTED)
     finally:
         signal.signal(signal.SIGTERM, previous)
     bar.close()
     write_results_csv(out_dir)
-    statuses = [cell_status(out_dir / c.id) for c in spec.cells]
-    return 0 if all(s == schema.STATUS_OK for s in statuses) else 1
+    statuses = [rundirs.cell_status(out_dir / c.id) for c in spec.cells]
+    return GridRun(out_dir, 0 if all(s == schema.STATUS_OK for s in statuses) else 1)

@@ -19,6 +19,7 @@ def main(argv=None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow  # noqa: F401 - imported here so its cost is part of the start measurement
 
+    from bench import schema
     from bench.cell.train import run_cell
     from bench.config import CellConfig
     from bench.errors import EXIT_BAD_INPUT, BenchError
@@ -31,7 +32,7 @@ def main(argv=None) -> int:
     except BenchError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    return 0 if summary["status"] == "ok" else 1
+    return 0 if summary["status"] == schema.STATUS_OK else 1
 
 
 if __name__ == "__main__":

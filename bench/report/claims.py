@@ -12,10 +12,10 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from bench import records
-from bench.analysis.claims import selector_label
+from bench.analysis.claims_spec import selector_label
 from bench.report import figures
 from bench.report import html as report_html
-from bench.report.render import publish
+from bench.report.publish import publish
 
 NO_OUTCOME_COLOR = "#d9d9d9"
 

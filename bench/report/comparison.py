@@ -9,12 +9,13 @@ import json
 
 import pandas as pd
 
-from bench import records
+from bench import records, schema
 from bench.report import html as report_html
-from bench.report.render import publish
+from bench.report.publish import publish
 
-VERDICT_WORDS = {"ok": "ok: no regression, no drift", "regression": "REGRESSION",
-                 "drift": "DRIFT: a cumulative slowdown beyond the margin"}
+VERDICT_WORDS = {schema.VERDICT_OK: "ok: no regression, no drift",
+                 schema.VERDICT_REGRESSION: "REGRESSION",
+                 schema.VERDICT_DRIFT: "DRIFT: a cumulative slowdown beyond the margin"}
 
 
 def _throughput_frame(tests, baseline_name) -> pd.DataFrame:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench import records, schema
+from bench import rundirs, schema
 
 ENV_KEYS = ("tensorflow", "keras", "python", "device", "device_model", "host_cpu", "hostname",
             "cuda_build", "cudnn_build")
@@ -16,7 +16,7 @@ ENV_KEYS = ("tensorflow", "keras", "python", "device", "device_model", "host_cpu
 def _jsonl_frame(cells: pd.DataFrame, file_name: str) -> pd.DataFrame:
     frames = []
     for _, cell in cells.iterrows():
-        rows = records.read_jsonl(Path(cell["cell_dir"]) / file_name)
+        rows = rundirs.read_lines(cell["cell_dir"], file_name)
         if rows:
             frame = pd.DataFrame(rows)
             for col in ("key", "config", "group", "seed", "seed_label", "status", "batch_size"):
@@ -47,9 +47,8 @@ def load_envs(cells: pd.DataFrame) -> pd.DataFrame:
     """env.json of every cell that has one, with the cell's XLA setting."""
     rows = []
     for _, cell in cells.iterrows():
-        path = Path(cell["cell_dir"]) / schema.ENV_FILE
-        if path.is_file():
-            env = records.read_json_record(path)
+        if (Path(cell["cell_dir"]) / schema.ENV_FILE).is_file():
+            env = rundirs.read_record(cell["cell_dir"], schema.ENV_FILE)
             harness = env.get("harness") or {}
             rows.append({**{k: env.get(k) for k in ENV_KEYS},
                          "harness_commit": harness.get("commit"),
@@ -65,5 +64,5 @@ def load_manifests(cells: pd.DataFrame) -> list[dict]:
         if cell["run"] is not None and not pd.isna(cell["run"]):
             run_dir = Path(cell["cell_dir"]).parent
             if run_dir not in manifests and (run_dir / schema.MANIFEST_FILE).is_file():
-                manifests[run_dir] = records.read_json_record(run_dir / schema.MANIFEST_FILE)
+                manifests[run_dir] = rundirs.read_manifest(run_dir)
     return list(manifests.values())

@@ -17,11 +17,11 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from bench import schema
-from bench.analysis.outcome_rule import OUTCOME_DIGITS, OUTCOME_MODE_COLLAPSE, OUTCOME_NOT_CONVERGED
+from bench.outcome_rule import OUTCOME_DIGITS, OUTCOME_MODE_COLLAPSE, OUTCOME_NOT_CONVERGED
 
 DPI = 100
 SEED_RANGE = ("pi", 100)  # the band: min to max across seeds
-# One colour per seed outcome (bench.analysis.outcome_rule), the same in every figure.
+# One colour per seed outcome (bench.outcome_rule), the same in every figure.
 OUTCOME_COLORS = {OUTCOME_DIGITS: "#2e7d32", OUTCOME_MODE_COLLAPSE: "#d62728",
                   OUTCOME_NOT_CONVERGED: "#8c8c8c"}
 
@@ -236,7 +236,7 @@ def training_curves(evals: pd.DataFrame, colors: dict):
     steps (top row) and images seen (bottom row); one line per configuration, band over seeds."""
     if evals.empty or not {"step", "fid", "batch_size"} <= set(evals.columns):
         return None
-    data = evals[evals["status"] == "ok"].dropna(subset=["fid"]).copy()
+    data = evals[evals["status"] == schema.STATUS_OK].dropna(subset=["fid"]).copy()
     if data.empty:
         return None
     data["images"] = data["step"] * data["batch_size"]

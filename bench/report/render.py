@@ -2,9 +2,9 @@
 
     render_report(["runs/cpu"], "reports/cpu") -> Path("reports/cpu/index.html")
 
-The report is rendered into a temporary directory beside `out_dir` and renamed over it, so a
-reader sees the old report or the new one, never half of one. `out_dir` is replaced only if it
-is empty or holds a report this function wrote (it leaves a marker file). Output: index.html
+The report is written through bench.report.publish: rendered into a temporary directory beside
+`out_dir` and renamed over it, so a reader sees the old report or the new one, never half of one;
+`out_dir` is replaced only if it is empty or holds pages dcgan-bench wrote. Output: index.html
 (no network, no scripts), summary.md (the key tables, for CI logs and pull-request comments),
 every figure as PNG, every table as CSV, samples/ with each cell's samples.png.
 
@@ -12,60 +12,16 @@ Nothing here imports TensorFlow: a report reads records only.
 """
 
 import os
-import shutil
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import records, schema
+from bench import schema
 from bench.analysis import cells as cells_frame
 from bench.analysis import outcomes
 from bench.errors import BenchError
 from bench.report import data, figures, sections, tables
 from bench.report import html as report_html
-
-MARKER = ".dcgan-bench-report"
-
-
-class Output:
-    """Writes the report's files under one directory, atomically each; returns relative names."""
-
-    def __init__(self, root: Path):
-        self.root = root
-
-    def _write(self, name, data_bytes: bytes) -> str:
-        records.write_bytes_atomic(self.root / name, data_bytes)
-        return name
-
-    def figure(self, name, fig):
-        return None if fig is None else self._write(name, figures.figure_to_png(fig))
-
-    def table(self, name, frame) -> str:
-        return self._write(name, frame.to_csv(index=False).encode("utf-8"))
-
-    def text(self, name, text) -> str:
-        return self._write(name, text.encode("utf-8"))
-
-    def copy(self, src: Path, name) -> str:
-        return self._write(name, Path(src).read_bytes())
-
-
-def _check_out_dir(out_dir: Path):
-    if out_dir.exists() and not out_dir.is_dir():
-        raise BenchError("exists and is not a directory; choose another --out", path=out_dir)
-    if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / MARKER).is_file():
-        raise BenchError(f"exists and is not a report (no {MARKER}); choose another --out or "
-                         "remove it", path=out_dir)
-
-
-def _replace_dir(new: Path, out_dir: Path):
-    old = None
-    if out_dir.exists():
-        old = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.old-"))
-        os.replace(out_dir, old / "report")
-    os.replace(new, out_dir)
-    if old is not None:
-        shutil.rmtree(old)
+from bench.report.publish import check_out_dir, publish
 
 
 def _title_and_meta(cells, manifests, paths, rendered):
@@ -95,23 +51,6 @@ def _markdown_parts(cells):
             ("Seed outcomes", seeds, no_outcome)]
 
 
-def publish(out_dir: Path, write):
-    """Call `write(Output)` on a temporary directory beside `out_dir`, then rename it over
-    `out_dir`: a reader sees the old pages or the new ones, never half of them."""
-    out_dir = Path(out_dir)
-    _check_out_dir(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.tmp-"))
-    try:
-        os.chmod(tmp, 0o755)
-        write(Output(tmp))
-        Output(tmp).text(MARKER, "written by dcgan-bench; the directory is replaced on re-render\n")
-        _replace_dir(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
 def render_report(paths, out_dir, claims_file=None) -> Path:
     """Render the report of the run or cell directories `paths` into `out_dir`.
 
@@ -121,11 +60,17 @@ def render_report(paths, out_dir, claims_file=None) -> Path:
     paths = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
     if not paths:
         raise BenchError("no run directories given: name at least one run or cell directory")
+    check_out_dir(Path(out_dir))
+    return render_cells(cells_frame.load_cells(paths), out_dir, paths, claims_file)
+
+
+def render_cells(cells, out_dir, paths, claims_file=None) -> Path:
+    """Render the report of cells already read (bench.analysis.cells' frame, from `paths`) into
+    `out_dir`; the path of index.html."""
     out_dir = Path(out_dir)
-    _check_out_dir(out_dir)
-    cells = cells_frame.load_cells(paths)
+    check_out_dir(out_dir)
     steps, evals = data.load_steps(cells), data.load_evals(cells)
-    ok_steps = steps[steps["status"] == "ok"] if not steps.empty else steps
+    ok_steps = steps[steps["status"] == schema.STATUS_OK] if not steps.empty else steps
     configs = cells_frame.config_order(cells)
     colors = figures.palette(configs)
     manifests = data.load_manifests(cells)
@@ -133,9 +78,10 @@ def render_report(paths, out_dir, claims_file=None) -> Path:
     title, meta = _title_and_meta(cells, manifests, paths, rendered)
     verdicts = None
     if claims_file is not None:  # judged before anything is written: a bad claim is exit 2
-        from bench.analysis import claims
+        from bench.analysis.claims import judge
+        from bench.analysis.claims_spec import load_claims
 
-        verdicts = claims.judge(claims.load_claims(claims_file), cells)
+        verdicts = judge(load_claims(claims_file), cells)
 
     def write(out):
         page_sections = [

@@ -9,8 +9,8 @@ import json
 import re
 from pathlib import Path
 
-from bench import schema
-from bench.analysis import outcome_rule, outcomes
+from bench import outcome_rule, schema
+from bench.analysis import outcomes
 from bench.analysis.cells import measurement_groups, ok_cells, value_label
 from bench.analysis.stats import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED
 from bench.report import figures, tables

@@ -12,9 +12,9 @@ import pandas as pd
 from bench import schema
 from bench.analysis import outcomes
 from bench.analysis.cells import ok_cells
-from bench.analysis.outcome_rule import OUTCOME_DIGITS, OUTCOME_MODE_COLLAPSE, OUTCOME_NOT_CONVERGED
 from bench.analysis.results import peak_memory_mib
 from bench.analysis.stats import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, ratio_of_medians_ci
+from bench.outcome_rule import OUTCOME_DIGITS, OUTCOME_MODE_COLLAPSE, OUTCOME_NOT_CONVERGED
 
 CELL_COLUMNS = {
     "part": "part", "data": "data", "device": "device", "precision": "precision", "xla": "xla",

@@ -23,11 +23,11 @@ from bench.analysis.cells import results_to_cells
 from bench.errors import BenchError
 from bench.report import figures
 from bench.report import html as report_html
-from bench.report.render import publish
+from bench.report.publish import publish
 
 NOT_COMPARED = "not compared"
-VERDICT_COLORS = {history.VERDICT_OK: "#2e7d32", history.VERDICT_REGRESSION: "#d62728",
-                  history.VERDICT_DRIFT: "#ef6c00", NOT_COMPARED: "#8c8c8c"}
+VERDICT_COLORS = {schema.VERDICT_OK: "#2e7d32", schema.VERDICT_REGRESSION: "#d62728",
+                  schema.VERDICT_DRIFT: "#ef6c00", NOT_COMPARED: "#8c8c8c"}
 
 
 def trend_frame(db) -> pd.DataFrame:
@@ -39,7 +39,7 @@ def trend_frame(db) -> pd.DataFrame:
         cells = results_to_cells(run.results)
         for config, group in cells.groupby("config", sort=False):
             ok = group[group["status"] == schema.STATUS_OK]
-            windows = np.array([w for c in ok["cell_id"] for w in run.windows.get(c, [])])
+            windows = np.array([w for c in ok["cell_id"] for w in run.window_rates(c)])
             fid = pd.to_numeric(ok.get(schema.FINAL_FID), errors="coerce").dropna() \
                 if schema.FINAL_FID in ok else pd.Series(dtype=float)
             rows.append({"spec": info["spec_name"], "spec_sha256": info["spec_sha256"],

@@ -4,7 +4,7 @@ Same models, batch, device and XLA setting; CPU. A round is `STEPS` training ste
 host sync; warm-up rounds keep tracing and XLA compilation out of the statistics. Three loops:
 
 - `tutorial`: the tutorial's loop with the tutorial's input pipeline (shuffle, batch; no prefetch);
-- `bare`: the same loop fed by the harness's pipeline (bench.cell.data.training_dataset, which
+- `bare`: the same loop fed by the harness's pipeline (bench.cell.pipeline.training_dataset, which
   prefetches two batches): the like-for-like baseline;
 - `harness`: bench.cell.train.run_steps, the code a cell runs, with its log windows, steps.jsonl
   and TensorBoard writes inside the timed round, on the harness's pipeline.
@@ -24,8 +24,9 @@ import pytest
 import tensorflow as tf
 
 from bench.cell import models
-from bench.cell.data import images_to_unit_range, training_dataset
+from bench.cell.pipeline import training_dataset
 from bench.config import CellConfig
+from bench.datasets import images_to_unit_range
 
 STEPS = {64: 40, 256: 16}
 QUICK_STEPS = 3

@@ -1,4 +1,4 @@
-"""Data sets by name, the IDX reader, and the tf.data pipeline that feeds training.
+"""Data sets by name and the IDX reader: shared by every stage, owned by none.
 
 Three data sets, never switched silently: a data set that is not there is a `BenchError` that
 says how to get it.
@@ -11,7 +11,9 @@ says how to get it.
   Both are checked against known content checksums.
 - `fashion-mnist`: the same IDX layout, from `--data-dir` or Debian's `dataset-fashion-mnist`.
 
-Images come back as uint8 arrays of shape (N, 28, 28), labels as int64 (N,).
+Images come back as uint8 arrays of shape (N, 28, 28), labels as int64 (N,). Training's input
+pipeline (bench.cell.pipeline) and the instrument (bench.evaluate) both read them from here.
+Nothing here imports TensorFlow.
 """
 
 import functools
@@ -234,7 +236,7 @@ def reference_split_name(dataset: str) -> str:
     return "train" if dataset == "mnist-5k" else "test"
 
 
-# ---------------------------------------------------------------- the training pipeline
+# ---------------------------------------------------------------- pixels as network input
 
 # How uint8 pixels become network input; part of every cached reference statistic's key.
 PREPROCESSING = "float32 (u - 127.5) / 127.5, shape (N, 28, 28, 1)"
@@ -243,27 +245,3 @@ PREPROCESSING = "float32 (u - 127.5) / 127.5, shape (N, 28, 28, 1)"
 def images_to_unit_range(images: np.ndarray) -> np.ndarray:
     """uint8 (N, 28, 28) in 0..255 to float32 (N, 28, 28, 1) in [-1, 1], as the tutorial scales them."""
     return ((images.astype(np.float32) - 127.5) / 127.5)[..., None]
-
-
-PREFETCH_BATCHES = 2
-
-
-def training_dataset(images: np.ndarray, batch_size: int, seed: int):
-    """Endless tf.data pipeline: seeded shuffle each epoch, full batches only, prefetch.
-
-    Prefetch depth is fixed and tf.data's autotuning is off: with autotuning on, deleting the
-    iterator at the end of a cell waited for tf.data's background threads for up to 37 s here
-    (seen in py-spy: ~RootDataset::Iterator blocked in UnboundedThreadPool), time a cell's
-    record would have counted. A step takes tens of milliseconds; two ready batches are plenty.
-    """
-    import tensorflow as tf
-
-    if batch_size > len(images):
-        raise BenchError(f"batch size {batch_size} is larger than the data set "
-                         f"({len(images)} images)", field="batch_size")
-    ds = tf.data.Dataset.from_tensor_slices(images_to_unit_range(images))
-    ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True).repeat()
-    options = tf.data.Options()
-    options.autotune.enabled = False
-    ds = ds.batch(batch_size, drop_remainder=True).prefetch(PREFETCH_BATCHES)
-    return ds.with_options(options)

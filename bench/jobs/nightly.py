@@ -1,0 +1,68 @@
+"""The nightly job: one function, what `dcgan-bench nightly SPEC` and `tox -e nightly` run.
+
+    grid SPEC -> history ingest -> compare with last-good -> report -> trend
+
+The run is read from its directory once and the same `Run` is ingested, compared and reported.
+A grid with failed cells goes on: the comparison lists them (a cell ok last night and failed
+tonight is a regression). An interrupted grid stops the job: half a night is not a night. The
+report and the trend page are rendered whatever the verdict. Pages go to REPORTS/<spec stem>
+(the night's report), REPORTS/<spec stem>-compare and REPORTS/trend.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench import schema
+from bench.analysis import history
+from bench.analysis.cells import results_to_cells
+from bench.analysis.runs import run_dir_to_run
+from bench.analysis.verdicts import Judgement, Thresholds, judge_run
+from bench.grid.run import EXIT_INTERRUPTED, run_grid
+from bench.grid.spec import load_spec
+from bench.report.comparison import comparison_text, write_comparison
+from bench.report.render import render_cells
+from bench.report.trend import render_trend
+
+
+@dataclass
+class Night:
+    """What one night left: its run directory, the grid's exit code, the comparison, the pages."""
+
+    run_dir: Path
+    grid_exit_code: int
+    judgement: Judgement | None = None
+    pages: dict | None = None
+
+    @property
+    def exit_code(self) -> int:
+        """0 ok; 1 a regression or drift; 130 the grid was interrupted."""
+        if self.judgement is None:
+            return self.grid_exit_code
+        return 1 if self.judgement.bad else 0
+
+
+def run_nightly(spec_path, db=None, reports=schema.REPORTS_ROOT, *, backend=None,
+                thresholds: Thresholds | None = None, say=print) -> Night:
+    """Run tonight's grid of `spec_path` and judge it against the history; `say` gets each line
+    a person would read. BenchError (before anything runs) for a bad spec."""
+    spec = load_spec(spec_path)
+    grid = run_grid(spec, backend=backend)
+    night = Night(grid.run_dir, grid.exit_code)
+    if grid.exit_code == EXIT_INTERRUPTED:
+        return night
+    run = run_dir_to_run(grid.run_dir)
+    run_id, new = history.ingest_run(run, db)
+    say(f"{'ingested' if new else 'already in the history, unchanged'}: {run_id}")
+    stem, reports = Path(spec_path).stem, Path(reports)
+    night.pages = {"comparison": reports / f"{stem}-compare", "report": reports / stem,
+                   "trend": reports / "trend"}
+    night.judgement = judge_run(run, history.LAST_GOOD, db, thresholds or Thresholds())
+    if night.judgement.result is not None:
+        say(comparison_text(night.judgement.result))
+        write_comparison(night.judgement.result, night.pages["comparison"])
+    for note in night.judgement.notes:
+        say(note)
+    render_cells(results_to_cells(run.results), night.pages["report"], [grid.run_dir])
+    render_trend(db, night.pages["trend"])
+    say("nightly: " + ", ".join(f"{name} {path}/index.html" for name, path in night.pages.items()))
+    return night

@@ -1,0 +1,191 @@
+"""The one reader of run directories: cell and run records, brought to the current schema on read.
+
+Every stage that reads a record goes through here: the results table (bench.analysis.results),
+runs to compare (bench.analysis.runs), the report's per-cell frames, the grid's progress line and
+its bookkeeping (`--resume` keeps a cell whose summary says ok). An older record is migrated in
+one place, asv-style: `MIGRATIONS[file][n]` turns a schema-n record of that file into schema n+1,
+and `migrate` applies them in a loop up to bench.schema.SCHEMA_VERSION, so a schema-1 record
+reads the same through every path. A record newer than this harness is a BenchError
+(bench.records), never guessed at.
+
+Layout of a run directory: manifest.json, results.csv and one directory per cell (config.json,
+env.json, summary.json, steps.jsonl, evals.jsonl, ...); a cell directory alone is also a record.
+Nothing here imports TensorFlow or pandas.
+"""
+
+import json
+from pathlib import Path
+
+from bench import outcome_rule, records, schema
+from bench.errors import BenchError
+
+
+def summary_v1_to_v2(summary: dict) -> dict:
+    """A schema-1 summary as schema 2.
+
+    - One peak_memory_bytes, read after the final evaluation: it was the process's peak, so it
+      becomes peak_memory_process_bytes; the training peak was never measured.
+    - A boolean `collapsed` in the final block: the outcome is recomputed from the mode-coverage
+      numbers it was derived from (the same record holds them), by today's rule.
+    """
+    kinds = {"process_peak_rss": "process_rss", "gpu_allocator_peak": "gpu_allocator"}
+    migrated = {k: v for k, v in summary.items() if k not in ("peak_memory_bytes", "peak_memory_kind")}
+    if "peak_memory_bytes" in summary:
+        migrated[schema.PEAK_MEMORY_PROCESS_BYTES] = summary["peak_memory_bytes"]
+        migrated[schema.PEAK_MEMORY_PROCESS_KIND] = kinds.get(summary.get("peak_memory_kind"),
+                                                              summary.get("peak_memory_kind"))
+    final = summary.get("final")
+    if isinstance(final, dict) and schema.OUTCOME not in final and \
+            final.get(schema.CONFIDENT_FRACTION) is not None:
+        migrated["final"] = {k: v for k, v in final.items() if k != "collapsed"}
+        migrated["final"][schema.OUTCOME] = outcome_rule.coverage_to_outcome(
+            final[schema.CONFIDENT_FRACTION], final[schema.CLASSES_COVERED],
+            final[schema.MAX_CLASS_FRACTION])
+    return migrated
+
+
+# file name -> {version n: record of version n -> record of version n + 1}. A file without an
+# entry for a version did not change then: only its schema_version moves on.
+MIGRATIONS = {
+    schema.SUMMARY_FILE: {1: summary_v1_to_v2},
+}
+
+
+def migrate(file_name: str, record: dict) -> dict:
+    """`record`, a whole record of `file_name`, brought to the current schema version."""
+    version = record.get("schema_version", schema.SCHEMA_VERSION)
+    steps = MIGRATIONS.get(file_name, {})
+    while version < schema.SCHEMA_VERSION:
+        if version in steps:
+            record = steps[version](record)
+        version += 1
+        record = {**record, "schema_version": version}
+    return record
+
+
+def read_record(directory, file_name: str) -> dict:
+    """One JSON record of a cell or run directory, migrated; BenchError if missing or broken."""
+    return migrate(file_name, records.read_json_record(Path(directory) / file_name))
+
+
+def read_lines(cell_dir, file_name: str) -> list[dict]:
+    """The lines of steps.jsonl or evals.jsonl, each migrated; [] when the file is absent."""
+    return [migrate(file_name, line) for line in records.read_jsonl(Path(cell_dir) / file_name)]
+
+
+MISSING_SUMMARY = {"status": schema.STATUS_MISSING,
+                   "reason": "no summary.json (the cell never started)"}
+
+
+def read_summary(cell_dir) -> dict:
+    """The cell's summary, migrated; a `missing` status when it has none."""
+    if not (Path(cell_dir) / schema.SUMMARY_FILE).is_file():
+        return dict(MISSING_SUMMARY)
+    return read_record(cell_dir, schema.SUMMARY_FILE)
+
+
+def cell_status(cell_dir) -> str | None:
+    """The status the cell's summary says, or None when it has no readable summary."""
+    try:
+        return read_record(cell_dir, schema.SUMMARY_FILE).get("status")
+    except BenchError:
+        return None
+
+
+def read_manifest(run_dir) -> dict:
+    """A grid run's manifest; BenchError when the directory is not a grid run."""
+    if not (Path(run_dir) / schema.MANIFEST_FILE).is_file():
+        raise BenchError(f"not a grid run directory (no {schema.MANIFEST_FILE})", path=run_dir)
+    return read_record(run_dir, schema.MANIFEST_FILE)
+
+
+def find_cell_dirs(paths) -> list[tuple[Path | None, Path]]:
+    """(run directory or None, cell directory) for every cell under the given paths, each cell
+    once: runs/<grid>/ holds both <run-id>/ and the `latest` link to it."""
+    seen, unique = set(), []
+    for run, cell in _cell_dirs(paths):
+        if cell.resolve() not in seen:
+            seen.add(cell.resolve())
+            unique.append((run, cell))
+    return unique
+
+
+def _cell_dirs(paths) -> list[tuple[Path | None, Path]]:
+    found = []
+    for path in map(Path, paths):
+        if not path.exists():
+            raise BenchError("no such run or cell directory", path=path)
+        if (path / schema.MANIFEST_FILE).is_file():
+            found += [(path, path / c["id"]) for c in read_manifest(path)["cells"]]
+        elif (path / schema.CONFIG_FILE).is_file():
+            found.append((None, path))
+        elif path.is_dir():
+            children = sorted(p for p in path.iterdir() if p.is_dir() and not p.is_symlink())
+            found += _cell_dirs([c for c in children if (c / schema.MANIFEST_FILE).is_file()
+                                 or (c / schema.CONFIG_FILE).is_file()])
+    return found
+
+
+def measured_windows(cell_dir) -> list[tuple[int, float]]:
+    """(step, images/sec) of each measured log window: no warm-up, no excluded short window."""
+    return [(line["step"], line["images_per_sec"])
+            for line in read_lines(cell_dir, schema.STEPS_FILE)
+            if not line.get("excluded") and not line.get("warmup") and line.get("images_per_sec")]
+
+
+# Summary fields copied into a results row as they are.
+SUMMARY_COLUMNS = ("steps", "first_batch_seconds", "compile_seconds", "wall_seconds",
+                   schema.PEAK_MEMORY_TRAIN_BYTES, schema.PEAK_MEMORY_TRAIN_KIND,
+                   schema.PEAK_MEMORY_PROCESS_BYTES, schema.PEAK_MEMORY_PROCESS_KIND, "retraces",
+                   "flops_per_image", "achieved_flops_per_sec", "best_fid", "best_fid_step",
+                   "best_fid_n", "diverged_at_step", "gen_skipped_steps", "disc_skipped_steps")
+
+
+def cell_to_row(run_dir, cell_dir: Path, grid_name=None) -> dict:
+    """One flat results row: coordinates, status, throughput, compile time, memory, final
+    metrics, the environment's versions. Columns are named by bench.schema."""
+    row = {"run": run_dir.name if run_dir else None, "cell_id": cell_dir.name,
+           "cell_dir": str(cell_dir)}
+    if run_dir is not None:
+        row["grid_name"] = grid_name
+    if (cell_dir / schema.CONFIG_FILE).is_file():
+        config = read_record(cell_dir, schema.CONFIG_FILE)
+        row.update({k: v for k, v in config.items() if k != "schema_version"})
+    summary = read_summary(cell_dir)
+    row["status"] = summary.get("status")
+    row["reason"] = summary.get("reason")
+    for key in SUMMARY_COLUMNS:
+        row[key] = summary.get(key)
+    warnings = summary.get("warnings") or []
+    row[schema.WARNINGS_COUNT] = len(warnings)
+    row[schema.WARNINGS] = " | ".join(warnings) or None
+    ips = summary.get("images_per_sec") or {}
+    for column, stat in schema.IMAGES_PER_SEC_COLUMNS.items():
+        row[column] = ips.get(stat)
+    excluded = ips.get("windows_excluded")
+    row[schema.WINDOWS_EXCLUDED] = json.dumps(excluded, sort_keys=True) if excluded else None
+    final = summary.get("final") or {}
+    for key in schema.SCALAR_METRICS:
+        row[schema.final_column(key)] = final.get(key)
+    hist = final.get(schema.CLASS_HISTOGRAM)
+    row[schema.FINAL_CLASS_HISTOGRAM] = json.dumps(hist) if hist is not None else None
+    row[schema.CLASSIFIER_SHA256] = final.get(schema.CLASSIFIER_SHA256)
+    if (cell_dir / schema.ENV_FILE).is_file():
+        env = read_record(cell_dir, schema.ENV_FILE)
+        row.update(tensorflow=env.get("tensorflow"), device_model=env.get("device_model"),
+                   host_cpu=env.get("host_cpu"),
+                   harness_commit=(env.get("harness") or {}).get("commit"))
+    return row
+
+
+def cell_rows(paths) -> list[dict]:
+    """One results row per cell (each cell once) under run or cell directories; BenchError when
+    there is none."""
+    paths = list(paths) if isinstance(paths, (list, tuple)) else [paths]
+    cells = find_cell_dirs(paths)
+    if not cells:
+        raise BenchError("no run records found in " + ", ".join(map(str, paths))
+                         + f" (expected a run directory with {schema.MANIFEST_FILE} or a cell "
+                         f"directory with {schema.CONFIG_FILE})")
+    names = {run: read_manifest(run).get("name") for run in {r for r, _ in cells if r}}
+    return [cell_to_row(run, cell, names.get(run)) for run, cell in cells]
