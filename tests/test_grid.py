@@ -346,3 +346,23 @@ def test_too_small_evaluations_are_refused_before_training(tmp_path):
         load_spec(_spec(tmp_path, spec))
     assert "eval_n: expected at least 128" in str(e.value)
     assert "final_eval_n: expected 0 (off) or at least 128" in str(e.value)
+
+
+def test_the_backend_is_chosen_in_one_function_and_refuses_options_it_does_not_take():
+    from bench.grid.backends import make_backend
+    from bench.grid.local import LocalProcesses
+
+    assert isinstance(make_backend(), LocalProcesses)
+    with pytest.raises(BenchError, match="--address and --retries are for --executor ray"):
+        make_backend("local", address="10.0.0.5:6379")
+    with pytest.raises(BenchError, match="expected one of local, ray, found 'slurm'"):
+        make_backend("slurm")
+    with pytest.raises(BenchError, match="--retries: expected 0 or more, found -1"):
+        make_backend("ray", retries=-1)
+
+
+def test_resume_without_out_is_refused_before_ray_starts(tmp_path):
+    # the Ray backend joins its cluster on first use: bad input costs no cluster start
+    r = _run_grid(_spec(tmp_path), "--resume", "--executor", "ray")
+    assert r.returncode == 2 and "--resume needs --out" in r.stderr
+    assert "ray" not in r.stderr.lower().replace("--executor ray", "")

@@ -1,5 +1,11 @@
 """The package's seams: what may import what, commands that work without TensorFlow, golden data.
 
+The stages are layered, lowest first: the contract and shared layer (the modules at the top of
+`bench/`: errors, schema, records, config, data sets, the outcome rule, the run-directory reader),
+then `evaluate/`, `cell/`, `grid/`, `analysis/`, `report/`, `jobs/`, `cli/`. A module imports only
+from its own stage or a lower one, and no chain of imports comes back to where it started; both
+are checked on every import statement in the package, those inside functions included.
+
 `analysis/` and `report/` read run records only. They must never import TensorFlow, nor the
 stages that do (`cell/`, `evaluate/`, `grid/`), so that reports, tables, comparisons and claims run
 in milliseconds on any machine. These tests check it twice: statically (the import statements)
@@ -43,6 +49,119 @@ def _imports(path: Path) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and node.module:
             names.add(node.module)
     return names
+
+
+# Lowest first; a module's stage is its subpackage, or "contract" for the modules of bench/ itself.
+STAGES = ("contract", "evaluate", "cell", "grid", "analysis", "report", "jobs", "cli")
+# Imports against the layering that are there on purpose, each with why.
+SANCTIONED = {
+    ("bench", "bench.analysis.results"):
+        "bench.load_results, the package's one convenience, imports the results table when called",
+}
+MAX_MODULE_LINES = 400
+# scipy.stats calls that decide verdicts: one module makes them all.
+STATISTICS = ("mannwhitneyu", "fisher_exact", "binomtest", "bootstrap")
+STATISTICS_MODULE = BENCH / "analysis" / "stats.py"
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {_module_name(p): p for p in sorted(BENCH.rglob("*.py"))}
+
+
+def _bench_imports(path: Path) -> set[str]:
+    """The bench modules a file imports, `from bench import records` resolved to bench.records."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.split(".")[0] == "bench"}
+        elif isinstance(node, ast.ImportFrom) and node.module and \
+                node.module.split(".")[0] == "bench":
+            subs = {f"{node.module}.{a.name}" for a in node.names}
+            found |= (subs & set(MODULES)) or {node.module}
+            found |= {node.module} if subs - set(MODULES) else set()
+    return found - {_module_name(path)}
+
+
+def _stage(module: str) -> str:
+    parts = module.split(".")
+    if module == "bench.__main__":
+        return "cli"  # `python -m bench` is the command line
+    return parts[1] if len(parts) > 2 or (len(parts) == 2 and parts[1] in STAGES) else "contract"
+
+
+GRAPH = {name: {m for m in _bench_imports(path) if m in MODULES} for name, path in MODULES.items()}
+
+
+def test_stages_import_only_their_own_or_lower_ones():
+    rank = {stage: i for i, stage in enumerate(STAGES)}
+    upward = sorted(f"{a} ({_stage(a)}) imports {b} ({_stage(b)})" for a, targets in GRAPH.items()
+                    for b in targets if rank[_stage(b)] > rank[_stage(a)]
+                    and (a, b) not in SANCTIONED)
+    assert not upward, "imports from a lower stage to a higher one:\n" + "\n".join(upward)
+    assert _stage("bench.grid.run") == "grid" and _stage("bench.rundirs") == "contract"
+    assert ("bench.grid.run", "bench.grid.cellrecord") in {(a, b) for a in GRAPH for b in GRAPH[a]}
+
+
+def _cycles(graph: dict) -> list[list[str]]:
+    """Every strongly connected set of more than one module (Tarjan), each sorted."""
+    index, low, stack, on_stack, found, counter = {}, {}, [], set(), [], [0]
+
+    def visit(v):
+        index[v] = low[v] = counter[0]
+        counter[0] += 1
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(graph.get(v, ())):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_no_import_circle():
+    # the detector itself finds a planted circle, and the package has none
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    circles = _cycles({a: {b for b in targets if (a, b) not in SANCTIONED}
+                       for a, targets in GRAPH.items()})
+    assert not circles, f"import circles: {circles}"
+
+
+def test_no_module_over_400_lines():
+    long = {name: n for name, path in MODULES.items()
+            if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES}
+    assert not long, f"modules over {MAX_MODULE_LINES} lines: {long}"
+
+
+def test_verdict_statistics_come_from_one_module():
+    callers = {}
+    for name, path in MODULES.items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            called = node.func if isinstance(node, ast.Call) else None
+            called_name = getattr(called, "attr", None) or getattr(called, "id", None)
+            if called_name in STATISTICS:
+                callers.setdefault(name, set()).add(called_name)
+    assert set(callers) == {_module_name(STATISTICS_MODULE)}, callers
+    assert callers[_module_name(STATISTICS_MODULE)] == set(STATISTICS)
 
 
 @pytest.mark.parametrize("package", RECORD_READERS)

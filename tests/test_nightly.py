@@ -81,3 +81,35 @@ def test_a_real_run_slowed_20_percent_is_flagged(nights, capsys):
     (test,) = result["throughput"]
     assert result["baseline"] == "nightly/b" and test["verdict"] == "regression"
     assert test["ratio"] < 0.9 and test["p_holm"] < 0.002
+
+
+def test_the_nightly_job_runs_each_stage_once_and_judges_the_second_night(tmp_path, monkeypatch):
+    """bench.jobs.nightly on two real nights: the first has no baseline, the second is compared
+    with it; each night is ingested, its verdict recorded, and its pages written."""
+    from bench.jobs.nightly import run_nightly
+
+    monkeypatch.chdir(tmp_path)  # runs/<stem>/<time> and the pages land here
+    spec = tmp_path / "tonight.toml"
+    spec.write_text(SPEC.replace("steps = 130", "steps = 30"))
+    db, said = tmp_path / "history.sqlite", []
+    first = run_nightly(spec, db, tmp_path / "reports", say=said.append)
+    assert first.exit_code == 0 and first.judgement.result is None
+    assert any("is the first, and the baseline of the next" in line for line in said)
+    second = run_nightly(spec, db, tmp_path / "reports", say=said.append)
+    assert second.judgement.result is not None and second.judgement.result["verdict"] in (
+        "ok", "regression")
+    assert second.exit_code == (1 if second.judgement.bad else 0)
+    runs = history.list_runs(db)
+    assert [r["path"] for r in runs] == [str(first.run_dir.resolve()), str(second.run_dir.resolve())]
+    assert runs[0]["verdict"] is None and runs[1]["verdict"] == second.judgement.result["verdict"]
+    assert (tmp_path / "runs" / "tonight" / "latest").resolve() == second.run_dir.resolve()
+    for page in ("tonight", "tonight-compare", "trend"):
+        assert (tmp_path / "reports" / page / "index.html").is_file()
+
+
+def test_a_bad_spec_stops_the_nightly_job_before_anything_runs(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    spec = tmp_path / "bad.toml"
+    spec.write_text(SPEC.replace('precision = ["float32"]', 'precision = ["float8"]'))
+    assert main(["nightly", str(spec), "--db", str(tmp_path / "h.sqlite")]) == 2
+    assert not (tmp_path / "runs").exists() and not (tmp_path / "h.sqlite").exists()

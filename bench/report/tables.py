@@ -71,7 +71,7 @@ def xla_speedup(cells: pd.DataFrame, resamples=BOOTSTRAP_RESAMPLES, seed=BOOTSTR
     """
     ok = ok_cells(cells).dropna(subset=[schema.IMAGES_PER_SEC_MEDIAN])
     rows = []
-    keys = ["data", "device", "precision", "batch_size"]
+    keys = [k for k in schema.CONFIG_COORDINATES if k != "xla"]  # XLA is what is compared
     for values, group in ok.groupby(keys, sort=True, dropna=False):
         on = group[group["xla"] == True][schema.IMAGES_PER_SEC_MEDIAN]  # noqa: E712 (object column)
         off = group[group["xla"] == False][schema.IMAGES_PER_SEC_MEDIAN]  # noqa: E712
