@@ -175,7 +175,16 @@ def cell_to_row(run_dir, cell_dir: Path, grid_name=None) -> dict:
         row.update(tensorflow=env.get("tensorflow"), device_model=env.get("device_model"),
                    host_cpu=env.get("host_cpu"),
                    harness_commit=(env.get("harness") or {}).get("commit"))
+        row[schema.MACHINE_FINGERPRINT] = (env.get("machine") or {}).get("fingerprint")
+        row[schema.PRECISION_SUPPORT] = (env.get("precision") or {}).get("support")
     return row
+
+
+def cell_machine(cell_dir) -> dict | None:
+    """The machine record (bench.machine) of a cell's env.json; None for older records."""
+    if not (Path(cell_dir) / schema.ENV_FILE).is_file():
+        return None
+    return read_record(cell_dir, schema.ENV_FILE).get("machine")
 
 
 def cell_rows(paths) -> list[dict]:

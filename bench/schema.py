@@ -109,6 +109,10 @@ WINDOWS_EXCLUDED = "windows_excluded"  # JSON: {reason: count}
 WARNINGS = "warnings"  # the summary's warnings, joined with " | "
 WARNINGS_COUNT = "warnings_count"
 CLASSIFIER_SHA256 = "classifier_sha256"  # the instrument of the final evaluation
+# The machine a cell ran on (bench.machine): throughput compares only within one fingerprint.
+MACHINE_FINGERPRINT = "machine_fingerprint"
+# native | emulated | unknown: whether the cell's precision ran natively on its device
+PRECISION_SUPPORT = "precision_support"
 # Peak memory, each with its kind (gpu_allocator | process_rss): two kinds never share a column.
 PEAK_MEMORY_TRAIN_BYTES = "peak_memory_train_bytes"
 PEAK_MEMORY_TRAIN_KIND = "peak_memory_train_kind"

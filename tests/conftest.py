@@ -30,3 +30,9 @@ def mnist_5k():
     from bench.datasets import load_split
 
     return load_split("mnist-5k")
+
+
+# Grids estimate each part's duration from a short calibration on the machine (bench.grid.
+# calibration). The suite's many tiny grids would spend more time calibrating than training, so
+# it is off here; tests/test_estimate.py turns it on for the grids that test it.
+os.environ.setdefault("DCGAN_BENCH_ESTIMATE", "off")

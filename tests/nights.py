@@ -19,11 +19,15 @@ def _rewrite_json(path: Path, change):
 
 
 def craft_night(root: Path, name: str, started: str, speed: float = 1.0,
-                final: dict | None = None) -> Path:
+                final: dict | None = None, machine: dict | None = None) -> Path:
     """A copy of the golden run at root/<name>: windows x `speed`; `final` maps a cell id to
-    final-metric changes, e.g. {"cpu_float32_xla-off_bs64_seed0": {"fid": 41.0}}."""
+    final-metric changes, e.g. {"cpu_float32_xla-off_bs64_seed0": {"fid": 41.0}}; `machine`
+    replaces every cell's machine record (bench.machine.with_fingerprint's)."""
     run = Path(root) / name
     shutil.copytree(GOLDEN, run)
+    if machine is not None:
+        for env in run.glob("*/env.json"):
+            _rewrite_json(env, lambda e: e.update(machine=machine))
     _rewrite_json(run / "manifest.json", lambda m: m.update(started=started))
     for cell in (p for p in run.iterdir() if p.is_dir()):
         steps = cell / "steps.jsonl"

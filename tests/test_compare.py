@@ -215,3 +215,70 @@ def test_history_gives_back_the_run_compare_reads_from_the_directory(tmp_path):
     assert from_dir.windows == from_db.windows
     assert compare.compare_runs(from_dir, from_db)["verdict"] == "ok"
     assert from_db.info["path"] == str(GOLDEN.resolve())
+
+
+# The slow class of machine: AVX2 and FMA only, no AVX-512, no bfloat16 instructions.
+AVX2_CPUINFO = ("processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 23\nmodel\t\t: 49\n"
+                "model name\t: AMD EPYC\nstepping\t: 0\nflags\t\t: fpu sse4_2 avx f16c avx2 fma\n")
+
+
+def _avx2_machine():
+    from bench.machine import cpuinfo_to_cpu, with_fingerprint
+
+    return with_fingerprint({"arch": "x86_64", "cpu": cpuinfo_to_cpu(AVX2_CPUINFO),
+                             "usable_cores": 2, "cpu_count": 2, "cgroup_cpu_quota": None,
+                             "max_clock_mhz": None, "env": {}})
+
+
+def test_runs_from_two_machines_are_refused_naming_both_fingerprints(tmp_path, capsys):
+    fast = craft_night(tmp_path / "n", "fast", "2026-11-01T02:00:00+00:00")
+    slow = craft_night(tmp_path / "n", "slow", "2026-11-02T02:00:00+00:00", speed=1 / 7,
+                       machine=_avx2_machine())
+    fast_fp = json.loads((fast / CELL / "env.json").read_text())["machine"]["fingerprint"]
+    slow_fp = _avx2_machine()["fingerprint"]
+    code, out = _compare(capsys, fast, slow, "--out", tmp_path / "cmp")
+    assert code == 2 and not (tmp_path / "cmp").exists()
+    assert f"baseline {fast_fp} vs candidate {slow_fp}" in out.err
+    assert "cpu_family: '25' vs '23'" in out.err and "only the first has" in out.err
+    assert "--across-machines" in out.err and "--quality-only" in out.err
+    # compared anyway: every output says so first, and a 7x slower machine is a regression
+    code, out = _compare(capsys, fast, slow, "--out", tmp_path / "cmp", "--across-machines")
+    assert code == 1
+    assert out.out.splitlines()[0] == "dcgan-bench compare [across machines]: REGRESSION"
+    assert out.out.splitlines()[1].startswith("THROUGHPUT COMPARED ACROSS MACHINES")
+    summary = (tmp_path / "cmp" / "summary.md").read_text().splitlines()
+    assert summary[0] == "# dcgan-bench compare [across machines]: REGRESSION"
+    result = json.loads((tmp_path / "cmp" / "comparison.json").read_text())
+    assert list(result)[:2] == ["scope", "scope_note"] and result["scope"] == "across machines"
+    assert not result["numerics"]["expected"] and "machines differ" in result["numerics"]["why"]
+    # quality alone: no throughput verdict, and quality (the same seeds) is no regression
+    code, out = _compare(capsys, fast, slow, "--out", tmp_path / "q", "--quality-only")
+    assert code == 0 and out.out.splitlines()[0].startswith("dcgan-bench compare [quality only]")
+    result = json.loads((tmp_path / "q" / "comparison.json").read_text())
+    assert result["throughput"] == [] and result["quality"]
+
+
+def test_last_good_is_a_run_of_the_same_machine(tmp_path, capsys):
+    db = tmp_path / "h.sqlite"
+    fast = craft_night(tmp_path / "nightly", "n1", "2026-11-01T02:00:00+00:00")
+    other = craft_night(tmp_path / "nightly", "n2", "2026-11-02T02:00:00+00:00",
+                        machine=_avx2_machine())
+    again = craft_night(tmp_path / "nightly", "n3", "2026-11-03T02:00:00+00:00", speed=0.97)
+    for run in (fast, other, again):
+        history.ingest(run, db)
+    code, out = _compare(capsys, "last-good", other, "--db", db, "--out", tmp_path / "c2")
+    assert code == 0 and "is the first, and the baseline of the next" in out.out
+    assert _avx2_machine()["fingerprint"] in out.out
+    code, out = _compare(capsys, "last-good", again, "--db", db, "--out", tmp_path / "c3")
+    result = json.loads((tmp_path / "c3" / "comparison.json").read_text())
+    assert code == 0 and result["baseline"] == "nightly/n1"  # n2 ran on the other machine
+    runs = {r["id"]: r for r in history.list_runs(db)}
+    assert runs["nightly/n2"]["verdict"] is None and runs["nightly/n3"]["verdict"] == "ok"
+    # the trend page draws each machine apart: no line joins a fast night to a slow one
+    from bench.report.trend import render_trend
+
+    page = render_trend(db, tmp_path / "trend").read_text()
+    fast_fp = json.loads((fast / CELL / "env.json").read_text())["machine"]["fingerprint"]
+    assert 'id="spec-1"' in page and 'id="spec-2"' not in page  # two sections: one a machine
+    assert page.count(f"; machine {fast_fp})") == page.count(
+        f"; machine {_avx2_machine()['fingerprint']})") > 0

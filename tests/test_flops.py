@@ -42,10 +42,10 @@ def test_step_flops_and_achieved_rate():
 def test_analytic_count_matches_tensorflows_count_of_live_ops():
     from flops_profile import traced_step_flops
 
-    from bench.cell.train import _build
+    from bench.cell.train import build
     from bench.config import CellConfig
 
-    _, step = _build(CellConfig(batch_size=16), "/CPU:0")
+    _, step = build(CellConfig(batch_size=16), "/CPU:0")
     counted = traced_step_flops(step, 16)
     analytic = flops.train_step_flops_per_image()
     assert counted["live_dense_and_conv"] == analytic

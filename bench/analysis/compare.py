@@ -24,6 +24,7 @@ Pure functions of `Run`s (bench.analysis.runs): no files, no TensorFlow.
 import pandas as pd
 
 from bench import outcome_rule, schema
+from bench.analysis import machines as machine_scope
 from bench.analysis.cells import results_to_cells
 from bench.analysis.runs import Run
 from bench.analysis.stats import (
@@ -211,9 +212,9 @@ def quality_verdicts(pairs: pd.DataFrame, alpha) -> list[dict]:
             + collapse_verdicts(fisher_tests, p_holm[len(rank_tests):], alpha))
 
 
-def numerics(baseline: Run, candidate: Run, pairs: pd.DataFrame) -> dict:
-    """Whether each seed repeated its final metrics, where it is expected to (same TensorFlow and
-    device): `expected`, `why`, and `changes` (cell, metric, baseline, candidate)."""
+def numerics(baseline: Run, candidate: Run, pairs: pd.DataFrame, same_machine=True) -> dict:
+    """Whether each seed repeated its final metrics, where it is expected to (same TensorFlow,
+    device and machine): `expected`, `why`, and `changes` (cell, metric, baseline, candidate)."""
     both_ok = pairs[pairs["matched"] & (pairs["status_b"] == schema.STATUS_OK)
                     & (pairs["status_c"] == schema.STATUS_OK)
                     & pairs[f"{schema.FINAL_N}_b"].notna() & pairs[f"{schema.FINAL_N}_c"].notna()]
@@ -227,6 +228,10 @@ def numerics(baseline: Run, candidate: Run, pairs: pd.DataFrame) -> dict:
         return {"expected": False, "changes": [], "cells": len(both_ok),
                 "why": f"TensorFlow and device differ (baseline {environments['b']}, candidate "
                        f"{environments['c']}): final metrics are not expected to repeat"}
+    if not same_machine:
+        return {"expected": False, "changes": [], "cells": len(both_ok),
+                "why": "the machines differ (another instruction set rounds differently): final "
+                       "metrics are not expected to repeat"}
     changes = []
     for _, row in both_ok.iterrows():
         for column in REPEATED_METRICS:
@@ -264,21 +269,32 @@ def cells_not_compared(pairs: pd.DataFrame) -> list[dict]:
 
 
 def compare_runs(baseline: Run, candidate: Run, *, drift_base: Run | None = None,
-                 alpha=ALPHA, margin=MARGIN) -> dict:
+                 alpha=ALPHA, margin=MARGIN, scope=machine_scope.SAME_MACHINE) -> dict:
     """The whole comparison: per-part verdicts, the cells not compared, and one `verdict`
-    (`regression`, `drift` or `ok`) with its `reasons`. BenchError when the runs do not compare."""
+    (`regression`, `drift` or `ok`) with its `reasons`. BenchError when the runs do not compare,
+    runs from different machines included unless `scope` is ACROSS_MACHINES (throughput compared
+    anyway, and said) or QUALITY_ONLY (throughput left out)."""
     pairs = matched_pairs(baseline, candidate)
     check_comparable(baseline, candidate, pairs)
+    machines = machine_scope.machine_check(baseline, candidate, pairs)
+    if not machines["same"] and scope == machine_scope.SAME_MACHINE:
+        machine_scope.refuse_across_machines(baseline, candidate, machines)
+    with_throughput = scope != machine_scope.QUALITY_ONLY
     result = {"baseline": baseline.id, "candidate": candidate.id,
-              "alpha": alpha, "margin": margin,
-              "throughput": throughput_tests(baseline, candidate, pairs, alpha, margin),
+              "alpha": alpha, "margin": margin, "scope": scope, "machines": machines,
+              "throughput": throughput_tests(baseline, candidate, pairs, alpha, margin)
+              if with_throughput else [],
               "drift_base": None, "drift": [],
               "quality": quality_verdicts(pairs, alpha),
-              "numerics": numerics(baseline, candidate, pairs),
+              "numerics": numerics(baseline, candidate, pairs, machines["same"]),
               "cells_not_compared": cells_not_compared(pairs)}
-    if drift_base is not None and drift_base.id not in (baseline.id, candidate.id):
+    if with_throughput and drift_base is not None and \
+            drift_base.id not in (baseline.id, candidate.id):
         drift_pairs = matched_pairs(drift_base, candidate)
         check_comparable(drift_base, candidate, drift_pairs)
+        drift_machines = machine_scope.machine_check(drift_base, candidate, drift_pairs)
+        if not drift_machines["same"] and scope == machine_scope.SAME_MACHINE:
+            machine_scope.refuse_across_machines(drift_base, candidate, drift_machines)
         result["drift_base"] = drift_base.id
         result["drift"] = throughput_tests(drift_base, candidate, drift_pairs, alpha, margin)
     result["verdict"], result["reasons"] = overall_verdict(result)

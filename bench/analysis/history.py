@@ -1,21 +1,24 @@
 """The run history: every ingested grid run in one SQLite file (no server), for the nightly job.
 
-Schema (version 2; `meta.schema_version`):
+Schema (version 3; `meta.schema_version`):
 
     runs      one row per run: id (`<grid>/<run directory>`), spec name and content hash, start
-              time, harness commit and dirty flag, TensorFlow version, device model, host, path
+              time, harness commit and dirty flag, TensorFlow version, device model, host, path,
+              and the machines its cells ran on (fingerprint -> fields, bench.machine)
     cells     one row per cell: coordinates, status, reason, throughput statistics, compile time,
               training peak memory, final metrics with their n, the instrument's hash; and
-              `row_json`, the cell's whole results row, so the history gives back the very
+              the machine fingerprint; `row_json`, the cell's whole results row, so the history
+              gives back the very
               DataFrame `load_results` reads from the run directory
     windows   each measured log window's images/sec (the rank tests need the samples)
     verdicts  the comparison of a run with its baseline: `ok`, `regression` or `drift`, with
-              the thresholds and the details as JSON; `last-good` skips runs with a bad one
+              the thresholds and the details as JSON; `last-good` skips runs with a bad one,
+              and runs from other machines (throughput compares within one fingerprint)
     meta      schema_version
 
 Migrations run in order when an older database is opened, in the style of the run records'
 (bench.rundirs): `MIGRATIONS[n]` brings a schema-n database to n+1 (1 -> 2: `cells.row_json`,
-`verdicts`).
+`verdicts`; 2 -> 3: the machine columns, NULL for runs ingested before them).
 Ingest is idempotent (a run already present is left as it is) and atomic: one transaction, so a
 killed ingest leaves the database as it was. Concurrent writers wait for each other (WAL journal,
 a busy timeout) instead of failing. Nothing here imports TensorFlow.
@@ -30,12 +33,12 @@ from pathlib import Path
 import pandas as pd
 
 from bench import schema
-from bench.analysis.runs import Run, run_dir_to_run
+from bench.analysis.runs import Run, run_dir_to_run, run_machines
 from bench.errors import BenchError
 
 HISTORY_ENV = "BENCH_HISTORY"
 DEFAULT_DB = Path(schema.RUNS_ROOT) / "history.sqlite"
-HISTORY_SCHEMA_VERSION = 2
+HISTORY_SCHEMA_VERSION = 3
 BUSY_TIMEOUT_MS = 60_000
 
 CELL_COLUMNS = (*schema.CELL_KEY, "status", "reason", schema.IMAGES_PER_SEC_MEDIAN,
@@ -43,9 +46,9 @@ CELL_COLUMNS = (*schema.CELL_KEY, "status", "reason", schema.IMAGES_PER_SEC_MEDI
                 schema.IMAGES_PER_SEC_OVERALL, "compile_seconds", schema.PEAK_MEMORY_TRAIN_BYTES,
                 schema.PEAK_MEMORY_TRAIN_KIND, schema.FINAL_N, schema.FINAL_FID, schema.FINAL_KID,
                 schema.FINAL_CLASSIFIER_SCORE, schema.FINAL_CLASSES_COVERED, schema.FINAL_OUTCOME,
-                schema.CLASSIFIER_SHA256)
+                schema.CLASSIFIER_SHA256, schema.MACHINE_FINGERPRINT)
 RUN_COLUMNS = ("id", "spec_name", "spec_sha256", "started", "harness_commit", "harness_dirty",
-               "tensorflow", "device_model", "host", "path")
+               "tensorflow", "device_model", "host", "path", "machines_json")
 VERDICT_COLUMNS = ("run_id", "baseline_id", "verdict", "compared", "details_json")
 
 # The current schema, for a new database. An older database is brought here by MIGRATIONS.
@@ -74,8 +77,14 @@ def history_v1_to_v2(con: sqlite3.Connection):
                 "details_json TEXT)")
 
 
+def history_v2_to_v3(con: sqlite3.Connection):
+    """The machines a run's cells ran on, and each cell's fingerprint (NULL: not recorded)."""
+    con.execute("ALTER TABLE runs ADD COLUMN machines_json TEXT")
+    con.execute(f"ALTER TABLE cells ADD COLUMN {schema.MACHINE_FINGERPRINT} TEXT")
+
+
 # version n -> the function that brings a schema-n database to n + 1, inside one transaction
-MIGRATIONS = {1: history_v1_to_v2}
+MIGRATIONS = {1: history_v1_to_v2, 2: history_v2_to_v3}
 
 
 def default_db() -> Path:
@@ -153,12 +162,15 @@ def ingest_run(loaded: Run, db=None) -> tuple[str, bool]:
         if con.execute("SELECT 1 FROM runs WHERE id = ?", (run["id"],)).fetchone():
             con.execute("ROLLBACK")
             return run["id"], False
-        con.execute(f"INSERT INTO runs VALUES ({', '.join('?' * len(RUN_COLUMNS))})",
-                    [run[c] for c in RUN_COLUMNS])
+        # columns named: a migrated table has its added columns last, a new one in schema order
+        con.execute(f"INSERT INTO runs ({', '.join(RUN_COLUMNS)}) "
+                    f"VALUES ({', '.join('?' * len(RUN_COLUMNS))})", [run[c] for c in RUN_COLUMNS])
+        names = ("run_id", "cell_id", *CELL_COLUMNS, "row_json")
         for _, row in cells.iterrows():
             values = [run["id"], row["cell_id"], *(_plain(row.get(c)) for c in CELL_COLUMNS),
                       _row_json(row)]
-            con.execute(f"INSERT INTO cells VALUES ({', '.join('?' * len(values))})", values)
+            con.execute(f"INSERT INTO cells ({', '.join(names)}) "
+                        f"VALUES ({', '.join('?' * len(values))})", values)
         con.executemany("INSERT INTO windows VALUES (?, ?, ?, ?)", windows)
         con.execute("COMMIT")
     except BaseException:
@@ -265,13 +277,17 @@ def resolve_run(ref: str, db=None) -> Run:
 
 
 def _good_before(candidate: Run, db) -> list[dict]:
+    """Good runs of the candidate's spec before it, newest first, on the candidate's machines:
+    throughput compares only within one machine fingerprint (bench.machine)."""
+    machines = set(run_machines(candidate.info))
     return [r for r in good_runs(candidate.info["spec_sha256"], db,
-                                 before=candidate.info["started"]) if r["id"] != candidate.id]
+                                 before=candidate.info["started"])
+            if r["id"] != candidate.id and set(run_machines(r)) == machines]
 
 
 def last_good(candidate: Run, db=None) -> Run | None:
-    """The newest run of the candidate's spec, started before it, with no regression or drift
-    verdict; None when the history has none (the first night)."""
+    """The newest run of the candidate's spec on the same machines, started before it, with no
+    regression or drift verdict; None when the history has none (the first night there)."""
     if not Path(db or default_db()).is_file():
         return None
     good = _good_before(candidate, db)
@@ -279,7 +295,8 @@ def last_good(candidate: Run, db=None) -> Run | None:
 
 
 def drift_base(candidate: Run, nights: int, db=None) -> Run | None:
-    """The oldest of the last `nights` good runs of the candidate's spec before it."""
+    """The oldest of the last `nights` good runs of the candidate's spec before it, on the same
+    machines."""
     if not Path(db or default_db()).is_file():
         return None
     good = _good_before(candidate, db)[:nights]

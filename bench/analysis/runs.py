@@ -48,11 +48,20 @@ def run_dir_to_info(run_dir: Path, cell_dirs=None) -> dict:
             if (c / schema.ENV_FILE).is_file()]
     env = envs[0] if envs else {}
     harness = manifest.get("harness") or {}
+    # fingerprint -> the fields it hashes, for every machine the run's cells ran on
+    machines = {e["machine"]["fingerprint"]: e["machine"]["fingerprint_fields"]
+                for e in envs if (e.get("machine") or {}).get("fingerprint")}
     return {"id": run_id_of(run_dir), "spec_name": manifest.get("name"),
             "spec_sha256": spec_sha256(manifest), "started": manifest.get("started"),
             "harness_commit": harness.get("commit"), "harness_dirty": json.dumps(harness.get("dirty")),
             "tensorflow": env.get("tensorflow"), "device_model": env.get("device_model"),
-            "host": env.get("hostname"), "path": str(Path(run_dir).resolve())}
+            "host": env.get("hostname"), "path": str(Path(run_dir).resolve()),
+            "machines_json": json.dumps(machines, sort_keys=True) if machines else None}
+
+
+def run_machines(info: dict) -> dict:
+    """fingerprint -> fields of the machines a run's cells ran on ({} for older records)."""
+    return json.loads(info.get("machines_json") or "{}")
 
 
 def run_dir_to_run(run_dir) -> Run:

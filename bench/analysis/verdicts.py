@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 
 from bench import schema
 from bench.analysis import compare, history
-from bench.analysis.runs import Run
+from bench.analysis.machines import SAME_MACHINE
+from bench.analysis.runs import Run, run_machines
 from bench.errors import BenchError
 
 
@@ -49,26 +50,29 @@ class Judgement:
         return self.result is not None and self.result["verdict"] in schema.BAD_VERDICTS
 
 
-def judge_run(candidate: Run, baseline_ref: str, db=None,
-              thresholds: Thresholds | None = None) -> Judgement:
+def judge_run(candidate: Run, baseline_ref: str, db=None, thresholds: Thresholds | None = None,
+              scope: str = SAME_MACHINE) -> Judgement:
     """Compare `candidate` with `baseline_ref` (a run directory, a history id, or
-    history.LAST_GOOD) under the policy above. BenchError when the runs do not compare."""
+    history.LAST_GOOD) under the policy above. BenchError when the runs do not compare (see
+    bench.analysis.machines for `scope`). A verdict across machines is never recorded: the
+    history keeps like-for-like verdicts only."""
     thresholds = thresholds or Thresholds()
     nightly = baseline_ref == history.LAST_GOOD
     baseline = history.last_good(candidate, db) if nightly else \
         history.resolve_run(baseline_ref, db)
     if baseline is None:
-        return Judgement(None, [f"no earlier good run of {candidate.info['spec_name']!r} in the "
-                                f"history: {candidate.id} is the first, and the baseline of the "
-                                "next"])
+        machines = ", ".join(run_machines(candidate.info)) or "an unrecorded machine"
+        return Judgement(None, [f"no earlier good run of {candidate.info['spec_name']!r} on this "
+                                f"machine ({machines}) in the history: {candidate.id} is the "
+                                "first, and the baseline of the next"])
     drift_base = history.drift_base(candidate, thresholds.drift_nights, db) if nightly else None
     result = compare.compare_runs(baseline, candidate, drift_base=drift_base,
-                                  alpha=thresholds.alpha, margin=thresholds.margin)
+                                  alpha=thresholds.alpha, margin=thresholds.margin, scope=scope)
     judgement = Judgement(result)
     if nightly and not history.has_run(candidate.id, db):
         judgement.notes.append(f"{candidate.id} is not in the history: its verdict is not "
                                "recorded (`dcgan-bench history ingest` it first)")
-    elif nightly:
+    elif nightly and scope == SAME_MACHINE:
         history.record_verdict(candidate.id, baseline.id, result["verdict"],
                                {"alpha": thresholds.alpha, "margin": thresholds.margin,
                                 "reasons": result["reasons"], "drift_base": result["drift_base"]},

@@ -1,7 +1,9 @@
-"""The environment a number was measured in: library builds, device model, host, harness commit.
+"""The environment a number was measured in: library builds, device model, host, harness commit,
+and the machine (bench.machine: CPU identity, instruction sets, usable cores, fingerprint).
 
-A throughput or FID that moved with a library upgrade must be traceable to it, so env.json records
-every version that can change the numbers.
+A throughput or FID that moved with a library upgrade or a different machine must be traceable to
+it, so env.json records every version and every machine property that can change the numbers, and
+whether the cell's precision ran natively or emulated on its device.
 """
 
 import os
@@ -11,6 +13,7 @@ import sys
 from pathlib import Path
 
 import bench
+from bench import machine as machine_info
 
 # Environment variables that can change TensorFlow's numbers or speed. An allow-list: a bare
 # "TF_" prefix would also record Terraform's TF_CLI_*/TF_VAR_* settings.
@@ -52,13 +55,31 @@ def device_model(tf_device: str) -> str:
     return host_cpu_model()
 
 
-def environment(tf_device: str) -> dict:
+def cell_machine(tf_device: str) -> dict:
+    """This host as bench.machine records it, with TensorFlow's thread pools and oneDNN state,
+    the GPU (when the cell runs on one) in the fingerprint."""
+    import tensorflow as tf
+
+    record = machine_info.host_machine()
+    record["threads"] = {"intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
+                         "inter_op": tf.config.threading.get_inter_op_parallelism_threads(),
+                         "note": "0: TensorFlow's default, one thread per usable core"}
+    record["onednn"] = {"enabled": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "1") != "0",
+                        "max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA")}
+    if tf_device.startswith("/GPU"):
+        record["gpu"] = {"name": device_model(tf_device)}
+    return machine_info.with_fingerprint(record)
+
+
+def environment(tf_device: str, precision: str = "float32") -> dict:
     import keras
     import numpy
     import scipy
     import tensorflow as tf
 
     build = dict(tf.sysconfig.get_build_info())
+    machine = cell_machine(tf_device)
+    device = "cpu" if tf_device.startswith("/CPU") else "gpu"
     return {
         "python": sys.version.split()[0],
         "tensorflow": tf.__version__,
@@ -78,4 +99,7 @@ def environment(tf_device: str) -> dict:
         "harness_version": bench.__version__,
         "harness": harness_commit(),
         "env_vars": {k: v for k, v in os.environ.items() if k.startswith(NUMBER_CHANGING_ENV)},
+        "machine": machine,
+        "precision": {"name": precision, **machine_info.precision_support(precision, device,
+                                                                          machine)},
     }

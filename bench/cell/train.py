@@ -64,7 +64,7 @@ def run_cell(cfg: CellConfig, out_dir, *, overwrite=False, on_window=None,
     records.write_json_record(out_dir / schema.CONFIG_FILE,
                               {**cfg.to_dict(), "total_steps": total, "tf_device": tf_device,
                                "data_source": split.source, "data_size": len(split.images)})
-    records.write_json_record(out_dir / schema.ENV_FILE, environment(tf_device))
+    records.write_json_record(out_dir / schema.ENV_FILE, environment(tf_device, cfg.precision))
     summary = {"status": schema.STATUS_RUNNING, "reason": None, "steps_planned": total,
                **(extra_summary or {})}
     records.write_json_record(out_dir / schema.SUMMARY_FILE, summary)
@@ -91,7 +91,8 @@ def run_cell(cfg: CellConfig, out_dir, *, overwrite=False, on_window=None,
     return summary
 
 
-def _build(cfg: CellConfig, tf_device: str):
+def build(cfg: CellConfig, tf_device: str):
+    """The cell's generator and its traced training step (seeded, under its precision)."""
     import keras
     import tensorflow as tf
 
@@ -154,7 +155,7 @@ def _train(cfg, split, total, tf_device, out_dir, on_window, memory) -> dict:
         phases[name] = phases.get(name, 0.0) + now - clock
         clock = now
 
-    generator, step_fn = _build(cfg, tf_device)
+    generator, step_fn = build(cfg, tf_device)
     log = WindowLog(out_dir, cfg, step_fn)
     evals = Evaluations(cfg, generator, out_dir, memory)
     phase("setup")

@@ -1,7 +1,8 @@
 """`dcgan-bench compare BASELINE CANDIDATE`: is the candidate run slower or worse? (no TensorFlow)
 
 Exit 0: no regression and no drift (improvements and `inconclusive` included); 1: a regression
-or drift; 2: bad input, or runs that do not compare (different spec, instrument or final_n).
+or drift; 2: bad input, or runs that do not compare (different spec, instrument or final_n, or
+different machines without --across-machines or --quality-only).
 """
 
 DEFAULT_OUT = "reports/compare"
@@ -11,8 +12,8 @@ def add(sub):
     p = sub.add_parser("compare", help="compare two runs: throughput, drift, quality, numerics",
                        description=__doc__)
     p.add_argument("baseline", help="a grid run directory, a history id, or `last-good`: the "
-                                    "newest earlier run of the candidate's spec in the history "
-                                    "with no regression or drift verdict")
+                                    "newest earlier run of the candidate's spec on the same "
+                                    "machine in the history with no regression or drift verdict")
     p.add_argument("candidate", help="a grid run directory or a history id")
     p.add_argument("--db", default=None, help="history (default $BENCH_HISTORY or "
                                               "runs/history.sqlite)")
@@ -23,17 +24,26 @@ def add(sub):
                    help="throughput noise margin, a fraction (default 0.10: 10%%)")
     p.add_argument("--drift-nights", type=int, default=None,
                    help="drift: compare with the oldest of this many last good runs (default 7)")
+    scope = p.add_mutually_exclusive_group()
+    scope.add_argument("--across-machines", action="store_true",
+                       help="compare throughput of runs from different machine fingerprints "
+                            "anyway; every output says so in its first line")
+    scope.add_argument("--quality-only", action="store_true",
+                       help="runs from different machines: compare quality alone")
 
 
 def run(args) -> int:
     from bench.analysis import history
+    from bench.analysis.machines import ACROSS_MACHINES, QUALITY_ONLY, SAME_MACHINE
     from bench.analysis.verdicts import Thresholds, judge_run
     from bench.report.comparison import comparison_text, write_comparison
 
     given = {"alpha": args.alpha, "margin": args.margin, "drift_nights": args.drift_nights}
     thresholds = Thresholds(**{k: v for k, v in given.items() if v is not None})
+    scope = ACROSS_MACHINES if args.across_machines else \
+        QUALITY_ONLY if args.quality_only else SAME_MACHINE
     judgement = judge_run(history.resolve_run(args.candidate, args.db), args.baseline, args.db,
-                          thresholds)
+                          thresholds, scope)
     if judgement.result is not None:
         print(comparison_text(judgement.result))
         write_comparison(judgement.result, args.out)

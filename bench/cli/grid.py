@@ -10,6 +10,8 @@ def add(sub):
                    help="run directory (default runs/<spec file stem>/<date-time>, with "
                         "runs/<spec file stem>/latest pointing at it)")
     p.add_argument("--resume", action="store_true", help="keep ok cells, rerun the rest")
+    p.add_argument("--parts", default=None, metavar="NAME[,NAME]",
+                   help="run only these parts of the spec (e.g. --parts throughput)")
     p.add_argument("--require-gpu", action="store_true",
                    help="exit 2 before training anything when TensorFlow sees no GPU")
     p.add_argument("--executor", choices=EXECUTORS, default="local",
@@ -29,6 +31,8 @@ def run(args) -> int:
     from bench.grid.spec import load_spec
 
     spec = load_spec(args.spec)
+    if args.parts:
+        spec = spec.select_parts([n.strip() for n in args.parts.split(",") if n.strip()])
     backend = make_backend(args.executor, address=args.address, retries=args.retries)
     grid = run_grid(spec, args.out, resume=args.resume, require_gpu=args.require_gpu,
                     backend=backend)

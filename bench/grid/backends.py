@@ -24,6 +24,10 @@ class Backend(Protocol):
         """GPUs the backend can give cells: the count `gpu` and `gpu:N` cells are checked
         against. Asked only when the grid has GPU cells or needs a GPU."""
 
+    def parallel(self, cells) -> int | None:
+        """How many of these cells run at once, for a part's estimate (bench.grid.estimate);
+        None when the backend cannot say (a cluster places them)."""
+
     def run(self, cells, run_dir: Path, bar, finished) -> None:
         """Run `cells` into `run_dir` and return when every one has ended.
 

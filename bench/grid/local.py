@@ -78,6 +78,11 @@ class LocalProcesses:
             self._gpus = count_gpus()
         return self._gpus
 
+    def parallel(self, cells) -> int:
+        """CPU cells one at a time; GPU cells one per GPU."""
+        gpu_cells = [c for c in cells if c.config.device != "cpu"]
+        return max(1, min(self.gpus(), len(gpu_cells))) if gpu_cells else 1
+
     def run(self, cells, run_dir: Path, bar, finished):
         """Run `cells` into run_dir; finished(cell, record) is called as each cell's process
         ends, `record` completing its record. CPU cells one at a time (TensorFlow uses every

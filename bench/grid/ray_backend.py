@@ -174,6 +174,10 @@ class RayCells:
         self._connect()
         return int(self.ray.cluster_resources().get("GPU", 0))
 
+    def parallel(self, cells) -> None:
+        """The cluster places cells on its nodes: no estimate from here."""
+        return None
+
     def _submit(self, cell):
         gpu = cell.config.device != "cpu"
         task = self.ray.remote(run_cell_on_node).options(

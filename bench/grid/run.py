@@ -20,6 +20,11 @@ from pathlib import Path
 from bench import records, rundirs, schema
 from bench.errors import BenchError
 from bench.grid.cellrecord import record_skipped, skip_reason, write_results_csv
+from bench.grid.emulation import emulation_skip_reason, emulation_warnings
+from bench.grid.estimate import PartEstimate
+from bench.machine import host_machine, with_fingerprint
+
+ESTIMATES_FILE = "estimates.json"
 
 EXIT_INTERRUPTED = 130
 
@@ -75,6 +80,7 @@ def write_manifest(spec, out_dir: Path):
         "name": spec.name, "spec": spec.raw, "spec_path": spec.path,
         "started": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "harness": harness_commit(),
+        "parts": [p for p in spec.parts if p is not None],  # those run (grid --parts)
         "cells": [{"id": c.id, "config": c.config.to_dict()} for c in spec.cells],
     })
 
@@ -145,10 +151,11 @@ def _run(spec, out_dir: Path, resume, require_gpu, progress, backend) -> GridRun
     out_dir.mkdir(parents=True, exist_ok=True)
     write_manifest(spec, out_dir)
     bar = progress or GridProgress(spec.cells, out_dir)
+    machine = host_machine()
     todo = []
     for cell in spec.cells:
         cell_dir = out_dir / cell.id
-        reason = skip_reason(cell, gpus)
+        reason = skip_reason(cell, gpus) or emulation_skip_reason(cell, machine)
         if resume and rundirs.cell_status(cell_dir) == schema.STATUS_OK:
             bar.cell_done(cell, schema.STATUS_OK, resumed=True)
         elif reason:
@@ -156,6 +163,10 @@ def _run(spec, out_dir: Path, resume, require_gpu, progress, backend) -> GridRun
             bar.cell_done(cell, schema.STATUS_SKIPPED)
         else:
             todo.append(cell)
+    for warning in emulation_warnings(todo, machine):
+        bar.say(warning)
+    # each part's estimate against what it took, as the grid goes (bench.grid.estimate)
+    estimates, machine_fingerprint = [], with_fingerprint(machine)["fingerprint"]
 
     def finished(cell, record):
         with interrupts_held():
@@ -165,7 +176,18 @@ def _run(spec, out_dir: Path, resume, require_gpu, progress, backend) -> GridRun
 
     previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
-        backend.run(todo, out_dir, bar, finished)
+        for part in spec.parts:
+            cells = [c for c in todo if c.part == part]
+            if cells:
+                plan = _estimate(out_dir, part, cells, backend, bar)
+                bar.part_started(part, cells, plan)
+                clock = time.time()
+                backend.run(cells, out_dir, bar, finished)
+                bar.part_finished(part, time.time() - clock)
+                if isinstance(plan, PartEstimate):
+                    estimates.append(plan.to_record())
+                    records.write_json_record(out_dir / ESTIMATES_FILE,
+                                              {"machine": machine_fingerprint, "parts": estimates})
     except (KeyboardInterrupt, _Terminated):
         with interrupts_held(act_after=False):  # a second Ctrl-C must not lose results.csv
             bar.close()
@@ -179,3 +201,17 @@ def _run(spec, out_dir: Path, resume, require_gpu, progress, backend) -> GridRun
     write_results_csv(out_dir)
     statuses = [rundirs.cell_status(out_dir / c.id) for c in spec.cells]
     return GridRun(out_dir, 0 if all(s == schema.STATUS_OK for s in statuses) else 1)
+
+
+def _estimate(out_dir: Path, part, cells, backend, bar):
+    """The part's estimate (bench.grid.estimate.PartEstimate), or a sentence saying why there
+    is none."""
+    from bench.grid.calibration import NoEstimate, plan_part
+
+    parallel = backend.parallel(cells)
+    if parallel is None:
+        return "no estimate: the cluster decides how many cells run at once"
+    try:
+        return plan_part(out_dir, part, cells, bar.durations, parallel)
+    except NoEstimate as e:
+        return f"no estimate: {e}"

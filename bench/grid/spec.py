@@ -25,18 +25,25 @@ of fewer cells trained to digits):
 Without `[[parts]]`, `[axes]`, `[budget]` and `[eval]` at the top level describe the one part.
 A part's cells are named `<part>_<coordinates>`. A spec is checked whole before anything runs:
 every problem is listed in one BenchError.
+
+`emulated` (top level, or per part) says what to do with a cell whose precision this machine
+can only emulate (bench.machine.precision_support: mixed_bfloat16 without bfloat16
+instructions, mixed_float16 on any CPU, about 9 times slower): "run" (the default; the grid
+names such a part before it runs, with the slowdown) or "skip" (the cell is recorded as skipped,
+saying why). `GridSpec.select_parts` keeps some parts only (`grid --parts`).
 """
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bench import records
 from bench.config import CellConfig, config_problems
 from bench.errors import BenchError
 
-TOP_KEYS = {"name", "data", "data_dir", "axes", "budget", "eval", "parts"}
-PART_KEYS = {"name", "axes", "budget", "eval"}
+TOP_KEYS = {"name", "data", "data_dir", "axes", "budget", "eval", "parts", "emulated"}
+PART_KEYS = {"name", "axes", "budget", "eval", "emulated"}
+EMULATED_POLICIES = ("run", "skip")
 AXES = {"seeds": "seed", "batch_sizes": "batch_size", "devices": "device", "xla": "xla",
         "precision": "precision"}
 BUDGET = {"steps": "steps", "epochs": "epochs", "log_every": "log_every",
@@ -48,6 +55,11 @@ EVAL = {"every": "eval_every", "n": "eval_n", "final_n": "final_eval_n"}
 class Cell:
     id: str
     config: CellConfig
+    emulated: str = "run"  # what to do when this machine can only emulate its precision
+
+    @property
+    def part(self) -> str | None:
+        return self.config.part
 
 
 @dataclass(frozen=True)
@@ -56,6 +68,22 @@ class GridSpec:
     raw: dict
     path: str
     cells: tuple[Cell, ...]
+
+    @property
+    def parts(self) -> list[str | None]:
+        """The parts of the cells, in spec order (None: a spec without parts)."""
+        return list(dict.fromkeys(c.part for c in self.cells))
+
+    def select_parts(self, names) -> "GridSpec":
+        """The spec with the cells of the named parts only; BenchError naming the parts there
+        are when a name is not one of them."""
+        known = [p for p in self.parts if p is not None]
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise BenchError(f"--parts: no part {', '.join(map(repr, unknown))} in this spec; "
+                             f"its parts: {', '.join(known) or 'none (it has no [[parts]])'}",
+                             path=self.path)
+        return replace(self, cells=tuple(c for c in self.cells if c.part in names))
 
 
 def cell_id(cfg: CellConfig) -> str:
@@ -93,20 +121,27 @@ def _table(value) -> dict:
 
 
 def _parts(raw: dict) -> list[dict]:
-    """The spec's parts as {name, axes, budget, eval}; the top-level tables are one part."""
+    """The spec's parts as {name, axes, budget, eval, emulated}; the top-level tables are one
+    part."""
     if "parts" not in raw:
         return [{"name": None, "axes": _table(raw.get("axes")), "budget": _table(raw.get("budget")),
-                 "eval": _table(raw.get("eval"))}]
+                 "eval": _table(raw.get("eval")), "emulated": raw.get("emulated", "run")}]
     parts = raw["parts"] if isinstance(raw["parts"], list) else []
     return [{"name": part.get("name"), "axes": _table(part.get("axes")),
              "budget": {**_table(raw.get("budget")), **_table(part.get("budget"))},
-             "eval": {**_table(raw.get("eval")), **_table(part.get("eval"))}}
+             "eval": {**_table(raw.get("eval")), **_table(part.get("eval"))},
+             "emulated": part.get("emulated", raw.get("emulated", "run"))}
             for part in parts if isinstance(part, dict)]
 
 
 def spec_problems(raw: dict) -> list[str]:
     p = [f"{k}: unknown top-level key; expected one of {', '.join(sorted(TOP_KEYS))}"
          for k in raw if k not in TOP_KEYS]
+    for where, table in [("emulated", raw)] + [(f"[parts.{x.get('name')}] emulated", x) for x in (
+            raw["parts"] if isinstance(raw.get("parts"), list) else []) if isinstance(x, dict)]:
+        if "emulated" in table and table["emulated"] not in EMULATED_POLICIES:
+            p.append(f"{where}: expected one of {', '.join(EMULATED_POLICIES)}, found "
+                     f"{table['emulated']!r}")
     if not isinstance(raw.get("name"), str) or not raw.get("name", "").strip():
         p.append(f"name: expected a non-empty string, found {raw.get('name')!r}")
     p += _table_problems("budget", raw.get("budget", {}), BUDGET)
@@ -176,7 +211,7 @@ def expand(raw: dict, path="<spec>") -> GridSpec:
         base = _base_fields(raw, part)
         for values in itertools.product(*(part["axes"][k] for k in order)):
             cfg = CellConfig(**base, **{AXES[k]: v for k, v in zip(order, values)})
-            cells.append(Cell(cell_id(cfg), cfg))
+            cells.append(Cell(cell_id(cfg), cfg, part["emulated"]))
     return GridSpec(raw["name"], raw, str(path), tuple(cells))
 
 

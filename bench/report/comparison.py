@@ -10,6 +10,7 @@ import json
 import pandas as pd
 
 from bench import records, schema
+from bench.analysis import machines
 from bench.report import html as report_html
 from bench.report.publish import publish
 
@@ -62,9 +63,22 @@ def comparison_tables(result: dict) -> dict:
     }
 
 
+def scope_line(result: dict) -> str | None:
+    """What every output says first when the runs came from different machines."""
+    scope = result.get("scope", machines.SAME_MACHINE)
+    if scope == machines.SAME_MACHINE:
+        return None
+    what = ("THROUGHPUT COMPARED ACROSS MACHINES (not a like-for-like comparison)"
+            if scope == machines.ACROSS_MACHINES else "QUALITY ONLY: throughput not compared")
+    return f"{what}: {machines.machines_sentence(result['machines'])}"
+
+
 def _headline(result: dict) -> tuple[str, list[str]]:
     title = f"dcgan-bench compare: {VERDICT_WORDS[result['verdict']]}"
-    meta = [f"Baseline {result['baseline']}; candidate {result['candidate']}.",
+    if scope_line(result):
+        title = f"dcgan-bench compare [{result['scope']}]: {VERDICT_WORDS[result['verdict']]}"
+    meta = [line for line in [scope_line(result)] if line]
+    meta += [f"Baseline {result['baseline']}; candidate {result['candidate']}.",
             f"Thresholds: significance level {result['alpha']} (Holm across configurations), "
             f"noise margin {result['margin']:.0%} for throughput."]
     meta += [f"Because: {reason}" for reason in result["reasons"]]
@@ -72,7 +86,8 @@ def _headline(result: dict) -> tuple[str, list[str]]:
 
 
 def comparison_text(result: dict) -> str:
-    """The terminal version: the verdict first, then every table."""
+    """The terminal version: the verdict first (with the scope when the machines differ), then
+    every table."""
     title, meta = _headline(result)
     out = [title, *meta, ""]
     with pd.option_context("display.width", 200, "display.max_columns", None,
@@ -96,6 +111,8 @@ def write_comparison(result: dict, out_dir):
             sections.append((name, heading, blocks))
         out.text("index.html", report_html.page(title, meta, sections))
         out.text("summary.md", report_html.markdown(title, meta, list(tables.values())))
-        out.text("comparison.json", json.dumps(records.jsonable(result), indent=2) + "\n")
+        first = {"scope": result.get("scope"), "scope_note": scope_line(result)}
+        out.text("comparison.json", json.dumps(records.jsonable({**first, **result}), indent=2)
+                 + "\n")
 
     publish(out_dir, write)

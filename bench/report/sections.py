@@ -9,10 +9,13 @@ import json
 import re
 from pathlib import Path
 
+import pandas as pd
+
 from bench import outcome_rule, schema
 from bench.analysis import outcomes
 from bench.analysis.cells import measurement_groups, ok_cells, value_label
 from bench.analysis.stats import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED
+from bench.machine import EMULATED
 from bench.report import figures, tables
 
 BAND = "line: mean across seeds; band: lowest to highest seed"
@@ -47,9 +50,32 @@ def overview(cells, constant, out):
             value_label(k, v) for k, v in constant.items()) + "."))
     blocks.append(("p", "Plots and statistics use ok cells only; diverged, failed and skipped "
                    "cells are listed here with their reason."))
+    blocks += emulated_warning(cells) + machines_warning(cells)
     table = tables.cell_table(cells)
     blocks.append(("table", _cells_shown(table, constant), out.table("cells.csv", table)))
     return "cells", "Cells", blocks
+
+
+def emulated_warning(cells) -> list:
+    """Cells whose precision their machine could only emulate (bench.machine): their speed is
+    the emulation's, not the precision's."""
+    emulated = cells[cells.get(schema.PRECISION_SUPPORT, pd.Series(index=cells.index, dtype=object))
+                     == EMULATED]
+    if emulated.empty:
+        return []
+    return [("p", f"{len(emulated)} cell(s) ran a precision their machine can only emulate "
+             f"(column \"precision ran\"): {', '.join(emulated['cell_id'][:6])}"
+             f"{' ...' if len(emulated) > 6 else ''}. Their images/s is the emulation's, about 9 "
+             "times slower than float32, not what the precision gives where the CPU has it.")]
+
+
+def machines_warning(cells) -> list:
+    """Cells from more than one machine (fingerprint): their throughput does not compare."""
+    found = cells.get(schema.MACHINE_FINGERPRINT, pd.Series(dtype=object)).dropna().unique()
+    if len(found) < 2:
+        return []
+    return [("p", f"These cells ran on {len(found)} different machines ({', '.join(found)}, "
+             "column \"machine\"): throughput compares only between cells of one machine.")]
 
 
 def _cells_shown(table, constant):

@@ -17,8 +17,10 @@ from bench.analysis.stats import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, ratio_of_m
 from bench.outcome_rule import OUTCOME_DIGITS, OUTCOME_MODE_COLLAPSE, OUTCOME_NOT_CONVERGED
 
 CELL_COLUMNS = {
-    "part": "part", "data": "data", "device": "device", "precision": "precision", "xla": "xla",
-    "batch_size": "batch size", "seed": "seed", "status": "status", "reason": "reason",
+    "part": "part", "data": "data", "device": "device", "precision": "precision",
+    schema.PRECISION_SUPPORT: "precision ran", "xla": "xla",
+    "batch_size": "batch size", "seed": "seed", schema.MACHINE_FINGERPRINT: "machine",
+    "status": "status", "reason": "reason",
     "steps": "steps", schema.IMAGES_PER_SEC_MEDIAN: "images/s median",
     schema.IMAGES_PER_SEC_P10: "images/s p10", schema.IMAGES_PER_SEC_P90: "images/s p90",
     schema.IMAGES_PER_SEC_OVERALL: "images/s overall", "first_batch_seconds": "first batch s",

@@ -2,7 +2,9 @@
 
     render_trend("runs/history.sqlite", "reports/trend") -> Path("reports/trend/index.html")
 
-One section per grid spec (runs of different specs do not compare). For each configuration:
+One section per grid spec and machine (runs of different specs do not compare, and throughput
+does not compare across machine fingerprints: a run from another machine starts its own
+section rather than drawing a step in someone else's line). For each configuration:
 throughput (median of the measured windows, seeds pooled, with a p10-p90 band) and the final FID
 (median across seeds, band from the lowest to the highest seed), each run marked with its
 verdict. Offline HTML in the report's style, written atomically like the report. Nothing here
@@ -20,6 +22,7 @@ from matplotlib.patches import Patch
 from bench import schema
 from bench.analysis import history
 from bench.analysis.cells import results_to_cells
+from bench.analysis.runs import run_machines
 from bench.errors import BenchError
 from bench.report import figures
 from bench.report import html as report_html
@@ -43,6 +46,7 @@ def trend_frame(db) -> pd.DataFrame:
             fid = pd.to_numeric(ok.get(schema.FINAL_FID), errors="coerce").dropna() \
                 if schema.FINAL_FID in ok else pd.Series(dtype=float)
             rows.append({"spec": info["spec_name"], "spec_sha256": info["spec_sha256"],
+                         "machines": ", ".join(run_machines(info)) or "unknown",
                          "run": info["id"], "started": info["started"],
                          "commit": (info["harness_commit"] or "")[:10],
                          "verdict": info["verdict"] or NOT_COMPARED, "config": config,
@@ -116,11 +120,12 @@ def render_trend(db, out_dir) -> Path:
 
     def write(out):
         sections = []
-        for i, (sha, spec) in enumerate(frame.groupby("spec_sha256", sort=False)):
+        groups = frame.groupby(["spec_sha256", "machines"], sort=False)
+        for i, ((sha, machines), spec) in enumerate(groups):
             name = spec["spec"].iloc[0]
             fig_name = out.figure(f"trend_{i}.png", trend_figure(spec))
-            table = spec.drop(columns=["spec", "spec_sha256"])
-            sections.append((f"spec-{i}", f"{name} (spec {sha[:12]})", [
+            table = spec.drop(columns=["spec", "spec_sha256", "machines"])
+            sections.append((f"spec-{i}", f"{name} (spec {sha[:12]}; machine {machines})", [
                 ("figure", fig_name, f"throughput and final FID per run of {name}"),
                 ("table", table, out.table(f"trend_{i}.csv", table))]))
         out.text("index.html", report_html.page("dcgan-bench trend", meta, sections))

@@ -82,10 +82,10 @@ def _bare_loop(images, batch_size, xla, pipeline):
 
 def _harness_loop(images, batch_size, xla, out_dir):
     from bench.cell.timing import WindowLog
-    from bench.cell.train import _build, run_steps
+    from bench.cell.train import build, run_steps
 
     cfg = CellConfig(batch_size=batch_size, xla=xla, log_every=STEPS[batch_size] // 2)
-    generator, step_fn = _build(cfg, "/CPU:0")
+    generator, step_fn = build(cfg, "/CPU:0")
     log = WindowLog(out_dir, cfg, step_fn)
     batches = iter(training_dataset(images, batch_size, seed=0))
     state = {"next": 1}

@@ -36,8 +36,9 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent))
 
-from bench import records, schema
+from bench import records, schema  # noqa: E402
 from bench.analysis.results import load_results  # noqa: E402
+from bench.machine import cpuinfo_to_cpu, precision_support, with_fingerprint  # noqa: E402
 
 RUN = HERE / "runs" / "golden"
 STEPS, LOG_EVERY, EVAL_EVERY = 200, 20, 50
@@ -53,6 +54,25 @@ ENV = {
     "hostname": "golden-host", "platform": "Linux-6.1-x86_64-with-glibc2.36",
     "harness_version": "0.1.0", "harness": {"commit": "0123abcd", "dirty": False},
 }
+# The golden machine: an AMD EPYC with AVX-512 and bfloat16 instructions, as bench.machine reads
+# /proc/cpuinfo (a crafted excerpt, so the records do not depend on the host that writes them).
+CPUINFO = """processor\t: 0
+vendor_id\t: AuthenticAMD
+cpu family\t: 25
+model\t\t: 17
+model name\t: AMD EPYC
+stepping\t: 1
+flags\t\t: fpu sse4_2 avx avx2 fma f16c avx512f avx512bw avx512vl avx512dq avx512_vnni avx512_bf16
+"""
+MACHINE = with_fingerprint({"arch": "x86_64", "cpu": cpuinfo_to_cpu(CPUINFO), "usable_cores": 2,
+                            "cpu_count": 2, "cgroup_cpu_quota": None, "max_clock_mhz": None,
+                            "env": {}})
+
+
+def env(precision="float32", device="cpu"):
+    """env.json of a golden cell: the environment, the machine and its precision's support."""
+    return {**ENV, "machine": MACHINE,
+            "precision": {"name": precision, **precision_support(precision, device, MACHINE)}}
 THRESHOLDS = {"confidence_threshold": 0.9, "coverage_share": 0.25,
               "outcome_min_confident_fraction": 0.4, "mode_collapse_max_classes": 5,
               "mode_collapse_max_fraction": 0.5}
@@ -154,7 +174,7 @@ def write_ok_cell(run, key, digits, labels, nan_at=None):
     d = run / cid
     last = STEPS if nan_at is None else nan_at
     records.write_json_record(d / schema.CONFIG_FILE, config("cpu", "float32", xla, bs, seed))
-    records.write_json_record(d / schema.ENV_FILE, ENV)
+    records.write_json_record(d / schema.ENV_FILE, env())
     lines = step_lines(key, rng, last, nan_at)
     records.write_text_atomic(d / schema.STEPS_FILE, "".join(
         json.dumps({"schema_version": schema.SCHEMA_VERSION, **records.jsonable(line)}) + "\n"
@@ -208,7 +228,7 @@ def write_failed_cell(run):
     d = run / cid
     records.write_json_record(d / schema.CONFIG_FILE,
                               config("cpu", "mixed_bfloat16", False, 64, 0))
-    records.write_json_record(d / schema.ENV_FILE, ENV)
+    records.write_json_record(d / schema.ENV_FILE, env("mixed_bfloat16"))
     records.write_text_atomic(d / schema.TRACEBACK_FILE, (
         "Traceback (most recent call last):\n  File \"bench/train.py\", line 1, in run_cell\n"
         "RuntimeError: crafted failure for the golden grid\n"))
