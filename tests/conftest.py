@@ -36,3 +36,12 @@ def mnist_5k():
 # calibration). The suite's many tiny grids would spend more time calibrating than training, so
 # it is off here; tests/test_estimate.py turns it on for the grids that test it.
 os.environ.setdefault("DCGAN_BENCH_ESTIMATE", "off")
+
+
+@pytest.fixture(scope="session")
+def machine_pace():
+    """This machine's pace, measured once (tests/pace.py): the base of every timeout and of the
+    step counts of cells a test must act on while they run."""
+    from pace import pace
+
+    return pace()

@@ -12,7 +12,10 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+from pace import pace
 
 ROOT = Path(__file__).resolve().parent.parent
 RAY = str(Path(sys.executable).parent / "ray")
@@ -35,7 +38,7 @@ class Cluster:
 
     def ray(self, *args):
         proc = subprocess.run([RAY, *args], capture_output=True, text=True, env=self.env,
-                              timeout=180)
+                              timeout=pace().timeout(factor=12))
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
 
     def add_node(self, *resources):
@@ -52,7 +55,7 @@ class Cluster:
             return subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=subprocess.PIPE,
                                     stderr=subprocess.STDOUT, text=True)
         return subprocess.run(cmd, cwd=ROOT, env=self.env, capture_output=True, text=True,
-                              timeout=900)
+                              timeout=pace().timeout(400, cells=4))
 
 
 @contextlib.contextmanager
@@ -67,8 +70,8 @@ def started_cluster(home: Path, head: tuple, *nodes: tuple):
             cluster.add_node(*resources)
         yield cluster
     finally:
-        subprocess.run([RAY, "stop", "--force"], capture_output=True, timeout=120,
-                       env=cluster.env)
+        subprocess.run([RAY, "stop", "--force"], capture_output=True,
+                       timeout=pace().timeout(factor=8), env=cluster.env)
 
 
 def summary(run: Path, cell: str) -> dict:
@@ -87,3 +90,22 @@ def parent_pid(pid: int) -> int:
 
 def cmdline(pid: int) -> str:
     return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+
+
+def cell_dir_of(pid: int) -> Path:
+    """The cell directory a cell process (`python -m bench.grid.worker CELL_DIR CONFIG`) writes."""
+    argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    return Path(argv[argv.index(b"bench.grid.worker") + 1].decode())
+
+
+def wait_for_training(pid: int, deadline: float) -> bool:
+    """Whether the cell process got as far as its first log window (past TensorFlow's import,
+    into training) before `deadline`; False if it ended first."""
+    while time.time() < deadline:
+        try:
+            if (cell_dir_of(pid) / "steps.jsonl").exists():
+                return True
+        except (OSError, ValueError):
+            return False  # the process is gone
+        time.sleep(0.2)
+    return False

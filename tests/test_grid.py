@@ -244,14 +244,16 @@ def test_existing_run_dir_needs_resume(tmp_path):
 
 
 @pytest.mark.slow
-def test_resume_after_killing_the_grid_mid_cell(tmp_path):
-    spec = _spec(tmp_path, TINY.format(steps=400))
+def test_resume_after_killing_the_grid_mid_cell(tmp_path, machine_pace):
+    # each cell trains about 15 s on this machine: long enough to be killed mid-way
+    steps = machine_pace.steps_for(15)
+    spec = _spec(tmp_path, TINY.format(steps=steps))
     out = tmp_path / "run"
     proc = subprocess.Popen([sys.executable, "-m", "bench", "grid", str(spec), "--out", str(out)],
                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
     first, second = out / "cpu_float32_xla-off_bs32_seed0", out / "cpu_float32_xla-off_bs32_seed1"
-    deadline = time.time() + 240
+    deadline = time.time() + machine_pace.timeout(steps, cells=2)
     while time.time() < deadline and not (second / schema.STEPS_FILE).exists():
         time.sleep(0.5)
     assert (second / schema.STEPS_FILE).exists(), "the second cell never started"
@@ -272,24 +274,25 @@ def test_resume_after_killing_the_grid_mid_cell(tmp_path):
 
 
 @pytest.mark.slow
-def test_sigterm_stops_the_grid_keeping_finished_cells(tmp_path):
-    spec = _spec(tmp_path, TINY.format(steps=400))
+def test_sigterm_stops_the_grid_keeping_finished_cells(tmp_path, machine_pace):
+    steps = machine_pace.steps_for(15)
+    spec = _spec(tmp_path, TINY.format(steps=steps))
     out = tmp_path / "run"
     proc = subprocess.Popen([sys.executable, "-m", "bench", "grid", str(spec), "--out", str(out)],
                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 120
+    deadline = time.time() + machine_pace.timeout(steps)
     while time.time() < deadline and not (out / "cpu_float32_xla-off_bs32_seed0" /
                                           schema.STEPS_FILE).exists():
         time.sleep(0.5)
     proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=60)
+    _, err = proc.communicate(timeout=machine_pace.timeout())
     assert proc.returncode == 130
     assert "--resume" in err
     assert (out / schema.RESULTS_FILE).exists()
 
 
 @pytest.mark.slow
-def test_ctrl_c_twice_as_a_cell_finishes_stops_cleanly_keeping_it(tmp_path):
+def test_ctrl_c_twice_as_a_cell_finishes_stops_cleanly_keeping_it(tmp_path, machine_pace):
     # Once, a Ctrl-C landing in the bookkeeping after a cell (first import of numpy, for
     # results.csv) left numpy half-loaded, and the grid died with a traceback and no results.csv.
     spec = _spec(tmp_path, TINY.format(steps=30).replace("seeds = [0, 1]", "seeds = [0, 1, 2]"))
@@ -305,7 +308,7 @@ def test_ctrl_c_twice_as_a_cell_finishes_stops_cleanly_keeping_it(tmp_path):
             proc.send_signal(signal.SIGINT)  # impatient: a second Ctrl-C
             break
     assert seen and seen[-1].startswith("[1/3]"), "".join(seen)
-    _, err = proc.communicate(timeout=60)
+    _, err = proc.communicate(timeout=machine_pace.timeout(30, cells=3))
     assert proc.returncode == 130, err
     assert "Traceback" not in err and "--resume" in err
     df = pd.read_csv(out / schema.RESULTS_FILE).set_index("cell_id")

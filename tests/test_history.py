@@ -50,7 +50,7 @@ def test_a_newer_history_schema_is_refused(tmp_path):
         history.list_runs(db)
 
 
-def test_two_processes_ingesting_at_once_lose_and_double_nothing(tmp_path):
+def test_two_processes_ingesting_at_once_lose_and_double_nothing(tmp_path, machine_pace):
     db = tmp_path / "h.sqlite"
     runs = []
     for name in ("a", "b"):
@@ -60,7 +60,7 @@ def test_two_processes_ingesting_at_once_lose_and_double_nothing(tmp_path):
     code = "import sys; from bench.analysis import history; history.ingest(sys.argv[1], sys.argv[2])"
     procs = [subprocess.Popen([sys.executable, "-c", code, str(run), str(db)], cwd=ROOT)
              for run in runs + runs]  # each run twice, four writers at once
-    assert [p.wait(timeout=120) for p in procs] == [0, 0, 0, 0]
+    assert [p.wait(timeout=machine_pace.timeout(factor=8)) for p in procs] == [0, 0, 0, 0]
     assert _counts(db) == (2, 22, 2 * (8 * 9 + 6))
 
 
@@ -127,11 +127,15 @@ def test_a_schema_1_history_is_migrated_and_keeps_its_runs(tmp_path):
     # tests/data/history-v1.sqlite: the golden grid ingested by the schema-1 code (commit 67eeac7)
     db = tmp_path / "h.sqlite"
     shutil.copy(Path(__file__).parent / "data" / "history-v1.sqlite", db)
-    (run,) = history.list_runs(db)  # opening it migrates it
+    (run,) = history.list_runs(db)  # opening it migrates it, through every version since
     con = sqlite3.connect(db)
-    assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("2",)
+    assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (
+        str(history.HISTORY_SCHEMA_VERSION),)
     assert con.execute("SELECT COUNT(*) FROM verdicts").fetchone() == (0,)
+    columns = {r[1] for r in con.execute("PRAGMA table_info(cells)")}
+    assert {"row_json", "machine_fingerprint"} <= columns  # 1 -> 2 and 2 -> 3
     con.close()
+    assert run["machines_json"] is None  # its machine was never recorded
     assert run["id"] == "runs/golden" and run["cells"] == 11 and run["verdict"] is None
     # a schema-1 cell kept its columns only: those come back
     results = history.run_results("runs/golden", db)
@@ -143,6 +147,7 @@ def test_a_schema_1_history_is_migrated_and_keeps_its_runs(tmp_path):
     shutil.copytree(GOLDEN, other)
     history.ingest(other, db)
     assert "steps" in history.run_results("other/night", db)
+    assert history.run_results("other/night", db)["machine_fingerprint"].notna().any()
 
 
 def test_history_show(tmp_path, capsys):

@@ -19,7 +19,16 @@ import pytest
 ray = pytest.importorskip("ray", reason="Ray is not installed (the ray extra: pip install "
                                         "'dcgan-bench[ray]'; tox -e py installs it)")
 
-from raycluster import ROOT, cell_processes, cmdline, parent_pid, started_cluster, summary  # noqa: E402
+from pace import pace  # noqa: E402
+from raycluster import (  # noqa: E402
+    ROOT,
+    cell_processes,
+    cmdline,
+    parent_pid,
+    started_cluster,
+    summary,
+    wait_for_training,
+)
 
 from bench.analysis.results import load_results  # noqa: E402
 
@@ -68,8 +77,8 @@ devices = ["cpu"]
 xla = [false]
 precision = ["float32"]
 [budget]
-steps = 800
-log_every = 20
+steps = {steps}
+log_every = 10
 [eval]
 final_n = 0
 """
@@ -77,23 +86,24 @@ final_n = 0
 
 def test_a_killed_ray_worker_is_retried_and_the_grid_completes(cluster, tmp_path):
     spec = tmp_path / "kill.toml"
-    spec.write_text(SLOW_CELLS)
+    steps = pace().steps_for(20)  # about 20 s of training here: killed well before its end
+    spec.write_text(SLOW_CELLS.format(steps=steps))
     run = tmp_path / "run"
     grid = cluster.grid(spec, run, wait=False)
-    deadline = time.time() + 300
+    deadline = time.time() + pace().timeout(steps, cells=2)
     victims = []
     while time.time() < deadline and not victims:
         for pid in cell_processes():
-            # the cell process's parent is the Ray worker running the task: kill that one
+            # the cell process's parent is the Ray worker running the task: kill that one, once
+            # the cell is training (mid-cell)
             parent = parent_pid(pid)
-            if "ray::" in cmdline(parent):
-                time.sleep(8)  # mid-cell: past TensorFlow's import, into training
+            if "ray::" in cmdline(parent) and wait_for_training(pid, deadline):
                 os.kill(parent, signal.SIGKILL)
                 victims.append(parent)
                 break
         time.sleep(0.5)
     assert victims, "no cell process showed up"
-    out, _ = grid.communicate(timeout=900)
+    out, _ = grid.communicate(timeout=pace().timeout(steps, cells=4))
     assert grid.returncode == 0, out
     statuses = {c: summary(run, c)["status"] for c in ("cpu_float32_xla-off_bs32_seed0",
                                                         "cpu_float32_xla-off_bs32_seed1")}
@@ -168,21 +178,23 @@ precision = ["float32"]
 [parts.budget]
 steps = {steps}
 log_every = 10
-""" for name, steps in (("quick", 30), ("long", 800)))
+""" for name, steps in (("quick", 30), ("long", "LONG_STEPS")))
 
 
 def test_an_interrupted_ray_grid_resumes_without_redoing_finished_cells(cluster, tmp_path):
     spec = tmp_path / "resume.toml"
-    spec.write_text(RESUME_CELLS)
+    # the long cell trains about 30 s more than the quick one here: still running when stopped
+    long_steps = 30 + pace().steps_for(30)
+    spec.write_text(RESUME_CELLS.replace("LONG_STEPS", str(long_steps)))
     run = tmp_path / "run"
     quick, long = "quick_cpu_float32_xla-off_bs32_seed0", "long_cpu_float32_xla-off_bs32_seed0"
     grid = cluster.grid(spec, run, wait=False)
-    deadline = time.time() + 300
+    deadline = time.time() + pace().timeout(30, cells=2)
     while time.time() < deadline and not (run / quick / "summary.json").is_file():
         time.sleep(0.5)
     assert summary(run, quick)["status"] == "ok"
     grid.send_signal(signal.SIGINT)  # Ctrl-C on the driver, the long cell still training
-    out, _ = grid.communicate(timeout=120)
+    out, _ = grid.communicate(timeout=pace().timeout())
     assert grid.returncode == 130, out
     assert not (run / long / "summary.json").exists()
     kept = (run / quick / "summary.json").stat().st_mtime_ns

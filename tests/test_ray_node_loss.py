@@ -15,7 +15,15 @@ import pytest
 ray = pytest.importorskip("ray", reason="Ray is not installed (the ray extra: pip install "
                                         "'dcgan-bench[ray]'; tox -e py installs it)")
 
-from raycluster import cell_processes, cmdline, parent_pid, started_cluster, summary  # noqa: E402
+from pace import pace  # noqa: E402
+from raycluster import (  # noqa: E402
+    cell_processes,
+    cmdline,
+    parent_pid,
+    started_cluster,
+    summary,
+    wait_for_training,
+)
 
 from bench.grid.ray_backend import SYSTEM_FAILURES  # noqa: E402
 
@@ -31,8 +39,8 @@ devices = ["cpu"]
 xla = [false]
 precision = ["float32"]
 [budget]
-steps = 600
-log_every = 20
+steps = {steps}
+log_every = 10
 [eval]
 final_n = 0
 """
@@ -47,13 +55,14 @@ def cluster(tmp_path_factory):
 
 
 def _raylet_of_cell(deadline: float):
-    """The raylet (node manager) whose worker runs the cell: cell process -> Ray worker ->
-    raylet."""
+    """The raylet (node manager) whose worker runs the cell, once the cell is training: cell
+    process -> Ray worker -> raylet."""
     while time.time() < deadline:
         for pid in cell_processes():
             worker = parent_pid(pid)
             raylet = parent_pid(worker)
-            if "ray::" in cmdline(worker) and "raylet" in cmdline(raylet):
+            if "ray::" in cmdline(worker) and "raylet" in cmdline(raylet) and \
+                    wait_for_training(pid, deadline):
                 return raylet
         time.sleep(0.5)
     return None
@@ -61,14 +70,14 @@ def _raylet_of_cell(deadline: float):
 
 def test_a_lost_node_is_retried_on_another_and_the_grid_completes(cluster, tmp_path):
     spec = tmp_path / "one.toml"
-    spec.write_text(ONE_CELL)
+    steps = pace().steps_for(20)  # about 20 s of training here: the node goes well before its end
+    spec.write_text(ONE_CELL.format(steps=steps))
     run = tmp_path / "run"
     grid = cluster.grid(spec, run, wait=False)
-    raylet = _raylet_of_cell(time.time() + 300)
-    assert raylet, "no cell process under a Ray worker showed up"
-    time.sleep(8)  # mid-cell: past TensorFlow's import, into training
+    raylet = _raylet_of_cell(time.time() + pace().timeout(steps))
+    assert raylet, "no cell process under a Ray worker got to training"
     os.kill(raylet, signal.SIGKILL)  # the node goes: its raylet, and with it its workers
-    out, _ = grid.communicate(timeout=600)
+    out, _ = grid.communicate(timeout=pace().timeout(steps, cells=3))
     assert grid.returncode == 0, out
     record = summary(run, CELL)
     assert record["status"] == "ok"
