@@ -71,16 +71,28 @@ def _read(path) -> str | None:
         return None
 
 
+def _own_cgroup(controller: str | None) -> str:
+    """This process's cgroup path for a v1 controller ("cpu"), or the v2 path (None)."""
+    for line in (_read("/proc/self/cgroup") or "").splitlines():
+        _, controllers, path = line.split(":", 2)
+        if (controller is None and controllers == "") or controller in controllers.split(","):
+            return path.lstrip("/")
+    return ""
+
+
 def cgroup_cpu_quota() -> float | None:
-    """CPUs this process's cgroup may use (quota / period), or None when unlimited or unknown."""
-    v2 = _read("/sys/fs/cgroup/cpu.max")  # "max 100000" or "200000 100000"
-    if v2:
-        quota, _, period = v2.partition(" ")
-        return None if quota == "max" else round(int(quota) / int(period), 3)
-    quota, period = _read("/sys/fs/cgroup/cpu/cpu.cfs_quota_us"), \
-        _read("/sys/fs/cgroup/cpu/cpu.cfs_period_us")
-    if quota and period and int(quota) > 0:
-        return round(int(quota) / int(period), 3)
+    """CPUs this process's cgroup may use (quota / period), or None when unlimited or unknown.
+    Its own cgroup first (a job limited inside a machine), then the root one (a container)."""
+    for base in dict.fromkeys([_own_cgroup(None), ""]):
+        v2 = _read(Path("/sys/fs/cgroup", base, "cpu.max"))  # "max 100000" or "200000 100000"
+        if v2:
+            quota, _, period = v2.partition(" ")
+            return None if quota == "max" else round(int(quota) / int(period), 3)
+    for base in dict.fromkeys([_own_cgroup("cpu"), ""]):
+        quota = _read(Path("/sys/fs/cgroup/cpu", base, "cpu.cfs_quota_us"))
+        period = _read(Path("/sys/fs/cgroup/cpu", base, "cpu.cfs_period_us"))
+        if quota and period and int(quota) > 0:
+            return round(int(quota) / int(period), 3)
     return None
 
 
