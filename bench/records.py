@@ -15,6 +15,7 @@ import json
 import math
 import os
 import tempfile
+from fractions import Fraction
 from pathlib import Path
 
 from bench import schema
@@ -54,7 +55,10 @@ def write_text_atomic(path, text: str):
 
 
 def jsonable(value):
-    """Plain JSON: NaN and Inf become null (JSON has no such numbers), numpy scalars become Python."""
+    """Plain JSON: NaN and Inf become null (JSON has no such numbers), numpy scalars become
+    Python, an exact p-value (a Fraction) its "numerator/denominator" text."""
+    if isinstance(value, Fraction):
+        return str(value)
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

@@ -128,15 +128,17 @@ BYTES_PER_MIB = 2 ** 20
 
 
 # Verdicts. One test of a comparison (bench.analysis.compare) says regression, improvement,
-# no change or inconclusive; a whole comparison, as the history keeps it, says ok, regression
-# or drift. A claim (bench.analysis.claims) holds, fails or is inconclusive.
+# no change or inconclusive; a night, as the history keeps it, says ok, regression (found
+# tonight) or open (carried from an earlier night; bench.analysis.nights); `drift` is a word
+# older histories hold. A claim (bench.analysis.claims) holds, fails or is inconclusive.
 VERDICT_REGRESSION = "regression"
 VERDICT_IMPROVEMENT = "improvement"
 VERDICT_NO_CHANGE = "no change"
 VERDICT_INCONCLUSIVE = "inconclusive"
 VERDICT_OK = "ok"
+VERDICT_OPEN = "open"
 VERDICT_DRIFT = "drift"
-BAD_VERDICTS = (VERDICT_REGRESSION, VERDICT_DRIFT)
+BAD_VERDICTS = (VERDICT_REGRESSION, VERDICT_OPEN, VERDICT_DRIFT)
 CLAIM_HOLDS = "holds"
 CLAIM_FAILS = "fails"
 CLAIM_INCONCLUSIVE = VERDICT_INCONCLUSIVE

@@ -14,12 +14,13 @@ Hand-worked values (level 0.95, so alpha = 0.05 and each tail of a two-sided int
 """
 
 import math
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
 from scipy import stats
 
-from bench.analysis import claims
+from bench.analysis import claims, power
 from bench.analysis import stats as bench_stats
 from bench.analysis.cells import load_cells
 from bench.cli import main
@@ -188,13 +189,26 @@ kind = "collapse"
     assert "9 problem(s)" in err
 
 
-def test_plan_sizes_a_grid():
-    # the issue's numbers: no collapse at all, a bound below 10% at 95%
-    assert bench_stats.one_sided_seeds_for_zero(0.1, 0.95) == 29
-    assert bench_stats.seeds_to_decide_proportion(0.0, 0.1, 0.95, upper_is_claim=True) == 36
+def test_plan_sizes_a_grid_for_a_stated_power():
+    # no collapse at all, a bound below 10% at 95%: every count is 0, so the power is 1 from the
+    # first n whose exact upper bound 1 - 0.025^(1/n) is <= 0.1
+    assert power.one_sided_seeds_for_zero(0.1, 0.95) == 29
+    assert power.seeds_for_proportion(0.0, 0.1, 0.95, upper_is_claim=True) == 36
     assert 1 - 0.025 ** (1 / 36) < 0.1 < 1 - 0.025 ** (1 / 35)
     # a true rate at the bound is never decided
-    assert bench_stats.seeds_to_decide_proportion(0.1, 0.1, 0.95, upper_is_claim=True) is None
+    assert power.seeds_for_proportion(0.1, 0.1, 0.95, upper_is_claim=True) is None
+    # 3 of 6 collapsed against "at most 25%": 15 seeds, the first count that could decide it at
+    # that rate, do so with probability 0.50 (the exact interval's lower bound passes 0.25 from
+    # k = 8 of 15 on, and P(k >= 8) = 0.5 at a true rate of 0.5); 16 seeds only 0.40 (k >= 9);
+    # 80% power needs 30
+    assert power.proportion_power(15, 0.5, 0.25, 0.95, True) == pytest.approx(0.5)
+    assert power.proportion_power(16, 0.5, 0.25, 0.95, True) == pytest.approx(0.4018, abs=1e-4)
+    assert power.seeds_for_proportion(0.5, 0.25, 0.95, True) == 30
+    assert power.proportion_power(30, 0.5, 0.25, 0.95, True) >= 0.8
+    assert power.proportion_power(29, 0.5, 0.25, 0.95, True) < 0.8
+    # Fisher, 0% against 50% collapse: 12 seeds a side for 80%
+    assert power.seeds_for_fisher(0.0, 0.5, 0.05) == 12
+    assert power.fisher_power(12, 0.0, 0.5, 0.05) >= 0.8 > power.fisher_power(11, 0.0, 0.5, 0.05)
 
 
 def test_claims_command_outputs_and_exit_codes(tmp_path, capsys):
@@ -222,9 +236,9 @@ min_share = 0.7
     plan = [" ".join(line.split()) for line in capsys.readouterr().out.splitlines()]
     # no runs: the best case. No collapse: 1 - 0.025^(1/9) = 0.336 <= 0.35 (8 seeds: 0.369);
     # every seed covering: 0.025^(1/11) = 0.715 >= 0.7 (10 seeds: 0.692)
-    assert any(line.startswith("base-rarely-collapses collapse_rate 0.95 best case share 0.000 9 ")
-               and "one-sided 95% bound would need 7" in line for line in plan)
-    assert any(line.startswith("bs256-covers coverage 0.95 best case share 1.000 11 ")
+    assert any(line.startswith("base-rarely-collapses collapse_rate 0.95 0.8 best case share 0.000 "
+                               "9 ") and "one-sided 95% bound would need 7" in line for line in plan)
+    assert any(line.startswith("bs256-covers coverage 0.95 0.8 best case share 1.000 11 ")
                for line in plan)
     # the report's claims section
     from bench.report.render import render_report
@@ -232,3 +246,94 @@ min_share = 0.7
     index = render_report([STUDY], tmp_path / "report", claims_file=path)
     html = index.read_text()
     assert 'id="claims"' in html and "bs256-covers" in html and "claims.png" in html
+
+
+def _two_sides(column, a_values, b_values, outcomes=None):
+    """A cells frame of two parts, `a` and `b`, one ok seed a value (final n 1000, one
+    instrument); `outcomes` sets final_outcome per part instead of a metric."""
+    import pandas as pd
+
+    rows = []
+    for part, values in (("a", a_values), ("b", b_values)):
+        for seed, value in enumerate(values):
+            row = {"cell_id": f"{part}_seed{seed}", "part": part, "seed": seed, "status": "ok",
+                   "final_n": 1000, "classifier_sha256": "f" * 64, "data": "mnist-5k",
+                   "device": "cpu", "precision": "float32", "xla": False, "batch_size": 64,
+                   "final_outcome": "digits"}
+            if outcomes:
+                row["final_outcome"] = value
+            else:
+                row[column] = value
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _verdict(cells, **claim):
+    claim = {"name": "c", "level": 0.95, "not_converged": "inconclusive",
+             "a": {"part": "a"}, "b": {"part": "b"}, **claim}
+    return claims.judge([claim], cells)[0]
+
+
+def test_no_worse_at_an_exact_one_twentieth_is_inconclusive():
+    # A = FIDs 10..90 / 1.1, shifted by the 10% margin: 10, 20, ..., 90; B = 5, 6, 45. B below
+    # the shifted A: the one-sided exact p counts the arrangements of 3 among 12 ranks with a
+    # rank sum as small: 11 of C(12, 3) = 220, p = 1/20 exactly, not below 0.05
+    cells = _two_sides("final_fid", [v / 1.1 for v in range(10, 100, 10)], [5, 6, 45])
+    v = _verdict(cells, kind="no_worse", metric="fid", margin=0.1)
+    assert v["p_exact"] == Fraction(1, 20) and v["verdict"] == "inconclusive"
+
+
+def test_differs_on_collapse_at_an_exact_one_twentieth_fails_in_both_orders():
+    two_of_four = ["mode_collapse"] * 2 + ["digits"] * 2
+    none_of_twelve = ["digits"] * 12
+    for a, b in ((two_of_four, none_of_twelve), (none_of_twelve, two_of_four)):
+        v = _verdict(_two_sides(None, a, b, outcomes=True), kind="differs", metric="collapse_rate")
+        assert v["p_exact"] == Fraction(1, 20) and v["verdict"] == "fails"
+        assert "not evidence that there is none" in v["why"]
+
+
+def test_an_exact_p_of_one_tenth_at_level_0_9_fails():
+    # 3 seeds against 9 (the smallest reachable p is 2 / C(12, 3) = 1/110): A's ranks 1, 2, 7
+    # among 12 give a rank sum as small or smaller in 11 of 220 arrangements, two-sided 22/220 =
+    # 1/10; alpha = 1 - 0.9 = 1/10, and p = alpha is not significant
+    v = _verdict(_two_sides("final_fid", [0, 1, 6], [2, 3, 4, 5, 7, 8, 9, 10, 11]),
+                 kind="differs", metric="fid", level=0.9)
+    assert v["p_exact"] == Fraction(1, 10) and v["verdict"] == "fails"
+
+
+@pytest.mark.parametrize("a, b, count, total, verdict", [
+    ([8, 10, 10, 10, 10, 10], [5, 5, 8, 8, 8, 10], 25, 462, "fails"),
+    ([9, 10, 10, 10, 10, 10, 10], [5, 5, 8, 8, 10, 10], 6, 143, "holds"),
+])
+def test_tied_classes_covered_are_judged_on_the_permutation_distribution(a, b, count, total,
+                                                                         verdict):
+    v = _verdict(_two_sides("final_classes_covered", a, b), kind="differs",
+                 metric="classes_covered")
+    assert v["method"] == "permutation" and v["p_exact"] == Fraction(count, total)
+    assert v["verdict"] == verdict
+
+
+def test_equivalent_needs_both_one_sided_tests():
+    # B within A x (1 +- 0.2): 8 seeds a side, B's values interleaved with A's
+    a = [100 + 2 * i for i in range(8)]
+    same = _two_sides("final_fid", a, [101 + 2 * i for i in range(8)])
+    v = _verdict(same, kind="equivalent", metric="fid", margin=0.2)
+    assert v["verdict"] == "holds"
+    far = _two_sides("final_fid", a, [150 + 2 * i for i in range(8)])  # 50% above: outside
+    v = _verdict(far, kind="equivalent", metric="fid", margin=0.2)
+    assert v["verdict"] == "fails" and "outside the band" in v["why"]
+    few = _two_sides("final_fid", a[:3], [101, 103, 105])  # 3 a side: one-sided 1/20 at best
+    assert _verdict(few, kind="equivalent", metric="fid", margin=0.2)["verdict"] == "inconclusive"
+
+
+def test_family_applies_holm_across_the_files_claims(cells):
+    claim = {"name": "c", "level": 0.95, "kind": "collapse_rate", "config": {"part": "base"},
+             "max_rate": 0.35, "not_converged": "inconclusive"}
+    alone = claims.judge([claim], cells)[0]
+    assert alone["verdict"] == "holds"
+    # the same claim beside nine that cannot hold: Holm multiplies its p by 10
+    others = [{**claim, "name": f"o{i}", "max_rate": 0.01} for i in range(9)]
+    together = claims.judge([claim, *others], cells, family=True)
+    assert together[0]["family"] == "Holm across 10 claims"
+    assert together[0]["p_holm"] == pytest.approx(min(1, 10 * claims.p_holds(alone)))
+    assert (together[0]["verdict"] == "holds") == (together[0]["p_holm"] < 0.05)

@@ -26,6 +26,15 @@ MEASUREMENT_KEYS = (schema.FINAL_N, schema.CLASSIFIER_SHA256)
 # of the configuration whenever the cells at hand come from more than one (schema.PART).
 
 
+def stable_label(row, suffix: str = "") -> str:
+    """A configuration's name that does not depend on which cells are at hand (labels from
+    `results_to_cells` name only what varies): part · data · device · precision · XLA · batch.
+    `suffix`: the columns' suffix in a frame of matched pairs (_b, _c)."""
+    part = row.get(f"{PART}{suffix}")
+    coords = " · ".join(str(row.get(f"{k}{suffix}")) for k in CONFIG_COORDINATES)
+    return f"{part} · {coords}" if isinstance(part, str) else coords
+
+
 def value_label(key, value) -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return "?"

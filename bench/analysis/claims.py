@@ -36,14 +36,19 @@ from bench import schema
 from bench.analysis.claims_spec import METRICS, selector_label
 from bench.analysis.stats import (
     alpha_of,
+    below,
+    binomial_tail_p,
+    decision_p,
+    equivalence_tests,
     exact_interval,
     fewest_beside,
-    fisher_p,
-    min_one_sided_per_side,
+    fisher_test,
+    holm_adjusted,
+    min_samples_per_side,
+    rank_test,
     shifted_rank_tests,
     smallest_exact_rank_p,
     smallest_fisher_p,
-    two_sided_rank_p,
 )
 from bench.errors import BenchError
 from bench.outcome_rule import OUTCOME_DIGITS, OUTCOME_MODE_COLLAPSE, OUTCOME_NOT_CONVERGED
@@ -183,33 +188,43 @@ def _check_same_measurement(claim, a, b):
                          f"{claim['metric']} values do not compare")
 
 
-def judge_no_worse(claim, cells) -> dict:
+def _evidence_p(test) -> str:
+    exact = test.get("p_exact")
+    return f"{exact}" if exact is not None and exact.denominator < 10 ** 7 else f"{test['p']:.3g}"
+
+
+def _metric_sides(claim, cells):
     a, left_a = select_seeds(cells, claim["a"], claim["name"], "a")
     b, left_b = select_seeds(cells, claim["b"], claim["name"], "b")
     _check_same_measurement(claim, a, b)
-    va, vb = _metric_values(a, claim["metric"]), _metric_values(b, claim["metric"])
+    out = {"seeds_a": _seed_list(a, claim["metric"]), "seeds_b": _seed_list(b, claim["metric"]),
+           "left_out": left_a + left_b}
+    return _metric_values(a, claim["metric"]), _metric_values(b, claim["metric"]), out
+
+
+def judge_no_worse(claim, cells) -> dict:
+    va, vb, out = _metric_sides(claim, cells)
     higher_is_better = METRICS[claim["metric"]][1]
     margin, alpha = claim["margin"], alpha_of(claim["level"])
-    out = {"seeds_a": _seed_list(a, claim["metric"]), "seeds_b": _seed_list(b, claim["metric"]),
-           "left_out": left_a + left_b,
-           "statistic": f"{claim['metric']}: B against A shifted by the margin"}
+    out["statistic"] = f"{claim['metric']}: B against A shifted by the margin"
     if len(va) == 0 or len(vb) == 0:
         return {**out, "verdict": CLAIM_INCONCLUSIVE, "why": "a side has no seed with this metric"}
     tests = shifted_rank_tests(va, vb, margin, higher_is_better)
-    p_holds, p_fails = tests["p_holds"], tests["p_fails"]
+    holds, fails = tests["holds"], tests["fails"]
     out.update(median_a=float(np.median(va)), median_b=float(np.median(vb)),
-               shifted_median_a=float(np.median(tests["shifted"])), p=p_holds,
-               p_worse=p_fails, n_a=len(va), n_b=len(vb), evidence=(
+               shifted_median_a=float(np.median(tests["shifted"])), p=holds["p"],
+               p_exact=holds["p_exact"], p_worse=fails["p"], method=holds["method"],
+               n_a=len(va), n_b=len(vb), evidence=(
                    f"median A {np.median(va):.4g} ({len(va)} seeds), B {np.median(vb):.4g} "
-                   f"({len(vb)}); one-sided Mann-Whitney U of B against A x "
-                   f"{1 - margin if higher_is_better else 1 + margin:g}: p = {p_holds:.3g} "
-                   f"(not worse), {p_fails:.3g} (worse)"))
-    if smallest_exact_rank_p(len(va), len(vb)) / 2 >= alpha:
+                   f"({len(vb)}); one-sided Mann-Whitney U ({holds['method']}) of B against A x "
+                   f"{1 - margin if higher_is_better else 1 + margin:g}: p = {_evidence_p(holds)} "
+                   f"(not worse), {_evidence_p(fails)} (worse)"))
+    if not below(smallest_exact_rank_p(len(va), len(vb), sides=1), alpha):
         return {**out, "verdict": CLAIM_INCONCLUSIVE, "why": _too_few_for_one_sided(len(va), len(vb),
                                                                                alpha)}
-    if p_holds < alpha:
+    if below(decision_p(holds), alpha):
         return {**out, "verdict": CLAIM_HOLDS}
-    if p_fails < alpha:
+    if below(decision_p(fails), alpha):
         return {**out, "verdict": CLAIM_FAILS}
     return {**out, "verdict": CLAIM_INCONCLUSIVE, "why": "neither direction is significant: more seeds"}
 
@@ -217,8 +232,8 @@ def judge_no_worse(claim, cells) -> dict:
 def _too_few_for_one_sided(n_a: int, n_b: int, alpha) -> str:
     """Why these seeds cannot decide a one-sided test, and what would: the smaller side grown
     beside the larger one as it is, or both sides equal."""
-    per_side = f"at least {min_one_sided_per_side(alpha)} seeds per side"
-    target = f"for a one-sided p < {alpha:.3g}"
+    per_side = f"at least {min_samples_per_side(alpha, sides=1)} seeds per side"
+    target = f"for a one-sided p < {float(alpha):.3g}"
     need = fewest_beside(max(n_a, n_b), alpha)
     if n_a == n_b or need is None:
         return f"needs {per_side} {target}"
@@ -227,14 +242,40 @@ def _too_few_for_one_sided(n_a: int, n_b: int, alpha) -> str:
             f"{per_side}, {target}")
 
 
+def judge_equivalent(claim, cells) -> dict:
+    """A and B the same within +- margin (a fraction of A): two one-sided tests (TOST)."""
+    va, vb, out = _metric_sides(claim, cells)
+    margin, alpha = claim["margin"], alpha_of(claim["level"])
+    out["statistic"] = f"{claim['metric']}: B within A x (1 +- {margin:g}), two one-sided tests"
+    if len(va) == 0 or len(vb) == 0:
+        return {**out, "verdict": CLAIM_INCONCLUSIVE, "why": "a side has no seed with this metric"}
+    tests = equivalence_tests(va, vb, margin)
+    tost = (tests["upper"], tests["lower"])
+    p_tost = max(tost, key=lambda t: t["p"])
+    out.update(median_a=float(np.median(va)), median_b=float(np.median(vb)), p=p_tost["p"],
+               p_exact=p_tost["p_exact"], method=p_tost["method"], n_a=len(va), n_b=len(vb),
+               evidence=(f"median A {np.median(va):.4g} ({len(va)} seeds), B {np.median(vb):.4g} "
+                         f"({len(vb)}); B below A x {1 + margin:g}: p = "
+                         f"{_evidence_p(tests['upper'])}; B above A x {1 - margin:g}: p = "
+                         f"{_evidence_p(tests['lower'])}"))
+    if not below(smallest_exact_rank_p(len(va), len(vb), sides=1), alpha):
+        return {**out, "verdict": CLAIM_INCONCLUSIVE, "why": _too_few_for_one_sided(len(va), len(vb),
+                                                                               alpha)}
+    if all(below(decision_p(t), alpha) for t in tost):
+        return {**out, "verdict": CLAIM_HOLDS}
+    if any(below(decision_p(tests[k]), alpha) for k in ("below_band", "above_band")):
+        return {**out, "verdict": CLAIM_FAILS, "why": "B lies outside the band, significantly"}
+    return {**out, "verdict": CLAIM_INCONCLUSIVE, "why": "neither inside nor outside the band is "
+            "significant: more seeds (see --plan)"}
+
+
 def judge_differs(claim, cells) -> dict:
-    a, left_a = select_seeds(cells, claim["a"], claim["name"], "a")
-    b, left_b = select_seeds(cells, claim["b"], claim["name"], "b")
     alpha = alpha_of(claim["level"])
-    left_out = left_a + left_b
-    out = {"seeds_a": _seed_list(a, claim["metric"]), "seeds_b": _seed_list(b, claim["metric"]),
-           "left_out": left_out}
     if claim["metric"] == "collapse_rate":
+        a, left_a = select_seeds(cells, claim["a"], claim["name"], "a")
+        b, left_b = select_seeds(cells, claim["b"], claim["name"], "b")
+        left_out = left_a + left_b
+        out = {"seeds_a": _seed_list(a), "seeds_b": _seed_list(b), "left_out": left_out}
         ca, na, nca = collapse_counts(a, claim["not_converged"])
         cb, nb, ncb = collapse_counts(b, claim["not_converged"])
         blocked = _not_converged_note(pd.concat([nca, ncb]), claim["not_converged"], left_out)
@@ -242,35 +283,69 @@ def judge_differs(claim, cells) -> dict:
         if na == 0 or nb == 0:
             return {**out, "verdict": CLAIM_INCONCLUSIVE,
                     "why": blocked or "a side has no seed with recognisable samples"}
-        p, smallest = fisher_p(ca, na, cb, nb), smallest_fisher_p(na, nb)
-        out.update(p=p, evidence=f"A {ca}/{na} collapsed, B {cb}/{nb}; Fisher's exact test "
-                   f"p = {p:.3g}", rates={"a": (ca, na, *exact_interval(ca, na, claim["level"])),
-                                          "b": (cb, nb, *exact_interval(cb, nb, claim["level"]))})
+        test, smallest = fisher_test(ca, na, cb, nb), smallest_fisher_p(na, nb)
+        out.update(p=test["p"], p_exact=test["p_exact"], method="fisher", evidence=(
+            f"A {ca}/{na} collapsed, B {cb}/{nb}; Fisher's exact test p = {_evidence_p(test)}"),
+            rates={"a": (ca, na, *exact_interval(ca, na, claim["level"])),
+                   "b": (cb, nb, *exact_interval(cb, nb, claim["level"]))})
         if blocked:
             return {**out, "verdict": CLAIM_INCONCLUSIVE, "why": blocked}
     else:
-        _check_same_measurement(claim, a, b)
-        va, vb = _metric_values(a, claim["metric"]), _metric_values(b, claim["metric"])
+        va, vb, out = _metric_sides(claim, cells)
         out["statistic"] = f"{claim['metric']}, two-sided Mann-Whitney U"
         if len(va) == 0 or len(vb) == 0:
             return {**out, "verdict": CLAIM_INCONCLUSIVE, "why": "a side has no seed with this metric"}
-        p = two_sided_rank_p(va, vb)
-        smallest = smallest_exact_rank_p(len(va), len(vb))
-        out.update(p=p, median_a=float(np.median(va)), median_b=float(np.median(vb)),
+        test, smallest = rank_test(va, vb), smallest_exact_rank_p(len(va), len(vb))
+        out.update(p=test["p"], p_exact=test["p_exact"], method=test["method"],
+                   median_a=float(np.median(va)), median_b=float(np.median(vb)),
                    evidence=f"median A {np.median(va):.4g} ({len(va)} seeds), B "
                             f"{np.median(vb):.4g} ({len(vb)}); two-sided Mann-Whitney U "
-                            f"p = {p:.3g}")
-    if smallest >= alpha:
+                            f"({test['method']}) p = {_evidence_p(test)}")
+    if not below(smallest, alpha):
         return {**out, "verdict": CLAIM_INCONCLUSIVE,
-                "why": f"these seeds cannot reach p < {alpha:.3g} (smallest possible p "
-                       f"{smallest:.3g}): more seeds (see --plan)"}
-    return {**out, "verdict": CLAIM_HOLDS if p < alpha else CLAIM_FAILS}
+                "why": f"these seeds cannot reach p < {float(alpha):.3g} (smallest possible p "
+                       f"{float(smallest):.3g}): more seeds (see --plan)"}
+    if below(decision_p(test), alpha):
+        return {**out, "verdict": CLAIM_HOLDS}
+    return {**out, "verdict": CLAIM_FAILS, "why": "no difference found with these seeds: not "
+            "evidence that there is none (an `equivalent` claim tests that)"}
 
 
 JUDGES = {"collapse_rate": judge_collapse_rate, "coverage": judge_coverage,
-          "no_worse": judge_no_worse, "differs": judge_differs}
+          "no_worse": judge_no_worse, "differs": judge_differs, "equivalent": judge_equivalent}
 
 
-def judge(claims: list[dict], cells: pd.DataFrame) -> list[dict]:
-    """Each claim with its verdict and evidence. BenchError for a claim about no cell."""
-    return [{"claim": claim, **JUDGES[claim["kind"]](claim, cells)} for claim in claims]
+def p_holds(verdict: dict) -> float | None:
+    """The p-value below which a claim holds at its level, for a family correction: the
+    one-sided exact binomial p of the count against the bound, doubled (the verdict's two-sided
+    interval), for proportions; the deciding test's p otherwise."""
+    kind = verdict["claim"]["kind"]
+    if kind in ("collapse_rate", "coverage") and verdict.get("n"):
+        alternative = "less" if kind == "collapse_rate" else "greater"
+        return min(1.0, 2 * binomial_tail_p(verdict["successes"], verdict["n"],
+                                           verdict["bound"], alternative))
+    if verdict.get("p_exact") is not None:
+        return verdict["p_exact"]
+    return verdict.get("p")
+
+
+def judge(claims: list[dict], cells: pd.DataFrame, family: bool = False) -> list[dict]:
+    """Each claim with its verdict and evidence. With `family`, Holm's correction across the
+    file's claims: a claim holds only if its p (p_holds) stays below its alpha after it.
+    BenchError for a claim about no cell."""
+    verdicts = [{"claim": claim, **JUDGES[claim["kind"]](claim, cells)} for claim in claims]
+    if not family:
+        return verdicts
+    ps = [p_holds(v) for v in verdicts]
+    tested = [i for i, p in enumerate(ps) if p is not None]
+    adjusted = dict(zip(tested, holm_adjusted([ps[i] for i in tested])))
+    for i, verdict in enumerate(verdicts):
+        verdict["family"] = f"Holm across {len(tested)} claims"
+        if i in adjusted:
+            verdict["p_holm"] = adjusted[i]
+        if verdict["verdict"] == CLAIM_HOLDS and not below(adjusted.get(i, 1),
+                                                           alpha_of(verdict["claim"]["level"])):
+            verdict["verdict"] = CLAIM_INCONCLUSIVE
+            verdict["why"] = (f"holds alone, not after Holm's correction across the "
+                              f"{len(tested)} claims of the file (p {float(adjusted[i]):.3g})")
+    return verdicts

@@ -1,20 +1,29 @@
-"""How many seeds would decide a claim: `dcgan-bench claims FILE --plan`.
+"""How many seeds would decide a claim: `dcgan-bench claims FILE --plan [--power P]`.
 
-For each claim, the seeds that would decide it at its level if the truth equals what the runs
-given show (or, without runs, the best case: no collapse, every seed covering). The searches
-themselves are in bench.analysis.stats. Pure: no TensorFlow.
+For each claim, the fewest seeds with which its own exact decision comes out decided with
+probability `power` (default 0.8) if the truth is the assumed one: what the runs given show, or,
+without runs, the best case (no collapse, every seed covering, fully separated samples). The
+power arithmetic is bench.analysis.power's. Pure: no TensorFlow.
 """
 
 import pandas as pd
 
-from bench.analysis.claims import JUDGES, collapse_counts, select_seeds
+from bench.analysis import power as pw
+from bench.analysis.claims import (
+    JUDGES,
+    _metric_values,
+    collapse_counts,
+    select_seeds,
+)
+from bench.analysis.claims_spec import METRICS
 from bench.analysis.stats import (
     alpha_of,
-    fisher_seeds,
-    min_one_sided_per_side,
+    below,
+    decision_p,
+    equivalence_tests,
     min_samples_per_side,
-    one_sided_seeds_for_zero,
-    seeds_to_decide_proportion,
+    rank_test,
+    shifted_rank_tests,
 )
 
 
@@ -24,46 +33,88 @@ def _observed_collapse_rate(claim, cells, side) -> float | None:
     return collapsed / judged if judged else None
 
 
-def plan(claims: list[dict], cells: pd.DataFrame | None) -> list[dict]:
-    """For each claim: seeds that would decide it at its level if the truth equals what was
-    observed (or, without runs, the best case: no collapse, every seed covering)."""
+def _proportion_row(claim, cells, target) -> dict:
+    kind, level = claim["kind"], claim["level"]
+    observed = None
+    if cells is not None:
+        verdict = JUDGES[kind](claim, cells)
+        observed = verdict["successes"] / verdict["n"] if verdict["n"] else None
+    rate = (0.0 if kind == "collapse_rate" else 1.0) if observed is None else observed
+    bound = claim["max_rate"] if kind == "collapse_rate" else claim["min_share"]
+    need = pw.seeds_for_proportion(rate, bound, level, kind == "collapse_rate", target)
+    note = (f"exact binomial power of the exact two-sided interval (the verdict's) at share "
+            f"{rate:.3f}" if need else "never: the share equals the bound")
+    if need:
+        at = pw.proportion_power(need, rate, bound, level, kind == "collapse_rate")
+        after = pw.proportion_power(need + 1, rate, bound, level, kind == "collapse_rate")
+        note += f"; power {at:.2f} with {need}, {after:.2f} with {need + 1} (counts are discrete)"
+    if kind == "collapse_rate" and rate == 0:
+        note += (f"; a one-sided {float(level):.0%} bound would need "
+                 f"{pw.one_sided_seeds_for_zero(bound, level)}")
+    return {"assumed": f"{'observed' if observed is not None else 'best case'} share {rate:.3f}",
+            "seeds": need, "note": note}
+
+
+def _collapse_differs_row(claim, cells, target) -> dict:
+    rates = [_observed_collapse_rate(claim, cells, side) for side in ("a", "b")]
+    need = pw.seeds_for_fisher(*rates, alpha_of(claim["level"]), target) \
+        if None not in rates else None
+    return {"assumed": "observed collapse rates " + ", ".join(
+        "?" if r is None else f"{r:.3f}" for r in rates), "seeds": need,
+        "note": "per side, exact power of Fisher's exact test" if need else
+        "never: the observed rates are equal (or unknown)"}
+
+
+def _rank_decision(claim, alpha):
+    """decide(a, b) -> bool: the claim's own rank-test decision comes out decided."""
+    kind, margin = claim["kind"], claim.get("margin", 0.0)
+    higher = METRICS[claim["metric"]][1] if claim["metric"] in METRICS else True
+
+    def decide(a, b):
+        if kind == "no_worse":
+            tests = shifted_rank_tests(a, b, margin, higher)
+            return any(below(decision_p(tests[k]), alpha) for k in ("holds", "fails"))
+        if kind == "equivalent":
+            tests = equivalence_tests(a, b, margin)
+            inside = all(below(decision_p(tests[k]), alpha) for k in ("upper", "lower"))
+            return inside or any(below(decision_p(tests[k]), alpha)
+                                 for k in ("below_band", "above_band"))
+        return below(decision_p(rank_test(a, b)), alpha)
+    return decide
+
+
+def _rank_row(claim, cells, target) -> dict:
+    alpha = alpha_of(claim["level"])
+    sides = 2 if claim["kind"] == "differs" else 1
+    least = min_samples_per_side(alpha, sides)
+    if cells is None:
+        return {"assumed": "A and B fully separated", "seeds": least,
+                "note": f"per side: the fewest with which the exact test can reach p < "
+                        f"{float(alpha):.3g} at all"}
+    a, _ = select_seeds(cells, claim["a"], claim["name"], "a")
+    b, _ = select_seeds(cells, claim["b"], claim["name"], "b")
+    va, vb = _metric_values(a, claim["metric"]), _metric_values(b, claim["metric"])
+    need = pw.seeds_for_ranks(va, vb, alpha, _rank_decision(claim, alpha), sides, target)
+    return {"assumed": f"seeds like those observed ({len(va)} and {len(vb)})", "seeds": need,
+            "note": f"per side; power estimated by drawing seeds from the observed ones "
+                    f"({pw.SIMULATIONS} draws; a metric's distribution is not a count's); at "
+                    f"least {least} for the exact test to reach p < {float(alpha):.3g}"}
+
+
+def plan(claims: list[dict], cells: pd.DataFrame | None, power: float = pw.POWER) -> list[dict]:
+    """For each claim: the seeds that decide it with probability `power` at the assumed truth."""
     out = []
     for claim in claims:
-        level, kind = claim["level"], claim["kind"]
-        row = {"claim": claim["name"], "kind": kind, "level": level}
+        kind = claim["kind"]
+        row = {"claim": claim["name"], "kind": kind, "level": claim["level"], "power": power}
         if kind in ("collapse_rate", "coverage"):
-            observed = None
-            if cells is not None:
-                verdict = JUDGES[kind](claim, cells)
-                observed = verdict["successes"] / verdict["n"] if verdict["n"] else None
-            best = 0.0 if kind == "collapse_rate" else 1.0
-            rate = best if observed is None else observed
-            bound = claim["max_rate"] if kind == "collapse_rate" else claim["min_share"]
-            need = seeds_to_decide_proportion(rate, bound, level, kind == "collapse_rate")
-            row.update(assumed=f"{'observed' if observed is not None else 'best case'} share "
-                               f"{rate:.3f}", seeds=need,
-                       note="exact two-sided interval (the verdicts use it)" if need else
-                       "never: the share equals the bound")
-            if kind == "collapse_rate" and rate == 0:
-                row["note"] += (f"; a one-sided {level:.0%} bound would need "
-                                f"{one_sided_seeds_for_zero(bound, level)}")
-        elif kind == "differs" and claim["metric"] == "collapse_rate" and cells is not None:
-            rates = [_observed_collapse_rate(claim, cells, side) for side in ("a", "b")]
-            need = fisher_seeds(*rates, alpha_of(level)) if None not in rates else None
-            row.update(assumed="observed collapse rates " + ", ".join(
-                "?" if r is None else f"{r:.3f}" for r in rates), seeds=need,
-                note="per side, Fisher's exact test" if need else
-                "never: the observed rates are equal (or unknown)")
-        elif kind == "no_worse":
-            row.update(assumed="B fully better than A shifted by the margin",
-                       seeds=min_one_sided_per_side(alpha_of(level)),
-                       note="per side: the fewest with which a one-sided exact Mann-Whitney test "
-                            f"can reach p < {alpha_of(level):.3g}")
+            row.update(_proportion_row(claim, cells, power))
+        elif kind == "differs" and claim["metric"] == "collapse_rate":
+            row.update(_collapse_differs_row(claim, cells, power) if cells is not None else
+                       {"assumed": "no runs: no rates to assume", "seeds": None,
+                        "note": "give the runs to size it from their observed rates"})
         else:
-            row.update(assumed="A and B fully separated",
-                       seeds=min_samples_per_side(alpha_of(level)),
-                       note="per side: the fewest with which the two-sided exact test can reach "
-                            f"p < {alpha_of(level):.3g}")
+            row.update(_rank_row(claim, cells, power))
         if row["seeds"] is None:
             row["seeds"] = "never"
         out.append(row)

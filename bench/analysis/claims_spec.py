@@ -4,7 +4,7 @@
 
     [[claims]]
     name = "bs64-rarely-collapses"
-    kind = "collapse_rate"                         # collapse_rate, coverage, no_worse, differs
+    kind = "collapse_rate"        # collapse_rate, coverage, no_worse, differs, equivalent
     config = { batch_size = 64, xla = false }      # part, data, device, precision, xla, batch_size
     max_rate = 0.1
     not_converged = "inconclusive"                 # or "exclude", "count_as_collapse"
@@ -16,6 +16,7 @@ Fields per kind (what each means and how it is judged: bench.analysis.claims):
     no_worse        a, b, metric, margin           metric: fid, classifier_score,
                                                    classes_covered, images_per_sec
     differs         a, b, metric, [not_converged]  metric: collapse_rate or one of the above
+    equivalent      a, b, metric, margin           B within A x (1 +- margin): no difference
 
 Every claim may carry its own `level`. `load_claims` lists every problem of the file in one
 BenchError (as bench.grid.spec does for grid specs) and returns the claims with their defaults
@@ -27,7 +28,7 @@ from pathlib import Path
 from bench import records, schema
 from bench.errors import BenchError
 
-KINDS = ("collapse_rate", "coverage", "no_worse", "differs")
+KINDS = ("collapse_rate", "coverage", "no_worse", "differs", "equivalent")
 # The coordinates a claim selects cells by; seeds are the sample, not a coordinate.
 SELECTOR_KEYS = (schema.PART, *schema.CONFIG_COORDINATES)
 NOT_CONVERGED_POLICIES = ("inconclusive", "exclude", "count_as_collapse")
@@ -40,9 +41,11 @@ COMMON = {"name", "kind", "level"}
 FIELDS = {"collapse_rate": {"config", "max_rate", "not_converged"},
           "coverage": {"config", "min_classes", "min_share"},
           "no_worse": {"a", "b", "metric", "margin"},
-          "differs": {"a", "b", "metric", "not_converged"}}
+          "differs": {"a", "b", "metric", "not_converged"},
+          "equivalent": {"a", "b", "metric", "margin"}}
 REQUIRED = {"collapse_rate": {"config", "max_rate"}, "coverage": {"config", "min_classes", "min_share"},
-            "no_worse": {"a", "b", "metric", "margin"}, "differs": {"a", "b", "metric"}}
+            "no_worse": {"a", "b", "metric", "margin"}, "differs": {"a", "b", "metric"},
+            "equivalent": {"a", "b", "metric", "margin"}}
 DEFAULT_LEVEL = 0.95
 
 

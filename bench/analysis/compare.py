@@ -1,110 +1,39 @@
 """Is the candidate run slower or worse than the baseline? Verdicts between two runs of one spec.
 
 Cells are matched by part and coordinates; a configuration is those without the seed, and its
-seeds are pooled.
+seeds are its repeats.
 
-- Throughput: ratio of medians (candidate / baseline) of the measured windows' images/sec, with a
-  percentile bootstrap interval, and a two-sided Mann-Whitney U test on the windows. A regression
-  only when both hold: p below `alpha` after Holm's adjustment across configurations, and a
-  slowdown beyond the noise margin (`margin`). The same run twice on these machines differs by
-  1-4% in median images/sec, and machine drift made a spurious 6% gap, so the default margin is
-  10%. Windows of one cell are not independent draws: the interval and the test describe the
-  noise within the two runs, and the margin covers what changes between nights.
-- Drift: the same test against an older run (the oldest of the last N good nights): a slow slide
-  that no single night shows.
-- Quality, per configuration across seeds: final FID and classifier score (Mann-Whitney, exact),
-  collapse counts (Fisher's exact test). With too few seeds for the exact test ever to reach
-  `alpha`, the verdict is `inconclusive` and says how many seeds it needs, never "no change".
-- Numerics: with the same TensorFlow and device, a seed repeats its final metrics exactly on
-  these machines; any difference is listed per cell as `numerics changed`.
+- Throughput (bench.analysis.throughput): the run is the unit; the ratio of the configurations'
+  medians of cell medians with a two-stage bootstrap interval, judged against a margin that is at
+  least the night-to-night noise measured on real A/A nights.
+- Quality (bench.analysis.quality): final FID, classifier score and collapse across seeds, their
+  own family at alpha 0.05, decided exactly, with effect sizes and intervals beside every p.
+- Numerics: with the same TensorFlow, device and machine, a seed repeats its final metrics
+  exactly on these machines; any difference is listed per cell as `numerics changed`.
+- Cells missing from one run or not ok in either are listed, never dropped; a cell ok in the
+  baseline and failing in the candidate is a regression.
 
-Pure functions of `Run`s (bench.analysis.runs): no files, no TensorFlow.
+A slide over many nights, and a regression carried from night to night, are the history's
+business (bench.analysis.nights): this module compares two runs. Pure functions of `Run`s
+(bench.analysis.runs): no files, no TensorFlow.
 """
 
 import pandas as pd
 
-from bench import outcome_rule, schema
+from bench import schema
 from bench.analysis import machines as machine_scope
 from bench.analysis.cells import results_to_cells
+from bench.analysis.quality import ALPHA, quality_verdicts
 from bench.analysis.runs import Run
-from bench.analysis.stats import (
-    collapse_test,
-    holm_adjusted,
-    min_fisher_per_side,
-    min_samples_per_side,
-    samples_to_test,
-    smallest_exact_rank_p,
-    smallest_fisher_p,
-)
+from bench.analysis.throughput import MARGIN, throughput_verdicts
 from bench.errors import BenchError
-from bench.schema import (
-    VERDICT_DRIFT,
-    VERDICT_IMPROVEMENT,
-    VERDICT_INCONCLUSIVE,
-    VERDICT_NO_CHANGE,
-    VERDICT_OK,
-    VERDICT_REGRESSION,
-)
+from bench.schema import VERDICT_OK, VERDICT_REGRESSION
 
-ALPHA = 0.002
-MARGIN = 0.10
-DRIFT_NIGHTS = 7
-
-# Final metrics compared across seeds: (column, name, higher is better)
-QUALITY_METRICS = ((schema.FINAL_FID, "FID", False),
-                   (schema.FINAL_CLASSIFIER_SCORE, "classifier score", True))
 # Final metrics a repeated seed must reproduce exactly (same TensorFlow, same device).
 REPEATED_METRICS = (schema.FINAL_FID, schema.FINAL_KID, schema.FINAL_CLASSIFIER_SCORE,
                     schema.FINAL_CLASSES_COVERED, schema.FINAL_CONFIDENT_FRACTION,
                     schema.FINAL_OUTCOME)
 FAILING = (schema.STATUS_FAILED, schema.STATUS_DIVERGED, schema.STATUS_MISSING)
-
-
-# ---------------------------------------------------------------- tests to verdicts
-
-def tests_to_verdicts(tests: list[dict], alpha=ALPHA, margin=MARGIN, unit="windows",
-                      p_holm=None) -> list[dict]:
-    """Each test (bench.analysis.stats.samples_to_test) with `p_holm` and its `verdict` (and
-    `why`, when inconclusive).
-
-    A test may say `higher_is_better` (default True: images/sec); the change is then judged on
-    the ratio or on its inverse, so a 10% margin means 10% worse either way. `p_holm`: adjusted
-    p-values from a larger family; by default Holm's adjustment over `tests`.
-    """
-    adjusted = holm_adjusted([t["p"] for t in tests]) if p_holm is None else p_holm
-    out = []
-    for test, p_holm in zip(tests, adjusted):
-        verdict = {**test, "p_holm": p_holm}
-        better = test["ratio"] if test.get("higher_is_better", True) else 1 / test["ratio"]
-        if smallest_exact_rank_p(test["n_baseline"], test["n_candidate"]) >= alpha:
-            verdict["verdict"] = VERDICT_INCONCLUSIVE
-            verdict["why"] = (f"needs at least {min_samples_per_side(alpha)} {unit} per side "
-                              f"for p < {alpha}")
-        elif p_holm < alpha and better < 1 - margin:
-            verdict["verdict"] = VERDICT_REGRESSION
-        elif p_holm < alpha and better > 1 + margin:
-            verdict["verdict"] = VERDICT_IMPROVEMENT
-        else:
-            verdict["verdict"] = VERDICT_NO_CHANGE
-        out.append(verdict)
-    return out
-
-
-def collapse_verdicts(tests: list[dict], p_holm: list[float], alpha=ALPHA) -> list[dict]:
-    """Each collapse-count test (bench.analysis.stats.collapse_test) with its verdict."""
-    out = []
-    for test, p in zip(tests, p_holm):
-        verdict = {**test, "p_holm": p}
-        if smallest_fisher_p(test["n_baseline"], test["n_candidate"]) >= alpha:
-            verdict["verdict"] = VERDICT_INCONCLUSIVE
-            verdict["why"] = (f"needs at least {min_fisher_per_side(alpha)} seeds with digits or "
-                              "collapse per side")
-        elif p < alpha:
-            verdict["verdict"] = VERDICT_REGRESSION if test["worse"] else VERDICT_IMPROVEMENT
-        else:
-            verdict["verdict"] = VERDICT_NO_CHANGE
-        out.append(verdict)
-    return out
 
 
 # ---------------------------------------------------------------- two runs
@@ -163,55 +92,6 @@ def matched_pairs(baseline: Run, candidate: Run) -> pd.DataFrame:
     return pairs.loc[order].reset_index(drop=True)
 
 
-def throughput_tests(baseline: Run, candidate: Run, pairs: pd.DataFrame, alpha, margin) -> list:
-    tests = []
-    ok = pairs[pairs["matched"] & (pairs["status_b"] == schema.STATUS_OK)
-               & (pairs["status_c"] == schema.STATUS_OK)]
-    for config, group in ok.groupby("config", sort=False):
-        base = [w for cell in group["cell_id_b"] for w in baseline.window_rates(cell)]
-        cand = [w for cell in group["cell_id_c"] for w in candidate.window_rates(cell)]
-        if base and cand:
-            tests.append({"config": config, "seeds": len(group),
-                          **samples_to_test(base, cand, bootstrap=True)})
-    return tests_to_verdicts(tests, alpha, margin) if tests else []
-
-
-def _final_values(group, column, side) -> list[float]:
-    values = pd.to_numeric(group[f"{column}_{side}"], errors="coerce")
-    return values.dropna().tolist()
-
-
-def quality_verdicts(pairs: pd.DataFrame, alpha) -> list[dict]:
-    """FID and classifier score across seeds (Mann-Whitney) and collapse counts (Fisher), one
-    Holm family; only configurations whose cells have a final evaluation on both sides."""
-    evaluated = pairs[pairs["matched"] & (pairs["status_b"] == schema.STATUS_OK)
-                      & (pairs["status_c"] == schema.STATUS_OK)
-                      & pairs[f"{schema.FINAL_N}_b"].notna() & pairs[f"{schema.FINAL_N}_c"].notna()]
-    rank_tests, fisher_tests = [], []
-    for config, group in evaluated.groupby("config", sort=False):
-        for column, name, higher_is_better in QUALITY_METRICS:
-            base, cand = _final_values(group, column, "b"), _final_values(group, column, "c")
-            if base and cand:
-                rank_tests.append({"config": config, "metric": name,
-                                   "higher_is_better": higher_is_better,
-                                   "baseline": ", ".join(f"{v:.4g}" for v in base),
-                                   "candidate": ", ".join(f"{v:.4g}" for v in cand),
-                                   **samples_to_test(base, cand)})
-        outcomes = {s: group[f"{schema.FINAL_OUTCOME}_{s}"] for s in ("b", "c")}
-        judged = {s: o[o.isin([outcome_rule.OUTCOME_DIGITS, outcome_rule.OUTCOME_MODE_COLLAPSE])]
-                  for s, o in outcomes.items()}
-        if len(judged["b"]) and len(judged["c"]):
-            collapsed = {s: int((j == outcome_rule.OUTCOME_MODE_COLLAPSE).sum())
-                         for s, j in judged.items()}
-            fisher_tests.append({"config": config, "metric": "collapse count",
-                                 **collapse_test(collapsed["b"], len(judged["b"]),
-                                                 collapsed["c"], len(judged["c"]))})
-    # One Holm family for every quality test; no margin: any significant change counts.
-    p_holm = holm_adjusted([t["p"] for t in rank_tests + fisher_tests])
-    return (tests_to_verdicts(rank_tests, alpha, 0.0, "seeds", p_holm[:len(rank_tests)])
-            + collapse_verdicts(fisher_tests, p_holm[len(rank_tests):], alpha))
-
-
 def numerics(baseline: Run, candidate: Run, pairs: pd.DataFrame, same_machine=True) -> dict:
     """Whether each seed repeated its final metrics, where it is expected to (same TensorFlow,
     device and machine): `expected`, `why`, and `changes` (cell, metric, baseline, candidate)."""
@@ -268,51 +148,37 @@ def cells_not_compared(pairs: pd.DataFrame) -> list[dict]:
     return out
 
 
-def compare_runs(baseline: Run, candidate: Run, *, drift_base: Run | None = None,
-                 alpha=ALPHA, margin=MARGIN, scope=machine_scope.SAME_MACHINE) -> dict:
-    """The whole comparison: per-part verdicts, the cells not compared, and one `verdict`
-    (`regression`, `drift` or `ok`) with its `reasons`. BenchError when the runs do not compare,
-    runs from different machines included unless `scope` is ACROSS_MACHINES (throughput compared
-    anyway, and said) or QUALITY_ONLY (throughput left out)."""
+def compare_runs(baseline: Run, candidate: Run, *, alpha=ALPHA, margin=MARGIN, noise=None,
+                 scope=machine_scope.SAME_MACHINE) -> dict:
+    """The whole comparison: throughput and quality verdicts, numerics, the cells not compared,
+    and one `verdict` (`regression` or `ok`) with its `reasons`. `alpha`: the quality family's
+    level; `margin`: throughput's least slowdown; `noise`: configuration -> (night noise, its
+    source), from the history. BenchError when the runs do not compare, runs from different
+    machines included unless `scope` is ACROSS_MACHINES (throughput compared anyway, and said)
+    or QUALITY_ONLY (throughput left out)."""
     pairs = matched_pairs(baseline, candidate)
     check_comparable(baseline, candidate, pairs)
     machines = machine_scope.machine_check(baseline, candidate, pairs)
     if not machines["same"] and scope == machine_scope.SAME_MACHINE:
         machine_scope.refuse_across_machines(baseline, candidate, machines)
-    with_throughput = scope != machine_scope.QUALITY_ONLY
-    result = {"baseline": baseline.id, "candidate": candidate.id,
-              "alpha": alpha, "margin": margin, "scope": scope, "machines": machines,
-              "throughput": throughput_tests(baseline, candidate, pairs, alpha, margin)
-              if with_throughput else [],
-              "drift_base": None, "drift": [],
+    result = {"baseline": baseline.id, "candidate": candidate.id, "alpha": alpha,
+              "margin": margin, "scope": scope, "machines": machines,
+              "throughput": throughput_verdicts(baseline, candidate, pairs, margin, noise)
+              if scope != machine_scope.QUALITY_ONLY else [],
               "quality": quality_verdicts(pairs, alpha),
               "numerics": numerics(baseline, candidate, pairs, machines["same"]),
               "cells_not_compared": cells_not_compared(pairs)}
-    if with_throughput and drift_base is not None and \
-            drift_base.id not in (baseline.id, candidate.id):
-        drift_pairs = matched_pairs(drift_base, candidate)
-        check_comparable(drift_base, candidate, drift_pairs)
-        drift_machines = machine_scope.machine_check(drift_base, candidate, drift_pairs)
-        if not drift_machines["same"] and scope == machine_scope.SAME_MACHINE:
-            machine_scope.refuse_across_machines(drift_base, candidate, drift_machines)
-        result["drift_base"] = drift_base.id
-        result["drift"] = throughput_tests(drift_base, candidate, drift_pairs, alpha, margin)
     result["verdict"], result["reasons"] = overall_verdict(result)
     return result
 
 
 def overall_verdict(result: dict) -> tuple[str, list[str]]:
-    reasons = [f"throughput {t['config']}: {t['ratio']:.3f}x, p(Holm) {t['p_holm']:.2g}"
+    reasons = [f"throughput {t['config']}: {t['ratio']:.3f}x [{t['ci_low']:.3f}, "
+               f"{t['ci_high']:.3f}], beyond the {t['threshold']:.0%} threshold"
                for t in result["throughput"] if t["verdict"] == VERDICT_REGRESSION]
-    reasons += [f"{t['metric']} {t['config']}: worse, p(Holm) {t['p_holm']:.2g}"
-                for t in result["quality"] if t["verdict"] == VERDICT_REGRESSION]
+    reasons += [f"{t['metric']} {t['config']}: worse, p {t['p']:.2g} < {t['alpha_each']:.2g}"
+                f" ({t['effect']})" for t in result["quality"]
+                if t["verdict"] == VERDICT_REGRESSION]
     reasons += [f"cell {c['cell']} newly failing ({c['candidate']})"
                 for c in result["cells_not_compared"] if c["note"] == "newly failing"]
-    if reasons:
-        return VERDICT_REGRESSION, reasons
-    drift = [f"throughput {t['config']}: {t['ratio']:.3f}x against {result['drift_base']}, "
-             f"p(Holm) {t['p_holm']:.2g}" for t in result["drift"]
-             if t["verdict"] == VERDICT_REGRESSION]
-    if drift:
-        return VERDICT_DRIFT, drift
-    return VERDICT_OK, []
+    return (VERDICT_REGRESSION, reasons) if reasons else (VERDICT_OK, [])

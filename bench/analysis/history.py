@@ -1,6 +1,6 @@
 """The run history: every ingested grid run in one SQLite file (no server), for the nightly job.
 
-Schema (version 3; `meta.schema_version`):
+Schema (version 4; `meta.schema_version`):
 
     runs      one row per run: id (`<grid>/<run directory>`), spec name and content hash, start
               time, harness commit and dirty flag, TensorFlow version, device model, host, path,
@@ -11,14 +11,17 @@ Schema (version 3; `meta.schema_version`):
               gives back the very
               DataFrame `load_results` reads from the run directory
     windows   each measured log window's images/sec (the rank tests need the samples)
-    verdicts  the comparison of a run with its baseline: `ok`, `regression` or `drift`, with
-              the thresholds and the details as JSON; `last-good` skips runs with a bad one,
-              and runs from other machines (throughput compares within one fingerprint)
+    verdicts  a night's verdict: `ok`, `regression` (a new one: found tonight) or `open` (one
+              carried from an earlier night, not yet fixed or accepted), against its baseline,
+              with the thresholds and every configuration's state (bench.analysis.nights) as
+              JSON; `last-good` skips runs with a bad one, and runs of other machines
+    accepted  runs a person made the new baseline (`history accept`): who, when and why
     meta      schema_version
 
 Migrations run in order when an older database is opened, in the style of the run records'
 (bench.rundirs): `MIGRATIONS[n]` brings a schema-n database to n+1 (1 -> 2: `cells.row_json`,
-`verdicts`; 2 -> 3: the machine columns, NULL for runs ingested before them).
+`verdicts`; 2 -> 3: the machine columns, NULL for runs ingested before them; 3 -> 4:
+`accepted`). Older verdicts keep their words (`drift` included).
 Ingest is idempotent (a run already present is left as it is) and atomic: one transaction, so a
 killed ingest leaves the database as it was. Concurrent writers wait for each other (WAL journal,
 a busy timeout) instead of failing. Nothing here imports TensorFlow.
@@ -38,7 +41,7 @@ from bench.errors import BenchError
 
 HISTORY_ENV = "BENCH_HISTORY"
 DEFAULT_DB = Path(schema.RUNS_ROOT) / "history.sqlite"
-HISTORY_SCHEMA_VERSION = 3
+HISTORY_SCHEMA_VERSION = 4
 BUSY_TIMEOUT_MS = 60_000
 
 CELL_COLUMNS = (*schema.CELL_KEY, "status", "reason", schema.IMAGES_PER_SEC_MEDIAN,
@@ -65,6 +68,8 @@ CREATE TABLE IF NOT EXISTS windows (run_id TEXT NOT NULL, cell_id TEXT NOT NULL,
 CREATE TABLE IF NOT EXISTS verdicts (run_id TEXT PRIMARY KEY REFERENCES runs(id),
                                      baseline_id TEXT, verdict TEXT NOT NULL,
                                      compared TEXT NOT NULL, details_json TEXT);
+CREATE TABLE IF NOT EXISTS accepted (run_id TEXT PRIMARY KEY REFERENCES runs(id),
+                                     accepted_at TEXT NOT NULL, by TEXT NOT NULL, why TEXT NOT NULL);
 """
 
 
@@ -83,8 +88,14 @@ def history_v2_to_v3(con: sqlite3.Connection):
     con.execute(f"ALTER TABLE cells ADD COLUMN {schema.MACHINE_FINGERPRINT} TEXT")
 
 
+def history_v3_to_v4(con: sqlite3.Connection):
+    """Runs a person accepted as the new baseline."""
+    con.execute("CREATE TABLE IF NOT EXISTS accepted (run_id TEXT PRIMARY KEY REFERENCES runs(id), "
+                "accepted_at TEXT NOT NULL, by TEXT NOT NULL, why TEXT NOT NULL)")
+
+
 # version n -> the function that brings a schema-n database to n + 1, inside one transaction
-MIGRATIONS = {1: history_v1_to_v2, 2: history_v2_to_v3}
+MIGRATIONS = {1: history_v1_to_v2, 2: history_v2_to_v3, 3: history_v3_to_v4}
 
 
 def default_db() -> Path:
@@ -198,8 +209,10 @@ def _query(db, sql, params=()) -> list[dict]:
 
 
 RUNS_SQL = ("SELECT runs.*, (SELECT COUNT(*) FROM cells WHERE run_id = runs.id) AS cells, "
-            "verdicts.verdict, verdicts.baseline_id FROM runs "
-            "LEFT JOIN verdicts ON verdicts.run_id = runs.id")
+            "verdicts.verdict, verdicts.baseline_id, verdicts.details_json, "
+            "accepted.accepted_at, accepted.by AS accepted_by, accepted.why AS accepted_why "
+            "FROM runs LEFT JOIN verdicts ON verdicts.run_id = runs.id "
+            "LEFT JOIN accepted ON accepted.run_id = runs.id")
 
 
 def list_runs(db=None) -> list[dict]:
@@ -243,11 +256,46 @@ def history_to_run(run_id: str, db=None) -> Run:
 
 
 def good_runs(spec_sha256: str, db=None, before: str | None = None) -> list[dict]:
-    """Runs of one spec without a regression or drift verdict, newest first; only those started
-    before `before` (an ISO time) when given."""
+    """Runs of one spec without a regression, open-regression or drift verdict, or accepted by a
+    person, newest first; only those started before `before` (an ISO time) when given."""
     runs = [r for r in list_runs(db) if r["spec_sha256"] == spec_sha256
-            and r["verdict"] not in schema.BAD_VERDICTS and (before is None or r["started"] < before)]
+            and (r["verdict"] not in schema.BAD_VERDICTS or r["accepted_at"])
+            and (before is None or r["started"] < before)]
     return runs[::-1]
+
+
+def accept(run_id: str, by: str, why: str, db=None) -> dict:
+    """Make `run_id` the new baseline of its spec and machines: `last-good` from it on, the level
+    the nights are held to from it on, and its open regressions closed. Recorded with who, when
+    and why; accepting again replaces the record."""
+    if not why.strip():
+        raise BenchError("--why: say why this run becomes the baseline (it is kept with it)")
+    run_info(run_id, db)  # a clear error for an unknown id
+    con = connect(db or default_db())
+    try:
+        con.execute("INSERT OR REPLACE INTO accepted VALUES (?, ?, ?, ?)",
+                    (run_id, datetime.now(UTC).isoformat(timespec="seconds"), by, why))
+    finally:
+        con.close()
+    return run_info(run_id, db)
+
+
+def nights_since_reference(candidate: Run, db=None) -> list[dict]:
+    """The history's runs of the candidate's spec and machines, oldest first, from the newest
+    accepted one before the candidate (or the first) up to the candidate, the candidate included
+    when it is in the history."""
+    machines = set(run_machines(candidate.info))
+    same = [r for r in list_runs(db) if r["spec_sha256"] == candidate.info["spec_sha256"]
+            and set(run_machines(r)) == machines
+            and (r["started"] < candidate.info["started"] or r["id"] == candidate.id)]
+    start = max((i for i, r in enumerate(same) if r["accepted_at"]), default=0)
+    return same[start:]
+
+
+def open_regressions(night: dict) -> dict:
+    """Configuration -> the regression a night left open ({since, found}), from its verdict."""
+    details = json.loads(night.get("details_json") or "{}")
+    return details.get("open") or {}
 
 
 def record_verdict(run_id: str, baseline_id: str | None, verdict: str, details: dict, db=None):
@@ -287,17 +335,8 @@ def _good_before(candidate: Run, db) -> list[dict]:
 
 def last_good(candidate: Run, db=None) -> Run | None:
     """The newest run of the candidate's spec on the same machines, started before it, with no
-    regression or drift verdict; None when the history has none (the first night there)."""
+    bad verdict or accepted; None when the history has none (the first night there)."""
     if not Path(db or default_db()).is_file():
         return None
     good = _good_before(candidate, db)
     return history_to_run(good[0]["id"], db) if good else None
-
-
-def drift_base(candidate: Run, nights: int, db=None) -> Run | None:
-    """The oldest of the last `nights` good runs of the candidate's spec before it, on the same
-    machines."""
-    if not Path(db or default_db()).is_file():
-        return None
-    good = _good_before(candidate, db)[:nights]
-    return history_to_run(good[-1]["id"], db) if good else None

@@ -1,21 +1,32 @@
 """Every statistic behind a verdict, pure functions of numbers: no records, no TensorFlow, no report.
 
 The comparison of two runs (bench.analysis.compare), the claims about seeds
-(bench.analysis.claims, bench.analysis.claims_plan) and the report's tables take their tests,
-intervals and seed-count searches from here, and only here: this is the one module that calls
-scipy.stats' `mannwhitneyu`, `fisher_exact`, `binomtest` and `bootstrap`.
+(bench.analysis.claims) and the report's tables take their tests, intervals and multiplicity
+corrections from here, and only here: this is the one module that calls scipy.stats'
+`mannwhitneyu`, `fisher_exact`, `boschloo_exact`, `binomtest` and `bootstrap`.
+(bench.analysis.power sizes seed counts from these tests.)
+
+Decisions are exact where the test is. An exact test's p-value is a count over a finite set of
+arrangements divided by their number, so it is kept as a Fraction and compared with alpha as
+one: SciPy returns an exact 1/20 as 0.049999999999999996, and `p < 0.05` would pass it. A p = alpha
+is never significant, whatever the order of the samples. Where a p-value is approximate (the
+normal approximation for large tied samples, Boschloo's maximum over a nuisance parameter), it
+counts as below alpha only when it is below by more than a relative REL_TOL.
 
 Caveats a reader of the numbers should know:
-- Bootstrap intervals resample whatever unit they are given, each side independently. Given
-  seeds, the seed is the unit of repetition; given log windows, the interval describes the noise
-  inside two runs only (windows of one cell are not independent draws). With two or three
-  values per side an interval takes only a handful of values: a rough range, not a precise one.
-- An exact rank test with few samples cannot reach small p-values at all (3 seeds against 3
-  never go below 0.1): `smallest_exact_rank_p` says how small p can get, and the verdicts use it
-  to say `inconclusive` instead of "no change".
+- Bootstrap intervals resample whatever unit they are given, each side independently. The run
+  (a cell) is the unit of repetition for throughput: its log windows are autocorrelated and carry
+  the run's own level, so they come in only as a second stage inside each resampled cell. With
+  two or three values per side an interval takes only a handful of values: a rough range.
+- An exact test with few samples cannot reach small p-values at all (3 seeds against 3 never go
+  below 0.1 with a two-sided rank test): the smallest reachable p is computed, and a test that
+  cannot reach alpha after the multiplicity correction is `inconclusive`, never "no change".
+- Tied values (classes covered, 0..10) make the rank test's exact distribution the permutation
+  distribution of the tied ranks: computed by enumeration (scipy's PermutationMethod).
 """
 
 import math
+from fractions import Fraction
 
 import numpy as np
 from scipy import stats
@@ -23,14 +34,69 @@ from scipy import stats
 BOOTSTRAP_RESAMPLES = 2000
 BOOTSTRAP_SEED = 0
 CONFIDENCE = 0.95
-EXACT_MAX = 200  # samples per side up to which the exact rank distribution is computed
+EXACT_MAX = 200  # samples per side up to which SciPy's exact (untied) distribution is used
+PERMUTATION_MAX = 200_000  # arrangements enumerated for the exact test of tied samples
+REL_TOL = 1e-9  # an approximate p counts as below alpha only below alpha x (1 - REL_TOL)
 MAX_PLAN_SEEDS = 10_000  # where the seed-count searches give up
 
 
-def alpha_of(level: float) -> float:
-    """1 - level, rounded: 1 - 0.95 is 0.050000000000000044 in floating point, and an exact test's
-    p of exactly 0.05 must not pass as below it."""
-    return round(1 - level, 12)
+# ---------------------------------------------------------------- decisions
+
+def as_fraction(value) -> Fraction:
+    """A level or alpha as written (0.05 is 1/20, not the binary float nearest it)."""
+    return value if isinstance(value, Fraction) else Fraction(str(value))
+
+
+def alpha_of(level) -> Fraction:
+    """1 - level, exactly: 1 - 0.95 is 1/20 here, not 0.050000000000000044."""
+    return 1 - as_fraction(level)
+
+
+def below(p, alpha) -> bool:
+    """p < alpha, decided exactly for an exact p (a Fraction), with a relative tolerance for an
+    approximate one (a float): a p equal to alpha is never below it."""
+    if isinstance(p, Fraction):
+        return p < as_fraction(alpha)
+    return float(p) < float(alpha) * (1 - REL_TOL)
+
+
+def _rational(p: float, total: int) -> Fraction | None:
+    """The exact p-value behind SciPy's float, when the test's distribution has `total` equally
+    likely arrangements: p x total is a whole number up to rounding."""
+    count = round(p * total)
+    if abs(p * total - count) > 1e-6 * max(1, count):
+        return None
+    return min(Fraction(count, total), Fraction(1))
+
+
+def decision_p(test: dict):
+    """The p a decision uses: the exact one where there is one."""
+    return test["p_exact"] if test.get("p_exact") is not None else test["p"]
+
+
+# ---------------------------------------------------------------- multiplicity
+
+def holm_adjusted(p_values) -> list:
+    """Holm-Bonferroni adjusted p-values, in the input order: step-down, each at most 1. Exact
+    p-values (Fractions) stay exact."""
+    p = list(p_values)
+    order = sorted(range(len(p)), key=lambda i: p[i])
+    adjusted, running = [None] * len(p), 0
+    for rank, index in enumerate(order):
+        running = max(running, (len(p) - rank) * p[index])
+        adjusted[index] = min(1, running)
+    return adjusted
+
+
+def tarone_family(smallest_ps, alpha) -> tuple[int, list[bool]]:
+    """Tarone's rule for discrete tests: the smallest K with at most K tests able to reach
+    p < alpha / K; those are tested, Bonferroni-corrected by K, and the others (which could never
+    be significant) are left out rather than inflating the correction. (K, which are tested)."""
+    for k in range(1, len(smallest_ps) + 1):
+        testable = [below(p, as_fraction(alpha) / k) for p in smallest_ps]
+        if sum(testable) <= k:
+            return k, testable
+    return max(1, len(smallest_ps)), [False] * len(smallest_ps)
 
 
 # ---------------------------------------------------------------- intervals
@@ -57,75 +123,102 @@ def ratio_of_medians_ci(a, b, resamples=BOOTSTRAP_RESAMPLES, seed=BOOTSTRAP_SEED
     return ratio, float(ci.low), float(ci.high)
 
 
-def exact_interval(successes: int, n: int, level: float) -> tuple[float, float]:
+def runs_ratio_ci(baseline_cells, candidate_cells, resamples=BOOTSTRAP_RESAMPLES,
+                  seed=BOOTSTRAP_SEED, confidence=CONFIDENCE) -> tuple[float, float, float]:
+    """Throughput with the run as the unit: each cell (a list of its windows' images/s) is one
+    observation, its median; the ratio is the median of the candidate's cell medians over the
+    baseline's. Its interval: a two-stage percentile bootstrap, cells resampled with replacement
+    within each side, then each drawn cell's windows resampled and its median taken (SciPy's
+    bootstrap resamples one level only, so the two stages are written out here)."""
+    rng = np.random.default_rng(seed)
+
+    def medians(cells):
+        return np.array([np.median(c) for c in cells])
+
+    def resampled(cells):
+        # draws[c, r, j]: cell c's second-stage median for replicate r, position j; a cell
+        # picked twice in one replicate gets two independent draws
+        m = len(cells)
+        draws = np.empty((m, resamples, m))
+        for c, cell in enumerate(cells):
+            cell = np.asarray(cell, float)
+            idx = rng.integers(0, len(cell), (resamples, m, len(cell)))
+            draws[c] = np.median(cell[idx], axis=2)
+        picks = rng.integers(0, m, (resamples, m))
+        chosen = draws[picks, np.arange(resamples)[:, None], np.arange(m)[None, :]]
+        return np.median(chosen, axis=1)
+
+    ratio = float(np.median(medians(candidate_cells)) / np.median(medians(baseline_cells)))
+    boot = resampled(candidate_cells) / resampled(baseline_cells)
+    tail = (1 - confidence) / 2 * 100
+    low, high = np.percentile(boot, [tail, 100 - tail])
+    return ratio, float(low), float(high)
+
+
+def exact_interval(successes: int, n: int, level) -> tuple[float, float]:
     """The exact two-sided Clopper-Pearson interval of a proportion (scipy's binomtest)."""
-    ci = stats.binomtest(successes, n).proportion_ci(confidence_level=level, method="exact")
+    ci = stats.binomtest(successes, n).proportion_ci(confidence_level=float(level),
+                                                     method="exact")
     return float(ci.low), float(ci.high)
+
+
+def binomial_tail_p(successes: int, n: int, bound: float, alternative: str) -> float:
+    """One-sided exact binomial p of `successes` in `n` against a true share `bound`."""
+    return float(stats.binomtest(successes, n, bound, alternative=alternative).pvalue)
 
 
 # ---------------------------------------------------------------- rank tests
 
-def holm_adjusted(p_values) -> list[float]:
-    """Holm-Bonferroni adjusted p-values, in the input order: step-down, each at most 1.
-
-    Comparing several configurations at once, a verdict uses the adjusted value against the
-    significance level, so the family-wise false-alarm rate stays at that level.
-    """
-    p = np.asarray(p_values, dtype=float)
-    order = np.argsort(p, kind="stable")
-    m = len(p)
-    adjusted = np.empty(m)
-    running = 0.0
-    for rank, index in enumerate(order):
-        running = max(running, (m - rank) * p[index])
-        adjusted[index] = min(1.0, running)
-    return adjusted.tolist()
+def smallest_exact_rank_p(n_a: int, n_b: int, sides: int = 2) -> Fraction:
+    """The smallest p an exact Mann-Whitney test can give with these sample sizes: sides /
+    C(n_a + n_b, n_a), when the two samples do not overlap at all (ties only raise it). 3 seeds
+    against 3 can never go below 0.1 two-sided."""
+    return min(Fraction(1), Fraction(sides, math.comb(n_a + n_b, n_a)))
 
 
-def smallest_exact_rank_p(n_a: int, n_b: int) -> float:
-    """The smallest two-sided p-value an exact Mann-Whitney test can give with these sample sizes:
-    2 / C(n_a + n_b, n_a), when the two samples do not overlap at all. Below the significance
-    level, and no verdict is possible: 3 seeds against 3 can never go below 0.1."""
-    return min(1.0, 2.0 / math.comb(n_a + n_b, n_a))
+def min_samples_per_side(alpha, sides: int = 2) -> int:
+    """The fewest samples per side (equal sizes) with which an exact rank test can reach
+    p < alpha at all."""
+    return next(n for n in range(1, MAX_PLAN_SEEDS)
+                if below(smallest_exact_rank_p(n, n, sides), alpha))
 
 
-def min_samples_per_side(alpha: float) -> int:
-    """The fewest samples per side (equal sizes) with which an exact two-sided rank test can
-    reach p < alpha at all."""
-    n = 1
-    while smallest_exact_rank_p(n, n) >= alpha:
-        n += 1
-    return n
+def fewest_beside(n_fixed: int, alpha, sides: int = 1) -> int | None:
+    """With n_fixed samples on one side, the fewest on the other with which the exact test can
+    reach p < alpha."""
+    return next((n for n in range(1, MAX_PLAN_SEEDS)
+                 if below(smallest_exact_rank_p(n_fixed, n, sides), alpha)), None)
 
 
-def min_one_sided_per_side(alpha: float) -> int:
-    """The fewest samples per side (equal sizes) with which a one-sided exact rank test can reach
-    p < alpha: its smallest p is 1 / C(2n, n)."""
-    return next(n for n in range(1, MAX_PLAN_SEEDS) if 1 / math.comb(2 * n, n) < alpha)
-
-
-def fewest_beside(n_fixed: int, alpha: float) -> int | None:
-    """With n_fixed samples on one side, the fewest on the other with which a one-sided exact
-    Mann-Whitney test can reach p < alpha (its smallest p is 1 / C(n_fixed + n, n))."""
-    return next((n for n in range(1, MAX_PLAN_SEEDS) if 1 / math.comb(n_fixed + n, n) < alpha),
-                None)
-
-
-def _rank_method(a, b) -> str:
-    # Exact p-values where they are valid (no ties) and cheap; SciPy's "auto" would switch to
-    # the normal approximation above 8 samples, which overstates p for small separated samples.
+def rank_test(a, b, alternative: str = "two-sided") -> dict:
+    """Mann-Whitney U of `a` against `b`: p (float), p_exact (a Fraction, or None when
+    approximate) and the method: SciPy's exact distribution without ties; the exact permutation
+    distribution of the tied ranks with ties (up to PERMUTATION_MAX arrangements); the normal
+    approximation, tie-corrected, beyond either."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    total = math.comb(len(a) + len(b), len(a))
     tied = len(np.unique(np.concatenate([a, b]))) < len(a) + len(b)
-    return "asymptotic" if tied or max(len(a), len(b)) > EXACT_MAX else "exact"
+    if not tied and max(len(a), len(b)) <= EXACT_MAX:
+        method, how = "exact", "exact"
+    elif tied and total <= PERMUTATION_MAX and min(len(a), len(b)) >= 2:
+        # (one value on a side: SciPy's permutation test refuses it; the normal approximation
+        # then, and its smallest p, 2 / (n + 1), decides nothing anyway)
+        method, how = "permutation", stats.PermutationMethod(n_resamples=np.inf)
+    else:
+        method, how = "asymptotic", "asymptotic"
+    p = float(stats.mannwhitneyu(a, b, alternative=alternative, method=how).pvalue)
+    exact = _rational(p, total) if method != "asymptotic" else None
+    return {"p": p, "p_exact": exact, "method": method}
 
 
 def samples_to_test(baseline, candidate, bootstrap=False) -> dict:
-    """Ratio of medians (candidate / baseline), the two-sided Mann-Whitney p-value and, with
-    `bootstrap`, a 95% percentile bootstrap interval of the ratio (each side resampled)."""
+    """Ratio of medians (candidate / baseline), the two-sided Mann-Whitney test (rank_test) and,
+    with `bootstrap`, a 95% percentile bootstrap interval of the ratio (each side resampled)."""
     baseline, candidate = np.asarray(baseline, float), np.asarray(candidate, float)
-    p = stats.mannwhitneyu(candidate, baseline, alternative="two-sided",
-                           method=_rank_method(baseline, candidate)).pvalue
-    out = {"ratio": float(np.median(candidate) / np.median(baseline)), "p": float(p),
+    test = rank_test(candidate, baseline)
+    out = {"ratio": float(np.median(candidate) / np.median(baseline)), **test,
            "n_baseline": len(baseline), "n_candidate": len(candidate),
+           "p_min": smallest_exact_rank_p(len(baseline), len(candidate)),
            "baseline_median": float(np.median(baseline)),
            "candidate_median": float(np.median(candidate))}
     if bootstrap:
@@ -133,83 +226,91 @@ def samples_to_test(baseline, candidate, bootstrap=False) -> dict:
     return out
 
 
-def two_sided_rank_p(a, b) -> float:
-    """The exact two-sided Mann-Whitney U p-value of A against B."""
-    return float(stats.mannwhitneyu(a, b, alternative="two-sided", method="exact").pvalue)
-
-
 def shifted_rank_tests(a, b, margin: float, higher_is_better: bool) -> dict:
-    """Non-inferiority of B against A by a margin: A moved to the worst value B may have and
-    still count as no worse (A x (1 - margin) when higher is better, A x (1 + margin) when
-    lower is), then one-sided exact Mann-Whitney tests of B against the shifted A both ways.
-    `p_holds`: B better than the shifted A; `p_fails`: B worse than it."""
+    """B against A moved by a margin, one-sided both ways (non-inferiority): A x (1 - margin)
+    when higher is better, A x (1 + margin) when lower is, is the worst B may be and still count
+    as no worse. `holds`: B better than the shifted A; `fails`: B worse than it."""
     a, b = np.asarray(a, float), np.asarray(b, float)
     shifted = a * (1 - margin) if higher_is_better else a * (1 + margin)
     better, worse = ("greater", "less") if higher_is_better else ("less", "greater")
-    return {"shifted": shifted,
-            "p_holds": float(stats.mannwhitneyu(b, shifted, alternative=better,
-                                                method="exact").pvalue),
-            "p_fails": float(stats.mannwhitneyu(b, shifted, alternative=worse,
-                                                method="exact").pvalue)}
+    return {"shifted": shifted, "holds": rank_test(b, shifted, better),
+            "fails": rank_test(b, shifted, worse)}
+
+
+def equivalence_tests(a, b, margin: float) -> dict:
+    """Two one-sided tests (TOST) that B lies within A x (1 +- margin): `upper`, B below A x (1 +
+    margin); `lower`, B above A x (1 - margin); equivalent when both are significant. And the
+    tests the other way: `below_band`, B below A x (1 - margin); `above_band`, B above A x (1 +
+    margin); either significant shows B outside the band."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    return {"upper": rank_test(b, a * (1 + margin), "less"),
+            "lower": rank_test(b, a * (1 - margin), "greater"),
+            "below_band": rank_test(b, a * (1 - margin), "less"),
+            "above_band": rank_test(b, a * (1 + margin), "greater")}
 
 
 # ---------------------------------------------------------------- counts
 
-def fisher_p(events_a: int, n_a: int, events_b: int, n_b: int) -> float:
-    """Two-sided Fisher's exact test of events_a / n_a against events_b / n_b."""
-    return float(stats.fisher_exact([[events_a, n_a - events_a],
-                                     [events_b, n_b - events_b]]).pvalue)
+def fisher_test(events_a: int, n_a: int, events_b: int, n_b: int,
+                alternative: str = "two-sided") -> dict:
+    """Fisher's exact test of events_a / n_a against events_b / n_b, its p exact: every table
+    with these margins is a count over C(n_a + n_b, events) arrangements."""
+    p = float(stats.fisher_exact([[events_a, n_a - events_a], [events_b, n_b - events_b]],
+                                 alternative=alternative).pvalue)
+    total = math.comb(n_a + n_b, events_a + events_b)
+    return {"p": p, "p_exact": _rational(p, total), "method": "fisher"}
 
 
-def smallest_fisher_p(n_a: int, n_b: int) -> float:
-    """The smallest two-sided p-value Fisher's exact test can give for two groups of these sizes:
+def fisher_significant_tables(n_a: int, n_b: int, alpha) -> list[tuple[int, int]]:
+    """Every (events_a, events_b) that Fisher's two-sided exact test calls significant at alpha,
+    from exact integer counts: given the events' total t, a table's weight is C(n_a, a) C(n_b,
+    t - a), and its p is the weight of every table no more likely than it over C(n_a + n_b, t),
+    fisher_test's p exactly. For power over many tables at once (bench.analysis.power)."""
+    alpha = as_fraction(alpha)
+    out = []
+    for t in range(n_a + n_b + 1):
+        tables = range(max(0, t - n_b), min(n_a, t) + 1)
+        weights = {a: math.comb(n_a, a) * math.comb(n_b, t - a) for a in tables}
+        total = math.comb(n_a + n_b, t)
+        for a, w in weights.items():
+            p = Fraction(sum(x for x in weights.values() if x <= w), total)
+            if p < alpha:
+                out.append((a, t - a))
+    return out
+
+
+def smallest_fisher_p(n_a: int, n_b: int) -> Fraction:
+    """The smallest two-sided p Fisher's exact test can give for two groups of these sizes:
     every member of one group with the event, none of the other."""
-    return fisher_p(n_a, n_a, 0, n_b)
+    return decision_p(fisher_test(n_a, n_a, 0, n_b))
 
 
-def min_fisher_per_side(alpha: float) -> int:
-    """The fewest per side (equal sizes) with which Fisher's exact test can reach p < alpha."""
-    return next(n for n in range(1, MAX_PLAN_SEEDS) if smallest_fisher_p(n, n) < alpha)
+def boschloo_test(events_a: int, n_a: int, events_b: int, n_b: int,
+                  alternative: str = "two-sided") -> dict:
+    """Boschloo's exact unconditional test (more power than Fisher's with few seeds: 3 of 3
+    against 0 of 3 gives p = 1/32 two-sided, Fisher 1/10). Its p is a maximum over a nuisance
+    parameter, computed numerically: approximate, decided with the relative tolerance."""
+    table = [[events_a, events_b], [n_a - events_a, n_b - events_b]]
+    p = float(stats.boschloo_exact(table, alternative=alternative).pvalue)
+    return {"p": min(1.0, p), "p_exact": None, "method": "boschloo"}
+
+
+def smallest_boschloo_p(n_a: int, n_b: int) -> float:
+    """The smallest two-sided p Boschloo's test can give for groups of these sizes."""
+    return boschloo_test(n_a, n_a, 0, n_b)["p"]
 
 
 def collapse_test(baseline_collapsed: int, baseline_n: int, candidate_collapsed: int,
-                  candidate_n: int) -> dict:
-    """Fisher's exact test on collapse counts (collapsed / seeds with recognisable samples)."""
+                  candidate_n: int, level=CONFIDENCE) -> dict:
+    """Collapse counts (collapsed / seeds with recognisable samples), Boschloo's two-sided test,
+    with each side's rate and exact interval and the difference of rates as the effect."""
+    test = boschloo_test(candidate_collapsed, candidate_n, baseline_collapsed, baseline_n)
+    rates = {side: (k, n, *exact_interval(k, n, level)) for side, k, n in (
+        ("baseline", baseline_collapsed, baseline_n), ("candidate", candidate_collapsed,
+                                                       candidate_n))}
     return {"baseline": f"{baseline_collapsed}/{baseline_n} collapsed",
-            "candidate": f"{candidate_collapsed}/{candidate_n} collapsed",
-            "p": fisher_p(candidate_collapsed, candidate_n, baseline_collapsed, baseline_n),
-            "n_baseline": baseline_n, "n_candidate": candidate_n,
+            "candidate": f"{candidate_collapsed}/{candidate_n} collapsed", **test,
+            "p_min": smallest_boschloo_p(candidate_n, baseline_n),
+            "n_baseline": baseline_n, "n_candidate": candidate_n, "rates": rates,
+            "effect": candidate_collapsed / candidate_n - baseline_collapsed / baseline_n,
             "worse": candidate_collapsed / candidate_n > baseline_collapsed / baseline_n}
-
-
-# ---------------------------------------------------------------- seeds a decision needs
-
-def seeds_to_decide_proportion(rate: float, bound: float, level: float,
-                               upper_is_claim: bool) -> int | None:
-    """The fewest seeds for which a true share `rate` decides a claim against `bound` with the
-    exact two-sided interval: rate*n successes (rounded) put the interval wholly on one side.
-    None when no number of seeds under MAX_PLAN_SEEDS does (rate at the bound)."""
-    for n in range(1, MAX_PLAN_SEEDS):
-        low, high = exact_interval(round(rate * n), n, level)
-        if upper_is_claim and (high <= bound or low > bound):
-            return n
-        if not upper_is_claim and (low >= bound or high < bound):
-            return n
-    return None
-
-
-def one_sided_seeds_for_zero(bound: float, level: float) -> int:
-    """With no event at all, the seeds a one-sided exact bound below `bound` needs: the upper
-    bound is 1 - (1 - level)^(1/n)."""
-    return math.ceil(math.log(1 - level) / math.log(1 - bound) - 1e-12)
-
-
-def fisher_seeds(rate_a: float, rate_b: float, alpha: float, limit=1000) -> int | None:
-    """The fewest seeds per side for which these true rates give Fisher's p < alpha."""
-    if rate_a == rate_b:
-        return None
-    for n in range(2, limit):
-        a, b = round(rate_a * n), round(rate_b * n)
-        if fisher_p(a, n, b, n) < alpha:
-            return n
-    return None

@@ -2,21 +2,25 @@
 
     judgement = judge_run(candidate, "last-good", db, Thresholds())
 
-- An explicit baseline (a run directory or a history id) is compared with the candidate, and
-  nothing is recorded.
-- `last-good` (the nightly job's baseline) is the newest earlier run of the candidate's spec in
-  the history with no regression or drift verdict; the drift base is the oldest of the last
-  `drift_nights` such runs. The verdict is recorded in the history, where `last-good` and the
-  trend page read it. The first run of a spec has no baseline: it becomes the next one's.
+- An explicit baseline (a run directory or a history id): the two runs are compared
+  (bench.analysis.compare) and nothing is recorded.
+- `last-good` (the nightly job's baseline): the newest earlier run of the candidate's spec on the
+  same machines whose night was good, or that a person accepted. On top of that pairwise
+  comparison, the nights since the reference (the accepted run, or the first) are judged
+  configuration by configuration (bench.analysis.nights): a slide found by the change-point
+  detector, dated to the night it began; a regression reported once and then carried as `open`
+  until it is fixed or accepted. The night's verdict is `regression` (something new tonight),
+  `open` (only carried ones) or `ok`, recorded in the history with every configuration's state.
+  The first run of a spec on a machine has no baseline: it becomes the next one's.
 
-The statistics are bench.analysis.compare's; the command line (`dcgan-bench compare`) and the
-nightly job (bench.jobs.nightly) both come here. Nothing here imports TensorFlow.
+The command line (`dcgan-bench compare`) and the nightly job (bench.jobs.nightly) both come
+here. Nothing here imports TensorFlow.
 """
 
 from dataclasses import dataclass, field
 
 from bench import schema
-from bench.analysis import compare, history
+from bench.analysis import compare, history, nights
 from bench.analysis.machines import SAME_MACHINE
 from bench.analysis.runs import Run, run_machines
 from bench.errors import BenchError
@@ -24,17 +28,14 @@ from bench.errors import BenchError
 
 @dataclass(frozen=True)
 class Thresholds:
-    alpha: float = compare.ALPHA
-    margin: float = compare.MARGIN
-    drift_nights: int = compare.DRIFT_NIGHTS
+    alpha: float = compare.ALPHA  # the quality family's level
+    margin: float = compare.MARGIN  # throughput's least slowdown
 
     def __post_init__(self):
         if not 0 < self.alpha < 1:
             raise BenchError(f"--alpha: expected a probability between 0 and 1, found {self.alpha}")
         if not 0 <= self.margin < 1:
             raise BenchError(f"--margin: expected a fraction in [0, 1), found {self.margin}")
-        if self.drift_nights < 1:
-            raise BenchError(f"--drift-nights: expected at least 1, found {self.drift_nights}")
 
 
 @dataclass
@@ -46,35 +47,83 @@ class Judgement:
 
     @property
     def bad(self) -> bool:
-        """A regression or drift: the nightly job and `compare` exit 1."""
-        return self.result is not None and self.result["verdict"] in schema.BAD_VERDICTS
+        """Something new went wrong tonight: the nightly job and `compare` exit 1. A regression
+        carried from an earlier night (`open`) was reported then, and is not raised again."""
+        return self.result is not None and self.result["verdict"] in (
+            schema.VERDICT_REGRESSION, schema.VERDICT_DRIFT)
 
 
 def judge_run(candidate: Run, baseline_ref: str, db=None, thresholds: Thresholds | None = None,
               scope: str = SAME_MACHINE) -> Judgement:
     """Compare `candidate` with `baseline_ref` (a run directory, a history id, or
-    history.LAST_GOOD) under the policy above. BenchError when the runs do not compare (see
-    bench.analysis.machines for `scope`). A verdict across machines is never recorded: the
-    history keeps like-for-like verdicts only."""
+    history.LAST_GOOD) under the policy above. BenchError when the runs do not compare."""
     thresholds = thresholds or Thresholds()
-    nightly = baseline_ref == history.LAST_GOOD
-    baseline = history.last_good(candidate, db) if nightly else \
-        history.resolve_run(baseline_ref, db)
+    if baseline_ref != history.LAST_GOOD:
+        return Judgement(compare.compare_runs(history.resolve_run(baseline_ref, db), candidate,
+                                              alpha=thresholds.alpha, margin=thresholds.margin,
+                                              scope=scope))
+    baseline = history.last_good(candidate, db)
     if baseline is None:
         machines = ", ".join(run_machines(candidate.info)) or "an unrecorded machine"
         return Judgement(None, [f"no earlier good run of {candidate.info['spec_name']!r} on this "
                                 f"machine ({machines}) in the history: {candidate.id} is the "
                                 "first, and the baseline of the next"])
-    drift_base = history.drift_base(candidate, thresholds.drift_nights, db) if nightly else None
-    result = compare.compare_runs(baseline, candidate, drift_base=drift_base,
-                                  alpha=thresholds.alpha, margin=thresholds.margin, scope=scope)
+    earlier = [r for r in history.nights_since_reference(candidate, db) if r["id"] != candidate.id]
+    # the accepted reference closes what was open before it
+    previous = history.open_regressions(earlier[-1]) if earlier and not (
+        len(earlier) == 1 and earlier[0]["accepted_at"]) else {}
+    result = judge_night(baseline, candidate,
+                         [(r["id"], nights.night_throughput(history.run_results(r["id"], db)))
+                          for r in earlier], previous, thresholds, scope)
     judgement = Judgement(result)
-    if nightly and not history.has_run(candidate.id, db):
+    if not history.has_run(candidate.id, db):
         judgement.notes.append(f"{candidate.id} is not in the history: its verdict is not "
                                "recorded (`dcgan-bench history ingest` it first)")
-    elif nightly and scope == SAME_MACHINE:
-        history.record_verdict(candidate.id, baseline.id, result["verdict"],
-                               {"alpha": thresholds.alpha, "margin": thresholds.margin,
-                                "reasons": result["reasons"], "drift_base": result["drift_base"]},
-                               db)
+    elif scope == SAME_MACHINE:
+        history.record_verdict(candidate.id, baseline.id, result["verdict"], {
+            "alpha": thresholds.alpha, "margin": thresholds.margin, "reasons": result["reasons"],
+            "open": open_map(result),
+            "nights": result["nights"]}, db)
     return judgement
+
+
+def judge_night(baseline: Run, candidate: Run, earlier: list, previous_open: dict,
+                thresholds: Thresholds, scope: str = SAME_MACHINE) -> dict:
+    """Tonight against the last good night, and the nights since the reference: the pure core
+    of the `last-good` policy (the history supplies its inputs). `earlier`: (run id,
+    nights.night_throughput) of the nights from the reference up to last night, oldest first;
+    `previous_open`: last night's open regressions."""
+    series = earlier + [(candidate.id, nights.night_throughput(candidate.results))]
+    noise = {config: nights.night_noise([v[config] for _, v in earlier if config in v])
+             for config in series[-1][1]}
+    result = compare.compare_runs(baseline, candidate, alpha=thresholds.alpha,
+                                  margin=thresholds.margin, noise=noise, scope=scope)
+    pairwise = {t["key"]: t for t in result["throughput"]}
+    result["nights"] = nights.judge_nights(series, previous_open, pairwise, thresholds.margin)
+    _night_verdict(result)
+    return result
+
+
+def open_map(result: dict) -> dict:
+    """The regressions a night leaves open, as the history keeps them for the next night."""
+    return {c: {"since": s["since"], "found": s.get("found", result["candidate"])}
+            for c, s in result["nights"].items() if s["state"] in ("new", "open")}
+
+
+def _night_verdict(result: dict):
+    """The night's verdict from its configurations' states and the pairwise quality and cell
+    findings: `regression` for anything new tonight, `open` for carried ones only, else `ok`."""
+    states = result["nights"]
+    new = [f"throughput {c}: {s['ratio']:.3f}x of the reference since {s['since']} ({s['how']}; "
+           f"threshold {s['threshold']:.0%}, night noise {s['noise']:.1%})"
+           for c, s in states.items() if s["state"] == "new"]
+    others = [r for r in result["reasons"] if not r.startswith("throughput ")]
+    carried = [f"throughput {c}: open since {s['since']} ({s['ratio']:.3f}x of the reference)"
+               for c, s in states.items() if s["state"] == "open"]
+    if new or others:
+        result["verdict"], result["reasons"] = schema.VERDICT_REGRESSION, new + others
+    elif carried:
+        result["verdict"], result["reasons"] = schema.VERDICT_OPEN, carried
+    else:
+        result["verdict"], result["reasons"] = schema.VERDICT_OK, []
+    result["open"] = carried

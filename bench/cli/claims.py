@@ -14,8 +14,14 @@ def add(sub):
     p.add_argument("--out", default=None,
                    help="write index.html, claims.md and claims.json here (default: print only)")
     p.add_argument("--plan", action="store_true",
-                   help="print how many seeds would decide each claim (from the runs' observed "
-                        "rates when runs are given, else the best case)")
+                   help="print how many seeds would decide each claim with probability --power "
+                        "(at the runs' observed rates when runs are given, else the best case)")
+    p.add_argument("--power", type=float, default=0.8,
+                   help="--plan: the probability of deciding a claim to size its seeds for "
+                        "(default 0.8)")
+    p.add_argument("--family", action="store_true",
+                   help="Holm's correction across the file's claims: a claim holds only if it "
+                        "still does after it (the output says whether it was applied)")
 
 
 def run(args) -> int:
@@ -28,6 +34,8 @@ def run(args) -> int:
     from bench.errors import BenchError
     from bench.schema import CLAIM_FAILS
 
+    if not 0 < args.power < 1:
+        raise BenchError(f"--power: expected a probability between 0 and 1, found {args.power}")
     parsed = load_claims(args.claims)
     if not args.runs and not args.plan:
         raise BenchError("no run directories given: name the runs to judge the claims on "
@@ -35,11 +43,13 @@ def run(args) -> int:
     cells = load_cells(args.runs) if args.runs else None
     if args.plan:
         with pd.option_context("display.width", 220, "display.max_colwidth", 110):
-            print(pd.DataFrame(plan(parsed, cells)).to_string(index=False))
+            print(pd.DataFrame(plan(parsed, cells, args.power)).to_string(index=False))
         return 0
     from bench.report.claims import claims_text, write_claims
 
-    verdicts = judge(parsed, cells)
+    verdicts = judge(parsed, cells, family=args.family)
+    print("family correction: " + (f"Holm across the file's {len(verdicts)} claims" if args.family
+                                   else "none (each claim at its own level; --family for Holm)"))
     print(claims_text(verdicts))
     if args.out:
         write_claims(verdicts, args.out, args.claims)

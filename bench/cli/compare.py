@@ -1,8 +1,9 @@
 """`dcgan-bench compare BASELINE CANDIDATE`: is the candidate run slower or worse? (no TensorFlow)
 
-Exit 0: no regression and no drift (improvements and `inconclusive` included); 1: a regression
-or drift; 2: bad input, or runs that do not compare (different spec, instrument or final_n, or
-different machines without --across-machines or --quality-only).
+Exit 0: nothing new went wrong (improvements, `inconclusive`, and a regression carried open from
+an earlier night included); 1: a regression found in the candidate; 2: bad input, or runs that do
+not compare (different spec, instrument or final_n, or different machines without
+--across-machines or --quality-only).
 """
 
 DEFAULT_OUT = "reports/compare"
@@ -12,18 +13,19 @@ def add(sub):
     p = sub.add_parser("compare", help="compare two runs: throughput, drift, quality, numerics",
                        description=__doc__)
     p.add_argument("baseline", help="a grid run directory, a history id, or `last-good`: the "
-                                    "newest earlier run of the candidate's spec on the same "
-                                    "machine in the history with no regression or drift verdict")
+                                    "newest earlier good (or accepted) run of the candidate's "
+                                    "spec on the same machine in the history, with the nights "
+                                    "since judged for change points and open regressions")
     p.add_argument("candidate", help="a grid run directory or a history id")
     p.add_argument("--db", default=None, help="history (default $BENCH_HISTORY or "
                                               "runs/history.sqlite)")
     p.add_argument("--out", default=DEFAULT_OUT,
                    help=f"where index.html, summary.md and comparison.json go (default {DEFAULT_OUT})")
-    p.add_argument("--alpha", type=float, default=None, help="significance level (default 0.002)")
+    p.add_argument("--alpha", type=float, default=None,
+                   help="the quality tests' family significance level (default 0.05)")
     p.add_argument("--margin", type=float, default=None,
-                   help="throughput noise margin, a fraction (default 0.10: 10%%)")
-    p.add_argument("--drift-nights", type=int, default=None,
-                   help="drift: compare with the oldest of this many last good runs (default 7)")
+                   help="throughput's least slowdown, a fraction (default 0.10: 10%%); the "
+                        "verdict's threshold is this or the measured night noise, the larger")
     scope = p.add_mutually_exclusive_group()
     scope.add_argument("--across-machines", action="store_true",
                        help="compare throughput of runs from different machine fingerprints "
@@ -38,7 +40,7 @@ def run(args) -> int:
     from bench.analysis.verdicts import Thresholds, judge_run
     from bench.report.comparison import comparison_text, write_comparison
 
-    given = {"alpha": args.alpha, "margin": args.margin, "drift_nights": args.drift_nights}
+    given = {"alpha": args.alpha, "margin": args.margin}
     thresholds = Thresholds(**{k: v for k, v in given.items() if v is not None})
     scope = ACROSS_MACHINES if args.across_machines else \
         QUALITY_ONLY if args.quality_only else SAME_MACHINE

@@ -1,4 +1,7 @@
-"""`dcgan-bench history ingest RUN_DIR | list | show ID`: the SQLite run history (no TensorFlow)."""
+"""`dcgan-bench history ingest RUN_DIR | list | show ID | accept ID`: the SQLite run history (no
+TensorFlow)."""
+
+import getpass
 
 SHOW_COLUMNS = {"cell_id": "cell", "status": "status", "images_per_sec_median": "images/s",
                 "compile_seconds": "compile s", "final_n": "final n", "final_fid": "FID",
@@ -16,6 +19,13 @@ def add(sub):
     show = verbs.add_parser("show", help="one run: where it came from, its verdict, its cells")
     show.add_argument("id", help="a run id, as `history list` prints it")
     show.add_argument("--db", default=None)
+    acc = verbs.add_parser("accept", help="make a run the new baseline of its spec and machine: "
+                                          "its level is the reference from now on, and the "
+                                          "regressions open before it are closed")
+    acc.add_argument("id", help="a run id, as `history list` prints it")
+    acc.add_argument("--why", required=True, help="why this run is the new baseline (recorded)")
+    acc.add_argument("--by", default=None, help="who accepts it (default: the user name)")
+    acc.add_argument("--db", default=None)
 
 
 def run(args) -> int:
@@ -27,9 +37,15 @@ def run(args) -> int:
         return 0
     if args.verb == "show":
         return _show(history, args)
+    if args.verb == "accept":
+        run = history.accept(args.id, args.by or getpass.getuser(), args.why, args.db)
+        print(f"accepted: {run['id']} is the baseline of {run['spec_name']!r} on its machine from "
+              f"now on ({run['accepted_by']}, {run['accepted_at']}: {run['accepted_why']})")
+        return 0
     for row in history.list_runs(args.db):
+        accepted = f"\taccepted by {row['accepted_by']}" if row["accepted_at"] else ""
         print(f"{row['id']}\t{row['started']}\t{row['spec_name']}\t{row['cells']} cells\t"
-              f"{row['harness_commit']}\t{row['verdict'] or 'not compared'}")
+              f"{row['harness_commit']}\t{row['verdict'] or 'not compared'}{accepted}")
     return 0
 
 

@@ -119,7 +119,11 @@ def claims_section(verdicts, out, source: str):
         ("p", f"Claims from {source}: " + ", ".join(f"{n} {v}" for v, n in counts.items())
          + ". Proportions use the exact two-sided Clopper-Pearson interval at the claim's level; "
            "no_worse uses a one-sided Mann-Whitney U test of B against A shifted by the margin; "
-           "differs uses Fisher's exact test (collapse rate) or a two-sided Mann-Whitney U test."),
+           "equivalent, two one-sided tests against A x (1 +- margin); differs, Fisher's exact "
+           "test (collapse rate) or a two-sided Mann-Whitney U test. Rank tests are exact (the "
+           "permutation distribution when values tie), p-values are compared with alpha as "
+           "fractions (p = alpha is not significant), and a differs that fails found no "
+           "difference, which is not evidence of none."),
         ("figure", out.figure("claims.png", claims_figure(verdicts)),
          "each claim: its seeds' outcomes, and its interval against the claimed bound"),
         ("table", table, out.table("claims.csv", table))])

@@ -14,46 +14,65 @@ from bench.analysis import machines
 from bench.report import html as report_html
 from bench.report.publish import publish
 
-VERDICT_WORDS = {schema.VERDICT_OK: "ok: no regression, no drift",
+VERDICT_WORDS = {schema.VERDICT_OK: "ok: nothing new is slower or worse",
                  schema.VERDICT_REGRESSION: "REGRESSION",
+                 schema.VERDICT_OPEN: "open: a regression found on an earlier night is not yet "
+                                      "fixed or accepted",
                  schema.VERDICT_DRIFT: "DRIFT: a cumulative slowdown beyond the margin"}
 
 
-def _throughput_frame(tests, baseline_name) -> pd.DataFrame:
-    rows = [{"configuration": t["config"], "seeds": t["seeds"],
-             "windows": f"{t['n_baseline']} / {t['n_candidate']}",
-             f"{baseline_name} images/s": round(t["baseline_median"], 1),
+def _p_text(test) -> str:
+    """The p-value, exact where the test is (a fraction), with its method."""
+    exact = test.get("p_exact")
+    if exact is not None and exact.denominator < 10 ** 7:
+        return f"{float(exact):.3g} (= {exact}, {test['method']})"
+    return f"{test['p']:.3g} ({test['method']})"
+
+
+def _why(test) -> str:
+    return test["verdict"] + (f" ({test['why']})" if test.get("why") else "")
+
+
+def _throughput_frame(tests) -> pd.DataFrame:
+    rows = [{"configuration": t["config"], "runs": t["runs"],
+             "baseline images/s": round(t["baseline_median"], 1),
              "candidate images/s": round(t["candidate_median"], 1),
-             "ratio": f"{t['ratio']:.3f} [{t['ci_low']:.3f}, {t['ci_high']:.3f}]",
-             "p (Holm)": f"{t['p_holm']:.2g}",
-             "verdict": t["verdict"] + (f" ({t['why']})" if t.get("why") else "")}
-            for t in tests]
+             "ratio [95% interval]": f"{t['ratio']:.3f} [{t['ci_low']:.3f}, {t['ci_high']:.3f}]",
+             "threshold": f"{t['threshold']:.1%}",
+             "night noise": f"{t['noise']:.1%} ({t['noise_source']})",
+             "windows (description)": f"{t['windows']}, rank test p {t['windows_p']:.2g}",
+             "verdict": _why(t)} for t in tests]
     return pd.DataFrame(rows)
+
+
+def _nights_frame(states: dict) -> pd.DataFrame:
+    return pd.DataFrame([{"configuration": c, "state": s["state"], "since": s.get("since", ""),
+                          "found": s.get("found", ""), "level / reference": f"{s['ratio']:.3f}",
+                          "how": s.get("how", ""), "nights": s["nights"],
+                          "threshold": f"{s['threshold']:.1%}",
+                          "night noise": f"{s['noise']:.1%} ({s['noise_source']})"}
+                         for c, s in states.items()])
 
 
 def comparison_tables(result: dict) -> dict:
     """name -> (heading, DataFrame, sentence shown when the table is empty)."""
     quality = pd.DataFrame([{"configuration": t["config"], "metric": t["metric"],
                              "baseline": t["baseline"], "candidate": t["candidate"],
-                             "p (Holm)": f"{t['p_holm']:.2g}",
-                             "verdict": t["verdict"] + (f" ({t['why']})" if t.get("why") else "")}
-                            for t in result["quality"]])
+                             "effect [95% interval]": t["effect"], "p": _p_text(t),
+                             "alpha each": f"{t['alpha_each']:.3g} ({t['family']} tested)",
+                             "verdict": _why(t)} for t in result["quality"]])
     numerics = result["numerics"]
     changes = pd.DataFrame(numerics["changes"])
     numerics_empty = (f"Every seed repeated its final metrics exactly ({numerics['cells']} cells)."
                       if numerics["expected"] else f"Not checked: {numerics['why']}.")
-    drift_heading = (f"Drift: against {result['drift_base']}, the oldest of the last good runs"
-                     if result["drift_base"] else "Drift")
-    return {
-        "throughput": ("Throughput (median images/s of the measured windows, seeds pooled; "
-                       "ratio candidate / baseline with a 95% bootstrap interval; Mann-Whitney U)",
-                       _throughput_frame(result["throughput"], "baseline"),
+    tables = {
+        "throughput": ("Throughput (the run is the unit: median over seeds of each cell's median "
+                       "images/s; ratio candidate / baseline with a two-stage bootstrap interval; "
+                       "verdict against the threshold, the margin or the night noise)",
+                       _throughput_frame(result["throughput"]),
                        "No configuration has ok cells with measured windows in both runs."),
-        "drift": (drift_heading, _throughput_frame(result["drift"], "older run"),
-                  "Not checked: no older good run of this spec in the history."
-                  if not result["drift_base"] else "No configuration to compare."),
-        "quality": ("Quality across seeds (final FID and classifier score: Mann-Whitney U; "
-                    "collapse counts: Fisher's exact test)", quality,
+        "quality": ("Quality across seeds (final FID and classifier score: Mann-Whitney U, exact; "
+                    "collapse: Boschloo's exact test; one family, Tarone's rule)", quality,
                     "No configuration has a final evaluation in both runs."),
         "numerics": (f"Numerics: {numerics['why']}" if numerics["expected"] else "Numerics",
                      changes if not changes.empty else None, numerics_empty),
@@ -61,6 +80,11 @@ def comparison_tables(result: dict) -> dict:
                   pd.DataFrame(result["cells_not_compared"]),
                   "None: every cell is in both runs and ok in both."),
     }
+    if "nights" in result:
+        tables["nights"] = ("Nights since the reference (change points; regressions found once, "
+                            "then carried as open until fixed or accepted)",
+                            _nights_frame(result["nights"]), "No configuration to follow.")
+    return tables
 
 
 def scope_line(result: dict) -> str | None:
@@ -79,8 +103,9 @@ def _headline(result: dict) -> tuple[str, list[str]]:
         title = f"dcgan-bench compare [{result['scope']}]: {VERDICT_WORDS[result['verdict']]}"
     meta = [line for line in [scope_line(result)] if line]
     meta += [f"Baseline {result['baseline']}; candidate {result['candidate']}.",
-            f"Thresholds: significance level {result['alpha']} (Holm across configurations), "
-            f"noise margin {result['margin']:.0%} for throughput."]
+            f"Thresholds: throughput, a slowdown beyond the larger of {result['margin']:.0%} and "
+            f"the night noise's bound, with its interval below 1; quality, one family at "
+            f"{result['alpha']} (Tarone's rule, exact p-values)."]
     meta += [f"Because: {reason}" for reason in result["reasons"]]
     return title, meta
 
@@ -112,7 +137,7 @@ def write_comparison(result: dict, out_dir):
         out.text("index.html", report_html.page(title, meta, sections))
         out.text("summary.md", report_html.markdown(title, meta, list(tables.values())))
         first = {"scope": result.get("scope"), "scope_note": scope_line(result)}
-        out.text("comparison.json", json.dumps(records.jsonable({**first, **result}), indent=2)
-                 + "\n")
+        out.text("comparison.json", json.dumps(records.jsonable({**first, **result}), indent=2,
+                                               default=str) + "\n")
 
     publish(out_dir, write)

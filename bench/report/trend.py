@@ -30,7 +30,8 @@ from bench.report.publish import publish
 
 NOT_COMPARED = "not compared"
 VERDICT_COLORS = {schema.VERDICT_OK: "#2e7d32", schema.VERDICT_REGRESSION: "#d62728",
-                  schema.VERDICT_DRIFT: "#ef6c00", NOT_COMPARED: "#8c8c8c"}
+                  schema.VERDICT_OPEN: "#ef6c00", schema.VERDICT_DRIFT: "#8e24aa",
+                  NOT_COMPARED: "#8c8c8c"}
 
 
 def trend_frame(db) -> pd.DataFrame:
@@ -116,7 +117,9 @@ def render_trend(db, out_dir) -> Path:
     rendered = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     meta = [f"History: {db}", f"Rendered {rendered} from {frame['run'].nunique()} runs.",
             "Verdicts are those `dcgan-bench compare last-good RUN` recorded: ok (green), "
-            "regression (red), drift (orange), not compared (grey)."]
+            "regression (red, found that night), open (orange, found on an earlier night and not "
+            "yet fixed or accepted), drift (purple, from older histories), not compared (grey); "
+            "an accepted run is the baseline from its night on."]
 
     def write(out):
         sections = []

@@ -3,17 +3,19 @@
     python tests/benchmarks/nightly_false_alarms.py --out /tmp/nightly-measure [--pairs 10]
         [--slow-trials 5] [--slow 20] [--spec runs/grids/nightly-throughput.toml]
 
-Runs the spec back to back as a nightly job would, each night ingested and compared with
-`last-good` (drift included): normal nights N00..N<pairs>, and after each of the first
-`slow-trials` normal nights one night with the test-only fault `slow=<slow>` (every log window
-sleeps that percent of its time; bench/cell/faults.py). Order: N00 N01 S01 N02 S02 ... so each
-slowed night is compared with the normal night just before it, and each normal night with the
-normal night before it (a slowed night is flagged, so `last-good` skips it).
+Runs the spec back to back as a nightly job would, each night ingested and judged with
+`last-good` (pairwise, change points, open regressions): normal nights N00..N<pairs>, and after
+each of the first `slow-trials` normal nights one night with the test-only fault `slow=<slow>`
+(every log window sleeps that percent of its time; bench/cell/faults.py). Order: N00 N01 S01 N02
+S02 ... so each slowed night is judged against the normal night just before it, and the normal
+night after it finds the regression fixed.
 
-A false alarm: a normal night whose verdict is not `ok`. A detection: a slowed night flagged
-`regression`. Prints one line a night and the two counts; writes measure.json. Run it on an idle
-machine: anything else running slows some windows and is measured as such. Runs already finished
-in --out are kept (the script can be restarted).
+A false alarm: a normal night whose verdict is `regression` (a new one). A detection: a slowed
+night flagged `regression`. The night noise: the standard deviation of log(night / night
+before) over consecutive normal nights, per configuration (the number NIGHT_NOISE in
+bench/analysis/throughput.py holds). Prints one line a night and the counts; writes
+measure.json. Run it on an idle machine: anything else running slows some windows and is
+measured as such. Runs already finished in --out are kept (the script can be restarted).
 """
 
 import argparse
@@ -24,7 +26,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench.analysis import history
+import numpy as np
+
+from bench.analysis import history, nights
+from bench.analysis.runs import run_id_of
 from bench.cli import main as bench_main
 
 
@@ -61,7 +66,7 @@ def main(argv=None) -> int:
     parser.add_argument("--slow", type=int, default=20)
     args = parser.parse_args(argv)
     db = args.out / "history.sqlite"
-    nights = []
+    measured = []
     for name in night_names(args.pairs, args.slow_trials):
         run_dir = args.out / "nightly" / name
         run_night(args.spec, run_dir, args.slow if name.startswith("S") else None)
@@ -77,20 +82,29 @@ def main(argv=None) -> int:
                  "verdict": result["verdict"] if result else "first night",
                  "baseline": result["baseline"] if result else None,
                  "ratios": [round(t["ratio"], 4) for t in result["throughput"]] if result else [],
-                 "drift_ratios": [round(t["ratio"], 4) for t in result["drift"]] if result else []}
-        nights.append(night)
+                 "thresholds": [round(t["threshold"], 4) for t in result["throughput"]]
+                 if result else [],
+                 "states": {c: s["state"] for c, s in result.get("nights", {}).items()}
+                 if result else {},
+                 "level": nights.night_throughput(history.run_results(run_id_of(run_dir), db))}
+        measured.append(night)
         print(f"== {name}: {night['verdict']} against {night['baseline']}; ratio "
-              f"{night['ratios']}, drift ratio {night['drift_ratios']}", flush=True)
-    normal = [n for n in nights if not n["slowed"] and n["baseline"]]
-    slowed = [n for n in nights if n["slowed"]]
-    false_alarms = [n["night"] for n in normal if n["verdict"] != "ok"]
+              f"{night['ratios']}, threshold {night['thresholds']}, states {night['states']}",
+              flush=True)
+    normal = [n for n in measured if not n["slowed"] and n["baseline"]]
+    slowed = [n for n in measured if n["slowed"]]
+    false_alarms = [n["night"] for n in normal if n["verdict"] == "regression"]
     caught = [n["night"] for n in slowed if n["verdict"] == "regression"]
-    summary = {"spec": args.spec, "slow_percent": args.slow, "nights": nights,
+    plain = [n for n in measured if not n["slowed"]]
+    noise = {config: float(np.std(np.diff(np.log([n["level"][config] for n in plain])), ddof=1))
+             for config in plain[0]["level"]}
+    summary = {"spec": args.spec, "slow_percent": args.slow, "nights": measured,
                "normal_comparisons": len(normal), "false_alarms": false_alarms,
-               "slowed_nights": len(slowed), "caught": caught}
+               "slowed_nights": len(slowed), "caught": caught, "night_noise": noise}
     (args.out / "measure.json").write_text(json.dumps(summary, indent=2) + "\n")
     print(f"false alarms: {len(false_alarms)} of {len(normal)} normal nights {false_alarms}")
     print(f"slowdowns caught: {len(caught)} of {len(slowed)} slowed nights")
+    print(f"night noise (sd of log ratio of consecutive normal nights): {noise}")
     return 0
 
 

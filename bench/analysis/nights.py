@@ -1,0 +1,108 @@
+"""A spec's nights on one machine, configuration by configuration: where a slowdown began, which
+regressions are still open, and what a person accepted.
+
+The pairwise comparison (bench.analysis.compare) says whether tonight is slower than the last good
+night. Over many nights two more things matter:
+- a slide of a few percent a night never crosses the margin between two nights: each
+  configuration's series of nightly throughputs (the median over seeds of each cell's median
+  images/s) runs through a CUSUM (bench.analysis.changepoints), which finds a shift and dates it
+  to the night it began;
+- a regression is reported once, on the night it is found, dated to the night it began, and then
+  carried as "open since night k": not raised again every night until it is fixed (the level is
+  back) or accepted (`dcgan-bench history accept RUN`: the run becomes the new baseline and the
+  new reference level, with who accepted it, when and why).
+
+The night-to-night noise each configuration is judged against pools its own nights (robust: the
+median absolute deviation of successive log throughputs, scaled to a standard deviation) with the
+value measured on real A/A nights (bench.analysis.throughput.NIGHT_NOISE), weighed as
+PRIOR_NIGHTS nights. Pure: runs in, states out; nothing here imports
+TensorFlow.
+"""
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from bench import schema
+from bench.analysis import throughput
+from bench.analysis.cells import stable_label
+from bench.analysis.changepoints import find_shifts, reference_level
+
+PRIOR_NIGHTS = 8  # the measured default's weight, in nights, beside a configuration's own
+MAD_TO_SD = 1.4826  # a normal distribution's sd per median absolute deviation
+
+
+def night_throughput(results: pd.DataFrame) -> dict:
+    """Configuration label -> the night's throughput: the median over ok cells of each cell's
+    median images/s."""
+    ok = results[results["status"] == schema.STATUS_OK]
+    values = {}
+    for _, row in ok.iterrows():
+        ips = row.get(schema.IMAGES_PER_SEC_MEDIAN)
+        if ips is not None and not pd.isna(ips):
+            values.setdefault(stable_label(row), []).append(float(ips))
+    return {config: float(np.median(v)) for config, v in values.items()}
+
+
+def night_noise(values: list[float]) -> tuple[float, str]:
+    """The standard deviation of log(night / night before) for a configuration: its own nights'
+    (the successive differences' median absolute deviation, scaled: robust to a step among them),
+    pooled with the measured default as if that were PRIOR_NIGHTS nights, so that a handful of
+    quiet nights cannot make the threshold too tight."""
+    default = throughput.NIGHT_NOISE
+    n = len(values) - 1
+    if n < 2:
+        return default, throughput.NIGHT_NOISE_SOURCE
+    diffs = np.diff(np.log(values))
+    own = float(np.median(np.abs(diffs - np.median(diffs))) * MAD_TO_SD)
+    pooled = math.sqrt((n * own * own + PRIOR_NIGHTS * default * default) / (n + PRIOR_NIGHTS))
+    return pooled, (f"{own:.1%} from its {n + 1} nights here, pooled with the default "
+                    f"{default:.1%} as {PRIOR_NIGHTS} nights")
+
+
+def judge_nights(nights: list[tuple[str, dict]], previous_open: dict, pairwise: dict,
+                 margin: float) -> dict:
+    """Tonight's state of every configuration. `nights`: (run id, night_throughput) from the
+    reference night (the accepted run, or the first) to tonight, oldest first; `previous_open`:
+    configuration -> the open regression carried from last night; `pairwise`: configuration ->
+    tonight's pairwise throughput verdict (bench.analysis.throughput).
+
+    Returns configuration -> {state: new | open | fixed | ok, since, found, ratio, noise, ...}."""
+    tonight = len(nights) - 1
+    out = {}
+    for config in nights[-1][1]:
+        series = [(run, values[config]) for run, values in nights if config in values]
+        ids, values = [r for r, _ in series], [v for _, v in series]
+        sigma, source = night_noise(values[:-1] or values)
+        bar = throughput.threshold(sigma, margin)
+        # sigma is the noise of a ratio of two nights; one night's own noise is 1 / sqrt(2) of it
+        shifts = find_shifts(values, sigma / math.sqrt(2))
+        state = {"noise": sigma, "noise_source": source, "threshold": bar, "nights": len(values)}
+        open_before = previous_open.get(config)
+        logs = np.log(values)
+        level = math.exp(logs[-1] - reference_level(logs, 0, max(1, len(logs) - 1)))
+        if open_before:
+            if level >= 1 - bar / 2 and not (shifts and shifts[-1].recovered is None):
+                out[config] = {**state, "state": "fixed", "since": open_before["since"],
+                               "ratio": level}
+            else:
+                out[config] = {**state, "state": "open", "since": open_before["since"],
+                               "found": open_before["found"], "ratio": level}
+            continue
+        # an open shift not carried from last night is new tonight, even where tonight's better
+        # noise estimate puts its alarm on an earlier night
+        new_shift = shifts and shifts[-1].recovered is None
+        pair = pairwise.get(config)
+        if new_shift:
+            shift = shifts[-1]
+            out[config] = {**state, "state": "new", "since": ids[shift.began],
+                           "found": nights[tonight][0], "ratio": shift.ratio,
+                           "how": "change point"}
+        elif pair and pair["verdict"] == schema.VERDICT_REGRESSION:
+            out[config] = {**state, "state": "new", "since": nights[tonight][0],
+                           "found": nights[tonight][0], "ratio": pair["ratio"],
+                           "how": "against the last good night"}
+        else:
+            out[config] = {**state, "state": "ok", "ratio": level}
+    return out

@@ -1,0 +1,108 @@
+"""Quality between two runs, across seeds: final FID, classifier score and collapse, as one family.
+
+Per configuration with final evaluations on both sides:
+- FID and classifier score: two-sided Mann-Whitney U across seeds, exact (the permutation
+  distribution when values tie), with the ratio of medians and its bootstrap interval over seeds
+  as the effect;
+- collapse (collapsed among seeds with recognisable samples): Boschloo's two-sided exact test,
+  with each side's rate, its exact interval and their difference as the effect. Boschloo's rather
+  than Fisher's because a nightly part has few seeds: 0 of 3 against 3 of 3 gives p = 1/32 (Fisher
+  1/10), so the part can fire at all.
+
+The quality tests are their own family, at `alpha` (default 0.05), apart from throughput. Tests
+that could never reach significance with the seeds at hand do not inflate the correction
+(Tarone's rule: the smallest K such that at most K tests can reach p < alpha / K; those are
+tested at alpha / K, and the others are `inconclusive`, saying how many seeds they need). A test
+that can reach it and does not is `no change`: no difference found, not a proof of none.
+
+Pure functions of the matched cells: no files, no TensorFlow.
+"""
+
+import pandas as pd
+
+from bench import outcome_rule, schema
+from bench.analysis import stats
+from bench.schema import (
+    VERDICT_IMPROVEMENT,
+    VERDICT_INCONCLUSIVE,
+    VERDICT_NO_CHANGE,
+    VERDICT_REGRESSION,
+)
+
+ALPHA = 0.05
+# Final metrics compared across seeds: (column, name, higher is better)
+METRICS = ((schema.FINAL_FID, "FID", False),
+           (schema.FINAL_CLASSIFIER_SCORE, "classifier score", True))
+JUDGED = (outcome_rule.OUTCOME_DIGITS, outcome_rule.OUTCOME_MODE_COLLAPSE)
+
+
+def _values(group, column, side) -> list[float]:
+    return pd.to_numeric(group[f"{column}_{side}"], errors="coerce").dropna().tolist()
+
+
+def metric_test(config, name, higher_is_better, base, cand) -> dict:
+    test = stats.samples_to_test(base, cand)
+    _, low, high = stats.ratio_of_medians_ci(cand, base)
+    return {"config": config, "metric": name, "higher_is_better": higher_is_better,
+            "baseline": ", ".join(f"{v:.4g}" for v in base),
+            "candidate": ", ".join(f"{v:.4g}" for v in cand), **test,
+            "effect": f"ratio {test['ratio']:.3f} [{low:.3f}, {high:.3f}]",
+            "worse": test["ratio"] > 1 if not higher_is_better else test["ratio"] < 1}
+
+
+def collapse_counts(group, side) -> tuple[int, int]:
+    outcome = group[f"{schema.FINAL_OUTCOME}_{side}"]
+    judged = outcome[outcome.isin(JUDGED)]
+    return int((judged == outcome_rule.OUTCOME_MODE_COLLAPSE).sum()), len(judged)
+
+
+def collapse_row(config, base, cand) -> dict:
+    test = stats.collapse_test(*base, *cand)
+    (kb, nb, lb, hb), (kc, nc, lc, hc) = test["rates"]["baseline"], test["rates"]["candidate"]
+    return {"config": config, "metric": "collapse rate", **test,
+            "effect": f"{kc}/{nc} [{lc:.2f}, {hc:.2f}] vs {kb}/{nb} [{lb:.2f}, {hb:.2f}]: "
+                      f"{test['effect']:+.2f}"}
+
+
+def seeds_needed(test: dict, alpha) -> int:
+    """Seeds a side with which this kind of test could reach p < alpha."""
+    if test["method"] == "boschloo":
+        return next(n for n in range(1, 200) if stats.below(stats.smallest_boschloo_p(n, n), alpha))
+    return stats.min_samples_per_side(alpha)
+
+
+def judge_family(tests: list[dict], alpha) -> list[dict]:
+    """Each test with its verdict, under Tarone's rule and Bonferroni's correction by K."""
+    k, testable = stats.tarone_family([t["p_min"] for t in tests], alpha)
+    level = stats.as_fraction(alpha) / k
+    out = []
+    for test, can in zip(tests, testable):
+        verdict = {**test, "family": k, "alpha_each": float(level)}
+        if not can:
+            verdict["verdict"] = VERDICT_INCONCLUSIVE
+            verdict["why"] = (f"cannot reach p < {float(level):.3g} (alpha {alpha} / {k} tests) "
+                              f"with {test['n_baseline']} and {test['n_candidate']} seeds: needs "
+                              f"{seeds_needed(test, level)} a side")
+        elif stats.below(stats.decision_p(test), level):
+            verdict["verdict"] = VERDICT_REGRESSION if test["worse"] else VERDICT_IMPROVEMENT
+        else:
+            verdict["verdict"] = VERDICT_NO_CHANGE
+        out.append(verdict)
+    return out
+
+
+def quality_verdicts(pairs: pd.DataFrame, alpha=ALPHA) -> list[dict]:
+    """Every quality test of the configurations evaluated on both sides, judged as one family."""
+    evaluated = pairs[pairs["matched"] & (pairs["status_b"] == schema.STATUS_OK)
+                      & (pairs["status_c"] == schema.STATUS_OK)
+                      & pairs[f"{schema.FINAL_N}_b"].notna() & pairs[f"{schema.FINAL_N}_c"].notna()]
+    tests = []
+    for config, group in evaluated.groupby("config", sort=False):
+        for column, name, higher_is_better in METRICS:
+            base, cand = _values(group, column, "b"), _values(group, column, "c")
+            if base and cand:
+                tests.append(metric_test(config, name, higher_is_better, base, cand))
+        base, cand = collapse_counts(group, "b"), collapse_counts(group, "c")
+        if base[1] and cand[1]:
+            tests.append(collapse_row(config, base, cand))
+    return judge_family(tests, alpha) if tests else []

@@ -1,0 +1,96 @@
+"""Simulated nights for the nightly policy: how often it raises a false alarm, and how soon it
+finds a step, with window noise and night noise as the machines show them.
+
+A night: `seeds` cells of one configuration, each `windows` measured windows of images/s. A
+cell's log throughput is the night's level (night-to-night noise, `night_noise` standard
+deviation), the cell's own run level (`run_noise`), and its windows as an AR(1) series
+(autocorrelation `rho`, `window_noise` standard deviation): windows of one cell are neither
+independent nor free of the run's level, which is why the run is the unit.
+
+Each night goes through the same code the nightly job runs (bench.analysis.verdicts.judge_night),
+with the history's part played in memory: the last good night is the baseline, the nights since
+the reference feed the change-point detector, and last night's open regressions are carried.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from bench import schema
+from bench.analysis.nights import night_throughput
+from bench.analysis.runs import Run
+from bench.analysis.verdicts import Thresholds, judge_night, open_map
+
+LEVEL = 400.0  # images/s
+
+
+@dataclass(frozen=True)
+class Noise:
+    night_noise: float = 0.03
+    run_noise: float = 0.01
+    window_noise: float = 0.03
+    rho: float = 0.8
+    seeds: int = 3
+    windows: int = 29
+
+
+def ar1(rng, n: int, rho: float, sd: float) -> np.ndarray:
+    """A stationary AR(1) series of standard deviation `sd`."""
+    out = np.empty(n)
+    out[0] = rng.normal(0, sd)
+    innovation = sd * np.sqrt(1 - rho * rho)
+    for t in range(1, n):
+        out[t] = rho * out[t - 1] + rng.normal(0, innovation)
+    return out
+
+
+def night_run(rng, index: int, noise: Noise, slowdown: float = 1.0) -> Run:
+    """One simulated night as a `Run` (results rows and windows), its level times `slowdown`."""
+    night = rng.normal(0, noise.night_noise)
+    rows, windows = [], {}
+    for seed in range(noise.seeds):
+        cell = f"throughput_cpu_float32_xla-off_bs64_seed{seed}"
+        log = night + rng.normal(0, noise.run_noise) + ar1(rng, noise.windows, noise.rho,
+                                                           noise.window_noise)
+        rates = LEVEL * slowdown * np.exp(log)
+        windows[cell] = [(10 * (i + 2), float(r)) for i, r in enumerate(rates)]
+        rows.append({"cell_id": cell, "status": schema.STATUS_OK, "part": "throughput",
+                     "data": "mnist-5k", "device": "cpu", "precision": "float32", "xla": False,
+                     "batch_size": 64, "seed": seed, "final_n": None, "classifier_sha256": None,
+                     "final_outcome": None,
+                     schema.IMAGES_PER_SEC_MEDIAN: float(np.median(rates)),
+                     "tensorflow": "2.21.0", "device_model": "sim", "reason": None})
+    info = {"spec_sha256": "sim", "spec_name": "sim", "started": f"night{index:05d}"}
+    return Run(f"sim/night{index:05d}", info, pd.DataFrame(rows), windows)
+
+
+def simulate(nights: int, noise: Noise, seed: int = 0, step_at: int | None = None,
+             step: float = 1.0, thresholds: Thresholds | None = None) -> list[dict]:
+    """Verdicts of `nights` simulated nights, the level times `step` from night `step_at` on."""
+    rng = np.random.default_rng(seed)
+    thresholds = thresholds or Thresholds()
+    runs, verdicts, earlier, last_good, previous = [], [], [], None, {}
+    for index in range(nights):
+        slowdown = step if step_at is not None and index >= step_at else 1.0
+        run = night_run(rng, index, noise, slowdown)
+        if last_good is None:
+            verdict = {"verdict": "first", "nights": {}}
+        else:
+            verdict = judge_night(last_good, run, earlier, previous, thresholds)
+            previous = open_map(verdict)
+        verdicts.append({"night": index, "verdict": verdict["verdict"],
+                         "states": {c: s["state"] for c, s in verdict["nights"].items()},
+                         "since": [s.get("since") for s in verdict["nights"].values()],
+                         "how": [s.get("how") for s in verdict["nights"].values()]})
+        if verdict["verdict"] in ("first", schema.VERDICT_OK):
+            last_good = run
+        earlier.append((run.id, night_throughput(run.results)))
+        runs.append(run)
+    return verdicts
+
+
+def false_alarms_per_year(verdicts: list[dict]) -> float:
+    judged = [v for v in verdicts if v["verdict"] != "first"]
+    alarms = sum(v["verdict"] == schema.VERDICT_REGRESSION for v in judged)
+    return alarms / len(judged) * 365
