@@ -39,6 +39,9 @@ class CellConfig:
     eval_n: int = 2000
     final_eval_n: int = 10000  # 0 turns the final evaluation off
     part: str | None = None  # the grid part the cell belongs to: a label, no effect on training
+    # TensorFloat-32 for float32 matmuls and convolutions on GPUs that have it (Ampere and newer):
+    # None keeps TensorFlow's default (on), said explicitly in env.json; no effect on a CPU
+    tf32: bool | None = None
 
     def __post_init__(self):
         problems = config_problems(self)
@@ -85,6 +88,9 @@ def config_problems(cfg) -> list[str]:
         positive_int("epochs", cfg.epochs)
     positive_int("log_every", cfg.log_every)
     positive_int("warmup_windows", cfg.warmup_windows, allow_zero=True)
+    if cfg.tf32 is not None and not isinstance(cfg.tf32, bool):
+        p.append(f"tf32: expected true or false (or absent: TensorFlow's default), found "
+                 f"{cfg.tf32!r}")
     if not isinstance(cfg.deterministic, bool):
         p.append(f"deterministic: expected true or false, found {cfg.deterministic!r}")
     positive_int("eval_every", cfg.eval_every, allow_zero=True)

@@ -138,7 +138,8 @@ SUMMARY_COLUMNS = ("steps", "first_batch_seconds", "compile_seconds", "wall_seco
                    schema.PEAK_MEMORY_TRAIN_BYTES, schema.PEAK_MEMORY_TRAIN_KIND,
                    schema.PEAK_MEMORY_PROCESS_BYTES, schema.PEAK_MEMORY_PROCESS_KIND, "retraces",
                    "flops_per_image", "achieved_flops_per_sec", "best_fid", "best_fid_step",
-                   "best_fid_n", "diverged_at_step", "gen_skipped_steps", "disc_skipped_steps")
+                   "best_fid_n", "diverged_at_step", "gen_skipped_steps", "disc_skipped_steps",
+                   "peak_memory_first_step_bytes", "concurrent_cells")
 
 
 def cell_to_row(run_dir, cell_dir: Path, grid_name=None) -> dict:

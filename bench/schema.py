@@ -37,7 +37,7 @@ LATEST_LINK = "latest"
 # belongs to, so that two parts training the same coordinates stay apart.
 SEED = "seed"
 PART = "part"
-COORDINATES = ("data", "device", "precision", "xla", "batch_size", SEED)
+COORDINATES = ("data", "device", "precision", "tf32", "xla", "batch_size", SEED)
 CONFIG_COORDINATES = tuple(k for k in COORDINATES if k != SEED)
 CELL_KEY = (PART, *COORDINATES)
 

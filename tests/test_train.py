@@ -198,7 +198,13 @@ def test_gpu_cell_trains_on_the_gpu_and_reads_its_allocator(tmp_path):
     assert summary["status"] == "ok", summary.get("reason")
     config = records.read_json_record(tmp_path / "g" / schema.CONFIG_FILE)
     assert config["tf_device"] == "/GPU:0"
-    assert summary["peak_memory_kind"] == "gpu_allocator_peak" and summary["peak_memory_bytes"] > 0
+    # schema 2's keys: the allocator's peak while training, the first step's apart
+    assert summary[schema.PEAK_MEMORY_TRAIN_KIND] == "gpu_allocator"
+    assert summary[schema.PEAK_MEMORY_TRAIN_BYTES] > 0
+    assert summary["peak_memory_first_step_bytes"] > 0
+    env = records.read_json_record(tmp_path / "g" / schema.ENV_FILE)
+    assert env["gpu"]["compute_capability"] and env["tf32"]["setting"] == "default"
+    assert env["machine"]["gpu"]["name"] == env["gpu"]["name"]
 
 
 def test_existing_cell_is_never_overwritten(cell, capsys):

@@ -28,11 +28,14 @@ MEASUREMENT_KEYS = (schema.FINAL_N, schema.CLASSIFIER_SHA256)
 
 def stable_label(row, suffix: str = "") -> str:
     """A configuration's name that does not depend on which cells are at hand (labels from
-    `results_to_cells` name only what varies): part · data · device · precision · XLA · batch.
-    `suffix`: the columns' suffix in a frame of matched pairs (_b, _c)."""
-    part = row.get(f"{PART}{suffix}")
-    coords = " · ".join(str(row.get(f"{k}{suffix}")) for k in CONFIG_COORDINATES)
-    return f"{part} · {coords}" if isinstance(part, str) else coords
+    `results_to_cells` name only what varies): part · data · device · precision · XLA · batch,
+    TF32 where set. `suffix`: the columns' suffix in a frame of matched pairs (_b, _c)."""
+    keys = [k for k in (PART, *CONFIG_COORDINATES) if not _missing(row.get(f"{k}{suffix}"))]
+    return " · ".join(value_label(k, row.get(f"{k}{suffix}")) for k in keys)
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value))
 
 
 def value_label(key, value) -> str:
@@ -40,6 +43,8 @@ def value_label(key, value) -> str:
         return "?"
     if key == "xla":
         return "XLA on" if bool(value) else "XLA off"
+    if key == "tf32":
+        return "TF32 on" if bool(value) else "TF32 off"
     if key == "batch_size":
         return f"bs {int(value)}"
     if key == PART:
@@ -125,4 +130,4 @@ def config_order(cells: pd.DataFrame) -> list[str]:
 def constant_coordinates(cells: pd.DataFrame) -> dict:
     """Coordinates shared by every cell (left out of the labels, said once on the page)."""
     return {k: cells[k].iloc[0] for k in CONFIG_COORDINATES
-            if cells[k].astype(str).nunique(dropna=False) == 1}
+            if cells[k].astype(str).nunique(dropna=False) == 1 and not _missing(cells[k].iloc[0])}

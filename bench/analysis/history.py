@@ -44,7 +44,10 @@ DEFAULT_DB = Path(schema.RUNS_ROOT) / "history.sqlite"
 HISTORY_SCHEMA_VERSION = 4
 BUSY_TIMEOUT_MS = 60_000
 
-CELL_COLUMNS = (*schema.CELL_KEY, "status", "reason", schema.IMAGES_PER_SEC_MEDIAN,
+# The cells table keeps schema 1's coordinates as columns; coordinates added since (tf32) are in
+# row_json, the whole results row.
+KEY_COLUMNS = ("part", "data", "device", "precision", "xla", "batch_size", "seed")
+CELL_COLUMNS = (*KEY_COLUMNS, "status", "reason", schema.IMAGES_PER_SEC_MEDIAN,
                 schema.IMAGES_PER_SEC_P10, schema.IMAGES_PER_SEC_P90,
                 schema.IMAGES_PER_SEC_OVERALL, "compile_seconds", schema.PEAK_MEMORY_TRAIN_BYTES,
                 schema.PEAK_MEMORY_TRAIN_KIND, schema.FINAL_N, schema.FINAL_FID, schema.FINAL_KID,

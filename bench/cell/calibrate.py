@@ -31,7 +31,7 @@ def calibrate_config(cfg) -> dict:
     configuration (bench.config.CellConfig)."""
     import keras
 
-    from bench.cell.devices import resolve_device
+    from bench.cell.devices import apply_tf32, resolve_device
     from bench.cell.generate import save_generator, write_samples_png
     from bench.cell.pipeline import training_dataset
     from bench.cell.train import build
@@ -39,6 +39,7 @@ def calibrate_config(cfg) -> dict:
 
     t0 = time.perf_counter()
     tf_device = resolve_device(cfg.device)
+    apply_tf32(cfg.tf32)
     split = load_split(cfg.data, "train", cfg.data_dir)
     data_seconds = time.perf_counter() - t0
     try:

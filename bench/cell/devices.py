@@ -36,8 +36,18 @@ def resolve_device(device: str) -> str:
     if index >= len(gpus):
         raise BenchError(f"device {device!r} asked for, but TensorFlow sees {len(gpus)} GPU(s): "
                          + ", ".join(f"gpu:{i}" for i in range(len(gpus))), field="device")
-    _grow_memory(gpus[index])
+    grow_memory(gpus)
     return f"/GPU:{index}"
+
+
+def apply_tf32(setting: bool | None):
+    """TF32 on or off for float32 matmuls and convolutions (GPUs from Ampere on); None leaves
+    TensorFlow's default (on), which env.json then records as the default."""
+    if setting is None:
+        return
+    import tensorflow as tf
+
+    tf.config.experimental.enable_tensor_float_32_execution(setting)
 
 
 def _hide_gpus_if_possible():
@@ -51,15 +61,21 @@ def _hide_gpus_if_possible():
         pass
 
 
-def _grow_memory(gpu):
-    # Without memory growth TensorFlow reserves nearly all GPU memory, and the allocator's peak
-    # would report the reservation rather than what the cell needed.
+def grow_memory(gpus):
+    """Memory growth on, for every visible GPU alike.
+
+    Without memory growth TensorFlow reserves nearly all GPU memory, and the allocator's peak
+    would report the reservation rather than what the cell needed. It must be the same for every
+    visible GPU: set on the chosen one only, TensorFlow raises "Memory growth cannot differ
+    between GPU devices" when its context starts (two GPUs visible: `--device gpu:1`, or
+    CUDA_VISIBLE_DEVICES=0,1)."""
     import tensorflow as tf
 
-    try:
-        tf.config.experimental.set_memory_growth(gpu, True)
-    except RuntimeError:
-        pass
+    for gpu in gpus:
+        try:
+            tf.config.experimental.set_memory_growth(gpu, True)
+        except RuntimeError:
+            pass  # the runtime already started (a second cell in one process): its setting stands
 
 
 GPU_ALLOCATOR = "gpu_allocator"
@@ -71,17 +87,22 @@ class MemoryPeaks:
 
     What is measured (`kind`): on a GPU, TensorFlow's allocator peak on that GPU; on the CPU, the
     process's resident set (VmHWM in /proc/self/status). The counter is reset once the models
-    are built, so the training peak leaves out start-up, and it is folded and reset around each
+    are built, and again after the first step: that step's peak (tracing, XLA compilation, and
+    on a GPU mostly cuDNN's and XLA's autotuning scratch) is kept apart as `first_step`, so the
+    training peak is what the training steps hold. It is folded and reset around each
     evaluation, so sample generation, the classifier and a reference-cache build never count as
     training memory. The process peak is the largest value seen over the whole cell, resets
     included. Where the CPU counter cannot be reset (not Linux), the training peak includes what
-    came before and `train_reset` says so.
+    came before and `train_reset` says so. `read` and `reset` replace the counter (tests).
     """
 
-    def __init__(self, tf_device: str):
+    def __init__(self, tf_device: str, read=None, reset=None):
         self.gpu = tf_device.strip("/") if tf_device.startswith("/GPU") else None
         self.kind = GPU_ALLOCATOR if self.gpu else PROCESS_RSS
+        if read is not None:
+            self._read, self._reset = read, reset
         self.train = 0
+        self.first_step = None
         self.ended = False
         self.process = self._read()
         self.train_reset = True
@@ -122,6 +143,13 @@ class MemoryPeaks:
     def training_started(self):
         self._fold(into_train=False)
 
+    def first_step_ended(self):
+        """Keep the first step's peak apart from training's (see the class docstring)."""
+        peak = self._read()
+        self.process = max(self.process, peak)
+        self.first_step = peak
+        self._reset()
+
     def evaluation_starts(self):
         self._fold(into_train=True)
 
@@ -138,6 +166,7 @@ class MemoryPeaks:
         # A cell that never finished training (diverged, failed) has no training peak.
         return {schema.PEAK_MEMORY_TRAIN_BYTES: self.train if self.ended else None,
                 schema.PEAK_MEMORY_TRAIN_KIND: self.kind,
+                "peak_memory_first_step_bytes": self.first_step,
                 "peak_memory_train_reset": self.train_reset,
                 schema.PEAK_MEMORY_PROCESS_BYTES: self.process,
                 schema.PEAK_MEMORY_PROCESS_KIND: self.kind}

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import bench
 from bench import machine as machine_info
+from bench.cell import gpuinfo
 
 # Environment variables that can change TensorFlow's numbers or speed. An allow-list: a bare
 # "TF_" prefix would also record Terraform's TF_CLI_*/TF_VAR_* settings.
@@ -66,12 +67,14 @@ def cell_machine(tf_device: str) -> dict:
                          "note": "0: TensorFlow's default, one thread per usable core"}
     record["onednn"] = {"enabled": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "1") != "0",
                         "max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA")}
-    if tf_device.startswith("/GPU"):
-        record["gpu"] = {"name": device_model(tf_device)}
+    if tf_device.startswith("/GPU"):  # a GPU cell's speed is its GPU's: in the fingerprint
+        gpu = gpuinfo.gpu_record(tf_device)
+        record["gpu"] = {"name": gpu["name"], "compute_capability": gpu["compute_capability"],
+                         "mig": gpu["mig"]}
     return machine_info.with_fingerprint(record)
 
 
-def environment(tf_device: str, precision: str = "float32") -> dict:
+def environment(tf_device: str, precision: str = "float32", tf32: bool | None = None) -> dict:
     import keras
     import numpy
     import scipy
@@ -102,4 +105,6 @@ def environment(tf_device: str, precision: str = "float32") -> dict:
         "machine": machine,
         "precision": {"name": precision, **machine_info.precision_support(precision, device,
                                                                           machine)},
+        "gpu": gpuinfo.gpu_record(tf_device),
+        "tf32": gpuinfo.tf32_record(tf_device, tf32),
     }

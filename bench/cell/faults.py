@@ -10,6 +10,9 @@
 - `slow=P`: every log window sleeps P% of its own measured time before it ends, inside the timed
   region: steps take (1 + P/100) times as long, images/sec falls to 1 / (1 + P/100) of normal
   (`slow=20`: about 17% slower). The nightly comparison's detection rate is measured with it.
+- `gpus=N`: the grid counts N GPUs without asking TensorFlow (its GPU scheduling, and what each
+  cell process is given as CUDA_VISIBLE_DEVICES, tested on a machine without a GPU; the cells
+  themselves then find no GPU and fail, saying so).
 Nothing in a normal run sets it; a cell records the variable in env.json when it is set.
 """
 
@@ -41,6 +44,11 @@ def nan_batch_step() -> int | None:
 def slowdown_fraction() -> float:
     """The `slow=P` fault as a fraction (0.2 for P = 20); 0 when not set."""
     return next((s / 100 for k, s in _faults() if k == "slow"), 0.0)
+
+
+def fake_gpu_count() -> int | None:
+    """The `gpus=N` fault: the GPU count the grid should believe; None when not set."""
+    return next((n for k, n in _faults() if k == "gpus"), None)
 
 
 def check_crash(step: int, seed: int):

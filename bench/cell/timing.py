@@ -82,19 +82,25 @@ class WindowLog:
     def append(self, step_output):
         self._pending.append(step_output)
 
-    def end_window(self, step: int, final: bool = False) -> tuple[float, float]:
+    def end_window(self, step: int, final: bool = False, ahead=None) -> tuple[float, float]:
         """Sync, log and check the window ending at `step` (`final`: the cell's last window);
-        returns (seconds, images/sec)."""
+        returns (seconds, images/sec). `ahead`: the next step's output, dispatched before this
+        sync (bench.cell.train.run_steps' overlap): the next window starts at this sync, with
+        that step already queued."""
         timed = [t.numpy() for t in self._pending]  # the host sync: waits for the last step
-        seconds = time.perf_counter() - self._start
+        synced = time.perf_counter()
+        seconds = synced - self._start
         if self._slowdown:
             time.sleep(seconds * self._slowdown)
-            seconds = time.perf_counter() - self._start
+            synced = time.perf_counter()
+            seconds = synced - self._start
         timed_steps = len(timed)
         per_sec = timed_steps * self.batch_size / seconds if seconds > 0 else float("nan")
         rows = np.stack(self._values + timed)
         first_step = step - len(rows) + 1
-        self._values, self._pending = [], []
+        self._values, self._pending = [], [] if ahead is None else [ahead]
+        if ahead is not None:
+            self._start = synced
         self.images_seen += timed_steps * self.batch_size
         warmup = self.windows_done < self.warmup_windows
         self.windows_done += 1

@@ -15,6 +15,9 @@ def add(sub):
     p.add_argument("--batch-size", type=int, default=64, help="default 64")
     p.add_argument("--device", default="cpu", help="cpu, gpu or gpu:N")
     p.add_argument("--xla", type=on_off, default=False, metavar="on|off")
+    p.add_argument("--tf32", type=on_off, default=None, metavar="on|off",
+                   help="TensorFloat-32 for float32 on GPUs that have it (default: TensorFlow's, "
+                        "on; recorded as such)")
     p.add_argument("--precision", default="float32",
                    help="float32, mixed_float16 (loss-scaled), mixed_bfloat16")
     budget = p.add_mutually_exclusive_group()
@@ -38,7 +41,7 @@ def run(args) -> int:
     # Validated before TensorFlow loads: a bad option is reported in milliseconds.
     cfg = CellConfig(
         data=args.data, data_dir=args.data_dir, seed=args.seed, batch_size=args.batch_size,
-        device=args.device, xla=args.xla, precision=args.precision, steps=args.steps,
+        device=args.device, xla=args.xla, tf32=args.tf32, precision=args.precision, steps=args.steps,
         epochs=args.epochs, log_every=args.log_every, warmup_windows=args.warmup_windows,
         deterministic=args.deterministic, eval_every=args.eval_every, eval_n=args.eval_n,
         final_eval_n=args.final_eval_n)

@@ -8,20 +8,49 @@ without finishing its record is recorded as `failed` with the tail of its log.
 
 import json
 import os
+import platform
 import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from bench.cell import faults
 from bench.cell.devices import PINNED_ENV
 from bench.errors import BenchError
-from bench.grid.cellrecord import finished_status, log_path
+from bench.grid.cellrecord import add_to_summary, finished_status, log_path
 from bench.grid.worker import LAUNCHED_ENV
 
 
+def visible_gpu_ids() -> list[str] | None:
+    """The entries of this process's CUDA_VISIBLE_DEVICES (indices, GPU-... UUIDs, MIG-... ids),
+    or None when it is not set (every GPU visible)."""
+    value = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if value is None:
+        return None
+    return [entry.strip() for entry in value.split(",") if entry.strip()]
+
+
+def child_gpu(slot: int) -> str:
+    """What a cell on GPU slot `slot` (TensorFlow's index in this process) is given as its
+    CUDA_VISIBLE_DEVICES: the parent's own entry for that slot, so a user's
+    CUDA_VISIBLE_DEVICES=4,5 puts the cells on physical GPUs 4 and 5 (and UUIDs and MIG ids pass
+    through), never on GPUs 0 and 1 that someone else may be using."""
+    ids = visible_gpu_ids()
+    if ids is None:
+        return str(slot)
+    if slot >= len(ids):
+        raise BenchError(f"GPU slot {slot} asked for, but CUDA_VISIBLE_DEVICES lists {len(ids)} "
+                         f"device(s): {','.join(ids)}")
+    return ids[slot]
+
+
 def count_gpus() -> int:
-    """GPUs TensorFlow sees, asked in a child process so the grid never initialises CUDA itself."""
+    """GPUs TensorFlow sees, asked in a child process so the grid never initialises CUDA itself.
+    (The test-only fault `gpus=N` answers N without asking: bench.cell.faults.)"""
+    fake = faults.fake_gpu_count()
+    if fake is not None:
+        return fake
     code = "import tensorflow as tf; print(len(tf.config.list_physical_devices('GPU')))"
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
@@ -35,11 +64,13 @@ class CellProcess:
 
     def __init__(self, cell, cell_dir: Path, log_path: Path, gpu: int | None):
         self.cell, self.cell_dir, self.gpu = cell, cell_dir, gpu
+        self.concurrent = 1  # the most cells running on this host at once during its life
         if cell_dir.exists():
             shutil.rmtree(cell_dir)  # a rerun starts clean: no stale steps from a killed attempt
         env = {**os.environ, LAUNCHED_ENV: repr(time.time())}
         if gpu is not None:
-            env.update(CUDA_VISIBLE_DEVICES=str(gpu), **{PINNED_ENV: "1"})
+            env.update(CUDA_VISIBLE_DEVICES=child_gpu(gpu), **{PINNED_ENV: "1"})
+        self.cuda_visible_devices = env.get("CUDA_VISIBLE_DEVICES")
         log_path.parent.mkdir(parents=True, exist_ok=True)
         self.log = open(log_path, "w")
         self.started = time.time()
@@ -49,11 +80,16 @@ class CellProcess:
             stdout=self.log, stderr=subprocess.STDOUT, env=env)
 
     def finish(self) -> str:
-        """Close the log; a process that died without a final summary is recorded as failed."""
+        """Close the log; a process that died without a final summary is recorded as failed.
+        Where it ran and beside how many other cells goes into its summary."""
         code = self.proc.wait()
         self.log.close()
         how = f"signal {-code}" if code < 0 else f"exit code {code}"
-        return finished_status(self.cell_dir, how, Path(self.log.name))
+        status = finished_status(self.cell_dir, how, Path(self.log.name))
+        add_to_summary(self.cell_dir, concurrent_cells=self.concurrent, placement={
+            "backend": "local", "host": platform.node(),
+            "cuda_visible_devices": self.cuda_visible_devices})
+        return status
 
     def terminate(self):
         if self.proc.poll() is None:
@@ -103,6 +139,8 @@ class LocalProcesses:
                     bar.cell_started(cell)
                     busy.add(gpu)
                     cpu_busy = cpu_busy or gpu is None
+                for p in running:  # neighbours change a host-bound cell's images/s
+                    p.concurrent = max(p.concurrent, len(running))
                 for p in list(running):
                     if p.proc.poll() is not None:
                         running.remove(p)

@@ -96,7 +96,10 @@ def run_cell_on_node(cell_id: str, config_json: str, cpus, board=None) -> dict:
         gpu_ids = [str(g) for g in ray.get_gpu_ids()]
         if gpu_ids:
             env.update(CUDA_VISIBLE_DEVICES=",".join(gpu_ids), **{PINNED_ENV: "1"})
-        elif cpus:
+        if cpus:
+            # A cell's thread pools sized to the CPUs its task holds, GPU cells included: this
+            # model's GPU steps take milliseconds and are host-bound, and several cells each
+            # sizing its pools to every core would take turns on them.
             env.update(TF_NUM_INTRAOP_THREADS=str(int(cpus)), TF_NUM_INTEROP_THREADS="1",
                        OMP_NUM_THREADS=str(int(cpus)))
         log_path(tmp, cell_id).parent.mkdir()
@@ -151,6 +154,11 @@ class RayCells:
         if not any(node_cpus):
             raise BenchError("the Ray cluster has no node with CPUs, so no cell can run on it")
         self.cpus_per_cell = self.cpus_per_cell or min(c for c in node_cpus if c > 0)
+        # a GPU cell's share of its node's CPUs: the CPUs of the GPU nodes over their GPUs
+        shares = [int(n["Resources"].get("CPU", 0)) // int(n["Resources"]["GPU"])
+                  for n in self.ray.nodes() if n.get("Alive") and n["Resources"].get("GPU")]
+        self.gpu_cell_cpus = max(1, min(shares)) if shares else 1
+        self.concurrent: dict[str, int] = {}  # cell id -> the most cells on its node at once
         self.failures = tuple(getattr(self.ray.exceptions, name) for name in SYSTEM_FAILURES
                               if hasattr(self.ray.exceptions, name))
         # The board lives on the driver's own node: the loss of a worker node must not take the
@@ -181,10 +189,11 @@ class RayCells:
     def _submit(self, cell):
         gpu = cell.config.device != "cpu"
         task = self.ray.remote(run_cell_on_node).options(
-            num_cpus=1 if gpu else self.cpus_per_cell, num_gpus=1 if gpu else 0, max_retries=0,
+            num_cpus=self.gpu_cell_cpus if gpu else self.cpus_per_cell, num_gpus=1 if gpu else 0,
+            max_retries=0,
             name=f"dcgan-bench:{cell.id}")
         return task.remote(cell.id, json.dumps(cell.config.to_dict()),
-                           None if gpu else self.cpus_per_cell, self.board)
+                           self.gpu_cell_cpus if gpu else self.cpus_per_cell, self.board)
 
     def run(self, cells, run_dir: Path, bar, finished):
         self._connect()
@@ -196,6 +205,11 @@ class RayCells:
             while pending:
                 done, _ = self.ray.wait(list(pending), num_returns=1, timeout=1.0)
                 running = self.ray.get(self.board.nodes.remote())
+                per_node = {}
+                for node in running.values():
+                    per_node[node] = per_node.get(node, 0) + 1
+                for cell_id, node in running.items():
+                    self.concurrent[cell_id] = max(self.concurrent.get(cell_id, 1), per_node[node])
                 bar.nodes({cell: self._node(node) for cell, node in running.items()})
                 for ref in done:
                     cell = pending.pop(ref)
@@ -234,6 +248,7 @@ class RayCells:
         placement = {**result["placement"],
                      "node": self.addresses.get(result["placement"]["node_id"], "?")}
         add_to_summary(cell_dir, placement=placement,
-                        attempts=attempts + [{"attempt": len(attempts) + 1,
-                                              "node": self._node(placement["node_id"])}])
+                       concurrent_cells=self.concurrent.get(cell.id, 1),
+                       attempts=attempts + [{"attempt": len(attempts) + 1,
+                                             "node": self._node(placement["node_id"])}])
         return status

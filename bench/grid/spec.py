@@ -17,6 +17,7 @@ of fewer cells trained to digits):
     devices = ["cpu"]                                # cpu, gpu, gpu:N
     xla = [false, true]
     precision = ["float32"]                          # float32, mixed_float16, mixed_bfloat16
+    tf32 = [false, true]                             # optional: TensorFloat-32 off/on (GPUs)
     [parts.budget]
     epochs = 3                                       # or steps = N
     [parts.eval]
@@ -45,7 +46,9 @@ TOP_KEYS = {"name", "data", "data_dir", "axes", "budget", "eval", "parts", "emul
 PART_KEYS = {"name", "axes", "budget", "eval", "emulated"}
 EMULATED_POLICIES = ("run", "skip")
 AXES = {"seeds": "seed", "batch_sizes": "batch_size", "devices": "device", "xla": "xla",
-        "precision": "precision"}
+        "precision": "precision", "tf32": "tf32"}
+# Axes a part may leave out: the cell keeps the configuration's default.
+OPTIONAL_AXES = {"tf32": [None]}
 BUDGET = {"steps": "steps", "epochs": "epochs", "log_every": "log_every",
           "warmup_windows": "warmup_windows", "deterministic": "deterministic"}
 EVAL = {"every": "eval_every", "n": "eval_n", "final_n": "final_eval_n"}
@@ -88,9 +91,11 @@ class GridSpec:
 
 def cell_id(cfg: CellConfig) -> str:
     """A stable, readable id from the cell's coordinates: cpu_float32_xla-off_bs64_seed0, with
-    its part in front when it has one (quality_cpu_...)."""
-    coordinates = (f"{cfg.device.replace(':', '')}_{cfg.precision}_xla-{'on' if cfg.xla else 'off'}"
-                   f"_bs{cfg.batch_size}_seed{cfg.seed}")
+    its part in front when it has one (quality_cpu_...) and TF32 when the spec sets it
+    (gpu_float32_tf32-off_xla-on_...)."""
+    tf32 = "" if cfg.tf32 is None else f"_tf32-{'on' if cfg.tf32 else 'off'}"
+    coordinates = (f"{cfg.device.replace(':', '')}_{cfg.precision}{tf32}_xla-"
+                   f"{'on' if cfg.xla else 'off'}_bs{cfg.batch_size}_seed{cfg.seed}")
     return f"{cfg.part}_{coordinates}" if cfg.part else coordinates
 
 
@@ -107,6 +112,8 @@ def _axes_problems(where: str, axes) -> list[str]:
     p = []
     for key in AXES:
         values = axes.get(key)
+        if values is None and key in OPTIONAL_AXES:
+            continue
         if values is None:
             p.append(f"[{where}] {key}: missing; expected a non-empty list")
         elif not isinstance(values, list) or not values:
@@ -205,11 +212,12 @@ def expand(raw: dict, path="<spec>") -> GridSpec:
     if problems:
         raise BenchError(f"{len(problems)} problem(s) in the grid spec:\n  - "
                          + "\n  - ".join(problems), path=path)
-    order = ("devices", "precision", "xla", "batch_sizes", "seeds")
+    order = ("devices", "precision", "tf32", "xla", "batch_sizes", "seeds")
     cells = []
     for part in _parts(raw):
         base = _base_fields(raw, part)
-        for values in itertools.product(*(part["axes"][k] for k in order)):
+        axes = {**OPTIONAL_AXES, **part["axes"]}
+        for values in itertools.product(*(axes[k] for k in order)):
             cfg = CellConfig(**base, **{AXES[k]: v for k, v in zip(order, values)})
             cells.append(Cell(cell_id(cfg), cfg, part["emulated"]))
     return GridSpec(raw["name"], raw, str(path), tuple(cells))

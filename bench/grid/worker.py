@@ -17,6 +17,9 @@ LAUNCHED_ENV = "DCGAN_BENCH_LAUNCHED_AT"
 def main(argv=None) -> int:
     cell_dir, config_json = (argv or sys.argv[1:])[:2]
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # said first in the cell's log: which GPUs this process was given
+    print(f"cell process {os.getpid()}: CUDA_VISIBLE_DEVICES="
+          f"{os.environ.get('CUDA_VISIBLE_DEVICES', '(not set)')}", file=sys.stderr, flush=True)
     import tensorflow  # noqa: F401 - imported here so its cost is part of the start measurement
 
     from bench import schema

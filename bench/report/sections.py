@@ -111,6 +111,14 @@ def losses(ok_steps, configs, out):
     return "losses", "Losses", blocks
 
 
+MIXED_FLOAT16_NOTE = (
+    "mixed_float16 trains with a dynamic loss scale: each step, each LossScaleOptimizer checks "
+    "its gradients for non-finite values and decides the update and the scale with a "
+    "conditional on that check, a predicate that crosses to the host each step on a GPU. Its "
+    "images/s includes that round trip, which the other precisions do not pay: part of its "
+    "speed is the loss scaling's, not float16's.")
+
+
 def throughput(cells, out):
     ok = ok_cells(cells)
     table = tables.throughput(cells)
@@ -123,6 +131,8 @@ def throughput(cells, out):
               ("figure", out.figure("throughput.png", figures.throughput(table)), "throughput"),
               ("table", table.rename(columns=THROUGHPUT_NAMES),
                out.table("throughput.csv", table))]
+    if (ok["precision"] == "mixed_float16").any():
+        blocks.append(("p", MIXED_FLOAT16_NOTE))
     speedup = tables.xla_speedup(cells)
     blocks.append(("p", f"XLA speedup: median images/s with XLA on over median with XLA off "
                    f"(medians over seeds of the per-cell medians; above 1: XLA is faster). "

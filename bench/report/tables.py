@@ -18,7 +18,7 @@ from bench.outcome_rule import OUTCOME_DIGITS, OUTCOME_MODE_COLLAPSE, OUTCOME_NO
 
 CELL_COLUMNS = {
     "part": "part", "data": "data", "device": "device", "precision": "precision",
-    schema.PRECISION_SUPPORT: "precision ran", "xla": "xla",
+    schema.PRECISION_SUPPORT: "precision ran", "tf32": "TF32", "xla": "xla",
     "batch_size": "batch size", "seed": "seed", schema.MACHINE_FINGERPRINT: "machine",
     "status": "status", "reason": "reason",
     "steps": "steps", schema.IMAGES_PER_SEC_MEDIAN: "images/s median",
@@ -55,7 +55,8 @@ def cell_table(cells: pd.DataFrame) -> pd.DataFrame:
     table["xla"] = table["xla"].map(_on_off)
     table[schema.CLASSIFIER_SHA256] = table[schema.CLASSIFIER_SHA256].map(
         lambda h: h[:12] if isinstance(h, str) else None)
-    columns = [c for c in CELL_COLUMNS if c in table and (c != "part" or table[c].notna().any())]
+    columns = [c for c in CELL_COLUMNS if c in table
+               and (c not in ("part", "tf32") or table[c].notna().any())]
     shown = table[columns].rename(columns=CELL_COLUMNS)
     memory = peak_memory_mib(cells)
     at = shown.columns.get_loc("wall s") + 1
@@ -91,8 +92,14 @@ def xla_speedup(cells: pd.DataFrame, resamples=BOOTSTRAP_RESAMPLES, seed=BOOTSTR
 
 def throughput(cells: pd.DataFrame) -> pd.DataFrame:
     """Per device x XLA x precision (group) and batch size: median of the cells' median images/s,
-    the lowest p10 and highest p90 across seeds, the number of seeds."""
-    ok = ok_cells(cells).dropna(subset=[schema.IMAGES_PER_SEC_MEDIAN])
+    the lowest p10 and highest p90 across seeds, the number of seeds. Cells whose log windows
+    differ in length (parts with different log_every) are never pooled: a short window ends in a
+    host sync more often, and on an asynchronous device that costs throughput, so each part is
+    then its own group."""
+    ok = ok_cells(cells).dropna(subset=[schema.IMAGES_PER_SEC_MEDIAN]).copy()
+    if "log_every" in ok and ok["log_every"].nunique() > 1:
+        ok["group"] = [f"{g} · {part} part ({int(w)}-step windows)" for g, part, w in
+                       zip(ok["group"], ok["part"], ok["log_every"])]
     table = ok.groupby(["group", "batch_size"], sort=False).agg(
         median=(schema.IMAGES_PER_SEC_MEDIAN, "median"), p10=(schema.IMAGES_PER_SEC_P10, "min"),
         p90=(schema.IMAGES_PER_SEC_P90, "max"), seeds=(schema.IMAGES_PER_SEC_MEDIAN, "size"),
