@@ -74,7 +74,9 @@ def xla_speedup(cells: pd.DataFrame, resamples=BOOTSTRAP_RESAMPLES, seed=BOOTSTR
     """
     ok = ok_cells(cells).dropna(subset=[schema.IMAGES_PER_SEC_MEDIAN])
     rows = []
-    keys = [k for k in schema.CONFIG_COORDINATES if k != "xla"]  # XLA is what is compared
+    # XLA is what is compared; TF32 only where a cell sets it
+    keys = [k for k in schema.CONFIG_COORDINATES if k != "xla"
+            and (k != "tf32" or (k in ok and ok[k].notna().any()))]
     for values, group in ok.groupby(keys, sort=True, dropna=False):
         on = group[group["xla"] == True][schema.IMAGES_PER_SEC_MEDIAN]  # noqa: E712 (object column)
         off = group[group["xla"] == False][schema.IMAGES_PER_SEC_MEDIAN]  # noqa: E712
