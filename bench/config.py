@@ -14,6 +14,11 @@ from bench.errors import BenchError
 
 DATASETS = ("mnist-5k", "mnist", "fashion-mnist")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+# The framework a cell trains under (bench.cell.frameworks): TensorFlow, the reference, or JAX
+# through Keras 3's JAX backend (the `jax` extra). Spelled here, beside the precisions, so that a
+# configuration is validated without importing either.
+BACKENDS = ("tensorflow", "jax")
+JAX_PRECISIONS = ("float32", "mixed_bfloat16")
 DEVICE_PATTERN = re.compile(r"^(cpu|gpu|gpu:\d+)$")
 PART_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 # The metrics need at least as many samples as the classifier has features (a covariance of full
@@ -42,6 +47,7 @@ class CellConfig:
     # TensorFloat-32 for float32 matmuls and convolutions on GPUs that have it (Ampere and newer):
     # None keeps TensorFlow's default (on), said explicitly in env.json; no effect on a CPU
     tf32: bool | None = None
+    backend: str = "tensorflow"
 
     def __post_init__(self):
         problems = config_problems(self)
@@ -88,6 +94,15 @@ def config_problems(cfg) -> list[str]:
         positive_int("epochs", cfg.epochs)
     positive_int("log_every", cfg.log_every)
     positive_int("warmup_windows", cfg.warmup_windows, allow_zero=True)
+    if cfg.backend not in BACKENDS:
+        p.append(f"backend: expected one of {', '.join(BACKENDS)}, found {cfg.backend!r}")
+    elif cfg.backend == "jax":
+        if cfg.precision in PRECISIONS and cfg.precision not in JAX_PRECISIONS:
+            p.append(f"precision: expected one of {', '.join(JAX_PRECISIONS)} under backend jax "
+                     f"(loss-scaled float16 is implemented for TensorFlow only), found "
+                     f"{cfg.precision!r}")
+        if cfg.tf32 is not None:
+            p.append("tf32: a TensorFlow setting; leave it out under backend jax")
     if cfg.tf32 is not None and not isinstance(cfg.tf32, bool):
         p.append(f"tf32: expected true or false (or absent: TensorFlow's default), found "
                  f"{cfg.tf32!r}")

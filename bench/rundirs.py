@@ -151,7 +151,8 @@ def cell_to_row(run_dir, cell_dir: Path, grid_name=None) -> dict:
         row["grid_name"] = grid_name
     if (cell_dir / schema.CONFIG_FILE).is_file():
         config = read_record(cell_dir, schema.CONFIG_FILE)
-        row.update({k: v for k, v in config.items() if k != "schema_version"})
+        row.update({**schema.COORDINATE_DEFAULTS,
+                    **{k: v for k, v in config.items() if k != "schema_version"}})
     summary = read_summary(cell_dir)
     row["status"] = summary.get("status")
     row["reason"] = summary.get("reason")

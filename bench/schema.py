@@ -37,9 +37,12 @@ LATEST_LINK = "latest"
 # belongs to, so that two parts training the same coordinates stay apart.
 SEED = "seed"
 PART = "part"
-COORDINATES = ("data", "device", "precision", "tf32", "xla", "batch_size", SEED)
+COORDINATES = ("backend", "data", "device", "precision", "tf32", "xla", "batch_size", SEED)
 CONFIG_COORDINATES = tuple(k for k in COORDINATES if k != SEED)
 CELL_KEY = (PART, *COORDINATES)
+# What a record from before a coordinate existed means by its absence: every cell trained under
+# TensorFlow before the backend axis.
+COORDINATE_DEFAULTS = {"backend": "tensorflow"}
 
 # Cell statuses. Only "ok" means the numbers in the summary are complete.
 STATUS_OK = "ok"

@@ -208,7 +208,7 @@ class VirtualClock:
 
 class FakeAsyncStep:
     """A step that returns at once after `host` seconds of dispatch; the device runs steps one
-    after another, `device` seconds each; `.numpy()` of a step's output waits for it."""
+    after another, `device` seconds each; reading a step's output (np.asarray) waits for it."""
 
     tracing_count = 1
 
@@ -221,7 +221,7 @@ class FakeAsyncStep:
         done, clock = self.free, self.clock
 
         class Output:
-            def numpy(self):
+            def __array__(self, dtype=None, copy=None):
                 clock.now = max(clock.now, done)
                 return np.array([0.7, 1.3, 0.5, 0.4])
         return Output()

@@ -30,7 +30,11 @@ def stable_label(row, suffix: str = "") -> str:
     """A configuration's name that does not depend on which cells are at hand (labels from
     `results_to_cells` name only what varies): part · data · device · precision · XLA · batch,
     TF32 where set. `suffix`: the columns' suffix in a frame of matched pairs (_b, _c)."""
-    keys = [k for k in (PART, *CONFIG_COORDINATES) if not _missing(row.get(f"{k}{suffix}"))]
+    def shown(key):
+        value = row.get(f"{key}{suffix}")
+        return not _missing(value) and value != schema.COORDINATE_DEFAULTS.get(key)
+
+    keys = [k for k in (PART, *CONFIG_COORDINATES) if shown(k)]
     return " · ".join(value_label(k, row.get(f"{k}{suffix}")) for k in keys)
 
 
@@ -45,6 +49,8 @@ def value_label(key, value) -> str:
         return "XLA on" if bool(value) else "XLA off"
     if key == "tf32":
         return "TF32 on" if bool(value) else "TF32 off"
+    if key == "backend":
+        return "TensorFlow" if value == "tensorflow" else "JAX" if value == "jax" else str(value)
     if key == "batch_size":
         return f"bs {int(value)}"
     if key == PART:
@@ -103,6 +109,8 @@ def results_to_cells(cells: pd.DataFrame) -> pd.DataFrame:
     for key in (PART, *COORDINATES):
         if key not in cells:
             cells[key] = None
+    for key, default in schema.COORDINATE_DEFAULTS.items():
+        cells[key] = cells[key].where(cells[key].notna(), default)
     # A column that is None in every cell (all failed, say) comes back as objects: make every
     # number a float, NaN where missing, so the tables and plots can rely on numeric columns.
     for col in NUMERIC_COLUMNS + tuple(schema.final_column(k) for k in schema.SCALAR_METRICS
@@ -130,4 +138,5 @@ def config_order(cells: pd.DataFrame) -> list[str]:
 def constant_coordinates(cells: pd.DataFrame) -> dict:
     """Coordinates shared by every cell (left out of the labels, said once on the page)."""
     return {k: cells[k].iloc[0] for k in CONFIG_COORDINATES
-            if cells[k].astype(str).nunique(dropna=False) == 1 and not _missing(cells[k].iloc[0])}
+            if cells[k].astype(str).nunique(dropna=False) == 1 and not _missing(cells[k].iloc[0])
+            and cells[k].iloc[0] != schema.COORDINATE_DEFAULTS.get(k)}

@@ -70,6 +70,8 @@ def _keyed(run: Run, side: str) -> pd.DataFrame:
     for key in schema.CELL_KEY:
         if key not in frame:
             frame[key] = None
+    for key, default in schema.COORDINATE_DEFAULTS.items():
+        frame[key] = frame[key].where(frame[key].notna(), default)
     frame["_key"] = [tuple(str(v) for v in row) for row in frame[list(schema.CELL_KEY)].itertuples(
         index=False)]
     frame["_side"] = side

@@ -4,6 +4,8 @@ Noise for samples comes from fixed seeds that do not depend on the cell's seed, 
 grids and evaluations are drawn with the same noise and differ only by their generators.
 """
 
+import struct
+import zlib
 
 import numpy as np
 
@@ -28,10 +30,23 @@ def generator_to_images(generator, n: int, *, seed: int = EVAL_NOISE_SEED,
     return np.concatenate(parts)
 
 
+def grey_to_png(pixels: np.ndarray) -> bytes:
+    """An 8-bit greyscale image (H, W) as PNG bytes: signature, IHDR, one zlib IDAT, IEND (the
+    PNG specification's minimum), so that a cell writes its samples under any Keras backend."""
+    height, width = pixels.shape
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+    raw = b"".join(b"\x00" + row.tobytes() for row in np.ascontiguousarray(pixels, np.uint8))
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit grey, no interlace
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 9))
+            + chunk(b"IEND", b""))
+
+
 def images_to_grid_png(images: np.ndarray, side: int = GRID_SIDE, pad: int = 2) -> bytes:
     """A side x side grid of [-1, 1] images as PNG bytes (grey, a 2-pixel gutter)."""
-    import tensorflow as tf
-
     images = np.asarray(images[: side * side]).reshape(-1, 28, 28)
     cell = 28 + pad
     canvas = np.full((side * cell + pad, side * cell + pad), 255, dtype=np.uint8)
@@ -39,7 +54,7 @@ def images_to_grid_png(images: np.ndarray, side: int = GRID_SIDE, pad: int = 2) 
     for i, img in enumerate(pixels):
         r, c = divmod(i, side)
         canvas[pad + r * cell: pad + r * cell + 28, pad + c * cell: pad + c * cell + 28] = img
-    return tf.io.encode_png(canvas[..., None]).numpy()
+    return grey_to_png(canvas)
 
 
 def write_samples_png(generator, path):

@@ -3,11 +3,12 @@
 Generator and discriminator, their losses and optimizers, exactly as the tutorial "Deep
 Convolutional Generative Adversarial Network" builds them. Under a Keras mixed-precision policy
 the last layer of each network computes in float32 (the Keras mixed-precision guide's rule for
-outputs), which changes no parameter count.
+outputs), which changes no parameter count. Written in Keras 3 alone (keras.ops, no TensorFlow
+call), so the same definitions run under Keras' TensorFlow and JAX backends.
 """
 
 import keras
-import tensorflow as tf
+import numpy as np
 
 NOISE_DIM = 100
 LEARNING_RATE = 1e-4
@@ -51,13 +52,13 @@ _cross_entropy = keras.losses.BinaryCrossentropy(from_logits=True)
 
 
 def discriminator_loss(real_output, fake_output):
-    real_loss = _cross_entropy(tf.ones_like(real_output), real_output)
-    fake_loss = _cross_entropy(tf.zeros_like(fake_output), fake_output)
+    real_loss = _cross_entropy(keras.ops.ones_like(real_output), real_output)
+    fake_loss = _cross_entropy(keras.ops.zeros_like(fake_output), fake_output)
     return real_loss + fake_loss
 
 
 def generator_loss(fake_output):
-    return _cross_entropy(tf.ones_like(fake_output), fake_output)
+    return _cross_entropy(keras.ops.ones_like(fake_output), fake_output)
 
 
 def make_optimizers(precision: str, learning_rate: float = LEARNING_RATE):
@@ -76,4 +77,4 @@ def make_optimizers(precision: str, learning_rate: float = LEARNING_RATE):
 
 
 def count_params(model) -> int:
-    return int(sum(int(tf.size(w)) for w in model.weights))
+    return int(sum(int(np.prod(w.shape)) for w in model.weights))

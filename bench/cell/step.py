@@ -9,9 +9,7 @@ that the loop can end a log window with a single host sync. XLA is chosen explic
 import tensorflow as tf
 
 from bench.cell import models
-
-# Columns of the tensor one step returns.
-STEP_OUTPUTS = ("gen_loss", "disc_loss", "d_real", "d_fake")
+from bench.cell.timing import STEP_OUTPUTS  # noqa: F401 - the columns of what a step returns
 
 
 class TrainStep:
@@ -38,6 +36,11 @@ class TrainStep:
     def __call__(self, images):
         return self._fn(images)
 
+    def with_noise(self, images, noise):
+        """One step with the generator's noise given rather than drawn: a TensorFlow step and a
+        JAX step compared from the same noise (tests/test_jax.py). Traced once more."""
+        return self._fn(images, tf.convert_to_tensor(noise))
+
     def concrete_function(self, batch_size: int):
         """The step traced for one batch shape: its graph, for inspection (tests count its FLOPs)."""
         return self._fn.get_concrete_function(tf.TensorSpec([batch_size, 28, 28, 1], tf.float32))
@@ -55,8 +58,9 @@ class TrainStep:
                 "gen_skipped_steps": int(self.gen_skipped.numpy()),
                 "disc_skipped_steps": int(self.disc_skipped.numpy())}
 
-    def _step(self, images):
-        noise = tf.random.normal([self.batch_size, models.NOISE_DIM])
+    def _step(self, images, noise=None):
+        if noise is None:
+            noise = tf.random.normal([self.batch_size, models.NOISE_DIM])
         with tf.GradientTape() as gen_tape, tf.GradientTape() as disc_tape:
             generated = self.generator(noise, training=True)
             real_output = self.discriminator(images, training=True)

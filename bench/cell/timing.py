@@ -17,7 +17,9 @@ import numpy as np
 
 from bench import records, schema
 from bench.cell import faults
-from bench.cell.step import STEP_OUTPUTS
+
+# Columns of the output row one training step returns (bench.cell.step, bench.cell.jax_step).
+STEP_OUTPUTS = ("gen_loss", "disc_loss", "d_real", "d_fake")
 
 
 class Diverged(Exception):
@@ -48,15 +50,20 @@ def windows_to_throughput(images: list[int], seconds: list[float], excluded: dic
 
 
 class WindowLog:
-    def __init__(self, out_dir, cfg, step_fn):
-        import tensorflow as tf
+    """`tensorboard`: write the scalars as TensorBoard events too (TensorFlow's summary writer);
+    a cell without TensorFlow (the JAX backend's) writes steps.jsonl alone."""
 
+    def __init__(self, out_dir, cfg, step_fn, tensorboard=True):
         self.path = out_dir / schema.STEPS_FILE
         self.batch_size = cfg.batch_size
         self.warmup_windows = cfg.warmup_windows
         self.min_final_steps = cfg.log_every / 2
         self.step_fn = step_fn
-        self.writer = tf.summary.create_file_writer(str(out_dir / schema.TENSORBOARD_DIR))
+        self.writer = None
+        if tensorboard:
+            import tensorflow as tf
+
+            self.writer = tf.summary.create_file_writer(str(out_dir / schema.TENSORBOARD_DIR))
         self.measured_images: list[int] = []
         self.measured_seconds: list[float] = []
         self.excluded: dict[str, int] = {}
@@ -87,7 +94,8 @@ class WindowLog:
         returns (seconds, images/sec). `ahead`: the next step's output, dispatched before this
         sync (bench.cell.train.run_steps' overlap): the next window starts at this sync, with
         that step already queued."""
-        timed = [t.numpy() for t in self._pending]  # the host sync: waits for the last step
+        # the host sync: waits for the last step (np.asarray reads a TensorFlow or a JAX array)
+        timed = [np.asarray(t) for t in self._pending]
         synced = time.perf_counter()
         seconds = synced - self._start
         if self._slowdown:
@@ -136,6 +144,8 @@ class WindowLog:
             raise Diverged(first_step + int(index), STEP_OUTPUTS[column])
 
     def _write_tensorboard(self, step, line):
+        if self.writer is None:
+            return
         import tensorflow as tf
 
         with self.writer.as_default(step=step):

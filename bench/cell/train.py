@@ -22,10 +22,10 @@ import time
 import traceback
 from pathlib import Path
 
+import numpy as np
+
 from bench import records, schema
 from bench.cell import faults
-from bench.cell.devices import MemoryPeaks, apply_tf32, resolve_device
-from bench.cell.pipeline import training_dataset
 from bench.cell.timing import Diverged
 from bench.config import CellConfig
 from bench.datasets import load_split
@@ -50,10 +50,14 @@ def run_cell(cfg: CellConfig, out_dir, *, overwrite=False, on_window=None,
 
     Bad input (absent device, missing data, occupied directory) raises BenchError before anything
     is written. on_window(step, total_steps, images_per_sec) is called after each log window.
+    The cell trains under its configuration's framework (bench.cell.frameworks: TensorFlow, or
+    JAX with no TensorFlow on its path).
     """
+    from bench.cell.frameworks import framework
+
     out_dir = Path(out_dir)
-    tf_device = resolve_device(cfg.device)
-    apply_tf32(cfg.tf32)
+    fw = framework(cfg)
+    device = fw.resolve_device(cfg)
     split = load_split(cfg.data, "train", cfg.data_dir)
     total = cfg.total_steps(len(split.images))
     if cfg.batch_size > len(split.images):
@@ -61,16 +65,14 @@ def run_cell(cfg: CellConfig, out_dir, *, overwrite=False, on_window=None,
                          f"{cfg.batch_size}", field="batch_size")
     prepare_cell_dir(out_dir, overwrite)
 
-    from bench.cell.envinfo import environment
-
-    records.write_json_record(out_dir / schema.CONFIG_FILE,
-                              {**cfg.to_dict(), "total_steps": total, "tf_device": tf_device,
-                               "data_source": split.source, "data_size": len(split.images)})
-    env = environment(tf_device, cfg.precision, cfg.tf32)
-    records.write_json_record(out_dir / schema.ENV_FILE, env)
     from bench.cell.gpuinfo import preflight_warnings
 
-    gpu_warnings = preflight_warnings(env["gpu"])
+    records.write_json_record(out_dir / schema.CONFIG_FILE,
+                              {**cfg.to_dict(), "total_steps": total, **fw.device_record(device),
+                               "data_source": split.source, "data_size": len(split.images)})
+    env = fw.environment(device, cfg)
+    records.write_json_record(out_dir / schema.ENV_FILE, env)
+    gpu_warnings = preflight_warnings(env["gpu"] or {})
     for warning in gpu_warnings:  # said before training, and kept in the summary
         print(f"warning: {warning}", file=sys.stderr, flush=True)
     summary = {"status": schema.STATUS_RUNNING, "reason": None, "steps_planned": total,
@@ -81,8 +83,8 @@ def run_cell(cfg: CellConfig, out_dir, *, overwrite=False, on_window=None,
     try:
         # inside the cell's error handling: TensorFlow's context starts here, and a GPU set-up
         # it refuses must end the cell as failed, not leave its summary saying running
-        memory = MemoryPeaks(tf_device)
-        summary.update(_train(cfg, split, total, tf_device, out_dir, on_window, memory))
+        memory = fw.memory(device)
+        summary.update(_train(cfg, fw, split, total, device, out_dir, on_window, memory))
         summary["status"] = schema.STATUS_OK
     except Diverged as e:
         summary.update(status=schema.STATUS_DIVERGED, reason=str(e), diverged_at_step=e.step)
@@ -90,9 +92,7 @@ def run_cell(cfg: CellConfig, out_dir, *, overwrite=False, on_window=None,
         records.write_text_atomic(out_dir / schema.TRACEBACK_FILE, traceback.format_exc())
         summary.update(status=schema.STATUS_FAILED, reason=f"{type(e).__name__}: {e}")
     finally:
-        import keras
-
-        keras.mixed_precision.set_global_policy("float32")
+        fw.reset()
     summary["wall_seconds"] = time.perf_counter() - started
     if "phase_seconds" in summary:
         phases = summary["phase_seconds"]
@@ -137,8 +137,6 @@ def run_steps(cfg, step_fn, batches, log, steps: range, *, evals=None, on_window
     small batches with 5-step windows. On the CPU steps run as they are dispatched, and a step
     dispatched ahead would run inside the window it does not belong to, so the CPU does not.
     """
-    import tensorflow as tf
-
     if not steps:
         return
     last = steps[-1]
@@ -147,7 +145,7 @@ def run_steps(cfg, step_fn, batches, log, steps: range, *, evals=None, on_window
         faults.check_crash(step, cfg.seed)
         batch = next(batches)
         if step == nan_step:
-            batch = tf.fill(tf.shape(batch), float("nan"))
+            batch = batch * float("nan")  # a real batch made all NaN (TensorFlow or NumPy)
         return step_fn(batch)
 
     ahead = None  # the step dispatched ahead of its window
@@ -169,11 +167,8 @@ def run_steps(cfg, step_fn, batches, log, steps: range, *, evals=None, on_window
                 log.start_window()
 
 
-def _train(cfg, split, total, tf_device, out_dir, on_window, memory) -> dict:
-    import tensorflow as tf
-
+def _train(cfg, fw, split, total, device, out_dir, on_window, memory) -> dict:
     from bench.cell.generate import save_generator, write_samples_png
-    from bench.cell.periodic import Evaluations
     from bench.cell.timing import WindowLog
 
     phases = {}  # where wall time went, so a slow cell can be explained from its record
@@ -185,19 +180,19 @@ def _train(cfg, split, total, tf_device, out_dir, on_window, memory) -> dict:
         phases[name] = phases.get(name, 0.0) + now - clock
         clock = now
 
-    generator, step_fn = build(cfg, tf_device)
-    log = WindowLog(out_dir, cfg, step_fn)
-    evals = Evaluations(cfg, generator, out_dir, memory)
+    generator, step_fn = fw.build(cfg, device)
+    log = WindowLog(out_dir, cfg, step_fn, tensorboard=fw.tensorboard)
+    evals = fw.evaluations(cfg, generator, out_dir, memory, step_fn)
     phase("setup")
     memory.training_started()
-    with tf.device(tf_device):
-        batches = iter(training_dataset(split.images, cfg.batch_size, cfg.seed))
+    with fw.placement(device):
+        batches = fw.batches(split, cfg)
         t0 = time.perf_counter()
         first_batch = next(batches)  # fills the shuffle buffer: the whole data set
         first_batch_seconds = time.perf_counter() - t0
         t0 = time.perf_counter()
         first = step_fn(first_batch)
-        log.add_first(first.numpy())  # the host sync that ends the compile measurement
+        log.add_first(np.asarray(first))  # the host sync that ends the compile measurement
         compile_seconds = time.perf_counter() - t0
         memory.first_step_ended()
         traces_after_compile = step_fn.tracing_count
@@ -205,8 +200,9 @@ def _train(cfg, split, total, tf_device, out_dir, on_window, memory) -> dict:
         log.start_window()
         run_steps(cfg, step_fn, batches, log, range(2, total + 1), evals=evals,
                   on_window=on_window, nan_step=faults.nan_batch_step(),
-                  overlap=tf_device.startswith("/GPU"))
+                  overlap=fw.asynchronous(device))
         memory.training_ended()
+        fw.trained(step_fn)  # the models hold the trained state from here on
         phase("train")
         write_samples_png(generator, out_dir / schema.SAMPLES_FILE)
         save_generator(generator, out_dir / schema.GENERATOR_FILE)
@@ -230,6 +226,7 @@ def _train(cfg, split, total, tf_device, out_dir, on_window, memory) -> dict:
         **evals.best(),
         "phase_seconds": phases,
         **step_fn.loss_scales(),
+        **(evals.summary_fields() if hasattr(evals, "summary_fields") else {}),
     }
     from bench.cell.flops import flops_summary
 

@@ -32,6 +32,13 @@ class Eval:
         p.add_argument("cell", help="a cell directory with generator.weights.h5")
         p.add_argument("--n", type=int, default=10000, help="generated samples (default 10000)")
         p.add_argument("--out", default=None, help="also write the result to this JSON file")
+        p.add_argument("--weights", default=None,
+                       help="evaluate these generator weights instead of the cell's saved ones "
+                            "(a JAX cell's evaluations during training)")
+        p.add_argument("--complete", action="store_true",
+                       help="write the result as the cell's final evaluation into its "
+                            "summary.json: a JAX cell trained where TensorFlow was not, whose "
+                            "final evaluation is pending")
 
     @staticmethod
     def run(args) -> int:
@@ -39,11 +46,17 @@ class Eval:
         if not (cell / schema.CONFIG_FILE).is_file():
             raise BenchError(f"not a cell directory (no {schema.CONFIG_FILE}); pass one cell, "
                              "e.g. runs/cpu/latest/cpu_float32_xla-off_bs64_seed0", path=cell)
-        weights = cell / schema.GENERATOR_FILE
+        weights = Path(args.weights) if args.weights else cell / schema.GENERATOR_FILE
         if not weights.is_file():
             raise BenchError("no saved generator: only a finished cell can be re-evaluated",
                              path=weights)
         config = records.read_json_record(cell / schema.CONFIG_FILE)
+        if args.complete:
+            summary = records.read_json_record(cell / schema.SUMMARY_FILE)
+            if summary.get("status") != schema.STATUS_OK:
+                raise BenchError(f"--complete: the cell is {summary.get('status')}, not ok: "
+                                 "nothing to complete", path=cell)
+            args.n = config.get("final_eval_n") or args.n
         from bench.cell.generate import generator_to_images, load_generator
         from bench.evaluate.score import evaluate_images
 
@@ -53,5 +66,19 @@ class Eval:
                                                        data_dir=config.get("data_dir"))}
         if args.out:
             records.write_json_record(args.out, result)
+        if args.complete:
+            _complete(cell, summary, result)
         print(json.dumps(records.jsonable(result), indent=2))
         return 0
+
+
+def _complete(cell: Path, summary: dict, result: dict):
+    """The cell's pending final evaluation, filled in (the steps it evaluates are the cell's)."""
+    import datetime
+
+    summary.pop("schema_version", None)
+    final = {k: v for k, v in result.items() if k != "cell"}
+    summary["final"] = {"step": summary.get("steps"), **final}
+    summary["final_eval"] = ("completed by dcgan-bench eval --complete, "
+                             f"{datetime.datetime.now(datetime.UTC).isoformat(timespec='seconds')}")
+    records.write_json_record(cell / schema.SUMMARY_FILE, summary)

@@ -18,6 +18,7 @@ of fewer cells trained to digits):
     xla = [false, true]
     precision = ["float32"]                          # float32, mixed_float16, mixed_bfloat16
     tf32 = [false, true]                             # optional: TensorFloat-32 off/on (GPUs)
+    backend = ["tensorflow", "jax"]                  # optional: the framework (default tensorflow)
     [parts.budget]
     epochs = 3                                       # or steps = N
     [parts.eval]
@@ -46,9 +47,9 @@ TOP_KEYS = {"name", "data", "data_dir", "axes", "budget", "eval", "parts", "emul
 PART_KEYS = {"name", "axes", "budget", "eval", "emulated"}
 EMULATED_POLICIES = ("run", "skip")
 AXES = {"seeds": "seed", "batch_sizes": "batch_size", "devices": "device", "xla": "xla",
-        "precision": "precision", "tf32": "tf32"}
+        "precision": "precision", "tf32": "tf32", "backend": "backend"}
 # Axes a part may leave out: the cell keeps the configuration's default.
-OPTIONAL_AXES = {"tf32": [None]}
+OPTIONAL_AXES = {"tf32": [None], "backend": ["tensorflow"]}
 BUDGET = {"steps": "steps", "epochs": "epochs", "log_every": "log_every",
           "warmup_windows": "warmup_windows", "deterministic": "deterministic"}
 EVAL = {"every": "eval_every", "n": "eval_n", "final_n": "final_eval_n"}
@@ -91,10 +92,11 @@ class GridSpec:
 
 def cell_id(cfg: CellConfig) -> str:
     """A stable, readable id from the cell's coordinates: cpu_float32_xla-off_bs64_seed0, with
-    its part in front when it has one (quality_cpu_...) and TF32 when the spec sets it
-    (gpu_float32_tf32-off_xla-on_...)."""
+    its part in front when it has one (quality_cpu_...), TF32 when the spec sets it
+    (gpu_float32_tf32-off_xla-on_...) and the framework when it is not TensorFlow (jax_cpu_...)."""
     tf32 = "" if cfg.tf32 is None else f"_tf32-{'on' if cfg.tf32 else 'off'}"
-    coordinates = (f"{cfg.device.replace(':', '')}_{cfg.precision}{tf32}_xla-"
+    backend = "" if cfg.backend == "tensorflow" else f"{cfg.backend}_"
+    coordinates = (f"{backend}{cfg.device.replace(':', '')}_{cfg.precision}{tf32}_xla-"
                    f"{'on' if cfg.xla else 'off'}_bs{cfg.batch_size}_seed{cfg.seed}")
     return f"{cfg.part}_{coordinates}" if cfg.part else coordinates
 
@@ -212,7 +214,7 @@ def expand(raw: dict, path="<spec>") -> GridSpec:
     if problems:
         raise BenchError(f"{len(problems)} problem(s) in the grid spec:\n  - "
                          + "\n  - ".join(problems), path=path)
-    order = ("devices", "precision", "tf32", "xla", "batch_sizes", "seeds")
+    order = ("backend", "devices", "precision", "tf32", "xla", "batch_sizes", "seeds")
     cells = []
     for part in _parts(raw):
         base = _base_fields(raw, part)

@@ -20,7 +20,15 @@ def main(argv=None) -> int:
     # said first in the cell's log: which GPUs this process was given
     print(f"cell process {os.getpid()}: CUDA_VISIBLE_DEVICES="
           f"{os.environ.get('CUDA_VISIBLE_DEVICES', '(not set)')}", file=sys.stderr, flush=True)
-    import tensorflow  # noqa: F401 - imported here so its cost is part of the start measurement
+    config = json.loads(config_json)
+    # the framework first, so that its import is part of the start measurement, and Keras picks
+    # the backend the cell asks for
+    if config.get("backend", "tensorflow") == "jax":
+        os.environ["KERAS_BACKEND"] = "jax"
+        import jax  # noqa: F401
+    else:
+        os.environ["KERAS_BACKEND"] = "tensorflow"
+        import tensorflow  # noqa: F401
 
     from bench import schema
     from bench.cell.train import run_cell
@@ -30,8 +38,7 @@ def main(argv=None) -> int:
     launched = float(os.environ.get(LAUNCHED_ENV, "nan"))
     extra = {"process_start_seconds": time.time() - launched}
     try:
-        summary = run_cell(CellConfig(**json.loads(config_json)), cell_dir, overwrite=True,
-                           extra_summary=extra)
+        summary = run_cell(CellConfig(**config), cell_dir, overwrite=True, extra_summary=extra)
     except BenchError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT

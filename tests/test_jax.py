@@ -1,0 +1,114 @@
+"""The DCGAN under Keras 3's JAX backend: the same step as TensorFlow's, a cell with no TensorFlow
+on its path, and its evaluation completed where TensorFlow is.
+
+JAX's first step compiles for 15-35 s on a 2-core CPU: these tests train a handful of steps.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("jax", reason="JAX is not installed (the jax extra: pip install "
+                                  "'dcgan-bench[jax]'; tox -e py installs it)")
+
+from bench import records, schema  # noqa: E402
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parent.parent
+STEP = ROOT / "tests" / "backend_step.py"
+LEARNING_RATE = 1e-4
+
+
+def _step(backend, precision, inputs, outputs):
+    proc = subprocess.run([sys.executable, str(STEP), backend, precision, str(inputs),
+                           str(outputs)], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return np.load(outputs)
+
+
+@pytest.mark.parametrize("precision, outputs_rtol, weights_atol, flipped", [
+    # float32: the same arithmetic in another order, every update within 1e-6 (1% of the
+    # learning rate). bfloat16 (8 bits of mantissa): Adam's first step moves a weight by the
+    # learning rate in its gradient's sign, so a gradient near zero may flip sign between the
+    # backends and move it up to 2 x 1e-4 the other way: a few percent of a weight's elements
+    # do (4.7% at most when measured), the rest agree.
+    ("float32", 1e-5, 1e-6, 0.0),
+    ("mixed_bfloat16", 2e-2, 2.05 * LEARNING_RATE, 0.08),
+])
+def test_one_jax_step_is_one_tensorflow_step(tmp_path, precision, outputs_rtol, weights_atol,
+                                             flipped):
+    """From the same initial weights, real batch, noise and Dropout masks, one step under each
+    backend: the same losses and D(x), D(G(z)), and the same updates."""
+    inputs = tmp_path / "inputs.npz"
+    tf_out = _step("tensorflow", precision, inputs, tmp_path / "tf.npz")
+    jax_out = _step("jax", precision, inputs, tmp_path / "jax.npz")
+    given = np.load(inputs)
+    np.testing.assert_allclose(jax_out["outputs"], tf_out["outputs"], rtol=outputs_rtol)
+    weights = [k for k in tf_out.files if k != "outputs"]
+    assert len(weights) == 16 + 6  # every generator and discriminator weight
+    for key in weights:
+        moved = np.abs(tf_out[key].astype("float64") - given[key]).max()
+        assert moved > 0, key  # the step did update it
+        np.testing.assert_allclose(jax_out[key], tf_out[key], rtol=0, atol=weights_atol,
+                                   err_msg=key)
+        apart = np.abs(jax_out[key].astype("float64") - tf_out[key])
+        assert (apart > LEARNING_RATE / 2).mean() <= flipped, key  # moved the other way
+        assert apart.mean() <= 0.1 * LEARNING_RATE, key
+
+
+BLOCKED = """
+import importlib.abc, sys
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "tensorflow":
+            raise ImportError(f"{name} is blocked in this test")
+sys.meta_path.insert(0, Block())
+from bench.cli import main
+code = main(sys.argv[1:])
+assert "tensorflow" not in sys.modules, "tensorflow was imported"
+sys.exit(code)
+"""
+
+
+def test_a_jax_cell_trains_without_tensorflow_and_completes_its_evaluation_where_it_is(tmp_path):
+    cell = tmp_path / "cell"
+    proc = subprocess.run([sys.executable, "-c", BLOCKED, "train", "--backend", "jax",
+                           "--steps", "12", "--log-every", "5", "--batch-size", "16",
+                           "--final-eval-n", "128", "--out", str(cell)],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    # the record reads like a TensorFlow cell's: the same files and fields, the backend named
+    for name in (schema.CONFIG_FILE, schema.ENV_FILE, schema.SUMMARY_FILE, schema.STEPS_FILE,
+                 schema.SAMPLES_FILE, schema.GENERATOR_FILE):
+        assert (cell / name).is_file(), name
+    assert not (cell / schema.TENSORBOARD_DIR).exists()  # TensorFlow's summary writer: not here
+    config = records.read_json_record(cell / schema.CONFIG_FILE)
+    env = records.read_json_record(cell / schema.ENV_FILE)
+    summary = records.read_json_record(cell / schema.SUMMARY_FILE)
+    assert config["backend"] == "jax" and config["jax_device"] == "jax:cpu:0"
+    assert env["backend"] == "jax" and env["jax"] and env["tensorflow"] is None
+    assert env["machine"]["fingerprint"]
+    assert summary["status"] == "ok" and summary["steps"] == 12
+    assert summary["images_per_sec"]["median"] > 0 and summary["compile_seconds"] > 0
+    assert summary["final"] is None and summary["final_eval"].startswith("pending")
+    steps = records.read_jsonl(cell / schema.STEPS_FILE)
+    assert [s["step"] for s in steps] == [5, 10, 12]
+    # where TensorFlow is: the pending evaluation completed from the saved generator
+    done = subprocess.run([sys.executable, "-m", "bench", "eval", str(cell), "--complete"],
+                          cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, "KERAS_BACKEND": "tensorflow"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    summary = records.read_json_record(cell / schema.SUMMARY_FILE)
+    assert summary["final"]["n"] == 128 and summary["final"]["fid"] > 0
+    assert summary["final"]["step"] == 12 and summary["final_eval"].startswith("completed")
+    from bench.analysis.results import load_results
+
+    row = load_results([cell]).iloc[0]
+    assert row["backend"] == "jax" and row["final_fid"] == summary["final"]["fid"]
+    printed = json.loads(done.stdout)
+    assert printed["fid"] == summary["final"]["fid"]
