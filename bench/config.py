@@ -19,6 +19,9 @@ PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 # configuration is validated without importing either.
 BACKENDS = ("tensorflow", "jax")
 JAX_PRECISIONS = ("float32", "mixed_bfloat16")
+# How seeds packed in one program are stepped (bench.cell.jax_packed): the device's choice, a
+# Python loop over the seeds inside one jit, or jax.vmap over their stacked states.
+PACKINGS = ("auto", "loop", "vmap")
 DEVICE_PATTERN = re.compile(r"^(cpu|gpu|gpu:\d+)$")
 PART_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 # The metrics need at least as many samples as the classifier has features (a covariance of full
@@ -48,6 +51,10 @@ class CellConfig:
     # None keeps TensorFlow's default (on), said explicitly in env.json; no effect on a CPU
     tf32: bool | None = None
     backend: str = "tensorflow"
+    # JAX only: this many seeds of one configuration trained together, in one program (one
+    # process); each still gets its own cell directory and record (bench.cell.jax_packed)
+    seeds_per_process: int = 1
+    packing: str = "auto"
 
     def __post_init__(self):
         problems = config_problems(self)
@@ -103,6 +110,19 @@ def config_problems(cfg) -> list[str]:
                      f"{cfg.precision!r}")
         if cfg.tf32 is not None:
             p.append("tf32: a TensorFlow setting; leave it out under backend jax")
+    positive_int("seeds_per_process", cfg.seeds_per_process)
+    if isinstance(cfg.seeds_per_process, int) and cfg.seeds_per_process > 1:
+        if cfg.backend != "jax":
+            p.append(f"seeds_per_process: more than one seed in one program needs backend jax, "
+                     f"found {cfg.seeds_per_process} under backend {cfg.backend!r}")
+        if cfg.eval_every:
+            p.append("eval_every: seeds packed in one program are evaluated at the end only "
+                     f"(final_n); found eval_every = {cfg.eval_every}")
+    if cfg.packing not in PACKINGS:
+        p.append(f"packing: expected one of {', '.join(PACKINGS)}, found {cfg.packing!r}")
+    elif cfg.packing != "auto" and cfg.seeds_per_process == 1:
+        p.append(f"packing: says how seeds packed in one program are stepped, and "
+                 f"seeds_per_process is 1; found packing = {cfg.packing!r}")
     if cfg.tf32 is not None and not isinstance(cfg.tf32, bool):
         p.append(f"tf32: expected true or false (or absent: TensorFlow's default), found "
                  f"{cfg.tf32!r}")

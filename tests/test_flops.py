@@ -42,7 +42,7 @@ def test_step_flops_and_achieved_rate():
 def test_analytic_count_matches_tensorflows_count_of_live_ops():
     from flops_profile import traced_step_flops
 
-    from bench.cell.train import build
+    from bench.cell.frameworks import build_tensorflow_cell as build
     from bench.config import CellConfig
 
     _, step = build(CellConfig(batch_size=16), "/CPU:0")

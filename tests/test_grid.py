@@ -369,3 +369,60 @@ def test_resume_without_out_is_refused_before_ray_starts(tmp_path):
     r = _run_grid(_spec(tmp_path), "--resume", "--executor", "ray")
     assert r.returncode == 2 and "--resume needs --out" in r.stderr
     assert "ray" not in r.stderr.lower().replace("--executor ray", "")
+
+
+PACKED = """
+name = "packed"
+[axes]
+seeds = [0, 1, 2, 3, 4]
+batch_sizes = [32, 64]
+devices = ["cpu"]
+xla = [true]
+precision = ["float32"]
+backend = {backend}
+[budget]
+steps = 20
+seeds_per_process = 2
+"""
+
+
+def test_seeds_packed_in_one_process_are_grouped_by_configuration():
+    import tomllib
+
+    from bench.grid.local import process_groups
+
+    spec = expand(tomllib.loads(PACKED.format(backend='["jax"]')))
+    groups = [[c.config.seed for c in group] for group in process_groups(spec.cells)]
+    sizes = [[c.config.batch_size for c in group] for group in process_groups(spec.cells)]
+    # five seeds in twos: the last seed alone, and never two batch sizes in one program
+    assert groups == [[0, 1], [2, 3], [4], [0, 1], [2, 3], [4]]
+    assert sizes == [[32, 32], [32, 32], [32], [64, 64], [64, 64], [64]]
+    unpacked = expand(tomllib.loads(TINY.format(steps=20)))
+    assert [len(g) for g in process_groups(unpacked.cells)] == [1, 1]
+
+
+def test_packed_seeds_outside_jax_or_on_ray_are_refused_before_anything_is_written(tmp_path):
+    r = _run_grid(_spec(tmp_path, PACKED.format(backend='["tensorflow", "jax"]')),
+                  "--out", tmp_path / "out")
+    assert r.returncode == 2
+    assert ("seeds_per_process: more than one seed in one program needs backend jax, found 2 "
+            "under backend 'tensorflow'") in r.stderr
+    r = _run_grid(_spec(tmp_path, PACKED.format(backend='["jax"]')), "--out", tmp_path / "out",
+                  "--executor", "ray")
+    assert r.returncode == 2, r.stderr
+    assert "seeds packed in one program run on the local backend only" in r.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_packing_without_packed_seeds_or_unknown_is_refused():
+    import tomllib
+
+    for budget, expected in (('packing = "vmap"\nseeds_per_process = 1',
+                              "packing: says how seeds packed in one program are stepped, and "
+                              "seeds_per_process is 1; found packing = 'vmap'"),
+                             ('packing = "pmap"', "packing: expected one of auto, loop, vmap, "
+                              "found 'pmap'")):
+        text = PACKED.format(backend='["jax"]').replace("seeds_per_process = 2", budget)
+        with pytest.raises(BenchError) as e:
+            expand(tomllib.loads(text))
+        assert expected in str(e.value)

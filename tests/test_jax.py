@@ -112,3 +112,101 @@ def test_a_jax_cell_trains_without_tensorflow_and_completes_its_evaluation_where
     assert row["backend"] == "jax" and row["final_fid"] == summary["final"]["fid"]
     printed = json.loads(done.stdout)
     assert printed["fid"] == summary["final"]["fid"]
+
+
+PACKED_SPEC = """
+name = "packed"
+data = "mnist-5k"
+[budget]
+steps = 20
+log_every = 1
+warmup_windows = 0
+seeds_per_process = {k}
+{packing}
+[eval]
+final_n = {final_n}
+[[parts]]
+name = "p"
+[parts.axes]
+seeds = {seeds}
+batch_sizes = [16]
+devices = ["cpu"]
+xla = [true]
+precision = ["float32"]
+backend = ["jax"]
+"""
+
+
+# Installed as sitecustomize in every process of a grid: TensorFlow unimportable throughout, as
+# on the GPU machines that have only JAX.
+BLOCK_EVERYWHERE = """
+import importlib.abc, sys
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "tensorflow":
+            raise ImportError(f"{name} is blocked in this test")
+sys.meta_path.insert(0, Block())
+"""
+
+
+def _grid_losses(tmp_path, name, k, seeds, packing="loop", block_tensorflow=False) -> dict:
+    env = dict(os.environ)
+    if block_tensorflow:
+        site = tmp_path / "blocked-site"
+        site.mkdir()
+        (site / "sitecustomize.py").write_text(BLOCK_EVERYWHERE)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(site), env.get("PYTHONPATH")]))
+    spec = tmp_path / f"{name}.toml"
+    # blocked: a final evaluation asked for, to be left pending (no TensorFlow to run it)
+    spec.write_text(PACKED_SPEC.format(k=k, seeds=seeds, final_n=128 if block_tensorflow else 0,
+                                       packing=f'packing = "{packing}"' if k > 1 else ""))
+    out = tmp_path / name
+    proc = subprocess.run([sys.executable, "-m", "bench", "grid", str(spec), "--out", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    from bench import rundirs
+
+    losses = {}
+    for cell_dir in sorted(p for p in out.iterdir() if (p / schema.SUMMARY_FILE).is_file()):
+        config = records.read_json_record(cell_dir / schema.CONFIG_FILE)
+        summary = rundirs.read_summary(cell_dir)
+        assert summary["status"] == "ok" and summary["steps"] == 20
+        if block_tensorflow:  # the block held in the cell process too
+            assert summary["final"] is None and summary["final_eval"].startswith("pending")
+        steps = records.read_jsonl(cell_dir / schema.STEPS_FILE)
+        # one line a step, the first step's losses in the first line's means (its compile is
+        # timed apart: bench.cell.timing)
+        assert [s["step"] for s in steps] == list(range(2, 21))
+        losses[config["seed"]] = (np.array([[s["gen_loss"], s["disc_loss"]] for s in steps]),
+                                  summary)
+    return losses
+
+
+def test_seeds_packed_in_one_program_train_as_they_would_alone(tmp_path):
+    """K = 4 seeds in one process, and seed 2 alone: each packed seed's 20 per-step
+    losses are those it has alone (its own initial weights, noise and batch order), and its
+    record says it was packed and that its images/s is over time the seeds shared. Seeds 2 and 3
+    packed by jax.vmap (the packing a GPU may prefer) train as they do in the loop."""
+    # the packed grid with TensorFlow unimportable in every process, as on a JAX-only GPU machine
+    packed = _grid_losses(tmp_path, "packed", 4, [0, 1, 2, 3], block_tensorflow=True)
+    alone = _grid_losses(tmp_path, "alone", 1, [2])
+    vmapped = _grid_losses(tmp_path, "vmapped", 2, [2, 3], packing="vmap")
+    assert sorted(packed) == [0, 1, 2, 3]
+    # the same float32 arithmetic, compiled into another program: rounding apart only
+    np.testing.assert_allclose(packed[2][0], alone[2][0], rtol=1e-4, atol=1e-5)
+    assert "packed" not in alone[2][1]
+    # four seeds, four different trajectories (not one seed's copied four times)
+    firsts = {round(float(losses[0, 0]), 6) for losses, _ in packed.values()}
+    assert len(firsts) == 4
+    for seed in (2, 3):
+        # vmap makes each convolution a grouped one, summed in another order: rounding apart
+        # (1e-4 of a loss measured after 20 steps; 20 steps of a GAN amplify rounding)
+        np.testing.assert_allclose(vmapped[seed][0], packed[seed][0], rtol=1e-3, atol=1e-4)
+        assert vmapped[seed][1]["packed"]["packing"] == "vmap"
+    for _, summary in packed.values():
+        assert summary["packed"]["packing"] == "loop"
+        assert summary["packed"]["seeds_per_process"] == 4
+        assert len(summary["packed"]["cells"]) == 4
+        shared = summary["packed_images_per_sec_process"]
+        assert shared == pytest.approx(4 * summary["images_per_sec"]["overall"])
+        assert any("shared" in w for w in summary["warnings"])

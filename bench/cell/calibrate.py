@@ -32,9 +32,9 @@ def calibrate_config(cfg) -> dict:
     import keras
 
     from bench.cell.devices import apply_tf32, resolve_device
+    from bench.cell.frameworks import build_tensorflow_cell as build
     from bench.cell.generate import save_generator, write_samples_png
     from bench.cell.pipeline import training_dataset
-    from bench.cell.train import build
     from bench.datasets import load_split
 
     t0 = time.perf_counter()

@@ -41,9 +41,7 @@ class TensorFlowFramework:
         return MemoryPeaks(device)
 
     def build(self, cfg, device):
-        from bench.cell.train import build
-
-        return build(cfg, device)
+        return build_tensorflow_cell(cfg, device)
 
     def batches(self, split, cfg):
         from bench.cell.pipeline import training_dataset
@@ -82,3 +80,23 @@ def framework(cfg):
 
         return JaxFramework()
     return TensorFlowFramework()
+
+
+def build_tensorflow_cell(cfg, tf_device: str):
+    """The cell's generator and its traced training step (seeded, under its precision)."""
+    import keras
+    import tensorflow as tf
+
+    from bench.cell import models
+    from bench.cell.step import TrainStep
+
+    keras.utils.set_random_seed(cfg.seed)
+    if cfg.deterministic:
+        tf.config.experimental.enable_op_determinism()
+    keras.mixed_precision.set_global_policy(cfg.precision)
+    with tf.device(tf_device):
+        generator, discriminator = models.make_generator(), models.make_discriminator()
+        gen_opt, disc_opt = models.make_optimizers(cfg.precision)
+        step = TrainStep(generator, discriminator, gen_opt, disc_opt, batch_size=cfg.batch_size,
+                         xla=cfg.xla, precision=cfg.precision)
+    return generator, step

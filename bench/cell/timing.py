@@ -89,15 +89,17 @@ class WindowLog:
     def append(self, step_output):
         self._pending.append(step_output)
 
-    def end_window(self, step: int, final: bool = False, ahead=None) -> tuple[float, float]:
+    def end_window(self, step: int, final: bool = False, ahead=None,
+                   shared_seconds: float | None = None) -> tuple[float, float]:
         """Sync, log and check the window ending at `step` (`final`: the cell's last window);
         returns (seconds, images/sec). `ahead`: the next step's output, dispatched before this
         sync (bench.cell.train.run_steps' overlap): the next window starts at this sync, with
-        that step already queued."""
+        that step already queued. `shared_seconds`: the window's time as measured for several
+        seeds trained in one program (bench.cell.jax_packed), which share it."""
         # the host sync: waits for the last step (np.asarray reads a TensorFlow or a JAX array)
         timed = [np.asarray(t) for t in self._pending]
         synced = time.perf_counter()
-        seconds = synced - self._start
+        seconds = synced - self._start if shared_seconds is None else shared_seconds
         if self._slowdown:
             time.sleep(seconds * self._slowdown)
             synced = time.perf_counter()

@@ -103,26 +103,6 @@ def run_cell(cfg: CellConfig, out_dir, *, overwrite=False, on_window=None,
     return summary
 
 
-def build(cfg: CellConfig, tf_device: str):
-    """The cell's generator and its traced training step (seeded, under its precision)."""
-    import keras
-    import tensorflow as tf
-
-    from bench.cell import models
-    from bench.cell.step import TrainStep
-
-    keras.utils.set_random_seed(cfg.seed)
-    if cfg.deterministic:
-        tf.config.experimental.enable_op_determinism()
-    keras.mixed_precision.set_global_policy(cfg.precision)
-    with tf.device(tf_device):
-        generator, discriminator = models.make_generator(), models.make_discriminator()
-        gen_opt, disc_opt = models.make_optimizers(cfg.precision)
-        step = TrainStep(generator, discriminator, gen_opt, disc_opt, batch_size=cfg.batch_size,
-                         xla=cfg.xla, precision=cfg.precision)
-    return generator, step
-
-
 def run_steps(cfg, step_fn, batches, log, steps: range, *, evals=None, on_window=None,
               nan_step=None, overlap=False):
     """The measured loop: steps `steps`, a log window every `log_every` steps and at the last.

@@ -7,7 +7,7 @@ are bench.grid.cellrecord's, so every backend leaves the same run directory. Two
     local   one process per cell on this machine (bench.grid.local)
     ray     each cell a task on a Ray cluster (bench.grid.ray_backend; the `ray` extra)
 
-A third (Slurm, say) is one class with the two methods of `Backend` and one branch in
+A third (Slurm, say) is one class with the methods of `Backend` and one branch in
 `make_backend`.
 """
 
@@ -23,6 +23,9 @@ class Backend(Protocol):
     def gpus(self) -> int:
         """GPUs the backend can give cells: the count `gpu` and `gpu:N` cells are checked
         against. Asked only when the grid has GPU cells or needs a GPU."""
+
+    def refusal(self, cells) -> str | None:
+        """Why this backend cannot run these cells (said before anything is written), or None."""
 
     def parallel(self, cells) -> int | None:
         """How many of these cells run at once, for a part's estimate (bench.grid.estimate);

@@ -55,6 +55,9 @@ def _run_calibration(run_dir: Path, part, configs, eval_config) -> dict:
 def plan_part(run_dir: Path, part, cells, grid_seconds: dict, parallel: int = 1):
     """The part's estimate (bench.grid.estimate.PartEstimate); NoEstimate saying why when there
     is none. `grid_seconds`: cell id -> duration the grid saw, for cells finished in this run."""
+    if any(c.config.seeds_per_process > 1 for c in cells):
+        raise NoEstimate("seeds packed in one program share its time, and nothing here yet "
+                         "says how that time grows with their number")
     costs, eval_points, eval_sources = {}, [], []
     for cell_dir in sorted(p for p in Path(run_dir).iterdir() if (p / schema.SUMMARY_FILE).is_file()):
         measured = estimate.measured_cell(cell_dir, grid_seconds.get(cell_dir.name))
@@ -71,6 +74,10 @@ def plan_part(run_dir: Path, part, cells, grid_seconds: dict, parallel: int = 1)
                     if estimate.config_key(c.config) not in costs}.values())
     wants_evals = evals is None and any(estimate.evaluation_sizes(c.config) for c in cells)
     if missing or wants_evals:
+        unmeasured_jax = [c for c in missing if c.backend != "tensorflow"]
+        if unmeasured_jax:
+            raise NoEstimate(f"no rate measured yet in this run for {len(unmeasured_jax)} JAX "
+                             "configuration(s), and the calibration runs TensorFlow")
         if not estimates_enabled():
             raise NoEstimate(f"no rate measured yet on this machine for "
                              f"{len(missing)} configuration(s), and {ESTIMATE_ENV}=off "

@@ -34,7 +34,7 @@ BOOKKEEPING_SECONDS = 1.0
 
 def config_key(cfg) -> tuple:
     """What sets a cell's speed, the seed aside."""
-    return (cfg.data, cfg.device, cfg.precision, cfg.xla, cfg.batch_size)
+    return (cfg.data, cfg.device, cfg.precision, cfg.xla, cfg.batch_size, cfg.backend, cfg.tf32)
 
 
 def total_steps(cfg) -> int:
@@ -152,8 +152,10 @@ class PartEstimate:
 
 
 def config_label(key: tuple) -> str:
-    data, device, precision, xla, batch = key
-    return f"{data} {device} {precision} XLA {'on' if xla else 'off'} bs {batch}"
+    data, device, precision, xla, batch, backend, tf32 = key
+    framework = "" if backend == "tensorflow" else f"{backend} "
+    tf32_text = "" if tf32 is None else f" TF32 {'on' if tf32 else 'off'}"
+    return f"{framework}{data} {device} {precision}{tf32_text} XLA {'on' if xla else 'off'} bs {batch}"
 
 
 def estimate_part(part, cells, costs: dict, evals: EvalCost | None, parallel=1) -> PartEstimate:

@@ -1,11 +1,16 @@
 """The local launcher backend: one process per cell, CPU cells one at a time, GPU cells one per GPU.
 
+Seeds packed in one program (a JAX part's `seeds_per_process = K`, bench.cell.jax_packed) share
+one process: up to K cells of one configuration, differing only in seed, start and end together,
+and each still gets its own directory and record.
+
 TensorFlow's device placement, XLA and determinism settings are process-wide, and an
 out-of-memory error or a crash must not take the grid down: each cell gets a fresh interpreter
 (bench.grid.worker) that writes its record straight into the run directory. A process that dies
 without finishing its record is recorded as `failed` with the tail of its log.
 """
 
+import functools
 import json
 import os
 import platform
@@ -45,50 +50,88 @@ def child_gpu(slot: int) -> str:
     return ids[slot]
 
 
+# Asked of TensorFlow, or of JAX on a machine without TensorFlow (the GPU machines that have
+# only JAX run JAX grids: runs/grids/gpu-check-jax.toml).
+GPU_COUNT_CODE = """
+try:
+    import tensorflow as tf
+    print(len(tf.config.list_physical_devices("GPU")))
+except ImportError:
+    import jax
+    print(sum(d.platform == "gpu" for d in jax.devices()))
+"""
+
+
 def count_gpus() -> int:
-    """GPUs TensorFlow sees, asked in a child process so the grid never initialises CUDA itself.
-    (The test-only fault `gpus=N` answers N without asking: bench.cell.faults.)"""
+    """GPUs TensorFlow (or, without it, JAX) sees, asked in a child process so the grid never
+    initialises CUDA itself. (The test-only fault `gpus=N` answers N without asking:
+    bench.cell.faults.)"""
     fake = faults.fake_gpu_count()
     if fake is not None:
         return fake
-    code = "import tensorflow as tf; print(len(tf.config.list_physical_devices('GPU')))"
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    out = subprocess.run([sys.executable, "-c", GPU_COUNT_CODE], capture_output=True, text=True,
+                         env=env)
     if out.returncode != 0:
-        raise BenchError(f"could not ask TensorFlow for GPUs: {out.stderr.strip()[-500:]}")
+        raise BenchError(f"could not ask TensorFlow or JAX for GPUs: {out.stderr.strip()[-500:]}")
     return int(out.stdout.strip().splitlines()[-1])
 
 
-class CellProcess:
-    """A running cell: its process, its directory, and the GPU it holds (if any)."""
+def process_groups(cells) -> list[list]:
+    """The cells in the groups that share a process, in the grid's order: one cell alone, or
+    up to `seeds_per_process` cells of one part and configuration that differ only in seed."""
+    groups, open_groups = [], {}
+    for cell in cells:
+        k = cell.config.seeds_per_process
+        if k <= 1:
+            groups.append([cell])
+            continue
+        key = (cell.part, json.dumps({**cell.config.to_dict(), "seed": None}, sort_keys=True))
+        group = open_groups.get(key)
+        if group is None or len(group) >= k:
+            group = open_groups[key] = []
+            groups.append(group)
+        group.append(cell)
+    return groups
 
-    def __init__(self, cell, cell_dir: Path, log_path: Path, gpu: int | None):
-        self.cell, self.cell_dir, self.gpu = cell, cell_dir, gpu
+
+class CellProcess:
+    """A running cell process: its cells (one, or seeds packed in one program), their
+    directories, and the GPU it holds (if any)."""
+
+    def __init__(self, cells, run_dir: Path, gpu: int | None):
+        self.cells, self.gpu = cells, gpu
+        self.cell, self.cell_dir = cells[0], run_dir / cells[0].id  # what the progress bar shows
         self.concurrent = 1  # the most cells running on this host at once during its life
-        if cell_dir.exists():
-            shutil.rmtree(cell_dir)  # a rerun starts clean: no stale steps from a killed attempt
+        for cell in cells:
+            if (run_dir / cell.id).exists():  # a rerun starts clean: no stale steps
+                shutil.rmtree(run_dir / cell.id)
         env = {**os.environ, LAUNCHED_ENV: repr(time.time())}
         if gpu is not None:
             env.update(CUDA_VISIBLE_DEVICES=child_gpu(gpu), **{PINNED_ENV: "1"})
         self.cuda_visible_devices = env.get("CUDA_VISIBLE_DEVICES")
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        self.log = open(log_path, "w")
+        self.run_dir = run_dir
+        log = log_path(run_dir, cells[0].id)  # a packed group's one log, named for its first seed
+        log.parent.mkdir(parents=True, exist_ok=True)
+        self.log = open(log, "w")
         self.started = time.time()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.grid.worker", str(cell_dir),
-             json.dumps(cell.config.to_dict())],
-            stdout=self.log, stderr=subprocess.STDOUT, env=env)
+        args = [a for c in cells for a in (str(run_dir / c.id), json.dumps(c.config.to_dict()))]
+        packed = ["--packed"] if len(cells) > 1 else []
+        self.proc = subprocess.Popen([sys.executable, "-m", "bench.grid.worker", *packed, *args],
+                                     stdout=self.log, stderr=subprocess.STDOUT, env=env)
 
-    def finish(self) -> str:
-        """Close the log; a process that died without a final summary is recorded as failed.
-        Where it ran and beside how many other cells goes into its summary."""
+    def finish_cell(self, cell) -> str:
+        """One of its cells' status once the process has ended; a cell without a final summary
+        is recorded as failed. Where it ran and beside how many other cells goes into its
+        summary."""
         code = self.proc.wait()
         self.log.close()
         how = f"signal {-code}" if code < 0 else f"exit code {code}"
-        status = finished_status(self.cell_dir, how, Path(self.log.name))
-        add_to_summary(self.cell_dir, concurrent_cells=self.concurrent, placement={
+        cell_dir = self.run_dir / cell.id
+        status = finished_status(cell_dir, how, Path(self.log.name))
+        add_to_summary(cell_dir, concurrent_cells=self.concurrent, placement={
             "backend": "local", "host": platform.node(),
-            "cuda_visible_devices": self.cuda_visible_devices})
+            "cuda_visible_devices": self.cuda_visible_devices, "log": Path(self.log.name).name})
         return status
 
     def terminate(self):
@@ -114,6 +157,9 @@ class LocalProcesses:
             self._gpus = count_gpus()
         return self._gpus
 
+    def refusal(self, cells) -> None:
+        return None  # every cell, seeds packed in one program included
+
     def parallel(self, cells) -> int:
         """CPU cells one at a time; GPU cells one per GPU."""
         gpu_cells = [c for c in cells if c.config.device != "cpu"]
@@ -123,28 +169,29 @@ class LocalProcesses:
         """Run `cells` into run_dir; finished(cell, record) is called as each cell's process
         ends, `record` completing its record. CPU cells one at a time (TensorFlow uses every
         core); GPU cells one per GPU."""
-        pending = list(cells)
+        pending = process_groups(cells)
         running: list[CellProcess] = []
         try:
             while pending or running:
                 busy = {p.gpu for p in running}
                 cpu_busy = any(p.gpu is None for p in running)
-                for cell in list(pending):
-                    gpu = self._free_slot(cell.config.device, busy, cpu_busy)
+                for group in list(pending):
+                    gpu = self._free_slot(group[0].config.device, busy, cpu_busy)
                     if gpu is False:
                         continue
-                    pending.remove(cell)
-                    running.append(CellProcess(cell, run_dir / cell.id,
-                                               log_path(run_dir, cell.id), gpu))
-                    bar.cell_started(cell)
+                    pending.remove(group)
+                    running.append(CellProcess(group, run_dir, gpu))
+                    for cell in group:
+                        bar.cell_started(cell)
                     busy.add(gpu)
                     cpu_busy = cpu_busy or gpu is None
                 for p in running:  # neighbours change a host-bound cell's images/s
-                    p.concurrent = max(p.concurrent, len(running))
+                    p.concurrent = max(p.concurrent, sum(len(q.cells) for q in running))
                 for p in list(running):
                     if p.proc.poll() is not None:
                         running.remove(p)
-                        finished(p.cell, p.finish)
+                        for cell in p.cells:
+                            finished(cell, functools.partial(p.finish_cell, cell))
                 bar.poll(running)
                 time.sleep(0.2)
         finally:

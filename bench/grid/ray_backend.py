@@ -195,6 +195,14 @@ class RayCells:
         return task.remote(cell.id, json.dumps(cell.config.to_dict()),
                            self.gpu_cell_cpus if gpu else self.cpus_per_cell, self.board)
 
+    def refusal(self, cells) -> str | None:
+        packed = [c.id for c in cells if c.config.seeds_per_process > 1]
+        if packed:
+            return (f"seeds_per_process > 1 ({len(packed)} cells, {packed[0]} the first): seeds "
+                    "packed in one program run on the local backend only; run them without "
+                    "--executor ray, or with seeds_per_process = 1")
+        return None
+
     def run(self, cells, run_dir: Path, bar, finished):
         self._connect()
         attempts = {cell.id: [] for cell in cells}

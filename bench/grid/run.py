@@ -143,11 +143,15 @@ def _run(spec, out_dir: Path, resume, require_gpu, progress, backend) -> GridRun
         from bench.grid.backends import make_backend
 
         backend = make_backend()
+    refusal = backend.refusal(spec.cells)
+    if refusal:
+        raise BenchError(refusal + "; nothing was run")
     needs_gpu = require_gpu or any(c.config.device != "cpu" for c in spec.cells)
     gpus = backend.gpus() if needs_gpu else 0
     if require_gpu and gpus == 0:
-        raise BenchError("this job needs a GPU, and TensorFlow sees none (is the NVIDIA driver "
-                         "installed? is CUDA_VISIBLE_DEVICES set?); nothing was run")
+        raise BenchError("this job needs a GPU, and TensorFlow (or JAX, where TensorFlow is "
+                         "absent) sees none (is the NVIDIA driver installed? is "
+                         "CUDA_VISIBLE_DEVICES set?); nothing was run")
     out_dir.mkdir(parents=True, exist_ok=True)
     write_manifest(spec, out_dir)
     bar = progress or GridProgress(spec.cells, out_dir)

@@ -51,7 +51,10 @@ AXES = {"seeds": "seed", "batch_sizes": "batch_size", "devices": "device", "xla"
 # Axes a part may leave out: the cell keeps the configuration's default.
 OPTIONAL_AXES = {"tf32": [None], "backend": ["tensorflow"]}
 BUDGET = {"steps": "steps", "epochs": "epochs", "log_every": "log_every",
-          "warmup_windows": "warmup_windows", "deterministic": "deterministic"}
+          "warmup_windows": "warmup_windows", "deterministic": "deterministic",
+          "seeds_per_process": "seeds_per_process", "packing": "packing"}
+# Axes whose values are checked together with the budget (the rest are checked one by one).
+CROSS_CHECKED_AXES = ("backend", "precision", "tf32")
 EVAL = {"every": "eval_every", "n": "eval_n", "final_n": "final_eval_n"}
 
 
@@ -194,10 +197,17 @@ def _value_problems(raw: dict) -> list[str]:
     found = []
     for part in _parts(raw):
         where = f"parts.{part['name']}" if part["name"] is not None else None
-        for problem in config_problems(_Unchecked(**_base_fields(raw, part))):
-            line = f"[{where}] {problem}" if where else problem
-            if line not in found:
-                found.append(line)
+        # the budget with each framework setting of the part: some budgets hold under one
+        # backend only (seeds_per_process), some precisions under one backend only
+        axes = {**OPTIONAL_AXES, **part["axes"]}
+        settings = [axes.get(k) if isinstance(axes.get(k), list) else [None]
+                    for k in CROSS_CHECKED_AXES]
+        for values in itertools.product(*settings):
+            chosen = {AXES[k]: v for k, v in zip(CROSS_CHECKED_AXES, values) if v is not None}
+            for problem in config_problems(_Unchecked(**_base_fields(raw, part), **chosen)):
+                line = f"[{where}] {problem}" if where else problem
+                if line not in found:
+                    found.append(line)
         for key, field in AXES.items():
             values = part["axes"].get(key)
             for value in values if isinstance(values, list) else []:

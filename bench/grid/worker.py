@@ -1,4 +1,5 @@
-"""One grid cell in its own process: `python -m bench.grid.worker CELL_DIR CONFIG_JSON`.
+"""One grid cell in its own process: `python -m bench.grid.worker CELL_DIR CONFIG_JSON`, or
+seeds packed in one program: `python -m bench.grid.worker --packed CELL_DIR CONFIG_JSON ...`.
 
 TensorFlow's device placement, XLA and determinism settings are process-wide, and an
 out-of-memory error or a crash must not take the grid down: each cell gets a fresh interpreter.
@@ -15,7 +16,15 @@ LAUNCHED_ENV = "DCGAN_BENCH_LAUNCHED_AT"
 
 
 def main(argv=None) -> int:
-    cell_dir, config_json = (argv or sys.argv[1:])[:2]
+    argv = argv or sys.argv[1:]
+    if argv[0] == "--packed":  # CELL_DIR CONFIG_JSON pairs: seeds trained in one program
+        os.environ["KERAS_BACKEND"] = "jax"
+        import jax  # noqa: F401
+
+        from bench.cell.jax_packed import main_packed
+
+        return main_packed(argv[1:])
+    cell_dir, config_json = argv[:2]
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     # said first in the cell's log: which GPUs this process was given
     print(f"cell process {os.getpid()}: CUDA_VISIBLE_DEVICES="

@@ -81,8 +81,9 @@ def _bare_loop(images, batch_size, xla, pipeline):
 
 
 def _harness_loop(images, batch_size, xla, out_dir):
+    from bench.cell.frameworks import build_tensorflow_cell as build
     from bench.cell.timing import WindowLog
-    from bench.cell.train import build, run_steps
+    from bench.cell.train import run_steps
 
     cfg = CellConfig(batch_size=batch_size, xla=xla, log_every=STEPS[batch_size] // 2)
     generator, step_fn = build(cfg, "/CPU:0")
