@@ -150,7 +150,8 @@ def test_a_claim_about_no_cell_is_an_error_not_a_pass(cells):
     with pytest.raises(BenchError, match=r"claim 'c': config \(batch_size=1024\) matches no cell"):
         _judge(cells, kind="collapse_rate", config={"batch_size": 1024}, max_rate=0.1)
     # batch 64 float32 XLA off is one configuration; base and few share seeds across parts
-    with pytest.raises(BenchError, match=r"several cells of one seed: .*\(add part = \.\.\. to"):
+    with pytest.raises(BenchError, match=r"several cells of one seed: .*\(add part = \.\.\. and "
+                       r"precision = \.\.\. and xla = \.\.\. to say which\)"):
         _judge(cells, kind="collapse_rate", config={"batch_size": 64}, max_rate=0.1)
 
 

@@ -80,8 +80,10 @@ def select_seeds(cells: pd.DataFrame, selector: dict, claim_name: str, field: st
     repeated = matched[matched["seed"].duplicated(keep=False)]
     if not repeated.empty:
         # a seed is one sample: two cells of one seed (two parts, two runs) would count it twice
-        hint = " (add part = ... to say which part)" if matched["part"].dropna().nunique() > 1 \
-            else ""
+        varying = [k for k in (schema.PART, *schema.CONFIG_COORDINATES)
+                   if k in repeated and repeated[k].astype(str).nunique() > 1]
+        hint = f" (add {' and '.join(f'{k} = ...' for k in varying)} to say which)" \
+            if varying else ""
         raise BenchError(f"claim {claim_name!r}: {field} ({selector_label(selector)}) matches "
                          f"several cells of one seed: {', '.join(sorted(repeated['cell_id']))}"
                          f"{hint}")
