@@ -44,13 +44,13 @@ def test_memory_growth_is_the_same_for_every_visible_gpu(monkeypatch):
 
 
 def test_a_refused_gpu_set_up_ends_the_cell_as_failed(tmp_path, monkeypatch):
-    from bench.cell import train
+    from bench.cell import devices, train
 
     class Refused:
         def __init__(self, *args, **kwargs):
             raise ValueError("Memory growth cannot differ between GPU devices")
 
-    monkeypatch.setattr(train, "MemoryPeaks", Refused)
+    monkeypatch.setattr(devices, "MemoryPeaks", Refused)  # as TensorFlow refuses on a GPU
     summary = train.run_cell(CellConfig(steps=2, final_eval_n=0), tmp_path / "c")
     assert summary["status"] == "failed" and "Memory growth cannot differ" in summary["reason"]
     on_disk = records.read_json_record(tmp_path / "c" / schema.SUMMARY_FILE)

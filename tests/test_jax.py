@@ -61,13 +61,19 @@ def test_one_jax_step_is_one_tensorflow_step(tmp_path, precision, outputs_rtol, 
         assert apart.mean() <= 0.1 * LEARNING_RATE, key
 
 
-BLOCKED = """
+# Installed as sitecustomize in every process of a grid: TensorFlow unimportable throughout, as
+# on the GPU machines that have only JAX.
+BLOCK_EVERYWHERE = """
 import importlib.abc, sys
 class Block(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
         if name.split(".")[0] == "tensorflow":
             raise ImportError(f"{name} is blocked in this test")
 sys.meta_path.insert(0, Block())
+"""
+
+
+BLOCKED = BLOCK_EVERYWHERE + """
 from bench.cli import main
 code = main(sys.argv[1:])
 assert "tensorflow" not in sys.modules, "tensorflow was imported"
@@ -134,18 +140,6 @@ devices = ["cpu"]
 xla = [true]
 precision = ["float32"]
 backend = ["jax"]
-"""
-
-
-# Installed as sitecustomize in every process of a grid: TensorFlow unimportable throughout, as
-# on the GPU machines that have only JAX.
-BLOCK_EVERYWHERE = """
-import importlib.abc, sys
-class Block(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] == "tensorflow":
-            raise ImportError(f"{name} is blocked in this test")
-sys.meta_path.insert(0, Block())
 """
 
 

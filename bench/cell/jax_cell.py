@@ -224,11 +224,9 @@ class ChildEvaluations:
         return None if result is None else {"step": step, **result}
 
     def best(self) -> dict:
-        scored = [r for r in self.history if r.get(schema.FID) is not None]
-        if not scored:
-            return {"best_fid": None, "best_fid_step": None, "best_fid_n": None}
-        best = min(scored, key=lambda r: r[schema.FID])
-        return {"best_fid": best[schema.FID], "best_fid_step": best["step"], "best_fid_n": best["n"]}
+        from bench.cell.periodic import best_fid_fields
+
+        return best_fid_fields(self.history)
 
     def summary_fields(self) -> dict:
         return {"final_eval": PENDING} if self.pending else {}

@@ -56,8 +56,13 @@ class Evaluations:
         return {"step": step, **self._evaluate(self.cfg.final_eval_n)}
 
     def best(self) -> dict:
-        scored = [r for r in self.history if r.get(schema.FID) is not None]
-        if not scored:
-            return {"best_fid": None, "best_fid_step": None, "best_fid_n": None}
-        best = min(scored, key=lambda r: r[schema.FID])
-        return {"best_fid": best[schema.FID], "best_fid_step": best["step"], "best_fid_n": best["n"]}
+        return best_fid_fields(self.history)
+
+
+def best_fid_fields(history: list[dict]) -> dict:
+    """The summary's best_fid, best_fid_step and best_fid_n among a cell's evaluations."""
+    scored = [r for r in history if r.get(schema.FID) is not None]
+    if not scored:
+        return {"best_fid": None, "best_fid_step": None, "best_fid_n": None}
+    best = min(scored, key=lambda r: r[schema.FID])
+    return {"best_fid": best[schema.FID], "best_fid_step": best["step"], "best_fid_n": best["n"]}
