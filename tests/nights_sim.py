@@ -66,13 +66,16 @@ def night_run(rng, index: int, noise: Noise, slowdown: float = 1.0) -> Run:
 
 
 def simulate(nights: int, noise: Noise, seed: int = 0, step_at: int | None = None,
-             step: float = 1.0, thresholds: Thresholds | None = None) -> list[dict]:
-    """Verdicts of `nights` simulated nights, the level times `step` from night `step_at` on."""
+             step: float = 1.0, thresholds: Thresholds | None = None,
+             slowed: dict | None = None) -> list[dict]:
+    """Verdicts of `nights` simulated nights, the level times `step` from night `step_at` on,
+    and night i alone times slowed[i]."""
     rng = np.random.default_rng(seed)
     thresholds = thresholds or Thresholds()
     runs, verdicts, earlier, last_good, previous = [], [], [], None, {}
     for index in range(nights):
         slowdown = step if step_at is not None and index >= step_at else 1.0
+        slowdown *= (slowed or {}).get(index, 1.0)
         run = night_run(rng, index, noise, slowdown)
         if last_good is None:
             verdict = {"verdict": "first", "nights": {}}
@@ -85,7 +88,8 @@ def simulate(nights: int, noise: Noise, seed: int = 0, step_at: int | None = Non
                          "how": [s.get("how") for s in verdict["nights"].values()]})
         if verdict["verdict"] in ("first", schema.VERDICT_OK):
             last_good = run
-        earlier.append((run.id, night_throughput(run.results)))
+        flagged = {c for c, s in verdict["nights"].items() if s["state"] in ("new", "open")}
+        earlier.append((run.id, night_throughput(run.results), flagged))
         runs.append(run)
     return verdicts
 

@@ -4,7 +4,8 @@ history and compared with `last-good`, as `tox -e nightly` does.
 An A/A pair (the same spec twice) must be `ok`; a run slowed by the test-only fault `slow=20`
 (every log window sleeps 20% of its own time: images/sec falls to 1/1.2 = 0.83 of normal) must be
 a `regression`. Each run is one cell of 12 measured windows; the verdict takes the run as the unit
-(bench/analysis/throughput.py): a ratio beyond the threshold with its whole interval on one side. The false-alarm and detection rates over many pairs are measured by
+(bench/analysis/throughput.py): a ratio beyond the threshold with its whole interval on one side.
+The false-alarm and detection rates over many pairs are measured by
 tests/benchmarks/nightly_false_alarms.py, not here.
 
 Judging real timings needs a machine that was not busy with other work while the nights ran: when

@@ -51,9 +51,15 @@ def cusum_lower(z: np.ndarray, k: float = K) -> np.ndarray:
     return np.array(out)
 
 
-def reference_level(log_values: np.ndarray, start: int = 0, before: int | None = None) -> float:
-    """The level nights are held to: the median of the nights from `start` up to `before`."""
-    return float(np.median(log_values[start:before]))
+def reference_level(log_values: np.ndarray, start: int = 0, before: int | None = None,
+                    slow=None) -> float:
+    """The level nights are held to: the median of the nights from `start` up to `before`,
+    leaving out those marked in `slow` (nights of a shift, or judged slow) while any are left."""
+    window = np.asarray(log_values[start:before])
+    if slow is not None:
+        kept = window[~np.asarray(slow[start:before], dtype=bool)]
+        window = kept if len(kept) else window
+    return float(np.median(window))
 
 
 def _dated(z: np.ndarray, first: int, found: int) -> int:
@@ -68,19 +74,26 @@ def _dated(z: np.ndarray, first: int, found: int) -> int:
     return start
 
 
-def find_shifts(values, noise: float, start: int = 0, k: float = K, h: float = H) -> list[Shift]:
+def find_shifts(values, noise: float, start: int = 0, k: float = K, h: float = H,
+                judged_slow=None) -> list[Shift]:
     """Every slowdown in `values` (a configuration's nightly throughput, oldest first) from index
     `start` on (the accepted baseline's night, or 0); `noise`: one night's standard deviation of
     log throughput. After a shift the reference stays what it was before it: a later night back
-    above -K noise units of it marks the shift recovered, and only then can another begin."""
+    above -K noise units of it, or H units above the shift's level, marks the shift recovered,
+    and only then can another begin. The
+    nights of a shift, and those marked in `judged_slow` (flagged by the pairwise comparison),
+    stay out of every later reference: slowed nights would otherwise pull the level down."""
     x = np.log(np.asarray(values, dtype=float))
     if len(x) - start <= MIN_REFERENCE or noise <= 0:
         return []
+    slow = np.zeros(len(x), dtype=bool)
+    if judged_slow is not None:
+        slow[:len(judged_slow)] = np.asarray(judged_slow, dtype=bool)[:len(x)]
     shifts: list[Shift] = []
     s, last_zero, t = 0.0, start + MIN_REFERENCE - 1, start + MIN_REFERENCE
     z = np.zeros(len(x))
     while t < len(x):
-        ref = reference_level(x, start, t)
+        ref = reference_level(x, start, t, slow)
         z[t] = (x[t] - ref) / noise
         s = min(0.0, s + z[t] + k)
         if s == 0.0:
@@ -89,10 +102,15 @@ def find_shifts(values, noise: float, start: int = 0, k: float = K, h: float = H
             t += 1
             continue
         began = _dated(z, max(start + MIN_REFERENCE, last_zero + 1 - DATING_LOOKBACK), t)
+        # back: within K noise units of the reference, or H units above the shift's own level
+        # (a large shift is over when a night leaves its level as clearly as it left the
+        # reference, not only when a night comes within one noise unit of the reference)
+        back = min(-k, float(np.median(z[began:t + 1])) + h)
         rest = (x[t + 1:] - ref) / noise
-        recovered = next((t + 1 + i for i, value in enumerate(rest) if value > -k), None)
+        recovered = next((t + 1 + i for i, value in enumerate(rest) if value > back), None)
         ratio = math.exp(float(np.median(x[began:recovered or len(x)])) - ref)
         shifts.append(Shift(began, t, ratio, recovered))
+        slow[began:recovered or len(x)] = True
         if recovered is None:
             break
         s, last_zero, t = 0.0, recovered, recovered + 1

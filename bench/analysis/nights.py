@@ -12,10 +12,12 @@ night. Over many nights two more things matter:
   back) or accepted (`dcgan-bench history accept RUN`: the run becomes the new baseline and the
   new reference level, with who accepted it, when and why).
 
-The night-to-night noise each configuration is judged against pools its own nights (robust: the
-median absolute deviation of successive log throughputs, scaled to a standard deviation) with the
-value measured on real A/A nights (bench.analysis.throughput.NIGHT_NOISE), weighed as
-PRIOR_NIGHTS nights. Pure: runs in, states out; nothing here imports
+The night-to-night noise each configuration is judged against pools its own good nights (robust:
+the median absolute deviation of successive log throughputs, scaled to a standard deviation) with
+the value measured on real A/A nights (bench.analysis.throughput.NIGHT_NOISE), weighed as
+PRIOR_NIGHTS nights. A night judged slow in a configuration is left out of its noise: on real
+nights, one slowed night among four made the learned noise three times the real one and let the
+next slowed night through. Pure: runs in, states out; nothing here imports
 TensorFlow.
 """
 
@@ -45,6 +47,13 @@ def night_throughput(results: pd.DataFrame) -> dict:
     return {config: float(np.median(v)) for config, v in values.items()}
 
 
+def good_nights(earlier: list, config: str) -> list[float]:
+    """A configuration's throughput on the earlier nights that were not judged slow in it.
+    `earlier`: (run id, night_throughput, configurations judged slow that night)."""
+    return [values[config] for _, values, flagged in earlier
+            if config in values and config not in flagged]
+
+
 def night_noise(values: list[float]) -> tuple[float, str]:
     """The standard deviation of log(night / night before) for a configuration: its own nights'
     (the successive differences' median absolute deviation, scaled: robust to a step among them),
@@ -62,26 +71,30 @@ def night_noise(values: list[float]) -> tuple[float, str]:
 
 
 def judge_nights(nights: list[tuple[str, dict]], previous_open: dict, pairwise: dict,
-                 margin: float) -> dict:
-    """Tonight's state of every configuration. `nights`: (run id, night_throughput) from the
-    reference night (the accepted run, or the first) to tonight, oldest first; `previous_open`:
-    configuration -> the open regression carried from last night; `pairwise`: configuration ->
-    tonight's pairwise throughput verdict (bench.analysis.throughput).
+                 noise: dict, margin: float) -> dict:
+    """Tonight's state of every configuration. `nights`: (run id, night_throughput, the
+    configurations that night was judged slow in) from the reference night (the accepted run,
+    or the first) to tonight, oldest first; `previous_open`: configuration -> the open
+    regression carried from last night; `pairwise`: configuration ->
+    tonight's pairwise throughput verdict (bench.analysis.throughput); `noise`: configuration ->
+    (night noise, where it comes from), night_noise of its good nights.
 
     Returns configuration -> {state: new | open | fixed | ok, since, found, ratio, noise, ...}."""
     tonight = len(nights) - 1
     out = {}
     for config in nights[-1][1]:
-        series = [(run, values[config]) for run, values in nights if config in values]
-        ids, values = [r for r, _ in series], [v for _, v in series]
-        sigma, source = night_noise(values[:-1] or values)
+        series = [(run, values[config], config in flagged) for run, values, flagged in nights
+                  if config in values]
+        ids, values = [r for r, _, _ in series], [v for _, v, _ in series]
+        judged_slow = [slow for _, _, slow in series]
+        sigma, source = noise[config]
         bar = throughput.threshold(sigma, margin)
         # sigma is the noise of a ratio of two nights; one night's own noise is 1 / sqrt(2) of it
-        shifts = find_shifts(values, sigma / math.sqrt(2))
+        shifts = find_shifts(values, sigma / math.sqrt(2), judged_slow=judged_slow)
         state = {"noise": sigma, "noise_source": source, "threshold": bar, "nights": len(values)}
         open_before = previous_open.get(config)
         logs = np.log(values)
-        level = math.exp(logs[-1] - reference_level(logs, 0, max(1, len(logs) - 1)))
+        level = math.exp(logs[-1] - reference_level(logs, 0, max(1, len(logs) - 1), judged_slow))
         if open_before:
             if level >= 1 - bar / 2 and not (shifts and shifts[-1].recovered is None):
                 out[config] = {**state, "state": "fixed", "since": open_before["since"],

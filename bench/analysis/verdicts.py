@@ -73,8 +73,9 @@ def judge_run(candidate: Run, baseline_ref: str, db=None, thresholds: Thresholds
     previous = history.open_regressions(earlier[-1]) if earlier and not (
         len(earlier) == 1 and earlier[0]["accepted_at"]) else {}
     result = judge_night(baseline, candidate,
-                         [(r["id"], nights.night_throughput(history.run_results(r["id"], db)))
-                          for r in earlier], previous, thresholds, scope)
+                         [(r["id"], nights.night_throughput(history.run_results(r["id"], db)),
+                           history.flagged_configurations(r)) for r in earlier],
+                         previous, thresholds, scope)
     judgement = Judgement(result)
     if not history.has_run(candidate.id, db):
         judgement.notes.append(f"{candidate.id} is not in the history: its verdict is not "
@@ -91,15 +92,17 @@ def judge_night(baseline: Run, candidate: Run, earlier: list, previous_open: dic
                 thresholds: Thresholds, scope: str = SAME_MACHINE) -> dict:
     """Tonight against the last good night, and the nights since the reference: the pure core
     of the `last-good` policy (the history supplies its inputs). `earlier`: (run id,
-    nights.night_throughput) of the nights from the reference up to last night, oldest first;
-    `previous_open`: last night's open regressions."""
-    series = earlier + [(candidate.id, nights.night_throughput(candidate.results))]
-    noise = {config: nights.night_noise([v[config] for _, v in earlier if config in v])
+    nights.night_throughput, the configurations that night was judged slow in) of the nights
+    from the reference up to last night, oldest first; `previous_open`: last night's open
+    regressions."""
+    series = earlier + [(candidate.id, nights.night_throughput(candidate.results), set())]
+    noise = {config: nights.night_noise(nights.good_nights(earlier, config))
              for config in series[-1][1]}
     result = compare.compare_runs(baseline, candidate, alpha=thresholds.alpha,
                                   margin=thresholds.margin, noise=noise, scope=scope)
     pairwise = {t["key"]: t for t in result["throughput"]}
-    result["nights"] = nights.judge_nights(series, previous_open, pairwise, thresholds.margin)
+    result["nights"] = nights.judge_nights(series, previous_open, pairwise, noise,
+                                           thresholds.margin)
     _night_verdict(result)
     return result
 
