@@ -95,14 +95,15 @@ def test_a_slide_of_3_percent_a_night_is_found_once_dated_and_carried(tmp_path, 
     inside the margin), but a change point. log 0.97 = -0.0305 a night, and the nights' own
     noise is 0 (every step the same): pooled with the default 2.5% as 8 nights, the night noise
     is 2.5% x sqrt(8 / (8 + d)) with d differences so far, one night's own 1 / sqrt(2) of it.
-    Judging night 3 (d = 2): noise 1.58%, night 3 against the median of nights 0-2 (night 1):
-    z = -0.0609 / 0.0158 = -3.85, S = min(0, z + 1) = -2.85, no alarm. Judging night 4 (d = 3):
-    noise 1.51%, night 3's z = -4.04, S = -3.04 <= -3: the shift is open, dated to night 3,
-    and reported on night 4, the night it is seen."""
+    Judging night 4 (d = 3): noise 1.51%, night 3 against the median of nights 0-2 (night 1):
+    z = -4.04, S = -3.04 <= -3: a shift, dated to night 3. Its size, the median of its nights
+    over the reference: night 4, median(0.97^3, 0.97^4) / 0.97 = 0.927; night 5, 0.97^4 / 0.97
+    = 0.913; night 6, median(0.97^3..0.97^6) / 0.97 = 0.899, at last beyond the 10% margin:
+    reported on night 6, dated to night 3, then carried."""
     monkeypatch.setattr(throughput, "NIGHT_NOISE", 0.025)
     db = tmp_path / "h.sqlite"
     codes, results = [], []
-    for night in range(6):
+    for night in range(8):
         run = craft_night(tmp_path / "nightly", f"night{night}",
                           f"2026-11-0{night + 1}T02:00:00+00:00", speed=0.97 ** night)
         history.ingest(run, db)
@@ -111,27 +112,33 @@ def test_a_slide_of_3_percent_a_night_is_found_once_dated_and_carried(tmp_path, 
             codes.append(code)
             results.append(result)
     assert all(t["verdict"] == "no change" for r in results for t in r["throughput"])
-    assert [r["verdict"] for r in results] == ["ok", "ok", "ok", "regression", "open"]
-    assert codes == [0, 0, 0, 1, 0]  # raised once, on the night it was found
-    found = results[3]["nights"]
+    assert [r["verdict"] for r in results] == ["ok"] * 5 + ["regression", "open"]
+    assert codes == [0, 0, 0, 0, 0, 1, 0]  # raised once, on the night it reached the margin
+    # below the margin the shift is said beside the state, not raised
+    for r, size in zip(results[3:5], (0.927, 0.913), strict=True):
+        for state in r["nights"].values():
+            assert state["below_margin"]["since"] == "nightly/night3"
+            assert state["below_margin"]["ratio"] == pytest.approx(size, abs=1e-3)
+    found = results[5]["nights"]
     assert {s["state"] for s in found.values()} == {"new"}
     assert {s["since"] for s in found.values()} == {"nightly/night3"}
     assert {s["how"] for s in found.values()} == {"change point"}
-    assert {s["since"] for s in results[4]["nights"].values()} == {"nightly/night3"}
-    # a night with a regression is not good: night 5 is compared with night 3, the last good one
-    assert results[4]["baseline"] == "nightly/night3"
-    # a person accepts night 5 as the new baseline: from it on the nights are held to its level
-    assert main(["history", "accept", "nightly/night5", "--db", str(db), "--why",
+    assert {round(s["ratio"], 3) for s in found.values()} == {0.899}
+    assert {s["since"] for s in results[6]["nights"].values()} == {"nightly/night3"}
+    # a night with a regression is not good: night 7 is compared with night 5, the last good one
+    assert results[6]["baseline"] == "nightly/night5"
+    # a person accepts night 7 as the new baseline: from it on the nights are held to its level
+    assert main(["history", "accept", "nightly/night7", "--db", str(db), "--why",
                  "the new input pipeline is slower, on purpose", "--by", "ci"]) == 0
     capsys.readouterr()
-    after = craft_night(tmp_path / "nightly", "night6", "2026-11-07T02:00:00+00:00",
-                        speed=0.97 ** 5)
+    after = craft_night(tmp_path / "nightly", "night8", "2026-11-09T02:00:00+00:00",
+                        speed=0.97 ** 7)
     history.ingest(after, db)
-    code, result = _nightly(capsys, db, after, tmp_path, "c6")
-    assert code == 0 and result["verdict"] == "ok" and result["baseline"] == "nightly/night5"
+    code, result = _nightly(capsys, db, after, tmp_path, "c8")
+    assert code == 0 and result["verdict"] == "ok" and result["baseline"] == "nightly/night7"
     runs = {r["id"]: r for r in history.list_runs(db)}
-    assert runs["nightly/night5"]["accepted_by"] == "ci"
-    assert "on purpose" in runs["nightly/night5"]["accepted_why"]
+    assert runs["nightly/night7"]["accepted_by"] == "ci"
+    assert "on purpose" in runs["nightly/night7"]["accepted_why"]
 
 
 def test_a_regression_fixed_the_next_night_is_closed(tmp_path, capsys, monkeypatch):
