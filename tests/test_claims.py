@@ -338,3 +338,17 @@ def test_family_applies_holm_across_the_files_claims(cells):
     assert together[0]["family"] == "Holm across 10 claims"
     assert together[0]["p_holm"] == pytest.approx(min(1, 10 * claims.p_holds(alone)))
     assert (together[0]["verdict"] == "holds") == (together[0]["p_holm"] < 0.05)
+
+
+def test_a_throughput_claim_needs_no_final_evaluation():
+    # a throughput part has no final evaluation (final_n 0): its seeds are still its samples.
+    # 4 seeds a side fully separated: the exact two-sided p is 2 / C(8, 4) = 1/35
+    cells = _two_sides("images_per_sec_median", [400, 410, 420, 430], [300, 310, 320, 330])
+    cells["final_n"] = None
+    v = _verdict(cells, kind="differs", metric="images_per_sec")
+    assert v["left_out"] == [] and v["p_exact"] == Fraction(1, 35) and v["verdict"] == "holds"
+    fid = _two_sides("final_fid", [10, 20, 30, 40], [11, 21, 31, 41])
+    fid["final_n"] = None  # a quality metric without an evaluation is left out, saying so
+    v = _verdict(fid, kind="differs", metric="fid")
+    assert v["verdict"] == "inconclusive"
+    assert [x["reason"] for x in v["left_out"]] == ["no final evaluation"] * 8

@@ -10,6 +10,7 @@ import json
 import math
 from fractions import Fraction
 
+import pandas as pd
 import pytest
 from nights import GOLDEN, craft_night
 
@@ -355,3 +356,16 @@ def test_last_good_is_a_run_of_the_same_machine(tmp_path, capsys):
     assert 'id="spec-1"' in page and 'id="spec-2"' not in page  # two sections: one a machine
     assert page.count(f"; machine {fast_fp})") == page.count(
         f"; machine {_avx2_machine()['fingerprint']})") > 0
+
+
+def test_one_configuration_on_a_cpu_is_named_without_a_tf32_it_does_not_have(tmp_path):
+    # one configuration is named in full; TF32 (null on a CPU) is no part of its name
+    from bench.analysis.cells import results_to_cells
+
+    frame = pd.DataFrame([{"cell_id": f"c{s}", "status": "ok", "part": "throughput", "seed": s,
+                           "data": "mnist-5k", "device": "cpu", "precision": "float32",
+                           "xla": False, "batch_size": 64, "backend": "tensorflow", "tf32": None,
+                           "final_outcome": None, "final_n": None, "classifier_sha256": None}
+                          for s in (0, 1)])
+    (label,) = set(results_to_cells(frame)["config"])
+    assert "?" not in label and "TF32" not in label and "bs 64" in label

@@ -67,7 +67,8 @@ def _labels(frame: pd.DataFrame, keys, extra=()) -> pd.Series:
     that vary among cells that have a value for them."""
     varying = [k for k in keys if frame[k].astype(str).nunique(dropna=False) > 1]
     varying += [k for k in extra if frame[k].dropna().astype(str).nunique() > 1]
-    varying = varying or list(keys)  # one configuration: name it in full
+    # one configuration: name it in full, leaving out what no cell has (TF32 on a CPU)
+    varying = varying or [k for k in keys if frame[k].notna().any()]
     return frame.apply(lambda r: " · ".join(value_label(k, r[k]) for k in varying), axis=1)
 
 

@@ -70,9 +70,11 @@ def _matches(cells: pd.DataFrame, selector: dict) -> pd.Series:
     return mask
 
 
-def select_seeds(cells: pd.DataFrame, selector: dict, claim_name: str, field: str):
-    """(seeds with a final evaluation, seeds left out with their reason) of one configuration.
-    BenchError when no cell matches: a claim about nothing is an error, never a pass."""
+def select_seeds(cells: pd.DataFrame, selector: dict, claim_name: str, field: str,
+                 metric: str | None = None):
+    """(seeds with a final evaluation, seeds left out with their reason) of one configuration;
+    for images_per_sec, every ok seed (throughput needs no evaluation: a throughput part has
+    none). BenchError when no cell matches: a claim about nothing is an error, never a pass."""
     matched = cells[_matches(cells, selector)]
     if matched.empty:
         raise BenchError(f"claim {claim_name!r}: {field} ({selector_label(selector)}) matches no "
@@ -87,7 +89,9 @@ def select_seeds(cells: pd.DataFrame, selector: dict, claim_name: str, field: st
         raise BenchError(f"claim {claim_name!r}: {field} ({selector_label(selector)}) matches "
                          f"several cells of one seed: {', '.join(sorted(repeated['cell_id']))}"
                          f"{hint}")
-    ok = (matched["status"] == schema.STATUS_OK) & matched[schema.FINAL_N].notna()
+    ok = matched["status"] == schema.STATUS_OK
+    if metric != "images_per_sec":
+        ok &= matched[schema.FINAL_N].notna()
     left_out = [{"seed": _seed(r), "cell": r["cell_id"],
                  "reason": r["status"] if r["status"] != schema.STATUS_OK else
                  "no final evaluation"} for _, r in matched[~ok].iterrows()]
@@ -196,8 +200,8 @@ def _evidence_p(test) -> str:
 
 
 def _metric_sides(claim, cells):
-    a, left_a = select_seeds(cells, claim["a"], claim["name"], "a")
-    b, left_b = select_seeds(cells, claim["b"], claim["name"], "b")
+    a, left_a = select_seeds(cells, claim["a"], claim["name"], "a", claim["metric"])
+    b, left_b = select_seeds(cells, claim["b"], claim["name"], "b", claim["metric"])
     _check_same_measurement(claim, a, b)
     out = {"seeds_a": _seed_list(a, claim["metric"]), "seeds_b": _seed_list(b, claim["metric"]),
            "left_out": left_a + left_b}

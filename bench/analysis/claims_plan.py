@@ -91,8 +91,8 @@ def _rank_row(claim, cells, target) -> dict:
         return {"assumed": "A and B fully separated", "seeds": least,
                 "note": f"per side: the fewest with which the exact test can reach p < "
                         f"{float(alpha):.3g} at all"}
-    a, _ = select_seeds(cells, claim["a"], claim["name"], "a")
-    b, _ = select_seeds(cells, claim["b"], claim["name"], "b")
+    a, _ = select_seeds(cells, claim["a"], claim["name"], "a", claim["metric"])
+    b, _ = select_seeds(cells, claim["b"], claim["name"], "b", claim["metric"])
     va, vb = _metric_values(a, claim["metric"]), _metric_values(b, claim["metric"])
     need = pw.seeds_for_ranks(va, vb, alpha, _rank_decision(claim, alpha), sides, target)
     return {"assumed": f"seeds like those observed ({len(va)} and {len(vb)})", "seeds": need,
