@@ -135,6 +135,8 @@ BYTES_PER_MIB = 2 ** 20
 # tonight) or open (carried from an earlier night; bench.analysis.nights); `drift` is a word
 # older histories hold. A claim (bench.analysis.claims) holds, fails or is inconclusive.
 VERDICT_REGRESSION = "regression"
+# a configuration's states on a night judged slow in it (bench.analysis.nights): new, or carried
+NIGHT_SLOW_STATES = ("new", "open")
 VERDICT_IMPROVEMENT = "improvement"
 VERDICT_NO_CHANGE = "no change"
 VERDICT_INCONCLUSIVE = "inconclusive"

@@ -80,9 +80,9 @@ def find_shifts(values, noise: float, start: int = 0, k: float = K, h: float = H
     `start` on (the accepted baseline's night, or 0); `noise`: one night's standard deviation of
     log throughput. After a shift the reference stays what it was before it: a later night back
     above -K noise units of it, or H units above the shift's level, marks the shift recovered,
-    and only then can another begin. The
-    nights of a shift, and those marked in `judged_slow` (flagged by the pairwise comparison),
-    stay out of every later reference: slowed nights would otherwise pull the level down."""
+    and only then can another begin. The nights of a shift, and those marked in `judged_slow`
+    (flagged by the pairwise comparison), stay out of every later reference: slowed nights
+    would otherwise pull the level down."""
     x = np.log(np.asarray(values, dtype=float))
     if len(x) - start <= MIN_REFERENCE or noise <= 0:
         return []

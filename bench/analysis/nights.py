@@ -70,13 +70,13 @@ def night_noise(values: list[float]) -> tuple[float, str]:
                     f"{default:.1%} as {PRIOR_NIGHTS} nights")
 
 
-def judge_nights(nights: list[tuple[str, dict]], previous_open: dict, pairwise: dict,
+def judge_nights(nights: list[tuple[str, dict, set]], previous_open: dict, pairwise: dict,
                  noise: dict, margin: float) -> dict:
     """Tonight's state of every configuration. `nights`: (run id, night_throughput, the
     configurations that night was judged slow in) from the reference night (the accepted run,
     or the first) to tonight, oldest first; `previous_open`: configuration -> the open
-    regression carried from last night; `pairwise`: configuration ->
-    tonight's pairwise throughput verdict (bench.analysis.throughput); `noise`: configuration ->
+    regression carried from last night; `pairwise`: configuration -> tonight's pairwise
+    throughput verdict (bench.analysis.throughput); `noise`: configuration ->
     (night noise, where it comes from), night_noise of its good nights.
 
     Returns configuration -> {state: new | open | fixed | ok, since, found, ratio, noise, ...}."""

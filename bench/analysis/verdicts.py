@@ -110,7 +110,7 @@ def judge_night(baseline: Run, candidate: Run, earlier: list, previous_open: dic
 def open_map(result: dict) -> dict:
     """The regressions a night leaves open, as the history keeps them for the next night."""
     return {c: {"since": s["since"], "found": s.get("found", result["candidate"])}
-            for c, s in result["nights"].items() if s["state"] in ("new", "open")}
+            for c, s in result["nights"].items() if s["state"] in schema.NIGHT_SLOW_STATES}
 
 
 def _night_verdict(result: dict):
