@@ -88,8 +88,7 @@ def simulate(nights: int, noise: Noise, seed: int = 0, step_at: int | None = Non
                          "how": [s.get("how") for s in verdict["nights"].values()]})
         if verdict["verdict"] in ("first", schema.VERDICT_OK):
             last_good = run
-        flagged = {c for c, s in verdict["nights"].items() if s["state"] in schema.NIGHT_SLOW_STATES}
-        earlier.append((run.id, night_throughput(run.results), flagged))
+        earlier.append((run.id, night_throughput(run.results), set(open_map(verdict))))
         runs.append(run)
     return verdicts
 

@@ -86,9 +86,7 @@ def find_shifts(values, noise: float, start: int = 0, k: float = K, h: float = H
     x = np.log(np.asarray(values, dtype=float))
     if len(x) - start <= MIN_REFERENCE or noise <= 0:
         return []
-    slow = np.zeros(len(x), dtype=bool)
-    if judged_slow is not None:
-        slow[:len(judged_slow)] = np.asarray(judged_slow, dtype=bool)[:len(x)]
+    slow = np.zeros(len(x), dtype=bool) if judged_slow is None else np.array(judged_slow, dtype=bool)
     shifts: list[Shift] = []
     s, last_zero, t = 0.0, start + MIN_REFERENCE - 1, start + MIN_REFERENCE
     z = np.zeros(len(x))

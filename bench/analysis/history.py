@@ -301,14 +301,6 @@ def open_regressions(night: dict) -> dict:
     return details.get("open") or {}
 
 
-def flagged_configurations(night: dict) -> set:
-    """The configurations a night was judged slow in (a regression new that night, or carried
-    open): its throughput says nothing about the noise between good nights."""
-    details = json.loads(night.get("details_json") or "{}")
-    return {c for c, s in (details.get("nights") or {}).items() if s.get("state") in
-            schema.NIGHT_SLOW_STATES}
-
-
 def record_verdict(run_id: str, baseline_id: str | None, verdict: str, details: dict, db=None):
     """Store (or replace) the verdict of `run_id`'s comparison with `baseline_id`."""
     con = connect(db or default_db())

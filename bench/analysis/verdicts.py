@@ -74,7 +74,7 @@ def judge_run(candidate: Run, baseline_ref: str, db=None, thresholds: Thresholds
         len(earlier) == 1 and earlier[0]["accepted_at"]) else {}
     result = judge_night(baseline, candidate,
                          [(r["id"], nights.night_throughput(history.run_results(r["id"], db)),
-                           history.flagged_configurations(r)) for r in earlier],
+                           set(history.open_regressions(r))) for r in earlier],
                          previous, thresholds, scope)
     judgement = Judgement(result)
     if not history.has_run(candidate.id, db):
@@ -108,7 +108,8 @@ def judge_night(baseline: Run, candidate: Run, earlier: list, previous_open: dic
 
 
 def open_map(result: dict) -> dict:
-    """The regressions a night leaves open, as the history keeps them for the next night."""
+    """The regressions a night leaves open, as the history keeps them for the next night: the
+    configurations it was judged slow in (their nights stay out of later noise and levels)."""
     return {c: {"since": s["since"], "found": s.get("found", result["candidate"])}
             for c, s in result["nights"].items() if s["state"] in schema.NIGHT_SLOW_STATES}
 
