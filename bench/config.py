@@ -14,10 +14,10 @@ from bench.errors import BenchError
 
 DATASETS = ("mnist-5k", "mnist", "fashion-mnist")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
-# The framework a cell trains under (bench.cell.frameworks): TensorFlow, the reference, or JAX
+# The framework a cell trains under (bench.cell.framework): TensorFlow, the reference, or JAX
 # through Keras 3's JAX backend (the `jax` extra). Spelled here, beside the precisions, so that a
 # configuration is validated without importing either.
-BACKENDS = ("tensorflow", "jax")
+FRAMEWORKS = ("tensorflow", "jax")
 JAX_PRECISIONS = ("float32", "mixed_bfloat16")
 # How seeds packed in one program are stepped (bench.cell.jax_packed): the device's choice, a
 # Python loop over the seeds inside one jit, or jax.vmap over their stacked states.
@@ -50,7 +50,7 @@ class CellConfig:
     # TensorFloat-32 for float32 matmuls and convolutions on GPUs that have it (Ampere and newer):
     # None keeps TensorFlow's default (on), said explicitly in env.json; no effect on a CPU
     tf32: bool | None = None
-    backend: str = "tensorflow"
+    framework: str = "tensorflow"
     # JAX only: this many seeds of one configuration trained together, in one program (one
     # process); each still gets its own cell directory and record (bench.cell.jax_packed)
     seeds_per_process: int = 1
@@ -101,20 +101,20 @@ def config_problems(cfg) -> list[str]:
         positive_int("epochs", cfg.epochs)
     positive_int("log_every", cfg.log_every)
     positive_int("warmup_windows", cfg.warmup_windows, allow_zero=True)
-    if cfg.backend not in BACKENDS:
-        p.append(f"backend: expected one of {', '.join(BACKENDS)}, found {cfg.backend!r}")
-    elif cfg.backend == "jax":
+    if cfg.framework not in FRAMEWORKS:
+        p.append(f"framework: expected one of {', '.join(FRAMEWORKS)}, found {cfg.framework!r}")
+    elif cfg.framework == "jax":
         if cfg.precision in PRECISIONS and cfg.precision not in JAX_PRECISIONS:
-            p.append(f"precision: expected one of {', '.join(JAX_PRECISIONS)} under backend jax "
+            p.append(f"precision: expected one of {', '.join(JAX_PRECISIONS)} under framework jax "
                      f"(loss-scaled float16 is implemented for TensorFlow only), found "
                      f"{cfg.precision!r}")
         if cfg.tf32 is not None:
-            p.append("tf32: a TensorFlow setting; leave it out under backend jax")
+            p.append("tf32: a TensorFlow setting; leave it out under framework jax")
     positive_int("seeds_per_process", cfg.seeds_per_process)
     if isinstance(cfg.seeds_per_process, int) and cfg.seeds_per_process > 1:
-        if cfg.backend != "jax":
-            p.append(f"seeds_per_process: more than one seed in one program needs backend jax, "
-                     f"found {cfg.seeds_per_process} under backend {cfg.backend!r}")
+        if cfg.framework != "jax":
+            p.append(f"seeds_per_process: more than one seed in one program needs framework jax, "
+                     f"found {cfg.seeds_per_process} under framework {cfg.framework!r}")
         if cfg.eval_every:
             p.append("eval_every: seeds packed in one program are evaluated at the end only "
                      f"(final_n); found eval_every = {cfg.eval_every}")

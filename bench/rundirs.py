@@ -44,16 +44,62 @@ def summary_v1_to_v2(summary: dict) -> dict:
     return migrated
 
 
+def _renamed(record: dict, old: str, new: str) -> dict:
+    """`record` with its key `old` called `new`, in place in the key order."""
+    return {new if k == old else k: v for k, v in record.items()}
+
+
+def framework_v2_to_v3(record: dict) -> dict:
+    """config.json, env.json and a results row: the framework axis was called `backend`."""
+    return _renamed(record, "backend", schema.FRAMEWORK)
+
+
+def summary_v2_to_v3(summary: dict) -> dict:
+    """A summary's placement named the launcher that ran the cell `backend` (local only)."""
+    placement = summary.get("placement")
+    if not isinstance(placement, dict):
+        return summary
+    return {**summary, "placement": _renamed(placement, "backend", "launcher")}
+
+
+def manifest_v2_to_v3(manifest: dict) -> dict:
+    """The spec kept in a manifest named the framework axis `backend`: today's spec names it
+    `frameworks`, so `grid --resume` with the renamed spec finds the same spec."""
+    spec = manifest.get("spec")
+    if not isinstance(spec, dict):
+        return manifest
+
+    def axes_renamed(table):
+        if isinstance(table, dict) and isinstance(table.get("axes"), dict):
+            return {**table, "axes": _renamed(table["axes"], "backend", "frameworks")}
+        return table
+
+    spec = axes_renamed(spec)
+    if isinstance(spec.get("parts"), list):
+        spec = {**spec, "parts": [axes_renamed(part) for part in spec["parts"]]}
+    return {**manifest, "spec": spec}
+
+
+# A results row (bench.rundirs.cell_to_row) as the history keeps it: not a file, a stored row type.
+RESULTS_ROW = "results row"
+# What a stored record without a schema_version is: a results row from before rows carried one.
+UNVERSIONED = {RESULTS_ROW: 2}
+
 # file name -> {version n: record of version n -> record of version n + 1}. A file without an
 # entry for a version did not change then: only its schema_version moves on.
 MIGRATIONS = {
-    schema.SUMMARY_FILE: {1: summary_v1_to_v2},
+    schema.SUMMARY_FILE: {1: summary_v1_to_v2, 2: summary_v2_to_v3},
+    schema.CONFIG_FILE: {2: framework_v2_to_v3},
+    schema.ENV_FILE: {2: framework_v2_to_v3},
+    schema.MANIFEST_FILE: {2: manifest_v2_to_v3},
+    RESULTS_ROW: {2: framework_v2_to_v3},
 }
 
 
 def migrate(file_name: str, record: dict) -> dict:
-    """`record`, a whole record of `file_name`, brought to the current schema version."""
-    version = record.get("schema_version", schema.SCHEMA_VERSION)
+    """`record`, a whole record of `file_name` (or a stored row type: RESULTS_ROW), brought to
+    the current schema version."""
+    version = record.get("schema_version", UNVERSIONED.get(file_name, schema.SCHEMA_VERSION))
     steps = MIGRATIONS.get(file_name, {})
     while version < schema.SCHEMA_VERSION:
         if version in steps:

@@ -10,7 +10,11 @@ imports TensorFlow or pandas.
 # 2: peak memory split into training and process (with kinds), first_batch_seconds, throughput
 #    `overall` and excluded windows, KID block sizes, per-optimizer skipped steps, and the
 #    seed `outcome` (digits | mode_collapse | not_converged) in place of the boolean `collapsed`.
-SCHEMA_VERSION = 2
+# 3: two words for two things: `framework` (tensorflow | jax: what a cell trains under) where
+#    config.json, env.json and results rows said `backend`, the spec axis `frameworks`, and
+#    `launcher` (local | ray: what ran the cell) in a summary's placement; results rows kept in
+#    the history carry a schema_version.
+SCHEMA_VERSION = 3
 
 # Files of one cell directory.
 CONFIG_FILE = "config.json"
@@ -37,12 +41,14 @@ LATEST_LINK = "latest"
 # belongs to, so that two parts training the same coordinates stay apart.
 SEED = "seed"
 PART = "part"
-COORDINATES = ("backend", "data", "device", "precision", "tf32", "xla", "batch_size", SEED)
+# the framework a cell trains under (bench.cell.framework): tensorflow or jax
+FRAMEWORK = "framework"
+COORDINATES = (FRAMEWORK, "data", "device", "precision", "tf32", "xla", "batch_size", SEED)
 CONFIG_COORDINATES = tuple(k for k in COORDINATES if k != SEED)
 CELL_KEY = (PART, *COORDINATES)
 # What a record from before a coordinate existed means by its absence: every cell trained under
-# TensorFlow before the backend axis.
-COORDINATE_DEFAULTS = {"backend": "tensorflow"}
+# TensorFlow before the framework axis.
+COORDINATE_DEFAULTS = {FRAMEWORK: "tensorflow"}
 
 # Cell statuses. Only "ok" means the numbers in the summary are complete.
 STATUS_OK = "ok"

@@ -1,6 +1,6 @@
 """A real Ray cluster on the loopback address for the Ray tests: nodes started with `ray start`,
 all on this machine, and the grid driven against it as a user would (`dcgan-bench grid
---executor ray --address ...`).
+--launcher ray --address ...`).
 
 `ray stop --force` ends every Ray process on the machine, so one cluster runs at a time: each test
 module that needs one starts its own in a module-scoped fixture.
@@ -47,10 +47,10 @@ class Cluster:
                  "--disable-usage-stats", *resources)
 
     def grid(self, spec, out, *extra, wait=True):
-        """`dcgan-bench grid SPEC --out OUT --executor ray --address ADDR EXTRA...`: the finished
+        """`dcgan-bench grid SPEC --out OUT --launcher ray --address ADDR EXTRA...`: the finished
         process, or with wait=False the running one (output on its stdout)."""
         cmd = [sys.executable, "-m", "bench", "grid", str(spec), "--out", str(out),
-               "--executor", "ray", "--address", self.address, *extra]
+               "--launcher", "ray", "--address", self.address, *extra]
         if not wait:
             return subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=subprocess.PIPE,
                                     stderr=subprocess.STDOUT, text=True)
@@ -79,7 +79,7 @@ def summary(run: Path, cell: str) -> dict:
 
 
 def cell_processes() -> list[int]:
-    """Pids of running cell processes (bench.grid.worker), whichever backend started them."""
+    """Pids of running cell processes (bench.grid.worker), whichever launcher started them."""
     out = subprocess.run(["pgrep", "-f", "bench.grid.worker"], capture_output=True, text=True)
     return [int(p) for p in out.stdout.split()]
 

@@ -364,7 +364,7 @@ def test_one_configuration_on_a_cpu_is_named_without_a_tf32_it_does_not_have(tmp
 
     frame = pd.DataFrame([{"cell_id": f"c{s}", "status": "ok", "part": "throughput", "seed": s,
                            "data": "mnist-5k", "device": "cpu", "precision": "float32",
-                           "xla": False, "batch_size": 64, "backend": "tensorflow", "tf32": None,
+                           "xla": False, "batch_size": 64, "framework": "tensorflow", "tf32": None,
                            "final_outcome": None, "final_n": None, "classifier_sha256": None}
                           for s in (0, 1)])
     (label,) = set(results_to_cells(frame)["config"])

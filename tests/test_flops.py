@@ -42,10 +42,10 @@ def test_step_flops_and_achieved_rate():
 def test_analytic_count_matches_tensorflows_count_of_live_ops():
     from flops_profile import traced_step_flops
 
-    from bench.cell.frameworks import build_tensorflow_cell as build
+    from bench.cell.tf_framework import TensorFlowFramework
     from bench.config import CellConfig
 
-    _, step = build(CellConfig(batch_size=16), "/CPU:0")
+    _, step = TensorFlowFramework().build(CellConfig(batch_size=16), "/CPU:0")
     counted = traced_step_flops(step, 16)
     analytic = flops.train_step_flops_per_image()
     assert counted["live_dense_and_conv"] == analytic

@@ -232,11 +232,12 @@ class FakeAsyncStep:
 
 @pytest.mark.parametrize("log_every", [5, 50])
 def test_throughput_on_an_asynchronous_device_is_its_queue_rate(tmp_path, monkeypatch, log_every):
-    from bench.cell import timing, train
+    from bench.cell import loop, timing
+    from bench.cell.framework import OneSeed
 
     clock = VirtualClock()
-    monkeypatch.setattr(timing, "time", types.SimpleNamespace(perf_counter=clock.perf_counter,
-                                                              sleep=clock.sleep))
+    monkeypatch.setattr(loop, "time", types.SimpleNamespace(perf_counter=clock.perf_counter,
+                                                            sleep=clock.sleep))
     cfg = CellConfig(batch_size=64, log_every=log_every, steps=2000, final_eval_n=0)
     rates = {}
     for overlap in (True, False):
@@ -246,8 +247,8 @@ def test_throughput_on_an_asynchronous_device_is_its_queue_rate(tmp_path, monkey
         out.mkdir()
         log = timing.WindowLog(out, cfg, step)
         log.add_first(np.array([0.7, 1.3, 0.5, 0.4]))
-        log.start_window()
-        train.run_steps(cfg, step, iter(range(10 ** 6)), log, range(2, 2001), overlap=overlap)
+        loop.run_windows(OneSeed(step), [iter(range(10 ** 6))], [log],
+                         loop.FixedWindows(2000, log_every), overlap=overlap)
         rates[overlap] = log.throughput()["median"]
     true_rate = 64 / 0.002
     assert rates[True] == pytest.approx(true_rate, rel=0.02)

@@ -317,7 +317,7 @@ def test_ctrl_c_twice_as_a_cell_finishes_stops_cleanly_keeping_it(tmp_path, mach
 
 
 def test_a_ray_cell_directory_whose_worker_died_is_removed_by_the_next(tmp_path, monkeypatch):
-    from bench.grid import ray_backend
+    from bench.grid import ray_launcher
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     gone = subprocess.Popen(["true"])
@@ -327,7 +327,7 @@ def test_a_ray_cell_directory_whose_worker_died_is_removed_by_the_next(tmp_path,
     other = tmp_path / "dcgan-bench-cell-notapid"
     for d in (dead, alive, other):
         (d / "cell").mkdir(parents=True)
-    fresh = ray_backend._cell_tmp_dir()
+    fresh = ray_launcher._cell_tmp_dir()
     assert not dead.exists()
     assert alive.is_dir() and other.is_dir()  # a live worker's cell, and a name not ours
     assert fresh.parent == tmp_path and fresh.name.startswith(f"dcgan-bench-cell-{os.getpid()}-")
@@ -351,24 +351,24 @@ def test_too_small_evaluations_are_refused_before_training(tmp_path):
     assert "final_eval_n: expected 0 (off) or at least 128" in str(e.value)
 
 
-def test_the_backend_is_chosen_in_one_function_and_refuses_options_it_does_not_take():
-    from bench.grid.backends import make_backend
+def test_the_launcher_is_chosen_in_one_function_and_refuses_options_it_does_not_take():
+    from bench.grid.launchers import make_launcher
     from bench.grid.local import LocalProcesses
 
-    assert isinstance(make_backend(), LocalProcesses)
-    with pytest.raises(BenchError, match="--address and --retries are for --executor ray"):
-        make_backend("local", address="10.0.0.5:6379")
+    assert isinstance(make_launcher(), LocalProcesses)
+    with pytest.raises(BenchError, match="--address and --retries are for --launcher ray"):
+        make_launcher("local", address="10.0.0.5:6379")
     with pytest.raises(BenchError, match="expected one of local, ray, found 'slurm'"):
-        make_backend("slurm")
+        make_launcher("slurm")
     with pytest.raises(BenchError, match="--retries: expected 0 or more, found -1"):
-        make_backend("ray", retries=-1)
+        make_launcher("ray", retries=-1)
 
 
 def test_resume_without_out_is_refused_before_ray_starts(tmp_path):
-    # the Ray backend joins its cluster on first use: bad input costs no cluster start
-    r = _run_grid(_spec(tmp_path), "--resume", "--executor", "ray")
+    # the Ray launcher joins its cluster on first use: bad input costs no cluster start
+    r = _run_grid(_spec(tmp_path), "--resume", "--launcher", "ray")
     assert r.returncode == 2 and "--resume needs --out" in r.stderr
-    assert "ray" not in r.stderr.lower().replace("--executor ray", "")
+    assert "ray" not in r.stderr.lower().replace("--launcher ray", "")
 
 
 PACKED = """
@@ -379,7 +379,7 @@ batch_sizes = [32, 64]
 devices = ["cpu"]
 xla = [true]
 precision = ["float32"]
-backend = {backend}
+frameworks = {frameworks}
 [budget]
 steps = 20
 seeds_per_process = 2
@@ -391,7 +391,7 @@ def test_seeds_packed_in_one_process_are_grouped_by_configuration():
 
     from bench.grid.local import process_groups
 
-    spec = expand(tomllib.loads(PACKED.format(backend='["jax"]')))
+    spec = expand(tomllib.loads(PACKED.format(frameworks='["jax"]')))
     groups = [[c.config.seed for c in group] for group in process_groups(spec.cells)]
     sizes = [[c.config.batch_size for c in group] for group in process_groups(spec.cells)]
     # five seeds in twos: the last seed alone, and never two batch sizes in one program
@@ -402,15 +402,15 @@ def test_seeds_packed_in_one_process_are_grouped_by_configuration():
 
 
 def test_packed_seeds_outside_jax_or_on_ray_are_refused_before_anything_is_written(tmp_path):
-    r = _run_grid(_spec(tmp_path, PACKED.format(backend='["tensorflow", "jax"]')),
+    r = _run_grid(_spec(tmp_path, PACKED.format(frameworks='["tensorflow", "jax"]')),
                   "--out", tmp_path / "out")
     assert r.returncode == 2
-    assert ("seeds_per_process: more than one seed in one program needs backend jax, found 2 "
-            "under backend 'tensorflow'") in r.stderr
-    r = _run_grid(_spec(tmp_path, PACKED.format(backend='["jax"]')), "--out", tmp_path / "out",
-                  "--executor", "ray")
+    assert ("seeds_per_process: more than one seed in one program needs framework jax, found 2 "
+            "under framework 'tensorflow'") in r.stderr
+    r = _run_grid(_spec(tmp_path, PACKED.format(frameworks='["jax"]')), "--out", tmp_path / "out",
+                  "--launcher", "ray")
     assert r.returncode == 2, r.stderr
-    assert "seeds packed in one program run on the local backend only" in r.stderr
+    assert "seeds packed in one program run on the local launcher only" in r.stderr
     assert not (tmp_path / "out").exists()
 
 
@@ -422,7 +422,7 @@ def test_a_packing_without_packed_seeds_or_unknown_is_refused():
                               "seeds_per_process is 1; found packing = 'vmap'"),
                              ('packing = "pmap"', "packing: expected one of auto, loop, vmap, "
                               "found 'pmap'")):
-        text = PACKED.format(backend='["jax"]').replace("seeds_per_process = 2", budget)
+        text = PACKED.format(frameworks='["jax"]').replace("seeds_per_process = 2", budget)
         with pytest.raises(BenchError) as e:
             expand(tomllib.loads(text))
         assert expected in str(e.value)

@@ -83,12 +83,12 @@ sys.exit(code)
 
 def test_a_jax_cell_trains_without_tensorflow_and_completes_its_evaluation_where_it_is(tmp_path):
     cell = tmp_path / "cell"
-    proc = subprocess.run([sys.executable, "-c", BLOCKED, "train", "--backend", "jax",
+    proc = subprocess.run([sys.executable, "-c", BLOCKED, "train", "--framework", "jax",
                            "--steps", "12", "--log-every", "5", "--batch-size", "16",
                            "--final-eval-n", "128", "--out", str(cell)],
                           cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    # the record reads like a TensorFlow cell's: the same files and fields, the backend named
+    # the record reads like a TensorFlow cell's: the same files and fields, the framework named
     for name in (schema.CONFIG_FILE, schema.ENV_FILE, schema.SUMMARY_FILE, schema.STEPS_FILE,
                  schema.SAMPLES_FILE, schema.GENERATOR_FILE):
         assert (cell / name).is_file(), name
@@ -96,8 +96,8 @@ def test_a_jax_cell_trains_without_tensorflow_and_completes_its_evaluation_where
     config = records.read_json_record(cell / schema.CONFIG_FILE)
     env = records.read_json_record(cell / schema.ENV_FILE)
     summary = records.read_json_record(cell / schema.SUMMARY_FILE)
-    assert config["backend"] == "jax" and config["jax_device"] == "jax:cpu:0"
-    assert env["backend"] == "jax" and env["jax"] and env["tensorflow"] is None
+    assert config["framework"] == "jax" and config["jax_device"] == "jax:cpu:0"
+    assert env["framework"] == "jax" and env["jax"] and env["tensorflow"] is None
     assert env["machine"]["fingerprint"]
     assert summary["status"] == "ok" and summary["steps"] == 12
     assert summary["images_per_sec"]["median"] > 0 and summary["compile_seconds"] > 0
@@ -115,7 +115,7 @@ def test_a_jax_cell_trains_without_tensorflow_and_completes_its_evaluation_where
     from bench.analysis.results import load_results
 
     row = load_results([cell]).iloc[0]
-    assert row["backend"] == "jax" and row["final_fid"] == summary["final"]["fid"]
+    assert row["framework"] == "jax" and row["final_fid"] == summary["final"]["fid"]
     printed = json.loads(done.stdout)
     assert printed["fid"] == summary["final"]["fid"]
 
@@ -139,7 +139,7 @@ batch_sizes = [16]
 devices = ["cpu"]
 xla = [true]
 precision = ["float32"]
-backend = ["jax"]
+frameworks = ["jax"]
 """
 
 

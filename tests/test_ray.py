@@ -154,7 +154,7 @@ def test_without_ray_the_error_names_the_extra(tmp_path):
         "from bench.cli import main\n"
         "sys.exit(main(sys.argv[1:]))\n")
     proc = subprocess.run([sys.executable, "-c", blocked, "grid", str(SMOKE), "--out",
-                           str(tmp_path / "run"), "--executor", "ray"], cwd=ROOT,
+                           str(tmp_path / "run"), "--launcher", "ray"], cwd=ROOT,
                           capture_output=True, text=True)
     assert proc.returncode == 2
     assert "pip install 'dcgan-bench[ray]'" in proc.stderr and proc.stderr.count("\n") == 1

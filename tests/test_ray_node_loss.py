@@ -25,7 +25,7 @@ from raycluster import (  # noqa: E402
     wait_for_training,
 )
 
-from bench.grid.ray_backend import SYSTEM_FAILURES  # noqa: E402
+from bench.grid.ray_launcher import SYSTEM_FAILURES  # noqa: E402
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 CELL = "cpu_float32_xla-off_bs32_seed0"

@@ -49,7 +49,7 @@ def value_label(key, value) -> str:
         return "XLA on" if bool(value) else "XLA off"
     if key == "tf32":
         return "TF32 on" if bool(value) else "TF32 off"
-    if key == "backend":
+    if key == schema.FRAMEWORK:
         return "TensorFlow" if value == "tensorflow" else "JAX" if value == "jax" else str(value)
     if key == "batch_size":
         return f"bs {int(value)}"

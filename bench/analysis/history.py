@@ -35,7 +35,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench import schema
+from bench import rundirs, schema
 from bench.analysis.runs import Run, run_dir_to_run, run_machines
 from bench.errors import BenchError
 
@@ -55,7 +55,6 @@ CELL_COLUMNS = (*KEY_COLUMNS, "status", "reason", schema.IMAGES_PER_SEC_MEDIAN,
                 schema.CLASSIFIER_SHA256, schema.MACHINE_FINGERPRINT)
 RUN_COLUMNS = ("id", "spec_name", "spec_sha256", "started", "harness_commit", "harness_dirty",
                "tensorflow", "device_model", "host", "path", "machines_json")
-VERDICT_COLUMNS = ("run_id", "baseline_id", "verdict", "compared", "details_json")
 
 # The current schema, for a new database. An older database is brought here by MIGRATIONS.
 SCHEMA_SQL = f"""
@@ -157,7 +156,16 @@ def _plain(value):
 
 
 def _row_json(row: pd.Series) -> str:
-    return json.dumps({k: _plain(v) for k, v in row.items()})
+    """A results row as stored, with the record schema it was written under (rows are migrated
+    on read, as run records are: bench.rundirs)."""
+    return json.dumps({"schema_version": schema.SCHEMA_VERSION,
+                       **{k: _plain(v) for k, v in row.items()}})
+
+
+def _stored_row(text: str) -> dict:
+    """A stored results row brought to today's schema, without its schema_version."""
+    row = rundirs.migrate(rundirs.RESULTS_ROW, json.loads(text))
+    return {k: v for k, v in row.items() if k != "schema_version"}
 
 
 def ingest(run_dir, db=None) -> tuple[str, bool]:
@@ -244,7 +252,7 @@ def run_results(run_id: str, db=None, info: dict | None = None) -> pd.DataFrame:
         run_info(run_id, db)  # a clear error for an unknown id
     rows = _query(db, "SELECT * FROM cells WHERE run_id = ? ORDER BY rowid", (run_id,))
     # Schema-1 rows kept only their columns: read back what they have.
-    return pd.DataFrame([json.loads(r["row_json"]) if r["row_json"] else
+    return pd.DataFrame([_stored_row(r["row_json"]) if r["row_json"] else
                          {"cell_id": r["cell_id"], **{c: r[c] for c in CELL_COLUMNS}}
                          for r in rows])
 

@@ -49,8 +49,7 @@ class Judgement:
     def bad(self) -> bool:
         """Something new went wrong tonight: the nightly job and `compare` exit 1. A regression
         carried from an earlier night (`open`) was reported then, and is not raised again."""
-        return self.result is not None and self.result["verdict"] in (
-            schema.VERDICT_REGRESSION, schema.VERDICT_DRIFT)
+        return self.result is not None and self.result["verdict"] == schema.VERDICT_REGRESSION
 
 
 def judge_run(candidate: Run, baseline_ref: str, db=None, thresholds: Thresholds | None = None,

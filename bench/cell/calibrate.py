@@ -14,10 +14,13 @@ A short measurement right after compiling is not a long run's steady state: the 
 uses it says so, and the grid reports the estimate against the actual duration.
 """
 
+import dataclasses
 import math
 import tempfile
 import time
 from pathlib import Path
+
+from bench import rundirs, schema
 
 MEASURE_SECONDS = 2.0
 MIN_WINDOWS = 3
@@ -26,90 +29,73 @@ MAX_WINDOW_STEPS = 512
 EVAL_SIZES = (256, 1024)  # after a warm-up evaluation of the smallest size the metrics allow
 
 
+class CalibrationWindows:
+    """The calibration's windows (bench.cell.loop's plan): a one-step probe, left out as warm-up,
+    then windows sized from it to at least WINDOW_SECONDS, enough of them for MIN_WINDOWS and
+    MEASURE_SECONDS."""
+
+    def __init__(self):
+        self.steps = None  # steps a measured window
+        self.left = None  # measured windows still to run
+
+    def next_window(self, start: int, last_seconds: float | None):
+        if self.steps is None:
+            self.steps = 0
+            return start, False  # the probe
+        if self.left is None:
+            per_step = max(last_seconds, 1e-4)
+            self.steps = 1 if per_step >= WINDOW_SECONDS else min(
+                MAX_WINDOW_STEPS, math.ceil(WINDOW_SECONDS / per_step))
+            self.left = max(MIN_WINDOWS, math.ceil(MEASURE_SECONDS / (self.steps * per_step)))
+        if self.left == 0:
+            return None
+        self.left -= 1
+        return start + self.steps - 1, self.left == 0
+
+
 def calibrate_config(cfg) -> dict:
-    """Seconds of data loading, setup, compile and save, and the steady images/s of one
-    configuration (bench.config.CellConfig)."""
-    import keras
+    """Seconds of data loading, setup, compile (first batch included) and save, and the steady
+    images/s of one configuration (bench.config.CellConfig): a cell of it trained by the same
+    code as every cell (bench.cell.train), into a directory thrown away after."""
+    from bench.cell.train import run_cells
 
-    from bench.cell.devices import apply_tf32, resolve_device
-    from bench.cell.frameworks import build_tensorflow_cell as build
-    from bench.cell.generate import save_generator, write_samples_png
-    from bench.cell.pipeline import training_dataset
-    from bench.datasets import load_split
-
-    t0 = time.perf_counter()
-    tf_device = resolve_device(cfg.device)
-    apply_tf32(cfg.tf32)
-    split = load_split(cfg.data, "train", cfg.data_dir)
-    data_seconds = time.perf_counter() - t0
-    try:
-        import tensorflow as tf
-
-        with tf.device(tf_device):
-            t0 = time.perf_counter()
-            generator, step_fn = build(cfg, tf_device)
-            setup_seconds = time.perf_counter() - t0
-            batches = iter(training_dataset(split.images, cfg.batch_size, cfg.seed))
-            t0 = time.perf_counter()
-            step_fn(next(batches)).numpy()
-            compile_seconds = time.perf_counter() - t0
-            windows = _timed_windows(step_fn, batches, cfg.batch_size)
-            with tempfile.TemporaryDirectory() as tmp:
-                t0 = time.perf_counter()
-                write_samples_png(generator, Path(tmp) / "samples.png")
-                save_generator(generator, Path(tmp) / "generator.weights.h5")
-                save_seconds = time.perf_counter() - t0
-            del batches
-    finally:
-        keras.mixed_precision.set_global_policy("float32")
-    images = sum(i for i, _ in windows)
-    seconds = sum(s for _, s in windows)
-    return {"data_seconds": data_seconds, "setup_seconds": setup_seconds,
-            "compile_seconds": compile_seconds, "save_seconds": save_seconds,
-            "images_per_sec": images / seconds, "windows": len(windows),
-            "measured_seconds": seconds, "steps_per_window": windows[0][0] // cfg.batch_size}
+    probe = dataclasses.replace(cfg, steps=None, epochs=None, log_every=1, warmup_windows=1,
+                                eval_every=0, final_eval_n=0, part=None)
+    with tempfile.TemporaryDirectory() as tmp:
+        [summary] = run_cells([probe], [Path(tmp) / "cell"], plan=CalibrationWindows())
+        if summary["status"] != schema.STATUS_OK:
+            raise RuntimeError(f"the calibration cell ended {summary['status']}: "
+                               f"{summary['reason']}")
+        windows = [line for line in rundirs.read_lines(Path(tmp) / "cell", schema.STEPS_FILE)
+                   if not line["excluded"]]
+    phases = summary["phase_seconds"]
+    return {"data_seconds": summary["data_seconds"], "setup_seconds": phases["setup"],
+            "compile_seconds": phases["compile"], "save_seconds": phases["save"],
+            "images_per_sec": summary["images_per_sec"]["overall"], "windows": len(windows),
+            "measured_seconds": sum(w["window_seconds"] for w in windows),
+            "steps_per_window": windows[0]["timed_steps"]}
 
 
-def _timed_windows(step_fn, batches, batch_size: int) -> list[tuple[int, float]]:
-    """(images, seconds) of measured windows, after a probe that sizes them."""
-    steps, windows = 1, []
-    probing = True
-    while True:
-        t0 = time.perf_counter()
-        out = None
-        for _ in range(steps):
-            out = step_fn(next(batches))
-        out.numpy()  # the host sync that ends the window: every step before it has run
-        seconds = time.perf_counter() - t0
-        if probing:
-            probing = False
-            if seconds < WINDOW_SECONDS:
-                steps = min(MAX_WINDOW_STEPS,
-                            math.ceil(steps * WINDOW_SECONDS / max(seconds, 1e-4)))
-            continue
-        windows.append((steps * batch_size, seconds))
-        if len(windows) >= MIN_WINDOWS and sum(s for _, s in windows) >= MEASURE_SECONDS:
-            return windows
-
-
-def calibrate_evaluation(cfg, generator) -> dict:
-    """The evaluation's cost on this machine: loading the instrument, then fixed + per-sample
-    seconds from two sample counts."""
-    from bench.cell.generate import generator_to_images
+def calibrate_evaluation(cfg) -> dict | None:
+    """The evaluation's cost on this machine, as a cell evaluates (bench.cell.periodic), on an
+    untrained generator: loading the instrument, then fixed + per-sample seconds from two sample
+    counts. None where the instrument cannot run in this process."""
+    from bench.cell import models
+    from bench.cell.frameworks import make_framework
+    from bench.cell.periodic import Evaluations
     from bench.config import MIN_EVAL_SAMPLES
-    from bench.evaluate.classifier import load_classifier
-    from bench.evaluate.score import evaluate_images
-    from bench.evaluate.tfgan import eval_functions
 
+    fw = make_framework(cfg.framework)
     t0 = time.perf_counter()
-    classifier = load_classifier(cfg.data)
-    eval_functions()
+    with tempfile.TemporaryDirectory() as tmp:
+        evals = Evaluations(cfg, fw, models.make_generator(), None, Path(tmp))
+    if evals.pending:
+        return None
     load_seconds = time.perf_counter() - t0
 
     def evaluate(n):
         t0 = time.perf_counter()
-        evaluate_images(generator_to_images(generator, n), cfg.data, data_dir=cfg.data_dir,
-                        classifier=classifier)
+        evals.evaluate(n)
         return time.perf_counter() - t0
 
     evaluate(MIN_EVAL_SAMPLES)  # warm: the reference statistics are read (or built) once
@@ -126,7 +112,5 @@ def calibrate(configs, evaluate=None) -> dict:
     for cfg in configs:
         out["configs"].append(calibrate_config(cfg))
     if evaluate is not None:
-        from bench.cell import models
-
-        out["evaluation"] = calibrate_evaluation(evaluate, models.make_generator())
+        out["evaluation"] = calibrate_evaluation(evaluate)
     return out

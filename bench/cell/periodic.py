@@ -11,15 +11,21 @@ from bench import records, schema
 
 
 class Evaluations:
-    def __init__(self, cfg, generator, out_dir, memory=None):
-        self.cfg = cfg
-        self.generator = generator
+    """One seed's evaluations, in this process, under any framework: the framework writes the
+    step's state back and samples the generator; the instrument (bench.evaluate) scores the
+    samples. Where the framework says the instrument cannot run here, nothing is evaluated and
+    the summary says the evaluations are pending."""
+
+    def __init__(self, cfg, fw, generator, step, out_dir, memory=None):
+        self.cfg, self.fw, self.generator, self.step = cfg, fw, generator, step
         self.path = out_dir / schema.EVALS_FILE
         self.history: list[dict] = []
         self.periodic_seconds = 0.0
         self.memory = memory  # MemoryPeaks: an evaluation's memory is not training memory
         self._classifier = None
-        if cfg.eval_every or cfg.final_eval_n:
+        self.pending = fw.instrument_unavailable() if (cfg.eval_every or cfg.final_eval_n) \
+            else None
+        if (cfg.eval_every or cfg.final_eval_n) and not self.pending:
             # Load the instrument and TF-GAN before training: a broken evaluation set-up fails
             # the cell in seconds, not after its whole training budget.
             from bench.evaluate.classifier import load_classifier
@@ -28,22 +34,26 @@ class Evaluations:
             self._classifier = load_classifier(cfg.data)
             eval_functions()
 
-    def _evaluate(self, n: int) -> dict:
-        from bench.cell.generate import generator_to_images
+    def evaluate(self, n: int) -> dict:
+        """Every metric of n samples of the generator as trained so far, with `eval_seconds`."""
         from bench.evaluate.score import evaluate_images
 
         t0 = time.perf_counter()
-        images = generator_to_images(self.generator, n)
+        if self.step is not None:  # the generator's variables take the state trained so far
+            self.fw.write_back(self.step)
+        images = self.fw.generate(self.generator, n)
         result = evaluate_images(images, self.cfg.data, data_dir=self.cfg.data_dir,
                                  classifier=self._classifier)
         result["eval_seconds"] = time.perf_counter() - t0
         return result
 
     def periodic(self, step: int):
+        if self.pending:
+            return
         t0 = time.perf_counter()
         if self.memory:
             self.memory.evaluation_starts()
-        result = {"step": step, **self._evaluate(self.cfg.eval_n)}
+        result = {"step": step, **self.evaluate(self.cfg.eval_n)}
         if self.memory:
             self.memory.evaluation_ended()
         self.periodic_seconds += time.perf_counter() - t0
@@ -51,12 +61,15 @@ class Evaluations:
         records.append_jsonl(self.path, result)
 
     def final(self, step: int) -> dict | None:
-        if not self.cfg.final_eval_n:
+        if not self.cfg.final_eval_n or self.pending:
             return None
-        return {"step": step, **self._evaluate(self.cfg.final_eval_n)}
+        return {"step": step, **self.evaluate(self.cfg.final_eval_n)}
 
     def best(self) -> dict:
         return best_fid_fields(self.history)
+
+    def summary_fields(self) -> dict:
+        return {"final_eval": self.pending} if self.pending else {}
 
 
 def best_fid_fields(history: list[dict]) -> dict:

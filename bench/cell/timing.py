@@ -1,8 +1,8 @@
 """Log windows of a training cell: one host sync per window, steps.jsonl, TensorBoard, throughput.
 
-The loop appends each step's output tensor without reading it; `end_window` reads them all at
-once (the host sync), checks them for non-finite values, writes one steps.jsonl line and the same
-scalars to TensorBoard.
+The loop (bench.cell.loop) appends each step's output row without reading it; `sync` reads them
+all at once (the host sync); `end_window` checks them for non-finite values and writes one
+steps.jsonl line and the same scalars to TensorBoard.
 
 Throughput statistics use measured windows only: the first `warmup_windows` windows are left out
 (tracing caches, allocator growth), and so is a final window shorter than half of `log_every`
@@ -11,12 +11,9 @@ were left out. `overall` is the images of the measured windows over their total 
 the median it weighs every measured step equally.
 """
 
-import time
-
 import numpy as np
 
 from bench import records, schema
-from bench.cell import faults
 
 # Columns of the output row one training step returns (bench.cell.step, bench.cell.jax_step).
 STEP_OUTPUTS = ("gen_loss", "disc_loss", "d_real", "d_fake")
@@ -50,8 +47,12 @@ def windows_to_throughput(images: list[int], seconds: list[float], excluded: dic
 
 
 class WindowLog:
-    """`tensorboard`: write the scalars as TensorBoard events too (TensorFlow's summary writer);
-    a cell without TensorFlow (the JAX backend's) writes steps.jsonl alone."""
+    """One seed's log windows: steps.jsonl (and TensorBoard events when `tensorboard`: a cell
+    without TensorFlow, the JAX framework's, writes steps.jsonl alone).
+
+    The loop (bench.cell.loop) owns the clock: it appends each step's output row unread, ends a
+    window by `sync` (the host sync) on every seed's log, reads the clock once, and hands each
+    log the window's seconds (several seeds in one program share them)."""
 
     def __init__(self, out_dir, cfg, step_fn, tensorboard=True):
         self.path = out_dir / schema.STEPS_FILE
@@ -71,46 +72,36 @@ class WindowLog:
         self.windows_done = 0
         self.images_seen = 0
         self._values: list[np.ndarray] = []  # already-synced rows (the compile step's)
-        self._pending = []  # step output tensors not yet read
-        self._first_pending_step = 1
-        self._start = None
-        self._slowdown = faults.slowdown_fraction()  # test-only; 0 in every normal run
+        self._pending = []  # step output rows not yet read
+        self._timed: list[np.ndarray] = []  # the window's rows, read by `sync`
 
     def add_first(self, values):
         """Record the first step's outputs (already synced): it counts for losses, not for time."""
         self._values = [np.asarray(values)]
         self.images_seen += self.batch_size
         self._check_finite(np.asarray(values)[None], first_step=1)
-        self._first_pending_step = 2
-
-    def start_window(self):
-        self._start = time.perf_counter()
 
     def append(self, step_output):
         self._pending.append(step_output)
 
-    def end_window(self, step: int, final: bool = False, ahead=None,
-                   shared_seconds: float | None = None) -> tuple[float, float]:
-        """Sync, log and check the window ending at `step` (`final`: the cell's last window);
-        returns (seconds, images/sec). `ahead`: the next step's output, dispatched before this
-        sync (bench.cell.train.run_steps' overlap): the next window starts at this sync, with
-        that step already queued. `shared_seconds`: the window's time as measured for several
-        seeds trained in one program (bench.cell.jax_packed), which share it."""
-        # the host sync: waits for the last step (np.asarray reads a TensorFlow or a JAX array)
-        timed = [np.asarray(t) for t in self._pending]
-        synced = time.perf_counter()
-        seconds = synced - self._start if shared_seconds is None else shared_seconds
-        if self._slowdown:
-            time.sleep(seconds * self._slowdown)
-            synced = time.perf_counter()
-            seconds = synced - self._start
+    def sync(self):
+        """The host sync: read the window's rows (np.asarray waits for a TensorFlow or a JAX
+        array's step to have run)."""
+        self._timed, self._pending = [np.asarray(t) for t in self._pending], []
+
+    def end_window(self, step: int, seconds: float, *, final: bool = False,
+                   ahead=None) -> float:
+        """Log and check the window ending at `step`, synced, that took `seconds` (`final`: the
+        cell's last window); returns its images/sec. `ahead`: the next step's output, dispatched
+        before the sync (bench.cell.loop's overlap), the first row of the next window."""
+        timed = self._timed
         timed_steps = len(timed)
         per_sec = timed_steps * self.batch_size / seconds if seconds > 0 else float("nan")
         rows = np.stack(self._values + timed)
         first_step = step - len(rows) + 1
-        self._values, self._pending = [], [] if ahead is None else [ahead]
+        self._values, self._timed = [], []
         if ahead is not None:
-            self._start = synced
+            self._pending.append(ahead)
         self.images_seen += timed_steps * self.batch_size
         warmup = self.windows_done < self.warmup_windows
         self.windows_done += 1
@@ -131,7 +122,7 @@ class WindowLog:
         records.append_jsonl(self.path, line)
         self._write_tensorboard(step, line)
         self._check_finite(rows, first_step)
-        return seconds, per_sec
+        return per_sec
 
     def throughput(self) -> dict:
         if not self.measured_images:

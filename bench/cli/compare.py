@@ -10,7 +10,7 @@ DEFAULT_OUT = "reports/compare"
 
 
 def add(sub):
-    p = sub.add_parser("compare", help="compare two runs: throughput, drift, quality, numerics",
+    p = sub.add_parser("compare", help="compare two runs: throughput, change points, quality, numerics",
                        description=__doc__)
     p.add_argument("baseline", help="a grid run directory, a history id, or `last-good`: the "
                                     "newest earlier good (or accepted) run of the candidate's "

@@ -3,7 +3,7 @@
 import json
 from pathlib import Path
 
-from bench import records, schema
+from bench import records, rundirs, schema
 from bench.errors import BenchError
 
 
@@ -32,9 +32,6 @@ class Eval:
         p.add_argument("cell", help="a cell directory with generator.weights.h5")
         p.add_argument("--n", type=int, default=10000, help="generated samples (default 10000)")
         p.add_argument("--out", default=None, help="also write the result to this JSON file")
-        p.add_argument("--weights", default=None,
-                       help="evaluate these generator weights instead of the cell's saved ones "
-                            "(a JAX cell's evaluations during training)")
         p.add_argument("--complete", action="store_true",
                        help="write the result as the cell's final evaluation into its "
                             "summary.json: a JAX cell trained where TensorFlow was not, whose "
@@ -46,13 +43,13 @@ class Eval:
         if not (cell / schema.CONFIG_FILE).is_file():
             raise BenchError(f"not a cell directory (no {schema.CONFIG_FILE}); pass one cell, "
                              "e.g. runs/cpu/latest/cpu_float32_xla-off_bs64_seed0", path=cell)
-        weights = Path(args.weights) if args.weights else cell / schema.GENERATOR_FILE
+        weights = cell / schema.GENERATOR_FILE
         if not weights.is_file():
             raise BenchError("no saved generator: only a finished cell can be re-evaluated",
                              path=weights)
-        config = records.read_json_record(cell / schema.CONFIG_FILE)
+        config = rundirs.read_record(cell, schema.CONFIG_FILE)
         if args.complete:
-            summary = records.read_json_record(cell / schema.SUMMARY_FILE)
+            summary = rundirs.read_record(cell, schema.SUMMARY_FILE)
             if summary.get("status") != schema.STATUS_OK:
                 raise BenchError(f"--complete: the cell is {summary.get('status')}, not ok: "
                                  "nothing to complete", path=cell)

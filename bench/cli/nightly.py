@@ -2,7 +2,8 @@
 
     grid SPEC -> history ingest -> compare last-good -> report -> trend
 
-Exit: 0 no regression or drift; 1 a regression or drift; 2 bad input; 130 interrupted (nothing
+Exit: 0 nothing new went wrong; 1 a regression found tonight (one carried open from an earlier
+night was reported then, and does not raise it again); 2 bad input; 130 interrupted (nothing
 ingested). The job itself is bench.jobs.nightly.
 """
 

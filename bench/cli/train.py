@@ -9,8 +9,8 @@ from bench.cli.options import on_off
 
 def add(sub):
     p = sub.add_parser("train", help="train one cell and write its run record")
-    p.add_argument("--backend", default="tensorflow",
-                   help="tensorflow (the reference) or jax (Keras 3's JAX backend: pip install "
+    p.add_argument("--framework", default="tensorflow",
+                   help="tensorflow (the reference) or jax (Keras 3 on JAX: pip install "
                         "'dcgan-bench[jax]'; the same model, another framework)")
     p.add_argument("--data", default="mnist-5k", help="mnist-5k (embedded), mnist, fashion-mnist")
     p.add_argument("--data-dir", default=None, help="directory with the four IDX .gz files")
@@ -44,14 +44,14 @@ def run(args) -> int:
     # Validated before TensorFlow loads: a bad option is reported in milliseconds.
     cfg = CellConfig(
         data=args.data, data_dir=args.data_dir, seed=args.seed, batch_size=args.batch_size,
-        device=args.device, xla=args.xla, tf32=args.tf32, backend=args.backend,
+        device=args.device, xla=args.xla, tf32=args.tf32, framework=args.framework,
         precision=args.precision, steps=args.steps,
         epochs=args.epochs, log_every=args.log_every, warmup_windows=args.warmup_windows,
         deterministic=args.deterministic, eval_every=args.eval_every, eval_n=args.eval_n,
         final_eval_n=args.final_eval_n)
-    from bench.cell.frameworks import select_backend
+    from bench.cell.frameworks import start_framework
 
-    select_backend(cfg.backend)  # before anything imports keras in this process
+    start_framework(cfg.framework)  # before anything imports keras in this process
     from bench.cell.train import run_cell
 
     summary = run_cell(cfg, args.out, overwrite=args.overwrite, on_window=_print_window)

@@ -105,7 +105,6 @@ class Instrument:
 
     def __init__(self, network, *, sha256: str, card: dict, weights_file: Path):
         import keras
-        import tensorflow as tf
 
         self.network = network
         self.sha256 = sha256
@@ -113,27 +112,54 @@ class Instrument:
         self.weights_file = weights_file
         both = keras.Model(network.inputs,
                            [network.output, network.get_layer(FEATURE_LAYER).output])
-        spec = tf.TensorSpec([None, 28, 28, 1], tf.float32)
-        # One traced function for every batch size; training=False, always.
-        self._forward = tf.function(lambda x: both(x, training=False), input_signature=[spec])
+        self._forward = _inference_on_cpu(both)
 
     def images_to_logits_and_features(self, images, batch_size: int = 500):
         """Logits (N, 10) and features (N, 128), both float64, computed in float32 on the CPU."""
-        import tensorflow as tf
-
         x = images_to_network_input(images)
         if batch_size < 1:
             raise BenchError(f"batch size must be positive, found {batch_size}", field="batch_size")
         logits, features = [], []
-        with tf.device("/CPU:0"):
-            for start in range(0, len(x), batch_size):
-                lg, ft = self._forward(tf.constant(x[start:start + batch_size]))
-                logits.append(lg.numpy())
-                features.append(ft.numpy())
+        for start in range(0, len(x), batch_size):
+            lg, ft = self._forward(x[start:start + batch_size])
+            logits.append(lg)
+            features.append(ft)
         if not logits:
             raise BenchError("no images to classify", field="images")
         return (np.concatenate(logits).astype(np.float64),
                 np.concatenate(features).astype(np.float64))
+
+
+def _inference_on_cpu(model):
+    """x (float32 NumPy) -> the model's outputs as NumPy, with training=False, on the CPU,
+    under the Keras backend of this process: TensorFlow's (a tf.function, traced once for every
+    batch size) or JAX's (a jitted stateless call, compiled once a batch shape; a JAX cell
+    evaluates itself in process)."""
+    import keras
+
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        spec = tf.TensorSpec([None, 28, 28, 1], tf.float32)
+        traced = tf.function(lambda x: model(x, training=False), input_signature=[spec])
+
+        def forward(x):
+            with tf.device("/CPU:0"):
+                return [t.numpy() for t in traced(tf.constant(x))]
+
+        return forward
+    import jax
+
+    cpu = jax.devices("cpu")[0]
+    state = jax.device_put(([v.value for v in model.trainable_variables],
+                            [v.value for v in model.non_trainable_variables]), cpu)
+    compiled = jax.jit(lambda tv, ntv, x: model.stateless_call(tv, ntv, x, training=False)[0])
+
+    def forward(x):
+        with jax.default_device(cpu):
+            return [np.asarray(t) for t in compiled(*state, jax.device_put(x, cpu))]
+
+    return forward
 
 
 def _read_card(path: Path) -> dict:

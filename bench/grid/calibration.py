@@ -2,9 +2,10 @@
 
 `plan_part` gathers, for every configuration of a part, a cost measured on this machine
 (bench.grid.estimate): first from cells of that configuration already finished in this run, then,
-for the rest, from one calibration process (`python -m bench.grid.calibration`) that runs
-bench.cell.calibrate on them. The calibration's record stays in the run directory
-(calibration/<part>.json, its log in logs/), so an estimate can be traced to what it measured.
+for the rest, from a calibration process (`python -m bench.grid.calibration`) that runs
+bench.cell.calibrate on them, one a framework (Keras runs one backend a process). The
+calibration's record stays in the run directory (calibration/<part>[-<framework>].json, its log
+in logs/), so an estimate can be traced to what it measured.
 
 Set DCGAN_BENCH_ESTIMATE=off to skip the calibration (the test suite does, for its many tiny
 grids); the grid then says that it has no estimate rather than guess.
@@ -34,13 +35,33 @@ def estimates_enabled() -> bool:
     return os.environ.get(ESTIMATE_ENV, "on").lower() not in ("off", "0", "false", "no")
 
 
-def _run_calibration(run_dir: Path, part, configs, eval_config) -> dict:
-    name = part or "grid"
+def _run_calibrations(run_dir: Path, part, configs, eval_config) -> tuple[list, dict]:
+    """Calibrate `configs` (and the evaluation, when `eval_config`): one process a framework,
+    since Keras runs one backend a process. (the configurations in the order measured, the
+    calibration record merged: "configs" in that order, "evaluation")."""
+    frameworks = sorted({c.framework for c in configs}
+                        | ({eval_config.framework} if eval_config else set()))
+    ordered, merged = [], {"configs": []}
+    for framework in frameworks:
+        mine = [c for c in configs if c.framework == framework]
+        evaluate = eval_config if eval_config and eval_config.framework == framework else None
+        name = (part or "grid") + ("" if framework == "tensorflow" else f"-{framework}")
+        record = _run_calibration(run_dir, name, mine, evaluate, framework)
+        ordered += mine
+        # each configuration with its own process's start: a JAX process starts another way
+        merged["configs"] += [{"process_start_seconds": record.get("process_start_seconds"), **m}
+                              for m in record["configs"]]
+        if record.get("evaluation"):
+            merged["evaluation"] = record["evaluation"]
+    return ordered, merged
+
+
+def _run_calibration(run_dir: Path, name, configs, eval_config, framework) -> dict:
     out = Path(run_dir) / CALIBRATION_DIR / f"{name}.json"
     log = log_path(run_dir, f"calibration-{name}")
     log.parent.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, LAUNCHED_ENV: repr(time.time())}
-    args = [sys.executable, "-m", "bench.grid.calibration", str(out),
+    args = [sys.executable, "-m", "bench.grid.calibration", framework, str(out),
             json.dumps([c.to_dict() for c in configs]),
             json.dumps(eval_config.to_dict() if eval_config else None)]
     with open(log, "w") as f:
@@ -74,18 +95,14 @@ def plan_part(run_dir: Path, part, cells, grid_seconds: dict, parallel: int = 1)
                     if estimate.config_key(c.config) not in costs}.values())
     wants_evals = evals is None and any(estimate.evaluation_sizes(c.config) for c in cells)
     if missing or wants_evals:
-        unmeasured_jax = [c for c in missing if c.backend != "tensorflow"]
-        if unmeasured_jax:
-            raise NoEstimate(f"no rate measured yet in this run for {len(unmeasured_jax)} JAX "
-                             "configuration(s), and the calibration runs TensorFlow")
         if not estimates_enabled():
             raise NoEstimate(f"no rate measured yet on this machine for "
                              f"{len(missing)} configuration(s), and {ESTIMATE_ENV}=off "
                              "skips the calibration")
         eval_config = next(c.config for c in cells if estimate.evaluation_sizes(c.config)) \
             if wants_evals else None
-        record = _run_calibration(run_dir, part, missing, eval_config)
-        calibrated, calibrated_evals = estimate.calibrated_costs(record, missing)
+        measured, record = _run_calibrations(run_dir, part, missing, eval_config)
+        calibrated, calibrated_evals = estimate.calibrated_costs(record, measured)
         costs.update(calibrated)
         evals = evals or calibrated_evals
     return estimate.estimate_part(part, cells, costs, evals, parallel)
@@ -100,11 +117,11 @@ def _config(cell_dir: Path):
 
 
 def main(argv=None) -> int:
-    """The calibration process: OUT_JSON CONFIGS_JSON EVAL_CONFIG_JSON (or null)."""
-    out, configs_json, eval_json = (argv or sys.argv[1:])[:3]
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import tensorflow  # noqa: F401 - its import is part of the process start it measures
+    """The calibration process: FRAMEWORK OUT_JSON CONFIGS_JSON EVAL_CONFIG_JSON (or null)."""
+    framework, out, configs_json, eval_json = (argv or sys.argv[1:])[:4]
+    from bench.cell.frameworks import start_framework
 
+    start_framework(framework)  # its import is part of the process start it measures
     from bench.cell.calibrate import calibrate
     from bench.config import CellConfig
 

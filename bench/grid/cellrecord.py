@@ -1,7 +1,7 @@
-"""A cell's record as the grid keeps it, whatever backend ran the cell.
+"""A cell's record as the grid keeps it, whatever launcher ran the cell.
 
 The cell process (bench.grid.worker) writes its own record; what the grid adds around it lives
-here, in one place for every backend: a cell that cannot run on this machine is recorded as
+here, in one place for every launcher: a cell that cannot run on this machine is recorded as
 `skipped`, a process that died before finishing its record as `failed` with the tail of its log,
 placement and attempts are added to a summary, and results.csv is rewritten after each cell. The
 record is read back through bench.rundirs, the one reader of run directories.

@@ -34,7 +34,7 @@ BOOKKEEPING_SECONDS = 1.0
 
 def config_key(cfg) -> tuple:
     """What sets a cell's speed, the seed aside."""
-    return (cfg.data, cfg.device, cfg.precision, cfg.xla, cfg.batch_size, cfg.backend, cfg.tf32)
+    return (cfg.data, cfg.device, cfg.precision, cfg.xla, cfg.batch_size, cfg.framework, cfg.tf32)
 
 
 def total_steps(cfg) -> int:
@@ -117,8 +117,8 @@ def calibrated_costs(record: dict, configs: list) -> tuple[dict, EvalCost | None
     """ConfigCost per configuration key, and the evaluation's cost, from a calibration record
     (bench.grid.calibration)."""
     costs = {}
-    start = record.get("process_start_seconds") or 0.0
     for cfg, m in zip(configs, record["configs"]):
+        start = m.get("process_start_seconds", record.get("process_start_seconds")) or 0.0
         fixed = start + m["data_seconds"] + m["setup_seconds"] + m["compile_seconds"] + \
             m["save_seconds"] + BOOKKEEPING_SECONDS
         costs[config_key(cfg)] = ConfigCost(
@@ -152,8 +152,8 @@ class PartEstimate:
 
 
 def config_label(key: tuple) -> str:
-    data, device, precision, xla, batch, backend, tf32 = key
-    framework = "" if backend == "tensorflow" else f"{backend} "
+    data, device, precision, xla, batch, framework, tf32 = key
+    framework = "" if framework == "tensorflow" else f"{framework} "
     tf32_text = "" if tf32 is None else f" TF32 {'on' if tf32 else 'off'}"
     return f"{framework}{data} {device} {precision}{tf32_text} XLA {'on' if xla else 'off'} bs {batch}"
 

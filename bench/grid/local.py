@@ -1,4 +1,4 @@
-"""The local launcher backend: one process per cell, CPU cells one at a time, GPU cells one per GPU.
+"""The local launcher: one process per cell, CPU cells one at a time, GPU cells one per GPU.
 
 Seeds packed in one program (a JAX part's `seeds_per_process = K`, bench.cell.jax_packed) share
 one process: up to K cells of one configuration, differing only in seed, start and end together,
@@ -116,8 +116,7 @@ class CellProcess:
         self.log = open(log, "w")
         self.started = time.time()
         args = [a for c in cells for a in (str(run_dir / c.id), json.dumps(c.config.to_dict()))]
-        packed = ["--packed"] if len(cells) > 1 else []
-        self.proc = subprocess.Popen([sys.executable, "-m", "bench.grid.worker", *packed, *args],
+        self.proc = subprocess.Popen([sys.executable, "-m", "bench.grid.worker", *args],
                                      stdout=self.log, stderr=subprocess.STDOUT, env=env)
 
     def finish_cell(self, cell) -> str:
@@ -130,7 +129,7 @@ class CellProcess:
         cell_dir = self.run_dir / cell.id
         status = finished_status(cell_dir, how, Path(self.log.name))
         add_to_summary(cell_dir, concurrent_cells=self.concurrent, placement={
-            "backend": "local", "host": platform.node(),
+            "launcher": "local", "host": platform.node(),
             "cuda_visible_devices": self.cuda_visible_devices, "log": Path(self.log.name).name})
         return status
 
@@ -145,7 +144,7 @@ class CellProcess:
 
 
 class LocalProcesses:
-    """Runs cells as local processes (a bench.grid.backends.Backend); `run` returns when every
+    """Runs cells as local processes (a bench.grid.launchers.Launcher); `run` returns when every
     cell has finished."""
 
     def __init__(self):

@@ -111,7 +111,7 @@ class GridProgress:
                                                    + parts)))
 
     def nodes(self, running: dict):
-        """Cells running per node (cell id -> node), from a cluster backend; said again only
+        """Cells running per node (cell id -> node), from a cluster launcher; said again only
         when it changes."""
         per_node = {}
         for node in running.values():

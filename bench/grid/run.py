@@ -1,10 +1,10 @@
-"""Running a grid: the run directory's bookkeeping, whatever backend runs the cells.
+"""Running a grid: the run directory's bookkeeping, whatever launcher runs the cells.
 
 The manifest and each cell's record are written as the grid goes, and results.csv after every
 cell, so an interrupted grid (Ctrl-C, SIGTERM, a killed machine) loses no finished cell;
 `--resume` keeps cells whose summary is `ok` and reruns the rest from a clean directory. A
-backend (bench.grid.backends) only runs cells and says when each has finished; everything written
-around them is here and in bench.grid.cellrecord, so every backend writes the same run directory.
+launcher (bench.grid.launchers) only runs cells and says when each has finished; everything written
+around them is here and in bench.grid.cellrecord, so every launcher writes the same run directory.
 """
 
 import contextlib
@@ -41,11 +41,6 @@ class GridRun:
 def default_run_dir(spec_path, runs_root=schema.RUNS_ROOT) -> Path:
     """runs/<spec file stem>/<date-time>: one directory per run of a spec."""
     return Path(runs_root) / Path(spec_path).stem / time.strftime("%Y%m%d-%H%M%S")
-
-
-def latest_run_dir(spec_path, runs_root=schema.RUNS_ROOT) -> Path:
-    """runs/<spec file stem>/latest: the link to the newest run of a spec."""
-    return Path(runs_root) / Path(spec_path).stem / schema.LATEST_LINK
 
 
 def point_latest(run_dir: Path):
@@ -119,35 +114,35 @@ def interrupts_held(act_after=True):
 
 
 def run_grid(spec, out_dir=None, *, resume=False, require_gpu=False, progress=None,
-             backend=None) -> GridRun:
+             launcher=None) -> GridRun:
     """Run every cell of the spec into out_dir (default: a new runs/<spec stem>/<date-time>, with
-    runs/<spec stem>/latest pointed at it) with `backend` (bench.grid.backends; default the
+    runs/<spec stem>/latest pointed at it) with `launcher` (bench.grid.launchers; default the
     local one). BenchError, before anything runs, for a spec that cannot run here."""
     if out_dir is None:
         if resume:
             raise BenchError("--resume needs --out: the run directory to finish")
         out_dir = default_run_dir(spec.path)
         try:
-            return _run(spec, out_dir, False, require_gpu, progress, backend)
+            return _run(spec, out_dir, False, require_gpu, progress, launcher)
         finally:
             if out_dir.exists():
                 point_latest(out_dir)
-    return _run(spec, Path(out_dir), resume, require_gpu, progress, backend)
+    return _run(spec, Path(out_dir), resume, require_gpu, progress, launcher)
 
 
-def _run(spec, out_dir: Path, resume, require_gpu, progress, backend) -> GridRun:
+def _run(spec, out_dir: Path, resume, require_gpu, progress, launcher) -> GridRun:
     from bench.grid.progress import GridProgress
 
     prepare_run_dir(spec, out_dir, resume)
-    if backend is None:
-        from bench.grid.backends import make_backend
+    if launcher is None:
+        from bench.grid.launchers import make_launcher
 
-        backend = make_backend()
-    refusal = backend.refusal(spec.cells)
+        launcher = make_launcher()
+    refusal = launcher.refusal(spec.cells)
     if refusal:
         raise BenchError(refusal + "; nothing was run")
     needs_gpu = require_gpu or any(c.config.device != "cpu" for c in spec.cells)
-    gpus = backend.gpus() if needs_gpu else 0
+    gpus = launcher.gpus() if needs_gpu else 0
     if require_gpu and gpus == 0:
         raise BenchError("this job needs a GPU, and TensorFlow (or JAX, where TensorFlow is "
                          "absent) sees none (is the NVIDIA driver installed? is "
@@ -183,10 +178,10 @@ def _run(spec, out_dir: Path, resume, require_gpu, progress, backend) -> GridRun
         for part in spec.parts:
             cells = [c for c in todo if c.part == part]
             if cells:
-                plan = _estimate(out_dir, part, cells, backend, bar)
+                plan = _estimate(out_dir, part, cells, launcher, bar)
                 bar.part_started(part, cells, plan)
                 clock = time.time()
-                backend.run(cells, out_dir, bar, finished)
+                launcher.run(cells, out_dir, bar, finished)
                 bar.part_finished(part, time.time() - clock)
                 if isinstance(plan, PartEstimate):
                     estimates.append(plan.to_record())
@@ -207,12 +202,12 @@ def _run(spec, out_dir: Path, resume, require_gpu, progress, backend) -> GridRun
     return GridRun(out_dir, 0 if all(s == schema.STATUS_OK for s in statuses) else 1)
 
 
-def _estimate(out_dir: Path, part, cells, backend, bar):
+def _estimate(out_dir: Path, part, cells, launcher, bar):
     """The part's estimate (bench.grid.estimate.PartEstimate), or a sentence saying why there
     is none."""
     from bench.grid.calibration import NoEstimate, plan_part
 
-    parallel = backend.parallel(cells)
+    parallel = launcher.parallel(cells)
     if parallel is None:
         return "no estimate: the cluster decides how many cells run at once"
     try:

@@ -18,7 +18,7 @@ of fewer cells trained to digits):
     xla = [false, true]
     precision = ["float32"]                          # float32, mixed_float16, mixed_bfloat16
     tf32 = [false, true]                             # optional: TensorFloat-32 off/on (GPUs)
-    backend = ["tensorflow", "jax"]                  # optional: the framework (default tensorflow)
+    frameworks = ["tensorflow", "jax"]               # optional: the framework (default tensorflow)
     [parts.budget]
     epochs = 3                                       # or steps = N
     [parts.eval]
@@ -47,14 +47,14 @@ TOP_KEYS = {"name", "data", "data_dir", "axes", "budget", "eval", "parts", "emul
 PART_KEYS = {"name", "axes", "budget", "eval", "emulated"}
 EMULATED_POLICIES = ("run", "skip")
 AXES = {"seeds": "seed", "batch_sizes": "batch_size", "devices": "device", "xla": "xla",
-        "precision": "precision", "tf32": "tf32", "backend": "backend"}
+        "precision": "precision", "tf32": "tf32", "frameworks": "framework"}
 # Axes a part may leave out: the cell keeps the configuration's default.
-OPTIONAL_AXES = {"tf32": [None], "backend": ["tensorflow"]}
+OPTIONAL_AXES = {"tf32": [None], "frameworks": ["tensorflow"]}
 BUDGET = {"steps": "steps", "epochs": "epochs", "log_every": "log_every",
           "warmup_windows": "warmup_windows", "deterministic": "deterministic",
           "seeds_per_process": "seeds_per_process", "packing": "packing"}
 # Axes whose values are checked together with the budget (the rest are checked one by one).
-CROSS_CHECKED_AXES = ("backend", "precision", "tf32")
+CROSS_CHECKED_AXES = ("frameworks", "precision", "tf32")
 EVAL = {"every": "eval_every", "n": "eval_n", "final_n": "final_eval_n"}
 
 
@@ -98,8 +98,8 @@ def cell_id(cfg: CellConfig) -> str:
     its part in front when it has one (quality_cpu_...), TF32 when the spec sets it
     (gpu_float32_tf32-off_xla-on_...) and the framework when it is not TensorFlow (jax_cpu_...)."""
     tf32 = "" if cfg.tf32 is None else f"_tf32-{'on' if cfg.tf32 else 'off'}"
-    backend = "" if cfg.backend == "tensorflow" else f"{cfg.backend}_"
-    coordinates = (f"{backend}{cfg.device.replace(':', '')}_{cfg.precision}{tf32}_xla-"
+    framework = "" if cfg.framework == "tensorflow" else f"{cfg.framework}_"
+    coordinates = (f"{framework}{cfg.device.replace(':', '')}_{cfg.precision}{tf32}_xla-"
                    f"{'on' if cfg.xla else 'off'}_bs{cfg.batch_size}_seed{cfg.seed}")
     return f"{cfg.part}_{coordinates}" if cfg.part else coordinates
 
@@ -198,7 +198,7 @@ def _value_problems(raw: dict) -> list[str]:
     for part in _parts(raw):
         where = f"parts.{part['name']}" if part["name"] is not None else None
         # the budget with each framework setting of the part: some budgets hold under one
-        # backend only (seeds_per_process), some precisions under one backend only
+        # framework only (seeds_per_process), some precisions under one framework only
         axes = {**OPTIONAL_AXES, **part["axes"]}
         settings = [axes.get(k) if isinstance(axes.get(k), list) else [None]
                     for k in CROSS_CHECKED_AXES]
@@ -224,7 +224,7 @@ def expand(raw: dict, path="<spec>") -> GridSpec:
     if problems:
         raise BenchError(f"{len(problems)} problem(s) in the grid spec:\n  - "
                          + "\n  - ".join(problems), path=path)
-    order = ("backend", "devices", "precision", "tf32", "xla", "batch_sizes", "seeds")
+    order = ("frameworks", "devices", "precision", "tf32", "xla", "batch_sizes", "seeds")
     cells = []
     for part in _parts(raw):
         base = _base_fields(raw, part)

@@ -1,10 +1,10 @@
-"""One grid cell in its own process: `python -m bench.grid.worker CELL_DIR CONFIG_JSON`, or
-seeds packed in one program: `python -m bench.grid.worker --packed CELL_DIR CONFIG_JSON ...`.
+"""The cell process: `python -m bench.grid.worker CELL_DIR CONFIG_JSON [CELL_DIR CONFIG_JSON ...]`:
+one cell, or K seeds of one configuration packed in one program (bench.cell.train.run_cells).
 
-TensorFlow's device placement, XLA and determinism settings are process-wide, and an
-out-of-memory error or a crash must not take the grid down: each cell gets a fresh interpreter.
-The parent passes its launch time in DCGAN_BENCH_LAUNCHED_AT so that the cost of starting the
-process (interpreter, TensorFlow import) is recorded as `process_start_seconds`.
+A framework's device placement, XLA and determinism settings are process-wide, and an
+out-of-memory error or a crash must not take the grid down: each cell (or packed group) gets a
+fresh interpreter. The parent passes its launch time in DCGAN_BENCH_LAUNCHED_AT so that the cost
+of starting the process (interpreter, framework import) is recorded as `process_start_seconds`.
 """
 
 import json
@@ -17,41 +17,30 @@ LAUNCHED_ENV = "DCGAN_BENCH_LAUNCHED_AT"
 
 def main(argv=None) -> int:
     argv = argv or sys.argv[1:]
-    if argv[0] == "--packed":  # CELL_DIR CONFIG_JSON pairs: seeds trained in one program
-        os.environ["KERAS_BACKEND"] = "jax"
-        import jax  # noqa: F401
-
-        from bench.cell.jax_packed import main_packed
-
-        return main_packed(argv[1:])
-    cell_dir, config_json = argv[:2]
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    pairs = list(zip(argv[0::2], argv[1::2]))
     # said first in the cell's log: which GPUs this process was given
     print(f"cell process {os.getpid()}: CUDA_VISIBLE_DEVICES="
           f"{os.environ.get('CUDA_VISIBLE_DEVICES', '(not set)')}", file=sys.stderr, flush=True)
-    config = json.loads(config_json)
-    # the framework first, so that its import is part of the start measurement, and Keras picks
-    # the backend the cell asks for
-    if config.get("backend", "tensorflow") == "jax":
-        os.environ["KERAS_BACKEND"] = "jax"
-        import jax  # noqa: F401
-    else:
-        os.environ["KERAS_BACKEND"] = "tensorflow"
-        import tensorflow  # noqa: F401
+    configs = [json.loads(c) for _, c in pairs]
+    from bench.cell.frameworks import start_framework
 
+    # the framework first, so that its import is part of the start measurement, and Keras picks
+    # the backend the cells ask for
+    start_framework(configs[0].get("framework", "tensorflow"))
     from bench import schema
-    from bench.cell.train import run_cell
+    from bench.cell.train import run_cells
     from bench.config import CellConfig
     from bench.errors import EXIT_BAD_INPUT, BenchError
 
     launched = float(os.environ.get(LAUNCHED_ENV, "nan"))
     extra = {"process_start_seconds": time.time() - launched}
     try:
-        summary = run_cell(CellConfig(**config), cell_dir, overwrite=True, extra_summary=extra)
+        summaries = run_cells([CellConfig(**c) for c in configs], [d for d, _ in pairs],
+                              overwrite=True, extra_summary=extra)
     except BenchError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    return 0 if summary["status"] == schema.STATUS_OK else 1
+    return 0 if all(s["status"] == schema.STATUS_OK for s in summaries) else 1
 
 
 if __name__ == "__main__":

@@ -35,18 +35,18 @@ class Night:
 
     @property
     def exit_code(self) -> int:
-        """0 ok; 1 a regression or drift; 130 the grid was interrupted."""
+        """0 ok; 1 a regression found tonight; 130 the grid was interrupted."""
         if self.judgement is None:
             return self.grid_exit_code
         return 1 if self.judgement.bad else 0
 
 
-def run_nightly(spec_path, db=None, reports=schema.REPORTS_ROOT, *, backend=None,
+def run_nightly(spec_path, db=None, reports=schema.REPORTS_ROOT, *, launcher=None,
                 thresholds: Thresholds | None = None, say=print) -> Night:
     """Run tonight's grid of `spec_path` and judge it against the history; `say` gets each line
     a person would read. BenchError (before anything runs) for a bad spec."""
     spec = load_spec(spec_path)
-    grid = run_grid(spec, backend=backend)
+    grid = run_grid(spec, launcher=launcher)
     night = Night(grid.run_dir, grid.exit_code)
     if grid.exit_code == EXIT_INTERRUPTED:
         return night

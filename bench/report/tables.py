@@ -17,7 +17,7 @@ from bench.analysis.stats import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, ratio_of_m
 from bench.outcome_rule import OUTCOME_DIGITS, OUTCOME_MODE_COLLAPSE, OUTCOME_NOT_CONVERGED
 
 CELL_COLUMNS = {
-    "part": "part", "backend": "backend", "data": "data", "device": "device",
+    "part": "part", schema.FRAMEWORK: "framework", "data": "data", "device": "device",
     "precision": "precision",
     schema.PRECISION_SUPPORT: "precision ran", "tf32": "TF32", "xla": "xla",
     "batch_size": "batch size", "seed": "seed", schema.MACHINE_FINGERPRINT: "machine",
@@ -58,7 +58,7 @@ def cell_table(cells: pd.DataFrame) -> pd.DataFrame:
         lambda h: h[:12] if isinstance(h, str) else None)
     columns = [c for c in CELL_COLUMNS if c in table
                and (c not in ("part", "tf32") or table[c].notna().any())
-               and (c != "backend" or table[c].nunique() > 1)]
+               and (c != schema.FRAMEWORK or table[c].nunique() > 1)]
     shown = table[columns].rename(columns=CELL_COLUMNS)
     memory = peak_memory_mib(cells)
     at = shown.columns.get_loc("wall s") + 1
@@ -76,7 +76,7 @@ def xla_speedup(cells: pd.DataFrame, resamples=BOOTSTRAP_RESAMPLES, seed=BOOTSTR
     """
     ok = ok_cells(cells).dropna(subset=[schema.IMAGES_PER_SEC_MEDIAN])
     rows = []
-    # XLA is what is compared; TF32 and the backend only where a cell sets them
+    # XLA is what is compared; TF32 and the framework only where a cell sets them
     keys = [k for k in schema.CONFIG_COORDINATES if k != "xla" and (
         k not in ("tf32", *schema.COORDINATE_DEFAULTS) or
         (k in ok and (ok[k].notna() & (ok[k] != schema.COORDINATE_DEFAULTS.get(k))).any()))]

@@ -27,9 +27,9 @@ import numpy as np
 
 from bench import records, schema
 
-CONFIGS = {"tensorflow, XLA off": ["--backend", "tensorflow", "--xla", "off"],
-           "tensorflow, XLA on": ["--backend", "tensorflow", "--xla", "on"],
-           "jax, jit": ["--backend", "jax", "--xla", "on"]}
+CONFIGS = {"tensorflow, XLA off": ["--framework", "tensorflow", "--xla", "off"],
+           "tensorflow, XLA on": ["--framework", "tensorflow", "--xla", "on"],
+           "jax, jit": ["--framework", "jax", "--xla", "on"]}
 
 
 def train_cell(out: Path, args: list[str], steps: int) -> dict:

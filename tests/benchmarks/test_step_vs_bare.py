@@ -6,7 +6,7 @@ host sync; warm-up rounds keep tracing and XLA compilation out of the statistics
 - `tutorial`: the tutorial's loop with the tutorial's input pipeline (shuffle, batch; no prefetch);
 - `bare`: the same loop fed by the harness's pipeline (bench.cell.pipeline.training_dataset, which
   prefetches two batches): the like-for-like baseline;
-- `harness`: bench.cell.train.run_steps, the code a cell runs, with its log windows, steps.jsonl
+- `harness`: bench.cell.loop.run_windows, the code a cell runs, with its log windows, steps.jsonl
   and TensorBoard writes inside the timed round, on the harness's pipeline.
 
 The bar compares `harness` with `bare`: the same work, the same pipeline.
@@ -16,7 +16,6 @@ The bar compares `harness` with `bare`: the same work, the same pipeline.
 Under `tox -e py` they run once each with benchmarking disabled, as a check that they still work.
 """
 
-import dataclasses
 import statistics
 import time
 
@@ -81,21 +80,21 @@ def _bare_loop(images, batch_size, xla, pipeline):
 
 
 def _harness_loop(images, batch_size, xla, out_dir):
-    from bench.cell.frameworks import build_tensorflow_cell as build
+    from bench.cell.framework import OneSeed
+    from bench.cell.loop import FixedWindows, run_windows
+    from bench.cell.tf_framework import TensorFlowFramework
     from bench.cell.timing import WindowLog
-    from bench.cell.train import run_steps
 
     cfg = CellConfig(batch_size=batch_size, xla=xla, log_every=STEPS[batch_size] // 2)
-    generator, step_fn = build(cfg, "/CPU:0")
+    generator, step_fn = TensorFlowFramework().build(cfg, "/CPU:0")
     log = WindowLog(out_dir, cfg, step_fn)
     batches = iter(training_dataset(images, batch_size, seed=0))
     state = {"next": 1}
 
     def run(n):
         first = state["next"]
-        round_cfg = dataclasses.replace(cfg, log_every=max(1, n // 2))
-        log.start_window()
-        run_steps(round_cfg, step_fn, batches, log, range(first, first + n))
+        windows = FixedWindows(first + n - 1, max(1, n // 2))
+        run_windows(OneSeed(step_fn), [batches], [log], windows, start=first)
         state["next"] = first + n
 
     return run

@@ -1,10 +1,10 @@
-"""The Ray launcher backend: each cell a Ray task on a cluster; records come back to the driver.
+"""The Ray launcher: each cell a Ray task on a cluster; records come back to the driver.
 
 A cell's task asks for the cell's resources: one GPU for a GPU cell (Ray sets the task's
 CUDA_VISIBLE_DEVICES to its GPU, and the cell process sees only that one); for a CPU cell,
 `cpus_per_cell` CPUs (default: those of the smallest node), with TensorFlow's thread pools sized
 to them, so two CPU cells on one node never both think they own every core. The task runs the
-same worker as the local backend (bench.grid.worker) in a fresh process, in a temporary directory
+same worker as the local launcher (bench.grid.worker) in a fresh process, in a temporary directory
 on its node, and returns the cell's whole directory and log as one archive; the driver unpacks it
 into the run directory. No shared file system is assumed; every node needs dcgan-bench installed
 (with the `ray` extra, and the `gpu` extra on GPU nodes).
@@ -33,7 +33,7 @@ from bench.errors import BenchError
 from bench.grid.cellrecord import add_to_summary, finished_status, log_path, record_unfinished
 from bench.grid.worker import LAUNCHED_ENV
 
-RAY_MISSING = ("--executor ray needs Ray, an optional extra: pip install 'dcgan-bench[ray]' "
+RAY_MISSING = ("--launcher ray needs Ray, an optional extra: pip install 'dcgan-bench[ray]' "
                "(on every node of the cluster)")
 DEFAULT_RETRIES = 2
 # Failures of the system, not of the cell: the task is submitted again.
@@ -108,7 +108,7 @@ def run_cell_on_node(cell_id: str, config_json: str, cpus, board=None) -> dict:
                 [sys.executable, "-m", "bench.grid.worker", str(tmp / cell_id), config_json],
                 stdout=log, stderr=subprocess.STDOUT, env=env,
                 preexec_fn=_die_with_parent).wait()
-        placement = {"node_id": node, "gpu_ids": gpu_ids, "cpus": cpus,
+        placement = {"launcher": "ray", "node_id": node, "gpu_ids": gpu_ids, "cpus": cpus,
                      "cuda_visible_devices": env.get("CUDA_VISIBLE_DEVICES"),
                      "task_pid": os.getpid()}
         return {"archive": _pack(tmp), "exit_code": code, "placement": placement}
@@ -133,7 +133,7 @@ class ProgressBoard:
 
 
 class RayCells:
-    """Runs cells as Ray tasks (a bench.grid.backends.Backend); `run` returns when every cell has
+    """Runs cells as Ray tasks (a bench.grid.launchers.Launcher); `run` returns when every cell has
     a record in the run directory."""
 
     def __init__(self, address=None, retries=DEFAULT_RETRIES, cpus_per_cell=None):
@@ -199,8 +199,8 @@ class RayCells:
         packed = [c.id for c in cells if c.config.seeds_per_process > 1]
         if packed:
             return (f"seeds_per_process > 1 ({len(packed)} cells, {packed[0]} the first): seeds "
-                    "packed in one program run on the local backend only; run them without "
-                    "--executor ray, or with seeds_per_process = 1")
+                    "packed in one program run on the local launcher only; run them without "
+                    "--launcher ray, or with seeds_per_process = 1")
         return None
 
     def run(self, cells, run_dir: Path, bar, finished):

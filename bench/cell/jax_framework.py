@@ -1,0 +1,159 @@
+"""JAX through Keras 3 (bench.cell.framework): the same models and update, no TensorFlow needed
+to train.
+
+What differs from TensorFlow:
+- devices are JAX's (`cpu`, `gpu`, `gpu:N`), named jax:<platform>:<id> in the record;
+- batches come from NumPy: the data set's images scaled as the tutorial does, shuffled each
+  epoch by a generator seeded with the cell's seed, full batches only;
+- the step is bench.cell.jax_step's (`xla` on: `jax.jit`; off: op by op), its state explicit, so
+  it is written back into the Keras variables before the generator is saved or sampled; K seeds
+  of one configuration can be stepped as one program (bench.cell.jax_packed);
+- no TensorBoard events (TensorFlow's summary writer): steps.jsonl holds the same scalars;
+- evaluations run in this process, the instrument under Keras' JAX backend and the metrics'
+  TF-GAN functions, which need TensorFlow importable; where it is not, the record says the
+  evaluation is pending and `dcgan-bench eval CELL --complete` completes it later where it is;
+- memory: the process's resident set on the CPU; on a GPU, JAX's peak bytes in use (which cannot
+  be reset: the training peak then includes start-up, and the record says so).
+
+(Keras' `set_random_seed` also seeds TensorFlow when TensorFlow is installed, and imports it for
+that; blocked or absent, it is skipped.)
+"""
+
+import importlib.util
+
+import numpy as np
+
+from bench.cell.framework import JAX, Framework
+from bench.errors import BenchError
+
+PENDING = ("pending: TensorFlow (which the metrics' TF-GAN functions need) is not importable where "
+           "this cell trained; `dcgan-bench eval CELL --complete` completes it on a machine with it")
+
+
+def tensorflow_importable() -> bool:
+    try:
+        return importlib.util.find_spec("tensorflow") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def numpy_batches(images: np.ndarray, batch_size: int, seed: int):
+    """Endless batches of float32 (B, 28, 28, 1) in [-1, 1]: each epoch the data set in an order
+    drawn by a generator seeded with `seed`, full batches only."""
+    from bench.datasets import images_to_unit_range
+
+    data = images_to_unit_range(images)
+    rng = np.random.default_rng(seed)
+    while True:
+        order = rng.permutation(len(data))
+        for start in range(0, len(order) - batch_size + 1, batch_size):
+            yield data[order[start:start + batch_size]]
+
+
+class JaxFramework(Framework):
+    name = JAX
+
+    def resolve_device(self, cfg):
+        try:
+            import jax
+        except ImportError:
+            raise BenchError("framework jax needs JAX, an optional extra: pip install -e "
+                             "'.[jax]'", field="framework") from None
+        import keras
+
+        if keras.backend.backend() != "jax":
+            raise BenchError(f"framework jax asked for, but Keras in this process runs on "
+                             f"{keras.backend.backend()} (it picks one backend a process, from "
+                             "KERAS_BACKEND, when first imported): run the cell in a fresh "
+                             "process (dcgan-bench train --framework jax)", field="framework")
+        if cfg.device == "cpu":
+            return jax.devices("cpu")[0]
+        index = 0 if cfg.device == "gpu" else int(cfg.device.split(":", 1)[1])
+        try:
+            gpus = jax.devices("gpu")
+        except RuntimeError:
+            gpus = []
+        if index >= len(gpus):
+            raise BenchError(f"device {cfg.device!r} asked for, but JAX sees {len(gpus)} GPU(s) "
+                             "(is jax installed with CUDA: pip install 'jax[cuda12]'?)",
+                             field="device")
+        return gpus[index]
+
+    def device_record(self, device) -> dict:
+        return {"jax_device": f"jax:{device.platform}:{device.id}"}
+
+    def describe(self, device, cfg) -> dict:
+        import jax
+        import jaxlib
+        import keras
+
+        from bench.cell.envinfo import host_cpu_model
+
+        gpu = {"name": device.device_kind} if device.platform == "gpu" else None
+        try:
+            gpus_visible = len(jax.devices("gpu"))
+        except RuntimeError:
+            gpus_visible = 0
+        return {
+            "versions": {"jax": jax.__version__, "jaxlib": jaxlib.__version__,
+                         "keras": keras.__version__, "tensorflow": None},
+            "device": f"jax:{device.platform}:{device.id}",
+            "device_model": device.device_kind if gpu else host_cpu_model(),
+            "gpus_visible": gpus_visible, "gpu": gpu, "machine": {"gpu": gpu} if gpu else {},
+            "tf32": {"setting": "not applicable", "enabled": None,
+                     "why": "a TensorFlow setting; JAX's float32 matmul precision is its default"}}
+
+    def memory(self, device):
+        from bench.cell.devices import GPU_ALLOCATOR, MemoryPeaks
+
+        if device.platform != "gpu":
+            return MemoryPeaks("/CPU:0")
+        peaks = MemoryPeaks("/CPU:0", read=lambda: int(device.memory_stats()["peak_bytes_in_use"]),
+                            reset=lambda: None)
+        peaks.kind, peaks.train_reset = GPU_ALLOCATOR, False
+        return peaks
+
+    def build(self, cfg, device):
+        import jax
+        import keras
+
+        from bench.cell import models
+        from bench.cell.jax_step import JaxTrainStep
+
+        keras.utils.set_random_seed(cfg.seed)
+        keras.mixed_precision.set_global_policy(cfg.precision)
+        with jax.default_device(device):
+            generator, discriminator = models.make_generator(), models.make_discriminator()
+            gen_opt, disc_opt = models.make_optimizers(cfg.precision)
+            step = JaxTrainStep(generator, discriminator, gen_opt, disc_opt,
+                                batch_size=cfg.batch_size, xla=cfg.xla, seed=cfg.seed)
+        return generator, step
+
+    def packing(self, cfg, device) -> str:
+        from bench.cell.jax_packed import packing_for
+
+        return packing_for(device.platform, cfg.packing)
+
+    def program(self, steps, cfg, device):
+        if len(steps) == 1:
+            return super().program(steps, cfg, device)
+        from bench.cell.jax_packed import PackedSteps
+
+        return PackedSteps(steps, cfg.xla, self.packing(cfg, device))
+
+    def batches(self, split, cfg):
+        return numpy_batches(split.images, cfg.batch_size, cfg.seed)
+
+    def placement(self, device):
+        import jax
+
+        return jax.default_device(device)
+
+    def asynchronous(self, device) -> bool:
+        return device.platform == "gpu"
+
+    def write_back(self, step):
+        step.write_back()
+
+    def instrument_unavailable(self) -> str | None:
+        return None if tensorflow_importable() else PENDING
