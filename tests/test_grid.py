@@ -55,6 +55,7 @@ batch_sizes = [0, 64]
 devices = ["cpu", "tpu", "gpu:x"]
 xla = [false]
 precision = ["float8"]
+backend = ["jax"]
 [budget]
 steps = -5
 """)
@@ -64,7 +65,9 @@ steps = -5
     for expected in ("colour: unknown top-level key", "[axes] seeds: expected a non-empty list",
                      "[axes] batch_sizes: expected a positive integer, found 0",
                      "found 'tpu'", "found 'gpu:x'", "found 'float8'",
-                     "steps: expected a positive integer, found -5"):
+                     "steps: expected a positive integer, found -5",
+                     # the framework axis' old name: said what it is called now
+                     "[axes] backend: renamed frameworks; rename the key"):
         assert expected in message, expected
     assert message.startswith(str(bad))
 

@@ -72,18 +72,50 @@ def _module_name(path: Path) -> str:
 MODULES = {_module_name(p): p for p in sorted(BENCH.rglob("*.py"))}
 
 
-def _bench_imports(path: Path) -> set[str]:
-    """The bench modules a file imports, `from bench import records` resolved to bench.records."""
+def _absolute(module: str, node: ast.ImportFrom) -> str | None:
+    """The module an ImportFrom names, a relative one (`from ..grid import run`) resolved
+    against the importing module's package."""
+    if not node.level:
+        return node.module
+    package = module.split(".")
+    if not MODULES.get(module, Path()).name == "__init__.py":
+        package = package[:-1]
+    base = package[:len(package) - (node.level - 1)]
+    return ".".join(base + ([node.module] if node.module else []))
+
+
+DYNAMIC_IMPORTS = ("import_module", "__import__")
+
+
+def _source_imports(source: str, module: str) -> set[str]:
+    """Every bench module the source imports: import statements (those inside functions and
+    relative ones included, `from bench import records` resolved to bench.records) and
+    importlib.import_module / __import__ of a constant name."""
     found = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
             found |= {a.name for a in node.names if a.name.split(".")[0] == "bench"}
-        elif isinstance(node, ast.ImportFrom) and node.module and \
-                node.module.split(".")[0] == "bench":
-            subs = {f"{node.module}.{a.name}" for a in node.names}
-            found |= (subs & set(MODULES)) or {node.module}
-            found |= {node.module} if subs - set(MODULES) else set()
-    return found - {_module_name(path)}
+        elif isinstance(node, ast.ImportFrom):
+            target = _absolute(module, node)
+            if target and target.split(".")[0] == "bench":
+                subs = {f"{target}.{a.name}" for a in node.names}
+                found |= (subs & set(MODULES)) or {target}
+                found |= {target} if subs - set(MODULES) else set()
+        elif isinstance(node, ast.Call) and _called_name(node) in DYNAMIC_IMPORTS and node.args \
+                and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
+            name = node.args[0].value
+            if name.split(".")[0] == "bench":
+                found.add(name)
+    return found - {module}
+
+
+def _called_name(call: ast.Call) -> str | None:
+    return getattr(call.func, "attr", None) or getattr(call.func, "id", None)
+
+
+def _bench_imports(path: Path) -> set[str]:
+    """The bench modules a file imports (see _source_imports)."""
+    return _source_imports(path.read_text(encoding="utf-8"), _module_name(path))
 
 
 def _stage(module: str) -> str:
@@ -96,14 +128,72 @@ def _stage(module: str) -> str:
 GRAPH = {name: {m for m in _bench_imports(path) if m in MODULES} for name, path in MODULES.items()}
 
 
-def test_stages_import_only_their_own_or_lower_ones():
+def _upward(graph: dict) -> list[str]:
     rank = {stage: i for i, stage in enumerate(STAGES)}
-    upward = sorted(f"{a} ({_stage(a)}) imports {b} ({_stage(b)})" for a, targets in GRAPH.items()
-                    for b in targets if rank[_stage(b)] > rank[_stage(a)]
-                    and (a, b) not in SANCTIONED)
+    return sorted(f"{a} ({_stage(a)}) imports {b} ({_stage(b)})" for a, targets in graph.items()
+                  for b in targets if rank[_stage(b)] > rank[_stage(a)]
+                  and (a, b) not in SANCTIONED)
+
+
+def test_stages_import_only_their_own_or_lower_ones():
+    # planted: the cell stage reaching up to the report, by a relative import, by importlib and
+    # by __import__; each is caught
+    for planted in ("from ..report import render", "from bench.report import render",
+                    "import importlib\nimportlib.import_module('bench.report.render')",
+                    "__import__('bench.report.render')"):
+        found = _source_imports(planted, "bench.cell.loop")
+        assert found == {"bench.report.render"}, planted
+        assert _upward({"bench.cell.loop": found}), planted
+    upward = _upward(GRAPH)
     assert not upward, "imports from a lower stage to a higher one:\n" + "\n".join(upward)
     assert _stage("bench.grid.run") == "grid" and _stage("bench.rundirs") == "contract"
     assert ("bench.grid.run", "bench.grid.cellrecord") in {(a, b) for a in GRAPH for b in GRAPH[a]}
+
+
+def _relative_crossings(source: str, module: str) -> list[str]:
+    """Relative imports that leave the module's stage: `from ..grid import run` in a cell."""
+    return [f"{module}: from {'.' * node.level}{node.module or ''} import ..."
+            for node in ast.walk(ast.parse(source))
+            if isinstance(node, ast.ImportFrom) and node.level
+            and _stage(_absolute(module, node)) != _stage(module)]
+
+
+def test_no_relative_import_crosses_stages():
+    assert _relative_crossings("from ..grid import run", "bench.cell.loop")  # planted
+    assert not _relative_crossings("from .timing import WindowLog", "bench.cell.loop")
+    found = [c for name, path in MODULES.items()
+             for c in _relative_crossings(path.read_text(encoding="utf-8"), name)]
+    assert not found, found
+
+
+# What starts the package's own command line in a child process.
+COMMAND_LINES = {"bench", "bench.cli", "bench.__main__"}
+
+
+def _runs_command_line(source: str) -> list[int]:
+    """Lines of calls that start the package's command line (`python -m bench ...`, a module
+    of bench.cli, or the dcgan-bench script) in a process: what only the CLI stage may do."""
+    lines = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, (ast.List, ast.Tuple)):
+            continue
+        words = [e.value if isinstance(e, ast.Constant) else None for e in node.elts]
+        after_m = [b for a, b in zip(words, words[1:]) if a == "-m"]
+        if "dcgan-bench" in words or any(isinstance(w, str) and (
+                w in COMMAND_LINES or w.startswith("bench.cli")) for w in after_m):
+            lines.append(node.lineno)
+    return lines
+
+
+def test_no_stage_below_the_cli_runs_the_command_line():
+    planted = 'subprocess.run([sys.executable, "-m", "bench", "eval", cell])'
+    assert _runs_command_line(planted) == [1]
+    assert _runs_command_line('subprocess.run(["dcgan-bench", "eval", cell])') == [1]
+    # a grid's cell process is the worker, not the command line
+    assert not _runs_command_line('Popen([sys.executable, "-m", "bench.grid.worker", cell])')
+    found = {name: lines for name, path in MODULES.items() if _stage(name) != "cli"
+             and (lines := _runs_command_line(path.read_text(encoding="utf-8")))}
+    assert not found, f"modules below the CLI that run the command line: {found}"
 
 
 def _cycles(graph: dict) -> list[list[str]]:
@@ -162,6 +252,36 @@ def test_verdict_statistics_come_from_one_module():
                 callers.setdefault(name, set()).add(called_name)
     assert set(callers) == {_module_name(STATISTICS_MODULE)}, callers
     assert callers[_module_name(STATISTICS_MODULE)] == set(STATISTICS)
+
+
+def _scipy_stats_uses(source: str) -> list[int]:
+    """Lines that reach scipy.stats under any name: `import scipy.stats`, `from scipy import
+    stats as x`, `from scipy.stats import f as g`, or `scipy.stats.f` after `import scipy`."""
+    lines = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import) and any(a.name.startswith("scipy.stats") for a in node.names):
+            lines.append(node.lineno)
+        elif isinstance(node, ast.ImportFrom) and node.module and (
+                node.module.startswith("scipy.stats")
+                or (node.module == "scipy" and any(a.name == "stats" for a in node.names))):
+            lines.append(node.lineno)
+        elif isinstance(node, ast.Attribute) and node.attr == "stats" and \
+                isinstance(node.value, ast.Name) and node.value.id == "scipy":
+            lines.append(node.lineno)
+    return lines
+
+
+def test_scipy_tests_are_called_from_the_statistics_module_only():
+    """Every test, interval and distribution of scipy.stats goes through bench.analysis.stats,
+    whatever name it is imported under."""
+    for planted in ("from scipy.stats import mannwhitneyu as rank_sum", "from scipy import stats",
+                    "from scipy import stats as distributions", "import scipy.stats",
+                    "import scipy\nscipy.stats.ranksums(a, b)"):
+        assert _scipy_stats_uses(planted), planted
+    assert not _scipy_stats_uses("from scipy import linalg, special")
+    users = {name for name, path in MODULES.items()
+             if _scipy_stats_uses(path.read_text(encoding="utf-8"))}
+    assert users == {_module_name(STATISTICS_MODULE)}, users
 
 
 @pytest.mark.parametrize("package", RECORD_READERS)

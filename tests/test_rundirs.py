@@ -145,3 +145,53 @@ def test_grid_bookkeeping_reads_schema_1_as_schema_2(runs, tmp_path):
     written = json.loads((copy / schema.SUMMARY_FILE).read_text())
     assert written["schema_version"] == schema.SCHEMA_VERSION and "peak_memory_bytes" not in written
     assert written["placement"] == {"node": "here"}
+
+
+def _to_schema_2(record: dict, name: str) -> dict:
+    """A schema-3 record as schema 2 wrote it: the framework called `backend`, the launcher in a
+    summary's placement too, the spec's axis `backend`."""
+    record = {**record, "schema_version": 2}
+    if name in (schema.CONFIG_FILE, schema.ENV_FILE):
+        record = {"backend": record.pop(schema.FRAMEWORK, "jax"), **record}
+    if name == schema.SUMMARY_FILE:
+        record["placement"] = {"backend": "local", "host": "h"}
+    if name == schema.MANIFEST_FILE:  # (the golden spec is an old flat one: given parts here)
+        record["spec"] = {"name": "golden", "parts": [
+            {"name": "a", "axes": {"seeds": [0], "backend": ["jax"]}}]}
+    return record
+
+
+def test_schema_2_records_name_the_framework_and_the_launcher_as_schema_3(tmp_path):
+    old = tmp_path / "golden"
+    shutil.copytree(GOLDEN, old)
+    for path in old.rglob("*.json"):
+        path.write_text(json.dumps(_to_schema_2(json.loads(path.read_text()), path.name)))
+    cell = old / "cpu_float32_xla-off_bs64_seed0"
+    assert json.loads((cell / "config.json").read_text())["backend"] == "jax"  # really schema 2
+    config = rundirs.read_record(cell, schema.CONFIG_FILE)
+    assert config[schema.FRAMEWORK] == "jax" and "backend" not in config
+    assert rundirs.read_record(cell, schema.ENV_FILE)[schema.FRAMEWORK] == "jax"
+    assert rundirs.read_summary(cell)["placement"] == {"launcher": "local", "host": "h"}
+    spec = rundirs.read_manifest(old)["spec"]
+    assert spec["parts"][0]["axes"] == {"seeds": [0], "frameworks": ["jax"]}
+    results = load_results([old])
+    assert "backend" not in results and (results[schema.FRAMEWORK] == "jax").all()
+
+
+def test_history_rows_carry_their_schema_and_old_rows_are_migrated(tmp_path):
+    db = tmp_path / "h.sqlite"
+    run_id, _ = history.ingest(GOLDEN, db)
+    con = history.connect(db)
+    stored = con.execute("SELECT rowid, row_json FROM cells").fetchall()
+    assert {json.loads(text)["schema_version"] for _, text in stored} == {schema.SCHEMA_VERSION}
+    # rows stored before rows carried a version: the framework under its old name
+    for rowid, text in stored:
+        old = {"backend" if k == schema.FRAMEWORK else k: v for k, v in json.loads(text).items()
+               if k != "schema_version"}
+        con.execute("UPDATE cells SET row_json = ? WHERE rowid = ?", (json.dumps(old), rowid))
+    con.commit()
+    con.close()
+    rows = history.run_results(run_id, db)
+    assert "backend" not in rows and "schema_version" not in rows
+    assert (rows[schema.FRAMEWORK] == "tensorflow").all()
+    pd.testing.assert_frame_equal(_rows(rows), _rows(load_results([GOLDEN])))

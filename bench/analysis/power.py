@@ -19,7 +19,6 @@ The tests and intervals are bench.analysis.stats'; here they are only counted.
 import math
 
 import numpy as np
-from scipy import stats as distributions
 
 from bench.analysis import stats
 
@@ -29,21 +28,10 @@ SIMULATIONS = 400
 SIMULATION_SEED = 0
 
 
-def interval_bounds(n: int, level) -> tuple[np.ndarray, np.ndarray]:
-    """The exact two-sided Clopper-Pearson interval for every count 0..n at once (the beta
-    quantiles that stats.exact_interval's binomtest computes one count at a time)."""
-    alpha = float(stats.alpha_of(level))
-    k = np.arange(n + 1)
-    low = np.where(k == 0, 0.0, distributions.beta.ppf(alpha / 2, np.maximum(k, 1), n - k + 1))
-    high = np.where(k == n, 1.0, distributions.beta.ppf(1 - alpha / 2, k + 1,
-                                                        np.maximum(n - k, 1)))
-    return low, high
-
-
 def proportion_power(n: int, rate: float, bound: float, level, upper_is_claim: bool) -> float:
     """P(the exact interval decides the claim the way the truth `rate` says), n seeds."""
-    low, high = interval_bounds(n, level)
-    pmf = distributions.binom.pmf(np.arange(n + 1), n, rate)
+    low, high = stats.exact_intervals(n, level)
+    pmf = stats.binomial_pmf(n, rate)
     if upper_is_claim:  # "at most bound": holds when high <= bound, fails when low > bound
         decided = high <= bound if rate < bound else low > bound
     else:  # "at least bound": holds when low >= bound, fails when high < bound
@@ -83,8 +71,7 @@ def seeds_for_proportion(rate: float, bound: float, level, upper_is_claim: bool,
 
 def fisher_power(n: int, rate_a: float, rate_b: float, alpha) -> float:
     """P(Fisher's exact test of a against b is significant), n seeds a side, exactly."""
-    pa = distributions.binom.pmf(np.arange(n + 1), n, rate_a)
-    pb = distributions.binom.pmf(np.arange(n + 1), n, rate_b)
+    pa, pb = stats.binomial_pmf(n, rate_a), stats.binomial_pmf(n, rate_b)
     return float(sum(pa[a] * pb[b] for a, b in stats.fisher_significant_tables(n, n, alpha)))
 
 

@@ -25,6 +25,7 @@ Caveats a reader of the numbers should know:
   distribution of the tied ranks: computed by enumeration (scipy's PermutationMethod).
 """
 
+import functools
 import math
 from fractions import Fraction
 
@@ -160,6 +161,19 @@ def exact_interval(successes: int, n: int, level) -> tuple[float, float]:
     ci = stats.binomtest(successes, n).proportion_ci(confidence_level=float(level),
                                                      method="exact")
     return float(ci.low), float(ci.high)
+
+
+@functools.lru_cache(maxsize=512)
+def exact_intervals(n: int, level) -> tuple[np.ndarray, np.ndarray]:
+    """(lows, highs): `exact_interval` of every count 0..n of n (power computations ask for all
+    of them at once; one implementation of the interval, here)."""
+    bounds = np.array([exact_interval(k, n, level) for k in range(n + 1)])
+    return bounds[:, 0], bounds[:, 1]
+
+
+def binomial_pmf(n: int, rate: float) -> np.ndarray:
+    """P(k of n) for every k = 0..n at a true share `rate`."""
+    return stats.binom.pmf(np.arange(n + 1), n, rate)
 
 
 def binomial_tail_p(successes: int, n: int, bound: float, alternative: str) -> float:

@@ -53,20 +53,22 @@ class CalibrationWindows:
         return start + self.steps - 1, self.left == 0
 
 
-def calibrate_config(cfg) -> dict:
+def calibrate_config(cfg, cell_dir=None) -> dict:
     """Seconds of data loading, setup, compile (first batch included) and save, and the steady
     images/s of one configuration (bench.config.CellConfig): a cell of it trained by the same
-    code as every cell (bench.cell.train), into a directory thrown away after."""
+    code as every cell (bench.cell.train), its record in `cell_dir` (default: a directory thrown
+    away after)."""
     from bench.cell.train import run_cells
 
     probe = dataclasses.replace(cfg, steps=None, epochs=None, log_every=1, warmup_windows=1,
                                 eval_every=0, final_eval_n=0, part=None)
     with tempfile.TemporaryDirectory() as tmp:
-        [summary] = run_cells([probe], [Path(tmp) / "cell"], plan=CalibrationWindows())
+        cell_dir = Path(cell_dir or Path(tmp) / "cell")
+        [summary] = run_cells([probe], [cell_dir], overwrite=True, plan=CalibrationWindows())
         if summary["status"] != schema.STATUS_OK:
             raise RuntimeError(f"the calibration cell ended {summary['status']}: "
                                f"{summary['reason']}")
-        windows = [line for line in rundirs.read_lines(Path(tmp) / "cell", schema.STEPS_FILE)
+        windows = [line for line in rundirs.read_lines(cell_dir, schema.STEPS_FILE)
                    if not line["excluded"]]
     phases = summary["phase_seconds"]
     return {"data_seconds": summary["data_seconds"], "setup_seconds": phases["setup"],
@@ -105,12 +107,14 @@ def calibrate_evaluation(cfg) -> dict | None:
             "fixed_seconds": max(0.0, t1 - per_sample * n1), "sizes": list(EVAL_SIZES)}
 
 
-def calibrate(configs, evaluate=None) -> dict:
+def calibrate(configs, evaluate=None, cells_dir=None) -> dict:
     """Each configuration's measurement, in order, and the evaluation's cost when `evaluate`
-    (a configuration whose data set the instrument is for) is given."""
+    (a configuration whose data set the instrument is for) is given. With `cells_dir`, the
+    calibration cells' records are kept there (cells_dir/<n>, n counting from 0)."""
     out = {"configs": []}
-    for cfg in configs:
-        out["configs"].append(calibrate_config(cfg))
+    for i, cfg in enumerate(configs):
+        out["configs"].append(calibrate_config(cfg, Path(cells_dir) / str(i) if cells_dir
+                                               else None))
     if evaluate is not None:
         out["evaluation"] = calibrate_evaluation(evaluate)
     return out

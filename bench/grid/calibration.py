@@ -4,8 +4,9 @@
 (bench.grid.estimate): first from cells of that configuration already finished in this run, then,
 for the rest, from a calibration process (`python -m bench.grid.calibration`) that runs
 bench.cell.calibrate on them, one a framework (Keras runs one backend a process). The
-calibration's record stays in the run directory (calibration/<part>[-<framework>].json, its log
-in logs/), so an estimate can be traced to what it measured.
+calibration's record stays in the run directory (calibration/<part>[-<framework>].json, the
+records of the short cells it trained beside it in <part>[-<framework>]-cells/, its log in
+logs/), so an estimate can be traced to what it measured.
 
 Set DCGAN_BENCH_ESTIMATE=off to skip the calibration (the test suite does, for its many tiny
 grids); the grid then says that it has no estimate rather than guess.
@@ -117,7 +118,8 @@ def _config(cell_dir: Path):
 
 
 def main(argv=None) -> int:
-    """The calibration process: FRAMEWORK OUT_JSON CONFIGS_JSON EVAL_CONFIG_JSON (or null)."""
+    """The calibration process: FRAMEWORK OUT_JSON CONFIGS_JSON EVAL_CONFIG_JSON (or null); the
+    calibration cells' records are kept beside OUT_JSON, in OUT_JSON's stem + "-cells"."""
     framework, out, configs_json, eval_json = (argv or sys.argv[1:])[:4]
     from bench.cell.frameworks import start_framework
 
@@ -127,8 +129,10 @@ def main(argv=None) -> int:
 
     started = time.time() - float(os.environ.get(LAUNCHED_ENV, "nan"))
     eval_config = json.loads(eval_json)
+    out = Path(out)
     record = calibrate([CellConfig(**c) for c in json.loads(configs_json)],
-                       CellConfig(**eval_config) if eval_config else None)
+                       CellConfig(**eval_config) if eval_config else None,
+                       cells_dir=out.with_name(out.name.removesuffix(".json") + "-cells"))
     records.write_json_record(out, {"process_start_seconds": started, **record})
     return 0
 

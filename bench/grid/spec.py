@@ -56,6 +56,8 @@ BUDGET = {"steps": "steps", "epochs": "epochs", "log_every": "log_every",
 # Axes whose values are checked together with the budget (the rest are checked one by one).
 CROSS_CHECKED_AXES = ("frameworks", "precision", "tf32")
 EVAL = {"every": "eval_every", "n": "eval_n", "final_n": "final_eval_n"}
+# Keys older specs used, and what they are called now: the framework axis was `backend`.
+RENAMED = {"backend": "frameworks"}
 
 
 @dataclass(frozen=True)
@@ -107,7 +109,9 @@ def cell_id(cfg: CellConfig) -> str:
 def _table_problems(section: str, table, allowed) -> list[str]:
     if not isinstance(table, dict):
         return [f"[{section}]: expected a table, found {table!r}"]
-    return [f"[{section}] {key}: unknown key; expected one of {', '.join(sorted(allowed))}"
+    return [f"[{section}] {key}: renamed {RENAMED[key]}; rename the key" if key in RENAMED
+            and RENAMED[key] in allowed else
+            f"[{section}] {key}: unknown key; expected one of {', '.join(sorted(allowed))}"
             for key in table if key not in allowed]
 
 
