@@ -7,6 +7,8 @@ once. The README's "Run records" section shows the layout of a run directory. No
 imports TensorFlow or pandas.
 """
 
+from typing import NamedTuple
+
 # 2: peak memory split into training and process (with kinds), first_batch_seconds, throughput
 #    `overall` and excluded windows, KID block sizes, per-optimizer skipped steps, and the
 #    seed `outcome` (digits | mode_collapse | not_converged) in place of the boolean `collapsed`.
@@ -86,12 +88,58 @@ DENSITY = "density"
 COVERAGE = "coverage"
 CLASS_HISTOGRAM = "class_histogram"
 RANK_DEFICIENT = "rank_deficient"
-SCALAR_METRICS = (
-    N, FID, RANK_DEFICIENT, KID, KID_STD, KID_BLOCKS, KID_BLOCK_SIZE_REAL, KID_BLOCK_SIZE_FAKE,
-    CLASSIFIER_SCORE, CLASSES_COVERED, KL_TO_UNIFORM, MAX_CLASS_FRACTION, CONFIDENT_FRACTION,
-    OUTCOME, PRECISION, RECALL, DENSITY, COVERAGE,
+
+# Where a metric is used after training, each a role a metric may have (Metric.roles):
+TABLE = "table"  # a column of the report's cell table
+FIGURE = "figure"  # a panel of the report's final-metrics figure
+SEED_SUMMARY = "seed summary"  # a column of the per-seed final metrics (report, seed outcomes)
+REPEATED = "repeated"  # a repeated seed must reproduce it exactly (compare's numerics check)
+TESTED = "tested"  # compared across seeds between two runs (compare's quality family)
+CLAIMABLE = "claimable"  # a claim may test it across seeds (no_worse, differs, equivalent)
+
+
+class Metric(NamedTuple):
+    """One number of an evaluation record. Its results column is final_<key>; `label` is how
+    tables, figures and verdicts name it; `higher_is_better` is None where neither way is
+    better (a count of samples, a flag); `roles` say where it is used after training."""
+
+    key: str
+    label: str
+    higher_is_better: bool | None = None
+    roles: tuple = ()
+    numeric: bool = True
+
+
+# Every scalar of an evaluation, in the order records and tables show them: the one list the
+# results table, the report, compare and claims read (adding a metric: docs/how-to/add-a-metric.md).
+METRICS = (
+    Metric(N, "final n", roles=(TABLE, SEED_SUMMARY)),
+    Metric(FID, "FID", False, (TABLE, FIGURE, SEED_SUMMARY, REPEATED, TESTED, CLAIMABLE)),
+    Metric(RANK_DEFICIENT, "rank deficient", roles=(TABLE,), numeric=False),
+    Metric(KID, "KID", False, (TABLE, FIGURE, SEED_SUMMARY, REPEATED)),
+    Metric(KID_STD, "KID std"),
+    Metric(KID_BLOCKS, "KID blocks"),
+    Metric(KID_BLOCK_SIZE_REAL, "KID block size (real)"),
+    Metric(KID_BLOCK_SIZE_FAKE, "KID block size (generated)"),
+    Metric(CLASSIFIER_SCORE, "classifier score", True,
+           (TABLE, FIGURE, SEED_SUMMARY, REPEATED, TESTED, CLAIMABLE)),
+    Metric(CLASSES_COVERED, "classes covered", True, (TABLE, SEED_SUMMARY, REPEATED, CLAIMABLE)),
+    Metric(KL_TO_UNIFORM, "KL to uniform", False),
+    Metric(MAX_CLASS_FRACTION, "largest class share", roles=(SEED_SUMMARY,)),
+    Metric(CONFIDENT_FRACTION, "confident share", True, (SEED_SUMMARY, REPEATED)),
+    Metric(OUTCOME, "outcome", roles=(TABLE, SEED_SUMMARY, REPEATED), numeric=False),
+    Metric(PRECISION, "precision", True, (SEED_SUMMARY,)),
+    Metric(RECALL, "recall", True, (SEED_SUMMARY,)),
+    Metric(DENSITY, "density", True, (SEED_SUMMARY,)),
+    Metric(COVERAGE, "coverage", True, (TABLE, SEED_SUMMARY)),
 )
-NON_NUMERIC_METRICS = (RANK_DEFICIENT, OUTCOME)
+SCALAR_METRICS = tuple(m.key for m in METRICS)
+NON_NUMERIC_METRICS = tuple(m.key for m in METRICS if not m.numeric)
+
+
+def metrics_with(role: str) -> tuple:
+    """The metrics that have `role`, in METRICS' order."""
+    return tuple(m for m in METRICS if role in m.roles)
 
 # The instrument's feature dimension. FID needs a full-rank covariance estimate, so evaluations
 # need at least this many samples (bench.config checks it before training).

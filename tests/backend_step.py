@@ -1,7 +1,7 @@
 """One training step under one Keras backend, from injected weights, noise, batch and dropout
 masks: `python tests/backend_step.py BACKEND PRECISION INPUTS.npz OUTPUTS.npz`.
 
-Keras picks its backend once a process, so tests/test_jax.py runs this twice, once per backend.
+Keras picks its backend once a process, so tests/test_jax_framework.py runs this twice, once per backend.
 The first run (the TensorFlow one) writes INPUTS.npz: the seeded models' initial weights, a
 batch of real digits, the noise, and the two Dropout masks; the second reads it. Dropout masks are
 injected (a fixed mask in place of each Dropout layer) because identical seeds give different

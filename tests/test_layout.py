@@ -360,3 +360,29 @@ def test_golden_records_are_what_make_golden_writes(tmp_path):
     _, mismatch, errors = filecmp.cmpfiles(GOLDEN, fresh, [str(p) for p in committed],
                                            shallow=False)
     assert mismatch == [] and errors == []
+
+
+# Test modules named for no one module or command, each with why.
+CROSS_CUTTING_TESTS = {"layout": "the package's seams: every module, imports and records"}
+
+
+def _test_subject(stem: str, names: set[str]) -> str | None:
+    """The module or command a test module `test_<name>[_<aspect>]` covers: the longest
+    `<name>` among `names` that its stem starts with (test_ray_launcher_node_loss: ray_launcher)."""
+    subject = stem.removeprefix("test_")
+    found = [n for n in names if subject == n or subject.startswith(n + "_")]
+    return max(found, key=len) if found else None
+
+
+def test_each_test_module_is_named_after_the_module_or_command_it_covers():
+    """One rule: tests/test_<module or command>[_<aspect>].py, so that a contributor finds the
+    tests of bench/analysis/stats.py in tests/test_stats.py and of `dcgan-bench eval` in
+    tests/test_eval.py."""
+    from bench.cli import COMMANDS
+
+    names = {name.rsplit(".", 1)[-1] for name in MODULES} | set(COMMANDS) | set(CROSS_CUTTING_TESTS)
+    assert _test_subject("test_ray_launcher_node_loss", names) == "ray_launcher"
+    assert _test_subject("test_gpu_ready", names) is None  # planted: names nothing
+    unnamed = [p.name for p in sorted((ROOT / "tests").glob("test_*.py"))
+               if _test_subject(p.stem, names) is None]
+    assert not unnamed, f"test modules named after no module or command: {unnamed}"

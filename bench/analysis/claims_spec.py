@@ -33,8 +33,8 @@ KINDS = ("collapse_rate", "coverage", "no_worse", "differs", "equivalent")
 SELECTOR_KEYS = (schema.PART, *schema.CONFIG_COORDINATES)
 NOT_CONVERGED_POLICIES = ("inconclusive", "exclude", "count_as_collapse")
 # metric name in a claim -> (results column, higher is better)
-METRICS = {"fid": (schema.FINAL_FID, False), "classifier_score": (schema.FINAL_CLASSIFIER_SCORE, True),
-           "classes_covered": (schema.FINAL_CLASSES_COVERED, True),
+METRICS = {**{m.key: (schema.final_column(m.key), m.higher_is_better)
+              for m in schema.metrics_with(schema.CLAIMABLE)},
            "images_per_sec": (schema.IMAGES_PER_SEC_MEDIAN, True)}
 DIFFERS_METRICS = ("collapse_rate", *METRICS)
 COMMON = {"name", "kind", "level"}

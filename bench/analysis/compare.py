@@ -30,9 +30,7 @@ from bench.errors import BenchError
 from bench.schema import VERDICT_OK, VERDICT_REGRESSION
 
 # Final metrics a repeated seed must reproduce exactly (same TensorFlow, same device).
-REPEATED_METRICS = (schema.FINAL_FID, schema.FINAL_KID, schema.FINAL_CLASSIFIER_SCORE,
-                    schema.FINAL_CLASSES_COVERED, schema.FINAL_CONFIDENT_FRACTION,
-                    schema.FINAL_OUTCOME)
+REPEATED_METRICS = tuple(schema.final_column(m.key) for m in schema.metrics_with(schema.REPEATED))
 FAILING = (schema.STATUS_FAILED, schema.STATUS_DIVERGED, schema.STATUS_MISSING)
 
 

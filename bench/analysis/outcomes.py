@@ -11,11 +11,9 @@ from bench import schema
 from bench.analysis.cells import ok_cells
 from bench.outcome_rule import OUTCOME_DIGITS, OUTCOME_NOT_CONVERGED, OUTCOMES
 
-FINAL_COLUMNS = (schema.FINAL_N, schema.FINAL_FID, schema.FINAL_KID,
-                 schema.FINAL_CLASSIFIER_SCORE, schema.FINAL_CLASSES_COVERED,
-                 schema.FINAL_MAX_CLASS_FRACTION, schema.FINAL_CONFIDENT_FRACTION,
-                 schema.FINAL_PRECISION, schema.FINAL_RECALL, schema.FINAL_DENSITY,
-                 schema.FINAL_COVERAGE, schema.FINAL_OUTCOME)
+# the seed's final numbers, its outcome (the verdict they lead to) last
+FINAL_COLUMNS = (*(schema.final_column(m.key) for m in schema.metrics_with(schema.SEED_SUMMARY)
+                   if m.key != schema.OUTCOME), schema.FINAL_OUTCOME)
 NO_OUTCOME = "no_outcome"  # the cell did not finish ok with a final evaluation
 
 

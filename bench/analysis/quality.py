@@ -31,8 +31,8 @@ from bench.schema import (
 
 ALPHA = 0.05
 # Final metrics compared across seeds: (column, name, higher is better)
-METRICS = ((schema.FINAL_FID, "FID", False),
-           (schema.FINAL_CLASSIFIER_SCORE, "classifier score", True))
+METRICS = tuple((schema.final_column(m.key), m.label, m.higher_is_better)
+                for m in schema.metrics_with(schema.TESTED))
 JUDGED = (outcome_rule.OUTCOME_DIGITS, outcome_rule.OUTCOME_MODE_COLLAPSE)
 
 

@@ -6,7 +6,7 @@ configuration, and on a GPU this small model at batch 64 leaves most of the chip
 stepped together may cost little more than one (not yet measured on a GPU:
 runs/grids/gpu-check-jax.toml measures it). Each seed keeps
 everything it would have alone: its own initial weights, noise key, batch order, cell directory
-and complete record, and the same trajectory (tests/test_jax.py: K = 1 and K = 4 give the same
+and complete record, and the same trajectory (tests/test_jax_framework.py: K = 1 and K = 4 give the same
 losses per seed). What the seeds share is the time: a window's seconds are the program's, so
 each seed's images/s is its own images over that shared time, and the record says so
 (`packed`: the seeds, the per-process images/s).

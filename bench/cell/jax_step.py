@@ -12,7 +12,7 @@ Pitfalls this handles (each measured when the backend was tried):
   D(real) must go into D(fake), or both calls reuse one mask.
 - `keras.utils.set_random_seed` before the models are built: each seed its own initial weights.
 - Identical seeds give different random streams under TensorFlow and JAX: the backends agree in
-  distribution; step by step only from injected noise and masks (tests/test_jax.py).
+  distribution; step by step only from injected noise and masks (tests/test_jax_framework.py).
 - `xla` means `jax.jit` on or off (off: op by op), as it means `jit_compile` under TensorFlow.
 - Several seeds in one program (`PackedSteps`): one jitted function steps every seed's state; a
   Python loop over the seeds inside the jit keeps each convolution a plain one (jax.vmap turns
@@ -80,7 +80,7 @@ class JaxTrainStep:
         return outputs
 
     def with_noise(self, images, noise):
-        """One step with the generator's noise given rather than drawn (tests/test_jax.py)."""
+        """One step with the generator's noise given rather than drawn (tests/test_jax_framework.py)."""
         self.state, outputs = self._fn(self.state, images, noise)
         return outputs
 

@@ -38,7 +38,7 @@ class TrainStep:
 
     def with_noise(self, images, noise):
         """One step with the generator's noise given rather than drawn: a TensorFlow step and a
-        JAX step compared from the same noise (tests/test_jax.py). Traced once more."""
+        JAX step compared from the same noise (tests/test_jax_framework.py). Traced once more."""
         return self._fn(images, tf.convert_to_tensor(noise))
 
     def concrete_function(self, batch_size: int):

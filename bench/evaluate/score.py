@@ -18,14 +18,9 @@ from bench.evaluate import metrics, prdc
 from bench.evaluate.classifier import images_to_network_input, load_classifier
 from bench.evaluate.reference import reference_stats
 
-# What `dcgan-bench score` prints, plus provenance and thresholds.
-SCORE_KEYS = (
-    schema.N, schema.FID, schema.KID, schema.KID_STD, schema.KID_BLOCKS,
-    schema.KID_BLOCK_SIZE_REAL, schema.KID_BLOCK_SIZE_FAKE, schema.CLASSIFIER_SCORE,
-    schema.CLASSES_COVERED, schema.KL_TO_UNIFORM, schema.MAX_CLASS_FRACTION,
-    schema.CONFIDENT_FRACTION, schema.OUTCOME, schema.PRECISION, schema.RECALL,
-    schema.DENSITY, schema.COVERAGE, schema.CLASS_HISTOGRAM,
-)
+# What `dcgan-bench score` prints: every metric (bench.schema.METRICS) and the class histogram,
+# plus provenance and thresholds.
+SCORE_KEYS = (*schema.SCALAR_METRICS, schema.CLASS_HISTOGRAM)
 PROVENANCE_KEYS = ("dataset", "reference_split", "reference_n", "classifier_sha256", "thresholds")
 
 

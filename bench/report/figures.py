@@ -148,9 +148,9 @@ def final_metrics(final: pd.DataFrame, configs):
     present = [c for c in configs if c in set(final["config"])]
     if not present:
         return None
-    metrics = [(schema.FINAL_FID, "FID (lower is better)"),
-               (schema.FINAL_CLASSIFIER_SCORE, "classifier score (higher is better)"),
-               (schema.FINAL_KID, "KID (lower is better)")]
+    metrics = [(schema.final_column(m.key),
+                f"{m.label} ({'higher' if m.higher_is_better else 'lower'} is better)")
+               for m in schema.metrics_with(schema.FIGURE)]
     data = final.assign(outcome=final[schema.FINAL_OUTCOME])
     # A metric no cell has (records without KID) gets no panel: seaborn cannot box nothing.
     metrics = [(col, title) for col, title in metrics if data[col].notna().any()]

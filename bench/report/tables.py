@@ -26,10 +26,8 @@ CELL_COLUMNS = {
     schema.IMAGES_PER_SEC_P10: "images/s p10", schema.IMAGES_PER_SEC_P90: "images/s p90",
     schema.IMAGES_PER_SEC_OVERALL: "images/s overall", "first_batch_seconds": "first batch s",
     "compile_seconds": "compile s", "wall_seconds": "wall s", "retraces": "retraces",
-    schema.FINAL_N: "final n", schema.FINAL_FID: "FID", schema.FINAL_RANK_DEFICIENT: "rank deficient",
-    schema.FINAL_KID: "KID", schema.FINAL_CLASSIFIER_SCORE: "classifier score",
-    schema.FINAL_CLASSES_COVERED: "classes covered", schema.FINAL_COVERAGE: "coverage",
-    schema.FINAL_OUTCOME: "outcome", "best_fid": "best FID", "best_fid_n": "best FID n",
+    **{schema.final_column(m.key): m.label for m in schema.metrics_with(schema.TABLE)},
+    "best_fid": "best FID", "best_fid_n": "best FID n",
     "best_fid_step": "best FID step", schema.CLASSIFIER_SHA256: "instrument",
     schema.WARNINGS_COUNT: "warnings", schema.WARNINGS: "warning text",
 }

@@ -5,7 +5,7 @@ two worker nodes started with `ray start`, all on this machine.
   them), which exercises the GPU scheduling path: one cell per GPU at once, each cell process
   seeing only its own GPU index.
 - A cell's Ray worker killed mid-cell: the cell is submitted again and the grid completes (a whole
-  node lost: tests/test_ray_node_loss.py).
+  node lost: tests/test_ray_launcher_node_loss.py).
 """
 
 import os
