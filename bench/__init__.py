@@ -12,7 +12,7 @@ __all__ = ["BenchError", "__version__", "load_results"]
 
 
 def load_results(paths):
-    """One pandas DataFrame, a row per cell, from run or cell directories (see bench.results)."""
+    """One pandas DataFrame, a row per cell, from run or cell directories (see bench.analysis.results)."""
     from bench.analysis.results import load_results as _load
 
     return _load(paths)

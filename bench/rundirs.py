@@ -80,10 +80,12 @@ def manifest_v2_to_v3(manifest: dict) -> dict:
     return {**manifest, "spec": spec}
 
 
-# A results row (bench.rundirs.cell_to_row) as the history keeps it: not a file, a stored row type.
+# Stored row types of the history (bench.analysis.history), not files: a results row
+# (cell_to_row) and a night's verdict details. Each carries a schema_version since schema 3.
 RESULTS_ROW = "results row"
-# What a stored record without a schema_version is: a results row from before rows carried one.
-UNVERSIONED = {RESULTS_ROW: 2}
+VERDICT_DETAILS = "verdict details"
+# What a stored record without a schema_version is: one from before stored rows carried one.
+UNVERSIONED = {RESULTS_ROW: 2, VERDICT_DETAILS: 2}
 
 # file name -> {version n: record of version n -> record of version n + 1}. A file without an
 # entry for a version did not change then: only its schema_version moves on.

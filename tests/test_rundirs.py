@@ -195,3 +195,22 @@ def test_history_rows_carry_their_schema_and_old_rows_are_migrated(tmp_path):
     assert "backend" not in rows and "schema_version" not in rows
     assert (rows[schema.FRAMEWORK] == "tensorflow").all()
     pd.testing.assert_frame_equal(_rows(rows), _rows(load_results([GOLDEN])))
+
+
+def test_verdict_details_carry_their_schema_and_old_ones_read_the_same(tmp_path):
+    db = tmp_path / "h.sqlite"
+    run_id, _ = history.ingest(GOLDEN, db)
+    opened = {"cpu|float32": {"since": "r1", "found": "r1"}}
+    history.record_verdict(run_id, None, schema.VERDICT_REGRESSION, {"open": opened}, db)
+    con = history.connect(db)
+    stored = json.loads(con.execute("SELECT details_json FROM verdicts").fetchone()[0])
+    assert stored["schema_version"] == schema.SCHEMA_VERSION
+    night = history.run_info(run_id, db)
+    assert history.open_regressions(night) == opened
+    # details stored before they carried a version read the same
+    con.execute("UPDATE verdicts SET details_json = ?", (json.dumps({"open": opened}),))
+    con.commit()
+    con.close()
+    night = history.run_info(run_id, db)
+    assert history.open_regressions(night) == opened
+    assert history.verdict_details(night)["schema_version"] == schema.SCHEMA_VERSION

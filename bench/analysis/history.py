@@ -305,8 +305,15 @@ def nights_since_reference(candidate: Run, db=None) -> list[dict]:
 
 def open_regressions(night: dict) -> dict:
     """Configuration -> the regression a night left open ({since, found}), from its verdict."""
-    details = json.loads(night.get("details_json") or "{}")
-    return details.get("open") or {}
+    return verdict_details(night).get("open") or {}
+
+
+def verdict_details(night: dict) -> dict:
+    """A night's verdict details (thresholds, every configuration's state), brought to today's
+    schema as run records are (bench.rundirs); {} for a night never compared."""
+    if not night.get("details_json"):
+        return {}
+    return rundirs.migrate(rundirs.VERDICT_DETAILS, json.loads(night["details_json"]))
 
 
 def record_verdict(run_id: str, baseline_id: str | None, verdict: str, details: dict, db=None):
@@ -315,7 +322,8 @@ def record_verdict(run_id: str, baseline_id: str | None, verdict: str, details: 
     try:
         con.execute("INSERT OR REPLACE INTO verdicts VALUES (?, ?, ?, ?, ?)",
                     (run_id, baseline_id, verdict,
-                     datetime.now(UTC).isoformat(timespec="seconds"), json.dumps(details)))
+                     datetime.now(UTC).isoformat(timespec="seconds"),
+                     json.dumps({"schema_version": schema.SCHEMA_VERSION, **details})))
     finally:
         con.close()
 

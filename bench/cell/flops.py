@@ -9,7 +9,7 @@ arithmetic a direct implementation does. Cost of a layer:
     weight grad  F   (one more multiply-add per forward multiply-add)
     input grad   F   (skipped where no gradient flows further back: the first layer of a path)
 
-The step, as bench.step runs it, per image:
+The step, as bench.cell.step runs it, per image:
     G forward once; D forward twice (real, fake);
     disc loss: D weight grads on real and fake, D input grads on both except D's first layer;
     gen loss: D input grads on fake down to the image (all D layers), G weight grads, G input

@@ -1,6 +1,6 @@
 """The measuring instrument: a small pretrained CNN, shipped with the package, and its loader.
 
-Every number in `bench.metrics` is measured through this network, so it must not change between
+Every number in `bench.evaluate.metrics` is measured through this network, so it must not change between
 runs: the weights ship in `bench/evaluate/instruments/` with a model card holding their SHA-256, and
 loading refuses a file whose hash differs. Weights load only with `model.load_weights` from an
 `.h5` weights file into an architecture built here in code: no pickle, no deserialised model.

@@ -1,9 +1,9 @@
 """The numbers: pure functions, NumPy arrays in, floats and dicts out.
 
 Inputs are the classifier's outputs: `logits` (N, 10) and penultimate `features` (N, 128). FID,
-KID and the classifier score go through TF-GAN's own functions (loaded by `bench.tfgan`); an
+KID and the classifier score go through TF-GAN's own functions (loaded by `bench.evaluate.tfgan`); an
 independent NumPy/SciPy FID (`stats_to_fid_scipy`) is kept as the reference the tests hold TF-GAN
-to. Precision, recall, density and coverage live in `bench.prdc`.
+to. Precision, recall, density and coverage live in `bench.evaluate.prdc`.
 
 Caveats a reader of the numbers needs:
 - FID is biased: its expected value falls as N grows, even for two samples of one distribution.

@@ -1,9 +1,9 @@
 """Evaluating a set of images: the classifier's outputs, every metric, the cached reference.
 
 `evaluate_images` is what a training cell and `dcgan-bench score` call. The reference set is the
-data set's reference split (`bench.data.reference_split_name`: the official 10,000 test images
+data set's reference split (`bench.datasets.reference_split_name`: the official 10,000 test images
 for `mnist` and `fashion-mnist`, all 5,000 digits of `mnist-5k`); its statistics live in
-`bench.reference`, cached on disk.
+`bench.evaluate.reference`, cached on disk.
 
 Sample counts are part of the number: FID falls as N grows, so every result carries `n`, and only
 results with the same `n` (and the same `classifier_sha256`) compare.
@@ -27,7 +27,7 @@ PROVENANCE_KEYS = ("dataset", "reference_split", "reference_n", "classifier_sha2
 def validate_images(images, *, path=None) -> np.ndarray:
     """float32 (N, 28, 28, 1) in [-1, 1] from uint8 0..255 or float [-1, 1] images.
 
-    uint8 goes through `bench.data.images_to_unit_range`, so the uint8 and float encodings of the
+    uint8 goes through `bench.datasets.images_to_unit_range`, so the uint8 and float encodings of the
     same images give identical inputs and identical numbers.
     """
     images = np.asarray(images)

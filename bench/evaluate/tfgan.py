@@ -56,7 +56,7 @@ def _register_bare_package(name: str, parent_path=None):
         # A subpackage's directory, found on the parent's __path__ (find_spec on a dotted name
         # would import the parent the normal way, which is what we avoid).
         locations = [os.path.join(p, name.rsplit(".", 1)[1]) for p in parent_path]
-    module = types.ModuleType(name, doc=f"bare package registered by bench.tfgan ({__name__})")
+    module = types.ModuleType(name, doc=f"bare package registered by bench.evaluate.tfgan ({__name__})")
     module.__path__ = locations
     module.__package__ = name
     module.__file__ = None

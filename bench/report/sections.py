@@ -2,7 +2,7 @@
 
 Each builder takes the report's data and an output (`bench.report.Output`: writes figures,
 tables and copied samples, returns their relative names) and returns (anchor, heading, blocks)
-for bench.report_html.
+for bench.report.html.
 """
 
 import json
