@@ -120,3 +120,10 @@ def test_windows_rank_test_worked_by_hand():
     assert test["p_exact"] == Fraction(2, comb(20, 10))
     assert test["ratio"] == pytest.approx(84.5 / 104.5)
     assert np.isfinite(test["p"])
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 20, 64])
+def test_every_counts_interval_at_once_is_the_one_by_one_interval(n):
+    lows, highs = bench_stats.exact_intervals(n, 0.95)
+    for k in range(n + 1):
+        assert (lows[k], highs[k]) == pytest.approx(bench_stats.exact_interval(k, n, 0.95), abs=1e-12)
