@@ -4,7 +4,7 @@ Importing `bench` does not import TensorFlow: records, results, reports and comp
 light. Training and evaluation modules import it when they are used.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 from bench.errors import BenchError  # noqa: E402
 

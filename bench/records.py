@@ -98,12 +98,21 @@ def _check_version(path, record):
     return record
 
 
-def read_json_record(path) -> dict:
-    path = Path(path)
+def _read_text(path: Path) -> str:
+    """A record's text; BenchError when it is missing, unreadable or not UTF-8."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise BenchError("no such file", path=path) from None
+    except UnicodeDecodeError as e:
+        raise BenchError(f"not UTF-8 text (byte {e.start}: {e.reason})", path=path) from None
+    except OSError as e:
+        raise BenchError(f"cannot read it ({e.strerror})", path=path) from None
+
+
+def read_json_record(path) -> dict:
+    path = Path(path)
+    text = _read_text(path)
     try:
         record = json.loads(text)
     except json.JSONDecodeError as e:
@@ -116,7 +125,7 @@ def read_jsonl(path) -> list[dict]:
     path = Path(path)
     if not path.exists():
         return []
-    lines = path.read_text(encoding="utf-8").splitlines()
+    lines = _read_text(path).splitlines()
     records = []
     for i, line in enumerate(lines):
         if not line.strip():

@@ -190,18 +190,63 @@ SUMMARY_COLUMNS = ("steps", "first_batch_seconds", "compile_seconds", "wall_seco
                    "peak_memory_first_step_bytes", "concurrent_cells")
 
 
-def cell_to_row(run_dir, cell_dir: Path, grid_name=None) -> dict:
+# What a record that is not what its schema says raises when read as a row: wrong types.
+MALFORMED = (BenchError, AttributeError, TypeError, ValueError, KeyError)
+
+
+def cell_to_row(run_dir, cell_dir: Path, grid_name=None, planned_config=None) -> dict:
     """One flat results row: coordinates, status, throughput, compile time, memory, final
-    metrics, the environment's versions. Columns are named by bench.schema."""
-    row = {"run": run_dir.name if run_dir else None, "cell_id": cell_dir.name,
-           "cell_dir": str(cell_dir)}
+    metrics, the environment's versions. Columns are named by bench.schema.
+
+    A cell whose records cannot be read (not UTF-8, truncated, not a JSON object, fields of the
+    wrong type) is a row of status `unreadable` with the reason, and the coordinates its grid's
+    manifest planned for it (`planned_config`): it costs only itself."""
+    head = {"run": run_dir.name if run_dir else None, "cell_id": cell_dir.name,
+            "cell_dir": str(cell_dir)}
     if run_dir is not None:
-        row["grid_name"] = grid_name
+        head["grid_name"] = grid_name
+    try:
+        return _cell_to_row(cell_dir, dict(head))
+    except MALFORMED as e:
+        reason = str(e) if isinstance(e, BenchError) else \
+            f"a record of the wrong shape ({type(e).__name__}: {e})"
+        return {**head, **schema.COORDINATE_DEFAULTS, **(planned_config or {}),
+                "status": schema.STATUS_UNREADABLE, "reason": reason}
+
+
+def readable(row) -> bool:
+    """Whether a results row's cell records could be read (its lines may be read too)."""
+    return row.get("status") != schema.STATUS_UNREADABLE
+
+
+def _cell_to_row(cell_dir: Path, row: dict) -> dict:
+    for lines in (schema.STEPS_FILE, schema.EVALS_FILE):
+        read_lines(cell_dir, lines)  # a broken log makes the cell unreadable, here, once
     if (cell_dir / schema.CONFIG_FILE).is_file():
-        config = read_record(cell_dir, schema.CONFIG_FILE)
-        row.update({**schema.COORDINATE_DEFAULTS,
-                    **{k: v for k, v in config.items() if k != "schema_version"}})
-    summary = read_summary(cell_dir)
+        _fields(cell_dir, schema.CONFIG_FILE, read_record(cell_dir, schema.CONFIG_FILE),
+                _config_fields, row)
+    _fields(cell_dir, schema.SUMMARY_FILE, read_summary(cell_dir), _summary_fields, row)
+    if (cell_dir / schema.ENV_FILE).is_file():
+        _fields(cell_dir, schema.ENV_FILE, read_record(cell_dir, schema.ENV_FILE), _env_fields,
+                row)
+    return row
+
+
+def _fields(cell_dir: Path, name: str, record: dict, fill, row: dict):
+    """fill(record, row); a record whose fields have the wrong types is a BenchError naming it."""
+    try:
+        fill(record, row)
+    except (AttributeError, TypeError, ValueError, KeyError) as e:
+        raise BenchError(f"a record of the wrong shape ({type(e).__name__}: {e})",
+                         path=cell_dir / name) from None
+
+
+def _config_fields(config: dict, row: dict):
+    row.update({**schema.COORDINATE_DEFAULTS,
+                **{k: v for k, v in config.items() if k != "schema_version"}})
+
+
+def _summary_fields(summary: dict, row: dict):
     row["status"] = summary.get("status")
     row["reason"] = summary.get("reason")
     for key in SUMMARY_COLUMNS:
@@ -220,14 +265,14 @@ def cell_to_row(run_dir, cell_dir: Path, grid_name=None) -> dict:
     hist = final.get(schema.CLASS_HISTOGRAM)
     row[schema.FINAL_CLASS_HISTOGRAM] = json.dumps(hist) if hist is not None else None
     row[schema.CLASSIFIER_SHA256] = final.get(schema.CLASSIFIER_SHA256)
-    if (cell_dir / schema.ENV_FILE).is_file():
-        env = read_record(cell_dir, schema.ENV_FILE)
-        row.update(tensorflow=env.get("tensorflow"), device_model=env.get("device_model"),
-                   host_cpu=env.get("host_cpu"),
-                   harness_commit=(env.get("harness") or {}).get("commit"))
-        row[schema.MACHINE_FINGERPRINT] = (env.get("machine") or {}).get("fingerprint")
-        row[schema.PRECISION_SUPPORT] = (env.get("precision") or {}).get("support")
-    return row
+
+
+def _env_fields(env: dict, row: dict):
+    row.update(tensorflow=env.get("tensorflow"), device_model=env.get("device_model"),
+               host_cpu=env.get("host_cpu"),
+               harness_commit=(env.get("harness") or {}).get("commit"))
+    row[schema.MACHINE_FINGERPRINT] = (env.get("machine") or {}).get("fingerprint")
+    row[schema.PRECISION_SUPPORT] = (env.get("precision") or {}).get("support")
 
 
 def cell_machine(cell_dir) -> dict | None:
@@ -246,5 +291,8 @@ def cell_rows(paths) -> list[dict]:
         raise BenchError("no run records found in " + ", ".join(map(str, paths))
                          + f" (expected a run directory with {schema.MANIFEST_FILE} or a cell "
                          f"directory with {schema.CONFIG_FILE})")
-    names = {run: read_manifest(run).get("name") for run in {r for r, _ in cells if r}}
-    return [cell_to_row(run, cell, names.get(run)) for run, cell in cells]
+    manifests = {run: read_manifest(run) for run in {r for r, _ in cells if r}}
+    planned = {(run, c.get("id")): c.get("config") for run, m in manifests.items()
+               for c in m.get("cells") or [] if isinstance(c, dict)}
+    return [cell_to_row(run, cell, manifests[run].get("name") if run else None,
+                        planned.get((run, cell.name))) for run, cell in cells]

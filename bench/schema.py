@@ -59,8 +59,11 @@ STATUS_FAILED = "failed"
 STATUS_SKIPPED = "skipped"
 STATUS_RUNNING = "running"
 STATUSES = (STATUS_OK, STATUS_DIVERGED, STATUS_FAILED, STATUS_SKIPPED, STATUS_RUNNING)
-# Not a status a cell writes: what readers report for a cell directory without summary.json.
+# Not statuses a cell writes: what readers report for a cell directory without summary.json,
+# and for one whose records cannot be read (not UTF-8, truncated, not an object, wrong types):
+# that cell alone, with the reason, while every other cell is read as usual.
 STATUS_MISSING = "missing"
+STATUS_UNREADABLE = "unreadable"
 
 # One line of steps.jsonl.
 STEP_KEYS = (

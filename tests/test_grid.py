@@ -203,6 +203,11 @@ def test_crashing_cell_is_failed_and_the_others_finish(tmp_path):
     assert by_seed.loc[0, "status"] == "failed" and "InjectedFault" in by_seed.loc[0, "reason"]
     assert by_seed.loc[1, "status"] == "ok"
     assert "[2/2]" in r.stderr  # one line per finished cell when not on a terminal
+    # the failure's reason in the grid's own line and in its closing summary, not only on disk
+    line = next(x for x in r.stderr.splitlines() if "cpu_float32_xla-off_bs32_seed0 failed" in x)
+    assert "InjectedFault" in line
+    summary = r.stderr[r.stderr.index("grid finished in"):]
+    assert "failed=1 ok=1" in summary and "InjectedFault" in summary
 
 
 @pytest.mark.slow
@@ -291,6 +296,7 @@ def test_sigterm_stops_the_grid_keeping_finished_cells(tmp_path, machine_pace):
     _, err = proc.communicate(timeout=machine_pace.timeout())
     assert proc.returncode == 130
     assert "--resume" in err
+    assert "grid finished" not in err  # interrupted, and said so, not "finished" with nothing
     assert (out / schema.RESULTS_FILE).exists()
 
 

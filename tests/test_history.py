@@ -1,5 +1,6 @@
 """The run history in SQLite: idempotent, atomic ingest; concurrent ingests lose nothing."""
 
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bench.analysis import history
+from bench.cli import main
 from bench.errors import BenchError
 
 GOLDEN = Path(__file__).parent / "data" / "runs" / "golden"
@@ -81,6 +83,7 @@ def test_history_commands(tmp_path, capsys):
 KILL_MID_INGEST = """
 import os, signal, sys
 from bench.analysis import history
+from bench.cli import main
 
 real_connect = history.connect
 
@@ -165,3 +168,51 @@ def test_history_show(tmp_path, capsys):
     assert main(["history", "list", "--db", str(tmp_path / "none.sqlite")]) == 2
     assert "none.sqlite: no such history database" in capsys.readouterr().err
     assert not (tmp_path / "none.sqlite").exists()  # a read never creates one
+
+
+def _make_read_only(paths) -> list:
+    """Make files and directories unwritable, even by root (chattr +i on ext4), else by
+    permissions; the undo functions, or None where neither can be done here."""
+    import shutil
+    import stat
+
+    undo = []
+    if os.geteuid() == 0:
+        if not shutil.which("chattr"):
+            return None
+        for path in paths:
+            if subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode:
+                for u in undo:
+                    u()
+                return None
+            undo.append(lambda p=path: subprocess.run(["chattr", "-i", str(p)], check=True))
+        return undo
+    for path in paths:
+        mode = path.stat().st_mode
+        path.chmod(mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+        undo.append(lambda p=path, m=mode: p.chmod(m))
+    return undo
+
+
+@pytest.mark.parametrize("what", ["file", "file and directory"])
+def test_reading_commands_read_a_history_they_cannot_write(tmp_path, capsys, what):
+    history_dir = tmp_path / "h"
+    history_dir.mkdir()
+    db = history_dir / "history.sqlite"
+    assert main(["history", "ingest", str(GOLDEN), "--db", str(db)]) == 0
+    run_id = history.list_runs(db)[0]["id"]
+    capsys.readouterr()
+    before = sorted(p.name for p in history_dir.iterdir())
+    undo = _make_read_only([db] if what == "file" else [db, history_dir])
+    if undo is None:
+        pytest.skip("this file system cannot make a file read-only for root (no chattr +i)")
+    try:
+        assert main(["history", "list", "--db", str(db)]) == 0
+        assert run_id in capsys.readouterr().out
+        assert main(["history", "show", run_id, "--db", str(db)]) == 0
+        assert "cpu_float32_xla-off_bs64_seed0" in capsys.readouterr().out
+    finally:
+        for u in undo:
+            u()
+    if what == "file and directory":
+        assert sorted(p.name for p in history_dir.iterdir()) == before  # nothing written

@@ -166,17 +166,21 @@ def test_no_relative_import_crosses_stages():
     assert not found, found
 
 
-# What starts the package's own command line in a child process.
+# What starts the package's own command line in a child process, and the calls that start one.
 COMMAND_LINES = {"bench", "bench.cli", "bench.__main__"}
+PROCESS_STARTS = {"run", "Popen", "call", "check_call", "check_output", "spawnv", "execv",
+                  "execvp", "create_subprocess_exec"}
 
 
 def _runs_command_line(source: str) -> list[int]:
     """Lines of calls that start the package's command line (`python -m bench ...`, a module
     of bench.cli, or the dcgan-bench script) in a process: what only the CLI stage may do."""
     lines = []
-    for node in ast.walk(ast.parse(source)):
-        if not isinstance(node, (ast.List, ast.Tuple)):
+    for call in ast.walk(ast.parse(source)):
+        if not isinstance(call, ast.Call) or _called_name(call) not in PROCESS_STARTS \
+                or not call.args or not isinstance(call.args[0], (ast.List, ast.Tuple)):
             continue
+        node = call.args[0]
         words = [e.value if isinstance(e, ast.Constant) else None for e in node.elts]
         after_m = [b for a, b in zip(words, words[1:]) if a == "-m"]
         if "dcgan-bench" in words or any(isinstance(w, str) and (
@@ -189,8 +193,10 @@ def test_no_stage_below_the_cli_runs_the_command_line():
     planted = 'subprocess.run([sys.executable, "-m", "bench", "eval", cell])'
     assert _runs_command_line(planted) == [1]
     assert _runs_command_line('subprocess.run(["dcgan-bench", "eval", cell])') == [1]
-    # a grid's cell process is the worker, not the command line
+    # a grid's cell process is the worker, not the command line; a list that starts nothing
+    # (a command line recorded as text) is no process
     assert not _runs_command_line('Popen([sys.executable, "-m", "bench.grid.worker", cell])')
+    assert not _runs_command_line('" ".join(["dcgan-bench", *sys.argv[1:]])')
     found = {name: lines for name, path in MODULES.items() if _stage(name) != "cli"
              and (lines := _runs_command_line(path.read_text(encoding="utf-8")))}
     assert not found, f"modules below the CLI that run the command line: {found}"
@@ -386,3 +392,17 @@ def test_each_test_module_is_named_after_the_module_or_command_it_covers():
     unnamed = [p.name for p in sorted((ROOT / "tests").glob("test_*.py"))
                if _test_subject(p.stem, names) is None]
     assert not unnamed, f"test modules named after no module or command: {unnamed}"
+
+
+def test_the_readme_is_a_users_page_and_its_links_lead_somewhere():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert len(readme.splitlines()) <= 200
+    # the two set-up commands, the quick start and the install from a clone
+    for said in ("tox -e bench-cpu", "tox -e py", "pip install -e .",
+                 "dcgan-bench grid runs/grids/smoke.toml"):
+        assert said in readme, said
+    import re
+
+    for target in re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", readme):
+        if not target.startswith(("http://", "https://")):
+            assert (ROOT / target).exists(), target

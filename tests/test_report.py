@@ -257,3 +257,25 @@ def test_configurations_without_digits_are_said_in_words(tmp_path):
             "about 8,000 steps at batch 64.") in page
     # configurations whose seeds made digits get no such sentence
     assert page.count("reached recognisable digits") == 1
+
+
+def test_the_page_opens_with_a_headline_and_the_cells_that_differ(golden_report):
+    page = (golden_report / "index.html").read_text()
+    headline = page.index('<div class="headline">')
+    assert headline < page.index("<table")  # what ran and how it came out, before any table
+    text = page[headline:page.index("</div>", headline)]
+    assert "Ran 11 cells of golden: 6 configurations × 3 seeds." in text
+    assert "8 ok, 1 diverged, 1 failed, 1 skipped" in text
+    assert "7 of 8 seeds digits" in text and "1 of 8 seeds mode collapse" in text
+    # the cell table shows the columns whose values differ; every column is behind a toggle
+    cells = page[page.index('<section id="cells">'):page.index("</section>",
+                                                                page.index('<section id="cells">'))]
+    first, every = cells.split("<details>")[0], cells.split("<details>")[1]
+    heads = [first.count("<th>"), every.count("<th>")]
+    assert 0 < heads[0] < heads[1]
+    assert "<th>wall s</th>" in every and "<th>wall s</th>" not in first
+    assert "<th>status</th>" in first and "<th>FID</th>" in first and "<th>reason</th>" in first
+    assert "Varied: device cpu, gpu; precision float32, mixed_bfloat16; XLA off, XLA on; bs 64, " \
+        "bs 256." in text
+    summary = (golden_report / "summary.md").read_text()
+    assert summary.index("Ran 11 cells") < summary.index("|")

@@ -61,7 +61,7 @@ def test_two_memory_kinds_never_share_a_column(tmp_path, capsys):
     shutil.copytree(GOLDEN, run)
     _edit_summary(run / "cpu_float32_xla-on_bs64_seed0", peak_memory_train_kind="gpu_allocator",
                   peak_memory_process_kind="gpu_allocator")
-    assert main(["table", str(run)]) == 0
+    assert main(["table", str(run), "--wide"]) == 0
     printed = capsys.readouterr().out
     for name in ("train peak MiB (GPU allocator)", "train peak MiB (process RSS)",
                  "process peak MiB (GPU allocator)", "process peak MiB (process RSS)"):

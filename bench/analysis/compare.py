@@ -31,7 +31,8 @@ from bench.schema import VERDICT_OK, VERDICT_REGRESSION
 
 # Final metrics a repeated seed must reproduce exactly (same TensorFlow, same device).
 REPEATED_METRICS = tuple(schema.final_column(m.key) for m in schema.metrics_with(schema.REPEATED))
-FAILING = (schema.STATUS_FAILED, schema.STATUS_DIVERGED, schema.STATUS_MISSING)
+FAILING = (schema.STATUS_FAILED, schema.STATUS_DIVERGED, schema.STATUS_MISSING,
+           schema.STATUS_UNREADABLE)
 
 
 # ---------------------------------------------------------------- two runs

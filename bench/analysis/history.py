@@ -148,6 +148,37 @@ def connect(db) -> sqlite3.Connection:
     return con
 
 
+def connect_read_only(db) -> sqlite3.Connection:
+    """The history, opened for reading only (SQLite's mode=ro): listing, showing and comparing
+    work on a history this user cannot write, and never change it. (An older history is
+    migrated first, which needs write access.)"""
+    from urllib.parse import quote
+
+    db = Path(db)
+    uri = f"file:{quote(str(db.resolve()))}?mode=ro"
+    try:
+        try:
+            con = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000,
+                                  isolation_level=None)
+            version = _schema_version(con)
+        except sqlite3.OperationalError:
+            # A WAL database in a directory this user cannot write: SQLite cannot make the
+            # shared-memory file its readers coordinate through. No writer can be here either
+            # (one would need that directory), so the file is read as it stands.
+            con = sqlite3.connect(uri + "&immutable=1", uri=True, isolation_level=None)
+            version = _schema_version(con)
+    except sqlite3.DatabaseError as e:
+        raise BenchError(f"not a usable SQLite history database ({e})", path=db) from None
+    if version is None or version < HISTORY_SCHEMA_VERSION:
+        con.close()  # an older history is migrated first, which writes it (connect says so)
+        return connect(db)
+    if version > HISTORY_SCHEMA_VERSION:
+        con.close()
+        raise BenchError(f"history schema_version {version} is newer than this dcgan-bench "
+                         f"understands ({HISTORY_SCHEMA_VERSION}); upgrade it", path=db)
+    return con
+
+
 def _plain(value):
     """SQLite values: NaN and missing become NULL, booleans and numbers stay numbers."""
     if value is None or (isinstance(value, float) and value != value):
@@ -176,6 +207,13 @@ def ingest(run_dir, db=None) -> tuple[str, bool]:
 def ingest_run(loaded: Run, db=None) -> tuple[str, bool]:
     """Put a run read from its directory into the history; (run id, whether it was new)."""
     run, cells = loaded.info, loaded.results
+    ended = cells["status"].isin((schema.STATUS_OK, schema.STATUS_DIVERGED, schema.STATUS_FAILED))
+    if not ended.any():
+        counts = ", ".join(f"{n} {status}" for status, n in
+                           cells["status"].fillna(schema.STATUS_MISSING).value_counts().items())
+        raise BenchError(f"no cell of this run has finished ({counts}): nothing to keep in the "
+                         "history; finish it first (dcgan-bench grid SPEC --out RUN --resume)",
+                         path=run.get("path"))
     windows = [(run["id"], cell, step, ips) for cell, pairs in loaded.windows.items()
                for step, ips in pairs]
     con = connect(db or default_db())
@@ -210,7 +248,7 @@ def _query(db, sql, params=()) -> list[dict]:
     if not db.is_file():
         raise BenchError("no such history database (`dcgan-bench history ingest RUN_DIR` "
                          "creates it)", path=db)
-    con = connect(db)
+    con = connect_read_only(db)
     try:
         cursor = con.execute(sql, params)
         names = [d[0] for d in cursor.description]

@@ -49,8 +49,9 @@ def machine_check(baseline: Run, candidate: Run, pairs: pd.DataFrame) -> dict:
 
 
 def _ran(row, side: str) -> bool:
-    """The cell started (it has a status other than skipped or missing)."""
-    return row.get(f"status_{side}") not in (schema.STATUS_SKIPPED, schema.STATUS_MISSING, None)
+    """The cell started and its record says where (not skipped, missing or unreadable)."""
+    return row.get(f"status_{side}") not in (schema.STATUS_SKIPPED, schema.STATUS_MISSING,
+                                             schema.STATUS_UNREADABLE, None)
 
 
 def machines_sentence(check: dict) -> str:

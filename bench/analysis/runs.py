@@ -44,8 +44,7 @@ def run_dir_to_info(run_dir: Path, cell_dirs=None) -> dict:
     """The history's `runs` row of a run directory."""
     manifest = rundirs.read_manifest(run_dir)
     cell_dirs = rundirs.find_cell_dirs([run_dir]) if cell_dirs is None else cell_dirs
-    envs = [rundirs.read_record(c, schema.ENV_FILE) for _, c in cell_dirs
-            if (c / schema.ENV_FILE).is_file()]
+    envs = [env for _, c in cell_dirs if (env := _env_or_none(c)) is not None]
     env = envs[0] if envs else {}
     harness = manifest.get("harness") or {}
     # fingerprint -> the fields it hashes, for every machine the run's cells ran on
@@ -59,6 +58,17 @@ def run_dir_to_info(run_dir: Path, cell_dirs=None) -> dict:
             "machines_json": json.dumps(machines, sort_keys=True) if machines else None}
 
 
+def _env_or_none(cell_dir: Path) -> dict | None:
+    """A cell's env.json; None when it has none or it cannot be read (that cell is `unreadable`
+    in the results, and no other cell is held up by it)."""
+    try:
+        env = rundirs.read_record(cell_dir, schema.ENV_FILE) if \
+            (cell_dir / schema.ENV_FILE).is_file() else None
+    except rundirs.MALFORMED:
+        return None
+    return env if env is not None and isinstance(env.get("machine", {}), dict) else None
+
+
 def run_machines(info: dict) -> dict:
     """fingerprint -> fields of the machines a run's cells ran on ({} for older records)."""
     return json.loads(info.get("machines_json") or "{}")
@@ -69,6 +79,9 @@ def run_dir_to_run(run_dir) -> Run:
     run_dir = Path(run_dir)
     cell_dirs = rundirs.find_cell_dirs([run_dir])
     info = run_dir_to_info(run_dir, cell_dirs)
-    windows = {cell.name: rundirs.measured_windows(cell) for _, cell in cell_dirs}
+    results = load_results([run_dir])
+    readable = set(results.loc[results["status"] != schema.STATUS_UNREADABLE, "cell_id"])
+    windows = {cell.name: rundirs.measured_windows(cell) for _, cell in cell_dirs
+               if cell.name in readable}
     windows = {cell: w for cell, w in windows.items() if w}  # as the history keeps them
-    return Run(info["id"], info, load_results([run_dir]), windows)
+    return Run(info["id"], info, results, windows)

@@ -23,7 +23,10 @@ def start_framework(name: str):
         except ImportError:
             pass  # said as a BenchError when the cell resolves its device
     else:
+        from bench.imports import keep_jax_out
+
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        keep_jax_out()  # TensorFlow would import JAX, and Keras its JAX side, for nothing
         import tensorflow  # noqa: F401
 
 

@@ -67,6 +67,8 @@ class WindowLog:
             self.writer = tf.summary.create_file_writer(str(out_dir / schema.TENSORBOARD_DIR))
         self.measured_images: list[int] = []
         self.measured_seconds: list[float] = []
+        self._all_images: list[int] = []  # every window's, excluded ones too
+        self._all_seconds: list[float] = []
         self.excluded: dict[str, int] = {}
         self.warnings: list[str] = []
         self.windows_done = 0
@@ -107,6 +109,9 @@ class WindowLog:
         self.windows_done += 1
         excluded = (EXCLUDED_WARMUP if warmup else EXCLUDED_SHORT_FINAL
                     if final and timed_steps < self.min_final_steps else None)
+        if timed_steps:
+            self._all_images.append(timed_steps * self.batch_size)
+            self._all_seconds.append(seconds)
         if excluded:
             self.excluded[excluded] = self.excluded.get(excluded, 0) + 1
         else:
@@ -125,10 +130,19 @@ class WindowLog:
         return per_sec
 
     def throughput(self) -> dict:
-        if not self.measured_images:
-            self.warnings.append("no measured throughput window: every window was warm-up or a "
-                                 "short final window (raise steps or lower warmup_windows)")
-        return windows_to_throughput(self.measured_images, self.measured_seconds, self.excluded)
+        """The measured windows' statistics. A run too short to have one (every window warm-up
+        or a short final one) reports what its windows say, marked `unsteady` and warned about:
+        a number to read with care, not nothing."""
+        if self.measured_images or not self._all_images:
+            return windows_to_throughput(self.measured_images, self.measured_seconds,
+                                         self.excluded)
+        self.warnings.append(
+            f"no measured throughput window: all {len(self._all_images)} were warm-up or a short "
+            "final window, so images/s comes from them (compilation caches, a few steps timed "
+            "by one sync): not a steady rate; raise --steps or lower --warmup-windows")
+        out = windows_to_throughput(self._all_images, self._all_seconds, {})
+        return {**out, "windows": 0, "windows_excluded": dict(self.excluded),
+                "unsteady": len(self._all_images)}
 
     def _check_finite(self, rows: np.ndarray, first_step: int):
         bad = ~np.isfinite(rows[:, :2])

@@ -9,13 +9,13 @@ def add(sub):
     verbs = p.add_subparsers(dest="verb", required=True)
     t = verbs.add_parser("train", help="train the instrument reproducibly (weights + model card)")
     t.add_argument("--data", required=True, help="mnist or fashion-mnist")
-    t.add_argument("--data-dir", default=None)
+    t.add_argument("--data-dir", default=None, help="directory with the four IDX .gz files")
     t.add_argument("--out", required=True, help="directory for <data>.weights.h5 and its card")
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--epochs", type=int, default=12)
+    t.add_argument("--seed", type=int, default=0, help="seeds weights and shuffling")
+    t.add_argument("--epochs", type=int, default=12, help="passes over the training set")
     c = verbs.add_parser("check", help="accuracy of the shipped instrument on the data at hand")
-    c.add_argument("--data", default="mnist-5k")
-    c.add_argument("--data-dir", default=None)
+    c.add_argument("--data", default="mnist-5k", help="mnist-5k, mnist or fashion-mnist")
+    c.add_argument("--data-dir", default=None, help="directory with the four IDX .gz files")
 
 
 def run(args) -> int:

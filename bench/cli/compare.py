@@ -32,6 +32,8 @@ def add(sub):
                             "anyway; every output says so in its first line")
     scope.add_argument("--quality-only", action="store_true",
                        help="runs from different machines: compare quality alone")
+    p.add_argument("--wide", action="store_true",
+                   help="every column of every table (default: those that fit 100 characters)")
 
 
 def run(args) -> int:
@@ -47,8 +49,9 @@ def run(args) -> int:
     judgement = judge_run(history.resolve_run(args.candidate, args.db), args.baseline, args.db,
                           thresholds, scope)
     if judgement.result is not None:
-        print(comparison_text(judgement.result))
+        # the files first: a reader of the printed text may close the pipe early (| head)
         write_comparison(judgement.result, args.out)
+        print(comparison_text(judgement.result, wide=args.wide))
         print(f"\nwritten: {args.out}/index.html, {args.out}/summary.md")
     for note in judgement.notes:
         print(note)

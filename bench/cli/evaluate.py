@@ -15,7 +15,7 @@ class Score:
                        help="NPZ: images (N, 28, 28[, 1]), uint8 0..255 or float [-1, 1]")
         p.add_argument("--data", default="mnist-5k",
                        help="the reference data set and its instrument (default mnist-5k)")
-        p.add_argument("--data-dir", default=None)
+        p.add_argument("--data-dir", default=None, help="directory with the four IDX .gz files")
 
     @staticmethod
     def run(args) -> int:

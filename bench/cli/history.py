@@ -15,17 +15,17 @@ def add(sub):
     i.add_argument("run", help="a grid run directory, e.g. runs/nightly/latest")
     i.add_argument("--db", default=None, help="default $BENCH_HISTORY or runs/history.sqlite")
     ls = verbs.add_parser("list", help="the runs in the history, oldest first, with verdicts")
-    ls.add_argument("--db", default=None)
+    ls.add_argument("--db", default=None, help="default $BENCH_HISTORY or runs/history.sqlite")
     show = verbs.add_parser("show", help="one run: where it came from, its verdict, its cells")
     show.add_argument("id", help="a run id, as `history list` prints it")
-    show.add_argument("--db", default=None)
+    show.add_argument("--db", default=None, help="default $BENCH_HISTORY or runs/history.sqlite")
     acc = verbs.add_parser("accept", help="make a run the new baseline of its spec and machine: "
                                           "its level is the reference from now on, and the "
                                           "regressions open before it are closed")
     acc.add_argument("id", help="a run id, as `history list` prints it")
     acc.add_argument("--why", required=True, help="why this run is the new baseline (recorded)")
     acc.add_argument("--by", default=None, help="who accepts it (default: the user name)")
-    acc.add_argument("--db", default=None)
+    acc.add_argument("--db", default=None, help="default $BENCH_HISTORY or runs/history.sqlite")
 
 
 def run(args) -> int:

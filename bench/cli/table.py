@@ -1,7 +1,13 @@
-"""`dcgan-bench table RUNS...`: the results of run or cell directories as one table."""
+"""`dcgan-bench table RUNS...`: the results of run or cell directories as one table (no
+TensorFlow); 100 columns wide unless `--wide`."""
 
 from bench import schema
 
+# What fits 100 columns: the cell, how it ended, its speed and its final quality; the reason of
+# each cell that did not end ok follows the table, on its own line.
+BRIEF_COLUMNS = {"cell_id": "cell", "status": "status", schema.IMAGES_PER_SEC_MEDIAN: "img/s",
+                 "compile_seconds": "compile s", schema.FINAL_FID: "FID",
+                 schema.FINAL_CLASSES_COVERED: "classes", schema.FINAL_OUTCOME: "outcome"}
 TABLE_COLUMNS = ("cell_id", "status", schema.IMAGES_PER_SEC_MEDIAN, schema.IMAGES_PER_SEC_P10,
                  schema.IMAGES_PER_SEC_P90, "compile_seconds", "wall_seconds")
 QUALITY_COLUMNS = (schema.FINAL_FID, schema.FINAL_CLASSIFIER_SCORE, schema.FINAL_CLASSES_COVERED,
@@ -10,33 +16,51 @@ QUALITY_COLUMNS = (schema.FINAL_FID, schema.FINAL_CLASSIFIER_SCORE, schema.FINAL
 
 
 def add(sub):
-    p = sub.add_parser("table", help="print run records as one table")
+    p = sub.add_parser("table", help="print run records as one table",
+                       description="The results of run or cell directories, one row a cell.")
     p.add_argument("runs", nargs="+", help="run or cell directories")
-    p.add_argument("--csv", action="store_true", help="CSV instead of an aligned table")
+    p.add_argument("--wide", action="store_true",
+                   help="every column (throughput percentiles, memory, warnings), as wide as it "
+                        "takes (default: the columns that fit 100 characters)")
+    p.add_argument("--csv", action="store_true", help="every column as CSV")
 
 
 def run(args) -> int:
     import pandas as pd
 
     from bench.analysis.results import load_results, peak_memory_mib
+    from bench.report.terminal import DEFAULT_WIDTH, WIDE, frame_text
 
     df = load_results(args.runs)
     if args.csv:
         print(df.to_csv(index=False), end="")
         return 0
-    memory = peak_memory_mib(df)
-    shown = pd.concat([df[[c for c in TABLE_COLUMNS if c in df]], memory,
-                       df[[c for c in QUALITY_COLUMNS if c in df]]], axis=1)
+    if args.wide:
+        shown = pd.concat([df[[c for c in TABLE_COLUMNS if c in df]], peak_memory_mib(df),
+                           df[[c for c in QUALITY_COLUMNS if c in df]]], axis=1)
+    else:
+        shown = df[[c for c in BRIEF_COLUMNS if c in df]].rename(columns=BRIEF_COLUMNS)
     # Quality numbers from different final sample counts or instruments do not compare: one
     # table per (final n, instrument), each headed by what it was measured with.
     keys = [df[schema.FINAL_N].fillna(-1), df[schema.CLASSIFIER_SHA256].fillna("")]
     groups = list(shown.groupby(keys, sort=True))
-    with pd.option_context("display.max_rows", None, "display.width", 250,
-                           "display.max_colwidth", 60, "display.float_format", "{:,.2f}".format):
-        for i, ((n, sha), part) in enumerate(groups):
-            if len(groups) > 1:
-                head = (f"final n = {int(n)}, instrument {sha[:12]}" if n >= 0
-                        else "no final evaluation")
-                print(("\n" if i else "") + f"## {head} ({len(part)} cell{'s' if len(part) != 1 else ''})")
-            print(part.to_string(index=False))
+    for i, ((n, sha), part) in enumerate(groups):
+        if len(groups) > 1:
+            head = (f"final n = {int(n)}, instrument {sha[:12]}" if n >= 0
+                    else "no final evaluation")
+            print(("\n" if i else "") + f"## {head} ({len(part)} cell{'s' if len(part) != 1 else ''})")
+        print(frame_text(part, WIDE if args.wide else DEFAULT_WIDTH))
+        if not args.wide:
+            _print_reasons(df.loc[part.index])
+    return 0
+
+
+def _print_reasons(rows):
+    """Why each cell that did not end ok ended so, wrapped to 100 columns."""
+    import textwrap
+
+    for _, row in rows[rows["status"] != schema.STATUS_OK].iterrows():
+        if isinstance(row.get("reason"), str) and row["reason"]:
+            print(textwrap.fill(f"{row['cell_id']} {row['status']}: {row['reason']}", 100,
+                                subsequent_indent="    "))
     return 0

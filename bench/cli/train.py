@@ -15,9 +15,10 @@ def add(sub):
     p.add_argument("--data", default="mnist-5k", help="mnist-5k (embedded), mnist, fashion-mnist")
     p.add_argument("--data-dir", default=None, help="directory with the four IDX .gz files")
     p.add_argument("--seed", type=int, default=0, help="seeds weights, noise, dropout, shuffle")
-    p.add_argument("--batch-size", type=int, default=64, help="default 64")
+    p.add_argument("--batch-size", type=int, default=64, help="images a step")
     p.add_argument("--device", default="cpu", help="cpu, gpu or gpu:N")
-    p.add_argument("--xla", type=on_off, default=False, metavar="on|off")
+    p.add_argument("--xla", type=on_off, default=False, metavar="on|off",
+                   help="compile the step with XLA (TensorFlow: jit_compile; JAX: jax.jit)")
     p.add_argument("--tf32", type=on_off, default=None, metavar="on|off",
                    help="TensorFloat-32 for float32 on GPUs that have it (default: TensorFlow's, "
                         "on; recorded as such)")
@@ -25,11 +26,13 @@ def add(sub):
                    help="float32, mixed_float16 (loss-scaled), mixed_bfloat16")
     budget = p.add_mutually_exclusive_group()
     budget.add_argument("--steps", type=int, default=None, help="training steps (default 500)")
-    budget.add_argument("--epochs", type=int, default=None)
-    p.add_argument("--log-every", type=int, default=50, help="steps per log window")
+    budget.add_argument("--epochs", type=int, default=None,
+                        help="full passes over the data set, instead of --steps")
+    p.add_argument("--log-every", type=int, default=50, help="steps a log window")
     p.add_argument("--warmup-windows", type=int, default=1,
-                   help="log windows left out of throughput statistics (default 1)")
-    p.add_argument("--deterministic", type=on_off, default=False, metavar="on|off")
+                   help="log windows left out of throughput statistics")
+    p.add_argument("--deterministic", type=on_off, default=False, metavar="on|off",
+                   help="TensorFlow's op determinism (slower; the CPU repeats without it)")
     p.add_argument("--eval-every", type=int, default=0, help="steps between evaluations; 0: none")
     p.add_argument("--eval-n", type=int, default=2000,
                    help="samples per periodic evaluation (default 2000, at least 128)")
@@ -49,12 +52,24 @@ def run(args) -> int:
         epochs=args.epochs, log_every=args.log_every, warmup_windows=args.warmup_windows,
         deterministic=args.deterministic, eval_every=args.eval_every, eval_n=args.eval_n,
         final_eval_n=args.final_eval_n)
+    from bench.datasets import availability_problems, size_problems
+    from bench.errors import BenchError
+
+    problems = availability_problems(cfg.data, cfg.data_dir) + size_problems(cfg.data,
+                                                                           [cfg.batch_size])
+    if problems:  # said before the framework's start-up, not after it
+        raise BenchError("; ".join(problems))
     from bench.cell.frameworks import start_framework
 
     start_framework(cfg.framework)  # before anything imports keras in this process
     from bench.cell.train import run_cell
 
+    if cfg.final_eval_n:  # said before it starts: on a short run it can take most of the time
+        print(f"after training: a final evaluation of {cfg.final_eval_n:,} samples "
+              "(--final-eval-n N to change it, 0 to skip it)", file=sys.stderr, flush=True)
     summary = run_cell(cfg, args.out, overwrite=args.overwrite, on_window=_print_window)
+    for warning in summary.get("warnings") or []:
+        print(f"warning: {warning}", file=sys.stderr)
     ips = summary.get("images_per_sec") or {}
     print(json.dumps({k: summary.get(k) for k in ("status", "reason", "steps", "compile_seconds",
                                                   "wall_seconds")} | {"images_per_sec": ips}))

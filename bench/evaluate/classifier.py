@@ -64,6 +64,9 @@ def build_network():
     covariance had rank 41, `rank_deficient` was always true and FID lived in a 41-dimensional
     subspace. The pre-activation features have full rank (128) on real digits.
     """
+    from bench.imports import keep_jax_out
+
+    keep_jax_out()  # where Keras starts on TensorFlow here, it need not set up JAX too
     import keras
 
     f32 = "float32"  # explicit on every layer: the global dtype policy must not reach in

@@ -29,12 +29,27 @@ def skip_reason(cell, gpus: int) -> str | None:
     return None
 
 
+ATTEMPTS_DIR = "attempts"
+
+
+def set_aside(cell_dir: Path) -> Path | None:
+    """Move an earlier attempt's cell directory to <run>/attempts/<cell>.<n> (n counting from 1),
+    so that a rerun starts clean and nothing an earlier process wrote is deleted; where it went,
+    or None when there was none."""
+    if not cell_dir.exists():
+        return None
+    attempts = cell_dir.parent / ATTEMPTS_DIR
+    attempts.mkdir(exist_ok=True)
+    n = 1
+    while (attempts / f"{cell_dir.name}.{n}").exists():
+        n += 1
+    cell_dir.rename(attempts / f"{cell_dir.name}.{n}")
+    return attempts / f"{cell_dir.name}.{n}"
+
+
 def record_skipped(cell, cell_dir: Path, reason: str):
     """A cell that never ran: its config and a `skipped` summary saying why."""
-    if cell_dir.exists():
-        import shutil
-
-        shutil.rmtree(cell_dir)
+    set_aside(cell_dir)
     records.write_json_record(cell_dir / schema.CONFIG_FILE, cell.config.to_dict())
     records.write_json_record(cell_dir / schema.SUMMARY_FILE,
                               {"status": schema.STATUS_SKIPPED, "reason": reason})

@@ -137,14 +137,16 @@ class PartEstimate:
     sources: dict  # configuration label -> where its numbers came from
     parallel: int = 1
     actual: dict = field(default_factory=dict)  # cell id -> seconds, as cells finish
-    actual_seconds: float | None = None  # the whole part, once it has run
+    actual_seconds: float | None = None  # the whole part, once it has run, calibration included
+    calibration_seconds: float = 0.0  # measuring the rates, before the part's first cell
 
     @property
     def seconds(self) -> float:
         return sum(self.cells.values()) / self.parallel
 
     def to_record(self) -> dict:
-        return {"part": self.part, "estimated_seconds": self.seconds,
+        return {"part": self.part, "estimated_seconds": self.seconds + self.calibration_seconds,
+                "calibration_seconds": self.calibration_seconds,
                 "actual_seconds": self.actual_seconds, "parallel": self.parallel,
                 "cells": {c: {"estimated_seconds": s, "actual_seconds": self.actual.get(c)}
                           for c, s in self.cells.items()},

@@ -14,7 +14,6 @@ import functools
 import json
 import os
 import platform
-import shutil
 import subprocess
 import sys
 import time
@@ -23,7 +22,7 @@ from pathlib import Path
 from bench.cell import faults
 from bench.cell.devices import PINNED_ENV
 from bench.errors import BenchError
-from bench.grid.cellrecord import add_to_summary, finished_status, log_path
+from bench.grid.cellrecord import add_to_summary, finished_status, log_path, set_aside
 from bench.grid.worker import LAUNCHED_ENV
 
 
@@ -103,9 +102,8 @@ class CellProcess:
         self.cells, self.gpu = cells, gpu
         self.cell, self.cell_dir = cells[0], run_dir / cells[0].id  # what the progress bar shows
         self.concurrent = 1  # the most cells running on this host at once during its life
-        for cell in cells:
-            if (run_dir / cell.id).exists():  # a rerun starts clean: no stale steps
-                shutil.rmtree(run_dir / cell.id)
+        for cell in cells:  # a rerun starts clean: an earlier attempt is kept apart
+            set_aside(run_dir / cell.id)
         env = {**os.environ, LAUNCHED_ENV: repr(time.time())}
         if gpu is not None:
             env.update(CUDA_VISIBLE_DEVICES=child_gpu(gpu), **{PINNED_ENV: "1"})

@@ -1,10 +1,13 @@
-"""Grid progress: a bar with cells done, failed and ETA, and the running cell's step and speed.
+"""Grid progress: one display, one ETA, and a summary at the end.
 
-On a terminal it draws a tqdm bar; otherwise (CI logs) it prints one line per finished cell and
-a line before and after each part, so logs stay readable. Before a part it says how long the part
-should take on this machine and where that estimate comes from (bench.grid.estimate); after it,
-how long it took against the estimate. The time each cell took, as the grid saw it (launch to
-record), is kept in `durations`: later estimates use it.
+On a terminal it is one rich progress bar: cells done of all, the counts by status, the running
+part's ETA (from its estimate, bench.grid.estimate) and the running cell's step and speed. In a log
+(not a terminal) it prints one line per finished cell, and a line every HEARTBEAT_SECONDS while
+cells run, so a CI log shows the grid is alive and how far it is. Either way, before a part it
+says how long the part should take on this machine (its calibration included) and where that
+comes from; after it, how long it took against that; at the end, how long the grid took, its
+counts, and every cell that did not end ok with its reason. The time each cell took, as the grid
+saw it (launch to record), is kept in `durations`: later estimates use it.
 """
 
 import sys
@@ -13,59 +16,73 @@ import time
 from bench import rundirs, schema
 from bench.grid.estimate import PartEstimate, duration_text
 
+HEARTBEAT_SECONDS = 30.0
+
 
 class GridProgress:
     def __init__(self, cells, out_dir, stream=None):
         self.out_dir = out_dir
         self.stream = stream or sys.stderr
         self.total = len(cells)
-        self.counts = {}
+        self.counts: dict[str, int] = {}
         self.done = 0
         self.tty = self.stream.isatty()
-        self._last_poll = 0.0
+        self.begun = time.time()
+        self._last_poll = self._last_heartbeat = 0.0
         self._nodes_text = None
+        self._running_text = ""
         self.started: dict[str, float] = {}
         self.durations: dict[str, float] = {}  # cell id -> seconds, launch to record
         self.plan: PartEstimate | None = None  # the running part's estimate
-        self.bar = None
+        self.not_ok: list[str] = []  # "cell status (reason)" of every cell not ended ok
+        self.progress = self._task = None
         if self.tty:
-            from tqdm import tqdm
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-            self.bar = tqdm(total=self.total, unit="cell", file=self.stream, dynamic_ncols=True)
+            self.progress = Progress(TextColumn("grid"), BarColumn(), MofNCompleteColumn(),
+                                     TextColumn("{task.fields[status]}"),
+                                     console=Console(file=self.stream), transient=False)
+            self._task = self.progress.add_task("grid", total=self.total, status="")
+            self.progress.start()
 
     def say(self, line: str):
         """A line for the person running the grid (above the bar on a terminal)."""
-        if self.bar:
-            self.bar.write(line, file=self.stream)
+        if self.progress:
+            self.progress.console.print(line, markup=False, highlight=False)
         else:
             print(line, file=self.stream, flush=True)
 
-    def part_started(self, part, cells, plan):
-        """Say the part's estimate (a PartEstimate), or why it has none (a sentence)."""
+    def part_started(self, part, cells, plan, calibration_seconds: float = 0.0):
+        """Say the part's estimate (a PartEstimate), or why it has none (a sentence);
+        `calibration_seconds`: what measuring the estimate's rates took, counted in the part."""
         self.plan = plan if isinstance(plan, PartEstimate) else None
+        if self.plan is not None:
+            self.plan.calibration_seconds = calibration_seconds
         name = f"part {part}" if part else "grid"
         head = f"{name}: {len(cells)} cell{'s' if len(cells) != 1 else ''} to run"
+        calibrated = f" after {duration_text(calibration_seconds)} of calibration" \
+            if calibration_seconds >= 1 else ""
         if self.plan is None:
             self.say(f"{head}; {plan}")
             return
-        self.say(f"{head}, estimated {duration_text(self.plan.seconds)} on this machine"
-                 + (f" ({self.plan.parallel} at once)" if self.plan.parallel > 1 else ""))
+        self.say(f"{head}, estimated {duration_text(self.plan.seconds)} more{calibrated} on this "
+                 "machine" + (f" ({self.plan.parallel} at once)" if self.plan.parallel > 1 else ""))
         for config, source in self.plan.sources.items():
             self.say(f"  {config}: {source}")
 
     def part_finished(self, part, seconds: float):
-        """Say how long the part took, against its estimate."""
+        """Say how long the part took (its calibration included), against its estimate."""
         if self.plan is None:
             return
         self.plan.actual_seconds = seconds
-        error = seconds / self.plan.seconds - 1 if self.plan.seconds else float("nan")
+        estimated = self.plan.seconds + self.plan.calibration_seconds
+        error = seconds / estimated - 1 if estimated else float("nan")
         self.say(f"{'part ' + part if part else 'grid'}: took {duration_text(seconds)}, "
-                 f"estimated {duration_text(self.plan.seconds)} ({error:+.0%})")
+                 f"estimated {duration_text(estimated)} ({error:+.0%})")
 
     def cell_started(self, cell):
         self.started[cell.id] = time.time()
-        if self.bar:
-            self.bar.set_description(cell.id)
 
     def cell_done(self, cell, status, resumed=False):
         self.done += 1
@@ -74,62 +91,83 @@ class GridProgress:
             self.durations[cell.id] = time.time() - self.started[cell.id]
             if self.plan is not None and cell.id in self.plan.cells:
                 self.plan.actual[cell.id] = self.durations[cell.id]
-        if self.bar:
-            self.bar.update(1)
-            self.bar.set_postfix_str(" | ".join(filter(None, [self._counts_text(),
-                                                              self._eta_text()])))
+        figures = "" if resumed else self._cell_figures(cell)
+        if status not in (schema.STATUS_OK, schema.STATUS_SKIPPED):
+            self.not_ok.append(f"{cell.id} {status}{figures}")
+        if self.progress:
+            self.progress.update(self._task, completed=self.done, status=self._status_text())
+            if status not in (schema.STATUS_OK, schema.STATUS_SKIPPED):  # said, not only counted
+                self.say(f"{cell.id} {status}{figures}")
             return
         line = f"[{self.done}/{self.total}] {cell.id} {status}"
-        if resumed:
-            line += " (kept from the earlier run)"
-        else:
-            line += self._cell_figures(cell)
+        line += " (kept from the earlier run)" if resumed else figures
         print(line, file=self.stream, flush=True)
 
-    def _eta_text(self) -> str | None:
-        """The running part's time left by its estimate: cells not done, less the running
-        cells' elapsed time."""
+    def eta_text(self) -> str | None:
+        """The one ETA: the running part's time left by its estimate (cells not done, less the
+        running cells' elapsed time)."""
         if self.plan is None:
             return None
         left = sum(s for c, s in self.plan.cells.items() if c not in self.plan.actual)
         running = sum(time.time() - self.started[c] for c in self.plan.cells
                       if c in self.started and c not in self.plan.actual)
-        return f"part ETA ~{duration_text(max(0.0, left - running) / self.plan.parallel)}"
+        return f"ETA ~{duration_text(max(0.0, left - running) / self.plan.parallel)}"
 
     def poll(self, running):
-        """Refresh the running cell's step and images/sec from its steps.jsonl (terminal only)."""
-        if not self.bar or not running or time.time() - self._last_poll < 1.0:
+        """The running cells' step and images/sec from their steps.jsonl: on the bar, or in a
+        heartbeat line every HEARTBEAT_SECONDS in a log."""
+        now = time.time()
+        if not running or now - self._last_poll < 1.0:
             return
-        self._last_poll = time.time()
+        self._last_poll = now
         parts = []
         for p in running:
-            lines = rundirs.read_lines(p.cell_dir, schema.STEPS_FILE)
+            try:
+                lines = rundirs.read_lines(p.cell_dir, schema.STEPS_FILE)
+            except Exception:  # noqa: BLE001 - progress must never stop a grid
+                lines = []
             if lines:
                 parts.append(f"{p.cell.id} step {lines[-1]['step']} "
                              f"{lines[-1]['images_per_sec'] or 0:,.0f} img/s")
-        self.bar.set_postfix_str(" | ".join(filter(None, [self._counts_text(), self._eta_text()]
-                                                   + parts)))
+            else:
+                parts.append(f"{p.cell.id} starting")
+        self._running_text = " | ".join(parts)
+        self._refresh(now)
 
     def nodes(self, running: dict):
-        """Cells running per node (cell id -> node), from a cluster launcher; said again only
-        when it changes."""
+        """Cells running per node (cell id -> node), from a cluster launcher."""
         per_node = {}
         for node in running.values():
             per_node[node] = per_node.get(node, 0) + 1
         text = ", ".join(f"{node}: {n} running" for node, n in sorted(per_node.items()))
-        if text == self._nodes_text:
-            return
-        self._nodes_text = text
-        if self.bar:
-            self.bar.set_postfix_str(" | ".join(filter(None, [self._counts_text(), text])))
-        elif text:
+        if text != self._nodes_text and not self.progress and text:
             print(f"nodes: {text}", file=self.stream, flush=True)
+        self._nodes_text = text
+        self._running_text = text
+        self._refresh(time.time())
 
-    def close(self):
-        if self.bar:
-            self.bar.close()
-        elif self.total:
-            print(f"grid finished: {self._counts_text()}", file=self.stream, flush=True)
+    def _refresh(self, now: float):
+        if self.progress:
+            self.progress.update(self._task, status=self._status_text())
+        elif now - self._last_heartbeat >= HEARTBEAT_SECONDS and self._running_text:
+            self._last_heartbeat = now
+            print(f"running for {duration_text(now - self.begun)}: {self.done}/{self.total} cells "
+                  "done; " + self._status_text(), file=self.stream, flush=True)
+
+    def _status_text(self) -> str:
+        return " | ".join(filter(None, [self._counts_text(), self.eta_text(),
+                                        self._running_text]))
+
+    def close(self, interrupted=False):
+        """End the display; say how the grid ended (unless interrupted: the grid says that)."""
+        if self.progress:
+            self.progress.stop()
+        if not self.counts or interrupted:
+            return
+        self.say(f"grid finished in {duration_text(time.time() - self.begun)}: "
+                 f"{self._counts_text()} ({self.out_dir})")
+        for line in self.not_ok:
+            self.say(f"  {line}")
 
     def _counts_text(self):
         return " ".join(f"{k}={v}" for k, v in sorted(self.counts.items()))

@@ -30,7 +30,13 @@ from pathlib import Path
 from bench import schema
 from bench.cell.devices import PINNED_ENV
 from bench.errors import BenchError
-from bench.grid.cellrecord import add_to_summary, finished_status, log_path, record_unfinished
+from bench.grid.cellrecord import (
+    add_to_summary,
+    finished_status,
+    log_path,
+    record_unfinished,
+    set_aside,
+)
 from bench.grid.worker import LAUNCHED_ENV
 
 RAY_MISSING = ("--launcher ray needs Ray, an optional extra: pip install 'dcgan-bench[ray]' "
@@ -242,8 +248,7 @@ class RayCells:
     def _record(self, cell, run_dir: Path, result, attempts) -> str:
         """Unpack a task's cell directory and log into the run directory; the cell's status."""
         cell_dir = run_dir / cell.id
-        if cell_dir.exists():
-            shutil.rmtree(cell_dir)
+        set_aside(cell_dir)  # an earlier attempt, kept apart
         if result is None:
             record_unfinished(cell_dir, f"lost {len(attempts)} times on the cluster "
                                         f"(retries: {self.retries})", "")

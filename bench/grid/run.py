@@ -19,7 +19,8 @@ from pathlib import Path
 
 from bench import records, rundirs, schema
 from bench.errors import BenchError
-from bench.grid.cellrecord import record_skipped, skip_reason, write_results_csv
+from bench.grid import lock
+from bench.grid.cellrecord import record_skipped, set_aside, skip_reason, write_results_csv
 from bench.grid.emulation import emulation_skip_reason, emulation_warnings
 from bench.grid.estimate import PartEstimate
 from bench.machine import host_machine, with_fingerprint
@@ -52,8 +53,13 @@ def point_latest(run_dir: Path):
     os.replace(tmp, link)
 
 
+def _holds_records(out_dir: Path) -> bool:
+    """Whether the directory holds anything but a grid's lock files."""
+    return out_dir.exists() and any(p.name not in lock.FILES for p in out_dir.iterdir())
+
+
 def prepare_run_dir(spec, out_dir: Path, resume: bool):
-    if out_dir.exists() and any(out_dir.iterdir()):
+    if _holds_records(out_dir):
         if not resume:
             raise BenchError("run directory exists and is not empty; pass --resume to finish "
                              "it, or choose a new --out", path=out_dir)
@@ -131,9 +137,27 @@ def run_grid(spec, out_dir=None, *, resume=False, require_gpu=False, progress=No
 
 
 def _run(spec, out_dir: Path, resume, require_gpu, progress, launcher) -> GridRun:
+    """The grid, holding its run directory (bench.grid.lock) from its first write to its last."""
+    if not (out_dir / lock.LOCK_FILE).exists():  # not a grid's: no lock file in a stranger's
+        prepare_run_dir(spec, out_dir, resume)      # directory (a grid's says who holds it)
+    created = not out_dir.exists()
+    try:
+        with lock.RunDirLock(out_dir) as held:
+            prepare_run_dir(spec, out_dir, resume)  # again, now that no other grid can change it
+            if held.took_over:
+                print(f"took over the run directory's lock from {held.took_over}, which is no "
+                      "longer running", file=sys.stderr)
+            return _run_locked(spec, out_dir, resume, require_gpu, progress, launcher)
+    finally:
+        if created and out_dir.is_dir() and not _holds_records(out_dir):
+            for name in lock.FILES:  # a run refused before it wrote anything leaves nothing
+                (out_dir / name).unlink(missing_ok=True)
+            out_dir.rmdir()
+
+
+def _run_locked(spec, out_dir: Path, resume, require_gpu, progress, launcher) -> GridRun:
     from bench.grid.progress import GridProgress
 
-    prepare_run_dir(spec, out_dir, resume)
     if launcher is None:
         from bench.grid.launchers import make_launcher
 
@@ -161,6 +185,7 @@ def _run(spec, out_dir: Path, resume, require_gpu, progress, launcher) -> GridRu
             record_skipped(cell, cell_dir, reason)
             bar.cell_done(cell, schema.STATUS_SKIPPED)
         else:
+            set_aside(cell_dir)  # an earlier attempt (--resume): kept apart, never deleted
             todo.append(cell)
     for warning in emulation_warnings(todo, machine):
         bar.say(warning)
@@ -178,9 +203,9 @@ def _run(spec, out_dir: Path, resume, require_gpu, progress, launcher) -> GridRu
         for part in spec.parts:
             cells = [c for c in todo if c.part == part]
             if cells:
+                clock = time.time()  # the part's time includes measuring its estimate's rates
                 plan = _estimate(out_dir, part, cells, launcher, bar)
-                bar.part_started(part, cells, plan)
-                clock = time.time()
+                bar.part_started(part, cells, plan, calibration_seconds=time.time() - clock)
                 launcher.run(cells, out_dir, bar, finished)
                 bar.part_finished(part, time.time() - clock)
                 if isinstance(plan, PartEstimate):
@@ -189,7 +214,7 @@ def _run(spec, out_dir: Path, resume, require_gpu, progress, launcher) -> GridRu
                                               {"machine": machine_fingerprint, "parts": estimates})
     except (KeyboardInterrupt, _Terminated):
         with interrupts_held(act_after=False):  # a second Ctrl-C must not lose results.csv
-            bar.close()
+            bar.close(interrupted=True)
             write_results_csv(out_dir)
         print(f"interrupted: finished cells are kept; rerun with --resume to finish "
               f"{out_dir}", file=sys.stderr)

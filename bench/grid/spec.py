@@ -222,9 +222,23 @@ def _value_problems(raw: dict) -> list[str]:
     return found
 
 
+def _data_problems(raw: dict) -> list[str]:
+    """The data set is here, and every batch fits in it: said before anything starts."""
+    from bench.datasets import availability_problems, size_problems
+
+    data = raw.get("data", CellConfig.data)
+    found = availability_problems(data, raw.get("data_dir")) if isinstance(data, str) else []
+    for part in _parts(raw):
+        where = f"[parts.{part['name']}.axes] " if part["name"] is not None else "[axes] "
+        sizes = part["axes"].get("batch_sizes")
+        found += [where + p for p in size_problems(data, sizes if isinstance(sizes, list) else [])]
+    return found
+
+
 def expand(raw: dict, path="<spec>") -> GridSpec:
     """Validate a parsed spec and expand its parts' axes; BenchError listing every problem."""
     problems = spec_problems(raw) + _value_problems(raw)
+    problems += [p for p in _data_problems(raw) if p not in problems]
     if problems:
         raise BenchError(f"{len(problems)} problem(s) in the grid spec:\n  - "
                          + "\n  - ".join(problems), path=path)

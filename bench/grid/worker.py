@@ -36,7 +36,7 @@ def main(argv=None) -> int:
     extra = {"process_start_seconds": time.time() - launched}
     try:
         summaries = run_cells([CellConfig(**c) for c in configs], [d for d, _ in pairs],
-                              overwrite=True, extra_summary=extra)
+                              extra_summary=extra)
     except BenchError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT

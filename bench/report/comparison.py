@@ -110,16 +110,58 @@ def _headline(result: dict) -> tuple[str, list[str]]:
     return title, meta
 
 
-def comparison_text(result: dict) -> str:
+# The columns of each table that fit a 100-column terminal; `--wide` shows them all.
+BRIEF_COLUMNS = {
+    "throughput": ("configuration", "ratio [95% interval]", "threshold", "verdict"),
+    "quality": ("configuration", "metric", "p", "verdict"),
+    "nights": ("configuration", "state", "since", "level / reference", "threshold"),
+    "cells": ("cell", "baseline", "candidate", "note"),
+}
+
+
+def _brief(frame):
+    """A table's brief columns, each cell's text cut at its first parenthesis (the verdict's
+    word, the p-value's number); the whys that were cut, once each, as lines below."""
+    whys = []
+    frame = frame.copy()
+    for column in ("verdict", "p"):
+        if column in frame:
+            full = frame[column].astype(str)
+            frame[column] = [text.split(" (", 1)[0] for text in full]
+            if column == "verdict":
+                whys += [w for w in dict.fromkeys(full) if " (" in w]
+    return frame, whys
+
+
+def comparison_text(result: dict, wide: bool = False) -> str:
     """The terminal version: the verdict first (with the scope when the machines differ), then
-    every table."""
+    every table, fitting 100 columns (`wide`: every column, as wide as it takes)."""
+    import textwrap
+
+    from bench.report.terminal import DEFAULT_WIDTH, WIDE, frame_text
+
+    width = WIDE if wide else DEFAULT_WIDTH
+
+    def para(text):
+        return text if wide else textwrap.fill(text, width, subsequent_indent="  ")
+
     title, meta = _headline(result)
-    out = [title, *meta, ""]
-    with pd.option_context("display.width", 200, "display.max_columns", None,
-                           "display.max_colwidth", 60):
-        for heading, frame, empty in comparison_tables(result).values():
-            out += [f"== {heading}", frame.to_string(index=False)
-                    if frame is not None and not frame.empty else empty, ""]
+    out = [para(title), *map(para, meta), ""]
+    for name, (heading, frame, empty) in comparison_tables(result).items():
+        out.append(para(f"== {heading}"))
+        if frame is None or frame.empty:
+            out += [para(empty), ""]
+            continue
+        whys = []
+        if not wide and name in BRIEF_COLUMNS:
+            reasons = [f"{r['cell']}: {r['reason']}" for _, r in frame.iterrows()
+                       if isinstance(r.get("reason"), str) and r["reason"]] \
+                if "reason" in frame and "cell" in frame else []
+            frame, whys = _brief(frame[[c for c in BRIEF_COLUMNS[name] if c in frame]])
+            whys += reasons
+        out += [frame_text(frame, width), *(para(f"  {why}") for why in whys), ""]
+    if not wide:
+        out.append("(--wide: every column; the pages written have them all)")
     return "\n".join(out)
 
 

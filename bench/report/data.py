@@ -15,7 +15,7 @@ ENV_KEYS = ("tensorflow", "keras", "python", "device", "device_model", "host_cpu
 
 def _jsonl_frame(cells: pd.DataFrame, file_name: str) -> pd.DataFrame:
     frames = []
-    for _, cell in cells.iterrows():
+    for _, cell in cells[cells["status"] != schema.STATUS_UNREADABLE].iterrows():
         rows = rundirs.read_lines(cell["cell_dir"], file_name)
         if rows:
             frame = pd.DataFrame(rows)
@@ -46,7 +46,7 @@ def load_evals(cells: pd.DataFrame) -> pd.DataFrame:
 def load_envs(cells: pd.DataFrame) -> pd.DataFrame:
     """env.json of every cell that has one, with the cell's XLA setting."""
     rows = []
-    for _, cell in cells.iterrows():
+    for _, cell in cells[cells["status"] != schema.STATUS_UNREADABLE].iterrows():
         if (Path(cell["cell_dir"]) / schema.ENV_FILE).is_file():
             env = rundirs.read_record(cell["cell_dir"], schema.ENV_FILE)
             harness = env.get("harness") or {}

@@ -16,12 +16,16 @@ import pandas as pd
 
 from bench import schema
 
-KNOWN_STATUSES = set(schema.STATUSES) | {schema.STATUS_MISSING}
+KNOWN_STATUSES = set(schema.STATUSES) | {schema.STATUS_MISSING, schema.STATUS_UNREADABLE}
 
 CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", "DejaVu Sans", sans-serif; margin: 0;
        color: #1d1d1f; background: #fff; line-height: 1.45; }
 main { max-width: 1500px; margin: 0 auto; padding: 1rem 2rem 4rem; }
+.headline { font-size: 1.1rem; border-left: 4px solid #0b5cad; padding: 0.2rem 0 0.2rem 0.9rem;
+            margin: 0.6rem 0 1rem; }
+.headline p { margin: 0.25rem 0; }
+details summary { cursor: pointer; color: #0b5cad; margin: 0.4rem 0; }
 h1 { font-size: 1.6rem; margin: 1rem 0 0.2rem; word-break: break-word; }
 h2 { font-size: 1.25rem; margin-top: 2.2rem; border-bottom: 2px solid #e3e6ea;
      padding-bottom: .2rem; }
@@ -128,11 +132,14 @@ def block_html(block) -> str:
         return f"<pre>{esc(block[1])}</pre>"
     if kind == "samples":
         return _samples_html(block[1])
+    if kind == "details":  # shown on a click, no script: the rest of a table, say
+        return f"<details><summary>{esc(block[1])}</summary>{block_html(block[2])}</details>"
     raise ValueError(f"unknown block kind {kind!r}")
 
 
-def page(title: str, meta: list[str], sections) -> str:
-    """The whole page: sections are (anchor, heading, blocks)."""
+def page(title: str, meta: list[str], sections, headline=()) -> str:
+    """The whole page: the headline's sentences first, then the sections, (anchor, heading,
+    blocks)."""
     nav = " ".join(f'<a href="#{esc(anchor)}">{esc(heading)}</a>'
                    for anchor, heading, _ in sections)
     body = "\n".join(
@@ -140,10 +147,13 @@ def page(title: str, meta: list[str], sections) -> str:
         + "\n".join(block_html(b) for b in blocks) + "</section>"
         for anchor, heading, blocks in sections)
     meta_html = "".join(f'<p class="meta">{esc(m)}</p>' for m in meta)
+    headline_html = ('<div class="headline">' + "".join(f"<p>{esc(h)}</p>" for h in headline)
+                     + "</div>") if headline else ""
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
             f"<title>{esc(title)}</title>\n<style>{CSS}</style></head>\n"
-            f"<body><main><h1>{esc(title)}</h1>{meta_html}<nav>{nav}</nav>\n{body}\n"
+            f"<body><main><h1>{esc(title)}</h1>{headline_html}{meta_html}<nav>{nav}</nav>\n"
+            f"{body}\n"
             f"</main></body></html>\n")
 
 

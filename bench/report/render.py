@@ -98,10 +98,12 @@ def render_cells(cells, out_dir, paths, claims_file=None) -> Path:
             from bench.report.claims import claims_section
 
             page_sections.insert(-1, claims_section(verdicts, out, str(claims_file)))
-        out.text("index.html", report_html.page(title, meta, page_sections))
+        out.text("index.html", report_html.page(title, meta, page_sections,
+                                                headline=sections.headline(cells, manifests)))
         counts = ", ".join(f"{n} {s}" for s, n in tables.status_counts(cells).items())
         out.text("summary.md", report_html.markdown(
-            title, meta + [f"Cells: {counts}."], _markdown_parts(cells)))
+            title, sections.headline(cells, manifests) + meta + [f"Cells: {counts}."],
+            _markdown_parts(cells)))
 
     publish(out_dir, write)
     return out_dir / "index.html"

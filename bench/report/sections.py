@@ -13,7 +13,7 @@ import pandas as pd
 
 from bench import outcome_rule, schema
 from bench.analysis import outcomes
-from bench.analysis.cells import measurement_groups, ok_cells, value_label
+from bench.analysis.cells import constant_coordinates, measurement_groups, ok_cells, value_label
 from bench.analysis.stats import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED
 from bench.machine import EMULATED
 from bench.report import figures, tables
@@ -52,8 +52,64 @@ def overview(cells, constant, out):
                    "cells are listed here with their reason."))
     blocks += emulated_warning(cells) + machines_warning(cells)
     table = tables.cell_table(cells)
-    blocks.append(("table", _cells_shown(table, constant), out.table("cells.csv", table)))
+    shown = _cells_shown(table, constant)
+    differing = _differing_columns(shown)
+    blocks.append(("table", shown[differing], out.table("cells.csv", table)))
+    if len(differing) < len(shown.columns):
+        blocks.append(("details", f"every column ({len(shown.columns)}; the table above shows "
+                                  f"the {len(differing)} whose values differ between cells)",
+                       ("table", shown, None)))
     return "cells", "Cells", blocks
+
+
+# The cell table's columns that say what a cell is and how it came out; shown first wherever
+# their values differ between cells (the rest, and all of them, are behind a toggle).
+HEADLINE_COLUMNS = ("part", "framework", "device", "precision", "precision ran", "TF32", "xla",
+                    "batch size", "seed", "machine", "status", "reason",
+                    "images/s median (p10–p90)", "compile s", "FID", "classes covered", "outcome",
+                    "warnings")
+
+
+def _differing_columns(shown) -> list[str]:
+    """HEADLINE_COLUMNS whose values differ between cells (a value missing in some cells only is
+    not a difference), and always the seed and the status."""
+    def differs(column):
+        return shown[column].dropna().astype(str).nunique() > 1
+
+    return [c for c in shown.columns if c in HEADLINE_COLUMNS
+            and (c in ("seed", "status") or len(shown) < 2 or differs(c))]
+
+
+def headline(cells, manifests) -> list[str]:
+    """What ran, what varied, and how it came out, in three sentences, before any table."""
+    names = list(dict.fromkeys(str(m.get("name")) for m in manifests))
+    configs = cells["config"].nunique()
+    seeds = cells["seed"].nunique()
+    ran = (f"Ran {len(cells)} cell{'s' if len(cells) != 1 else ''}"
+           + (f" of {', '.join(names)}" if names else "")
+           + f": {configs} configuration{'s' if configs != 1 else ''} × {seeds} "
+           f"seed{'s' if seeds != 1 else ''}.")
+    constant = set(constant_coordinates(cells))
+    varied = [k for k in schema.CONFIG_COORDINATES if k in cells and k not in constant
+              and cells[k].astype(str).nunique(dropna=False) > 1]
+    named = ("xla", "tf32", "batch_size")  # whose value labels name them already (XLA on, bs 64)
+    what = ("Varied: " + "; ".join(
+        ("" if k in named else f"{k.replace('_', ' ')} ")
+        + ", ".join(value_label(k, v) for v in dict.fromkeys(cells[k].dropna()))
+        for k in varied) + ".") if varied else "One configuration."
+    counts = tables.status_counts(cells)
+    verdict = [", ".join(f"{n} {s}" for s, n in counts.items())]
+    ok = cells[cells["status"] == schema.STATUS_OK]
+    rates = ok.groupby("config")[schema.IMAGES_PER_SEC_MEDIAN].median().dropna()
+    if not rates.empty:
+        verdict.append(f"fastest {rates.idxmax()} at {rates.max():,.0f} images/s (median over "
+                       "seeds)" if len(rates) > 1 else f"{rates.iloc[0]:,.0f} images/s")
+    outcome = ok[schema.FINAL_OUTCOME].dropna()
+    if not outcome.empty:
+        verdict.append(", ".join(f"{n} of {len(outcome)} seeds {tables.OUTCOME_NAMES.get(o, o)}"
+                                 for o, n in outcome.value_counts().items()))
+    return [ran, what, "Result: " + "; ".join(verdict) + "."]
+
 
 
 def emulated_warning(cells) -> list:

@@ -1,0 +1,67 @@
+"""One writer a run directory: a grid (new, `--resume`, or a Ray driver) holds an exclusive lock
+on its `--out` for as long as it runs.
+
+The lock is the operating system's (`filelock`: flock on Unix) on `<out>/.grid.lock`, so it is
+let go when its holder ends in any way, a kill -9 included: a second grid on a directory whose
+holder died takes the lock over; a second grid on a directory whose holder lives is refused at
+once (exit 2), naming the holder from `<out>/.grid.lock.json` (pid, host, command, since when),
+which the holder writes as soon as it has the lock.
+"""
+
+import datetime
+import json
+import os
+import platform
+import sys
+from pathlib import Path
+
+from bench import records
+from bench.errors import BenchError
+
+LOCK_FILE = ".grid.lock"
+HOLDER_FILE = ".grid.lock.json"
+FILES = (LOCK_FILE, HOLDER_FILE)  # what an otherwise empty run directory may hold
+
+
+def holder_text(out_dir: Path) -> str:
+    """Who holds (or last held) the lock, as a person reads it."""
+    try:
+        holder = json.loads((Path(out_dir) / HOLDER_FILE).read_text(encoding="utf-8"))
+        return (f"pid {holder['pid']} on {holder['host']} since {holder['since']} "
+                f"({holder['command']})")
+    except (OSError, ValueError, KeyError, TypeError):
+        return "a process that has not said who it is yet"
+
+
+class RunDirLock:
+    """`with RunDirLock(out_dir):` holds the run directory, creating it if needed; BenchError at
+    once when another live process holds it. `took_over` names a dead holder replaced."""
+
+    def __init__(self, out_dir):
+        self.out_dir = Path(out_dir)
+        self.took_over = None
+        self._lock = None
+
+    def __enter__(self):
+        import filelock
+
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self._lock = filelock.FileLock(self.out_dir / LOCK_FILE, timeout=0)
+        try:
+            self._lock.acquire()
+        except filelock.Timeout:
+            raise BenchError(f"another grid is writing this run directory: "
+                             f"{holder_text(self.out_dir)}; wait for it to end, or choose "
+                             "another --out", path=self.out_dir) from None
+        if (self.out_dir / HOLDER_FILE).is_file():  # left by a holder that died holding it
+            self.took_over = holder_text(self.out_dir)
+        records.write_text_atomic(self.out_dir / HOLDER_FILE, json.dumps({
+            "pid": os.getpid(), "host": platform.node(),
+            "since": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            "command": " ".join(["dcgan-bench", *sys.argv[1:]])[:300]}) + "\n")
+        return self
+
+    def __exit__(self, *exc):
+        (self.out_dir / HOLDER_FILE).unlink(missing_ok=True)
+        self._lock.release()
+        return False

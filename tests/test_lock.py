@@ -1,0 +1,117 @@
+"""One writer a run directory (bench.grid.lock), with real grid processes: a second grid on a run
+directory another grid is writing is refused at once, naming the holder, in either order (a new
+grid, then `--resume`; a `--resume`, then a new grid); a grid whose holder died takes its lock
+over; and no grid deletes what an earlier process wrote (an earlier attempt is kept apart)."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from bench import records, schema
+from bench.grid import lock
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parent.parent
+SPEC = """
+name = "lock"
+[axes]
+seeds = [0, 1]
+batch_sizes = [32]
+devices = ["cpu"]
+xla = [false]
+precision = ["float32"]
+[budget]
+steps = {steps}
+log_every = 10
+[eval]
+final_n = 0
+"""
+FIRST, SECOND = "cpu_float32_xla-off_bs32_seed0", "cpu_float32_xla-off_bs32_seed1"
+
+
+def _grid(spec, out, *extra, **popen):
+    return subprocess.Popen([sys.executable, "-m", "bench", "grid", str(spec), "--out", str(out),
+                             *extra], cwd=ROOT, text=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, start_new_session=True, **popen)
+
+
+def _wait_for(path: Path, deadline: float):
+    while time.time() < deadline and not path.exists():
+        time.sleep(0.3)
+    assert path.exists(), f"{path} never appeared"
+
+
+def _wait_for_holder(out: Path, pid: int, deadline: float):
+    """Until the grid of process `pid` holds the run directory (it says so in the holder file)."""
+    holder = out / lock.HOLDER_FILE
+    while time.time() < deadline:
+        try:
+            if json.loads(holder.read_text())["pid"] == pid:
+                return
+        except (OSError, ValueError, KeyError):
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"grid {pid} never took the lock on {out}")
+
+
+@pytest.fixture
+def spec(tmp_path, machine_pace):
+    steps = machine_pace.steps_for(20)  # each cell trains about 20 s here
+    path = tmp_path / "lock.toml"
+    path.write_text(SPEC.format(steps=steps))
+    return path, machine_pace.timeout(steps, cells=2)
+
+
+@pytest.mark.parametrize("first_args, second_args", [((), ("--resume",)), (("--resume",), ())],
+                         ids=["new-then-resume", "resume-then-new"])
+def test_a_second_grid_is_refused_at_once_naming_the_holder(tmp_path, spec, first_args,
+                                                            second_args):
+    spec, timeout = spec
+    out = tmp_path / "run"
+    if "--resume" in first_args:  # a run to resume: its manifest, and no cell finished yet
+        started = _grid(spec, out)
+        _wait_for(out / FIRST / schema.STEPS_FILE, time.time() + timeout)
+        os.killpg(started.pid, signal.SIGKILL)
+        started.wait()
+    first = _grid(spec, out, *first_args)
+    _wait_for_holder(out, first.pid, time.time() + timeout)
+    _wait_for(out / FIRST / schema.STEPS_FILE, time.time() + timeout)
+    second = _grid(spec, out, *second_args)
+    _, err = second.communicate(timeout=timeout)
+    assert second.returncode == 2, err
+    assert "another grid is writing this run directory" in err
+    assert f"pid {first.pid} on" in err  # the holder, named
+    assert first.poll() is None  # refused while the first grid still trains its first cell
+    out_text, err_first = first.communicate(timeout=timeout)
+    assert first.returncode == 0, err_first
+    results = pd.read_csv(out / schema.RESULTS_FILE)
+    assert list(results["status"]) == ["ok", "ok"]  # nothing of the first grid's was lost
+    for cell in (FIRST, SECOND):
+        assert records.read_json_record(out / cell / schema.SUMMARY_FILE)["status"] == "ok"
+    assert not (out / lock.HOLDER_FILE).exists()  # let go at the end
+
+
+def test_a_dead_holders_lock_is_taken_over_and_its_work_kept_apart(tmp_path, spec):
+    spec, timeout = spec
+    out = tmp_path / "run"
+    first = _grid(spec, out)
+    _wait_for(out / FIRST / schema.STEPS_FILE, time.time() + timeout)
+    os.killpg(first.pid, signal.SIGKILL)  # grid and cell process die holding the lock
+    first.wait()
+    killed = (out / FIRST / schema.STEPS_FILE).read_bytes()
+    resumed = _grid(spec, out, "--resume")
+    _, err = resumed.communicate(timeout=timeout)
+    assert resumed.returncode == 0, err
+    assert f"took over the run directory's lock from pid {first.pid}" in err
+    # the killed attempt was moved aside, not deleted, and the cell trained again
+    attempt = out / "attempts" / f"{FIRST}.1"
+    assert (attempt / schema.STEPS_FILE).read_bytes() == killed
+    assert records.read_json_record(attempt / schema.SUMMARY_FILE)["status"] == "running"
+    assert records.read_json_record(out / FIRST / schema.SUMMARY_FILE)["status"] == "ok"
