@@ -115,16 +115,13 @@ class JaxFramework(Framework):
 
     def build(self, cfg, device):
         import jax
-        import keras
 
         from bench.cell import models
         from bench.cell.jax_step import JaxTrainStep
 
-        keras.utils.set_random_seed(cfg.seed)
-        keras.mixed_precision.set_global_policy(cfg.precision)
         with jax.default_device(device):
-            generator, discriminator = models.make_generator(), models.make_discriminator()
-            gen_opt, disc_opt = models.make_optimizers(cfg.precision)
+            generator, discriminator, gen_opt, disc_opt = models.seeded_models(cfg.seed,
+                                                                               cfg.precision)
             step = JaxTrainStep(generator, discriminator, gen_opt, disc_opt,
                                 batch_size=cfg.batch_size, xla=cfg.xla, seed=cfg.seed)
         return generator, step

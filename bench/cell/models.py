@@ -76,5 +76,14 @@ def make_optimizers(precision: str, learning_rate: float = LEARNING_RATE):
     return gen, disc
 
 
+def seeded_models(seed: int, precision: str) -> tuple:
+    """(generator, discriminator, generator optimizer, discriminator optimizer), built after
+    seeding Keras with `seed` (each seed its own initial weights) under the precision policy
+    `precision`; the same under any Keras backend (call inside the framework's device scope)."""
+    keras.utils.set_random_seed(seed)
+    keras.mixed_precision.set_global_policy(precision)
+    return (make_generator(), make_discriminator(), *make_optimizers(precision))
+
+
 def count_params(model) -> int:
     return int(sum(int(np.prod(w.shape)) for w in model.weights))

@@ -60,19 +60,16 @@ class TensorFlowFramework(Framework):
         return MemoryPeaks(device)
 
     def build(self, cfg, device):
-        import keras
         import tensorflow as tf
 
         from bench.cell import models
         from bench.cell.step import TrainStep
 
-        keras.utils.set_random_seed(cfg.seed)
         if cfg.deterministic:
             tf.config.experimental.enable_op_determinism()
-        keras.mixed_precision.set_global_policy(cfg.precision)
         with tf.device(device):
-            generator, discriminator = models.make_generator(), models.make_discriminator()
-            gen_opt, disc_opt = models.make_optimizers(cfg.precision)
+            generator, discriminator, gen_opt, disc_opt = models.seeded_models(cfg.seed,
+                                                                               cfg.precision)
             step = TrainStep(generator, discriminator, gen_opt, disc_opt,
                              batch_size=cfg.batch_size, xla=cfg.xla, precision=cfg.precision)
         return generator, step
