@@ -1,10 +1,9 @@
 """The DCGAN under Keras 3's JAX backend: the same step as TensorFlow's, a cell with no TensorFlow
-on its path, and its evaluation completed where TensorFlow is.
+on its path that evaluates itself as TensorFlow would, and packed seeds.
 
 JAX's first step compiles for 15-35 s on a 2-core CPU: these tests train a handful of steps.
 """
 
-import json
 import os
 import subprocess
 import sys
@@ -81,16 +80,21 @@ sys.exit(code)
 """
 
 
-def test_a_jax_cell_trains_without_tensorflow_and_completes_its_evaluation_where_it_is(tmp_path):
+def test_a_jax_cell_evaluates_itself_without_tensorflow_as_tensorflow_would(tmp_path):
+    """A JAX cell with TensorFlow unimportable has its final evaluation in its own record (the
+    instrument under Keras' JAX backend, the metrics' NumPy twins); a TensorFlow process
+    evaluating the same saved generator (TF-GAN, the reference) gives the same numbers within
+    1e-4 relative."""
     cell = tmp_path / "cell"
     proc = subprocess.run([sys.executable, "-c", BLOCKED, "train", "--framework", "jax",
                            "--steps", "12", "--log-every", "5", "--batch-size", "16",
-                           "--final-eval-n", "128", "--out", str(cell)],
+                           "--eval-every", "10", "--eval-n", "128",
+                           "--final-eval-n", "256", "--out", str(cell)],
                           cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-3000:]
     # the record reads like a TensorFlow cell's: the same files and fields, the framework named
     for name in (schema.CONFIG_FILE, schema.ENV_FILE, schema.SUMMARY_FILE, schema.STEPS_FILE,
-                 schema.SAMPLES_FILE, schema.GENERATOR_FILE):
+                 schema.SAMPLES_FILE, schema.GENERATOR_FILE, schema.EVALS_FILE):
         assert (cell / name).is_file(), name
     assert not (cell / schema.TENSORBOARD_DIR).exists()  # TensorFlow's summary writer: not here
     config = records.read_json_record(cell / schema.CONFIG_FILE)
@@ -101,23 +105,58 @@ def test_a_jax_cell_trains_without_tensorflow_and_completes_its_evaluation_where
     assert env["machine"]["fingerprint"]
     assert summary["status"] == "ok" and summary["steps"] == 12
     assert summary["images_per_sec"]["median"] > 0 and summary["compile_seconds"] > 0
-    assert summary["final"] is None and summary["final_eval"].startswith("pending")
+    assert "final_eval" not in summary  # nothing pending, nothing failed
+    final = summary["final"]
+    assert final["n"] == 256 and final["step"] == 12
+    assert final["evaluated_with"]["metrics"] == "numpy"
+    assert final["evaluated_with"]["instrument"].startswith("jax ")
+    assert final["outcome"] in ("digits", "mode_collapse", "not_converged")
+    assert [e["step"] for e in records.read_jsonl(cell / schema.EVALS_FILE)] == [10]
     steps = records.read_jsonl(cell / schema.STEPS_FILE)
     assert [s["step"] for s in steps] == [5, 10, 12]
-    # where TensorFlow is: the pending evaluation completed from the saved generator
-    done = subprocess.run([sys.executable, "-m", "bench", "eval", str(cell), "--complete"],
-                          cwd=ROOT, capture_output=True, text=True,
+    # the same generator evaluated where TensorFlow runs the instrument and TF-GAN the metrics
+    out = tmp_path / "tf-eval.json"
+    done = subprocess.run([sys.executable, "-m", "bench", "eval", str(cell), "--n", "256",
+                           "--out", str(out)], cwd=ROOT, capture_output=True, text=True,
                           env={**os.environ, "KERAS_BACKEND": "tensorflow"})
     assert done.returncode == 0, done.stderr[-3000:]
-    summary = records.read_json_record(cell / schema.SUMMARY_FILE)
-    assert summary["final"]["n"] == 128 and summary["final"]["fid"] > 0
-    assert summary["final"]["step"] == 12 and summary["final_eval"].startswith("completed")
+    reference = records.read_json_record(out)
+    assert reference["evaluated_with"]["metrics"] == "tf-gan"
+    for key in ("fid", "kid", "kid_std", "classifier_score", "precision", "recall", "density",
+                "coverage", "confident_fraction", "kl_to_uniform"):
+        assert final[key] == pytest.approx(reference[key], rel=1e-4, abs=1e-9), key
+    for key in ("classes_covered", "class_histogram", "outcome", "rank_deficient"):
+        assert final[key] == reference[key], key
     from bench.analysis.results import load_results
 
     row = load_results([cell]).iloc[0]
-    assert row["framework"] == "jax" and row["final_fid"] == summary["final"]["fid"]
-    printed = json.loads(done.stdout)
-    assert printed["fid"] == summary["final"]["fid"]
+    assert row["framework"] == "jax" and row["final_fid"] == final["fid"]
+
+
+def test_a_failed_evaluation_keeps_the_training_record(tmp_path):
+    """An evaluation that fails (here: its samples are NaN, an injected fault) is recorded as
+    failed with its reason; the training's record, windows and generator stay, the cell ok, and
+    `eval --complete` fills the final evaluation in from the saved generator."""
+    cell = tmp_path / "cell"
+    proc = subprocess.run([sys.executable, "-c", BLOCKED, "train", "--framework", "jax",
+                           "--steps", "6", "--log-every", "3", "--batch-size", "16",
+                           "--final-eval-n", "128", "--out", str(cell)],
+                          cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, "DCGAN_BENCH_FAULT": "eval-nan@6"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = records.read_json_record(cell / schema.SUMMARY_FILE)
+    assert summary["status"] == "ok" and summary["steps"] == 6 and summary["final"] is None
+    assert summary["final_eval"].startswith("failed: the final evaluation at step 6 (n = 128): "
+                                            "BenchError"), summary["final_eval"]
+    assert "NaN or Inf" in summary["final_eval"]
+    assert "BenchError" in (cell / "eval-traceback.txt").read_text()
+    assert (cell / schema.GENERATOR_FILE).is_file() and summary["images_per_sec"]["median"] > 0
+    assert [s["step"] for s in records.read_jsonl(cell / schema.STEPS_FILE)] == [3, 6]
+    done = subprocess.run([sys.executable, "-c", BLOCKED, "eval", str(cell), "--complete"],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    summary = records.read_json_record(cell / schema.SUMMARY_FILE)
+    assert summary["final"]["n"] == 128 and summary["final_eval"].startswith("completed")
 
 
 PACKED_SPEC = """
@@ -151,7 +190,7 @@ def _grid_losses(tmp_path, name, k, seeds, packing="loop", block_tensorflow=Fals
         (site / "sitecustomize.py").write_text(BLOCK_EVERYWHERE)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(site), env.get("PYTHONPATH")]))
     spec = tmp_path / f"{name}.toml"
-    # blocked: a final evaluation asked for, to be left pending (no TensorFlow to run it)
+    # blocked: a final evaluation asked for, run in the cell's process without TensorFlow
     spec.write_text(PACKED_SPEC.format(k=k, seeds=seeds, final_n=128 if block_tensorflow else 0,
                                        packing=f'packing = "{packing}"' if k > 1 else ""))
     out = tmp_path / name
@@ -165,8 +204,9 @@ def _grid_losses(tmp_path, name, k, seeds, packing="loop", block_tensorflow=Fals
         config = records.read_json_record(cell_dir / schema.CONFIG_FILE)
         summary = rundirs.read_summary(cell_dir)
         assert summary["status"] == "ok" and summary["steps"] == 20
-        if block_tensorflow:  # the block held in the cell process too
-            assert summary["final"] is None and summary["final_eval"].startswith("pending")
+        if block_tensorflow:  # the block held in the cell process too, and evaluated there
+            assert summary["final"]["n"] == 128 and "final_eval" not in summary
+            assert summary["final"]["evaluated_with"]["metrics"] == "numpy"
         steps = records.read_jsonl(cell_dir / schema.STEPS_FILE)
         # one line a step, the first step's losses in the first line's means (its compile is
         # timed apart: bench.cell.timing)

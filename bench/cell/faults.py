@@ -3,6 +3,8 @@
 `DCGAN_BENCH_FAULT` holds comma-separated faults:
 - `nan@STEP`: the real batch fed at training step STEP is replaced by NaNs, so the losses go
   non-finite through the real computation and divergence detection is exercised end to end.
+- `eval-nan@STEP`: the samples of the evaluation at step STEP are NaN (an evaluation that fails
+  after its training is done: the record must keep the training).
 - `crash@STEP`: the cell raises an exception at step STEP (a crash inside a cell).
 - `crash-if-seed=N`: the cell raises at its first step when its seed is N (one bad grid cell).
 - `die-if-seed=N`: the cell's process exits at once, without a word, when its seed is N (as the
@@ -39,6 +41,10 @@ def _faults() -> list[tuple[str, int]]:
 
 def nan_batch_step() -> int | None:
     return next((s for k, s in _faults() if k == "nan"), None)
+
+
+def eval_nan_step() -> int | None:
+    return next((s for k, s in _faults() if k == "eval-nan"), None)
 
 
 def slowdown_fraction() -> float:

@@ -106,11 +106,6 @@ class Framework(ABC):
 
         return generator_to_images(generator, n)
 
-    def instrument_unavailable(self) -> str | None:
-        """Why the instrument cannot run in this process (evaluations are then left pending),
-        or None."""
-        return None
-
     def reset(self):
         """Leave the process as it was for the next cell (the global precision policy)."""
         import keras

@@ -18,6 +18,9 @@ def start_framework(name: str):
     first imported (a cell or calibration process, `dcgan-bench train`)."""
     os.environ["KERAS_BACKEND"] = name  # Keras' backend names are the frameworks' names
     if name == JAX:
+        from bench.imports import keep_tensorflow_out
+
+        keep_tensorflow_out()  # as on a GPU machine without it; the metrics run in NumPy here
         try:
             import jax  # noqa: F401
         except ImportError:

@@ -9,32 +9,20 @@ What differs from TensorFlow:
   it is written back into the Keras variables before the generator is saved or sampled; K seeds
   of one configuration can be stepped as one program (bench.cell.jax_packed);
 - no TensorBoard events (TensorFlow's summary writer): steps.jsonl holds the same scalars;
-- evaluations run in this process, the instrument under Keras' JAX backend and the metrics'
-  TF-GAN functions, which need TensorFlow importable; where it is not, the record says the
-  evaluation is pending and `dcgan-bench eval CELL --complete` completes it later where it is;
+- evaluations run in this process with TensorFlow kept out (bench.imports): the instrument under
+  Keras' JAX backend, FID, KID and the classifier score by their NumPy twins of TF-GAN's
+  functions (bench.evaluate.metrics);
 - memory: the process's resident set on the CPU; on a GPU, JAX's peak bytes in use (which cannot
   be reset: the training peak then includes start-up, and the record says so).
 
-(Keras' `set_random_seed` also seeds TensorFlow when TensorFlow is installed, and imports it for
-that; blocked or absent, it is skipped.)
+(Keras' `set_random_seed` also seeds TensorFlow when TensorFlow is importable, and imports it
+for that; kept out, it is skipped.)
 """
-
-import importlib.util
 
 import numpy as np
 
 from bench.cell.framework import JAX, Framework
 from bench.errors import BenchError
-
-PENDING = ("pending: TensorFlow (which the metrics' TF-GAN functions need) is not importable where "
-           "this cell trained; `dcgan-bench eval CELL --complete` completes it on a machine with it")
-
-
-def tensorflow_importable() -> bool:
-    try:
-        return importlib.util.find_spec("tensorflow") is not None
-    except (ImportError, ValueError):
-        return False
 
 
 def numpy_batches(images: np.ndarray, batch_size: int, seed: int):
@@ -151,6 +139,3 @@ class JaxFramework(Framework):
 
     def write_back(self, step):
         step.write_back()
-
-    def instrument_unavailable(self) -> str | None:
-        return None if tensorflow_importable() else PENDING

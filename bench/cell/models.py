@@ -7,8 +7,14 @@ outputs), which changes no parameter count. Written in Keras 3 alone (keras.ops,
 call), so the same definitions run under Keras' TensorFlow and JAX backends.
 """
 
-import keras
 import numpy as np
+
+from bench.imports import prepare_keras
+
+# A cell process has chosen its framework already (bench.cell.frameworks.start_framework); a
+# command such as `eval` has not: Keras then runs on what is installed, the other kept out.
+prepare_keras()
+import keras  # noqa: E402
 
 NOISE_DIM = 100
 LEARNING_RATE = 1e-4

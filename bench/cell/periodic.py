@@ -3,18 +3,26 @@
 GAN quality is not monotone in training, so besides the final evaluation the summary names the
 best periodic FID and its step. Every record carries its sample count `n`, the reference split and
 the classifier's hash: FIDs with different n are not comparable.
+
+An evaluation is a measurement of the training, not part of it: one that fails (a non-finite
+metric, a broken instrument, memory) ends the cell's evaluations, and the summary's
+`final_eval` says "failed: <why>"; the training's record, windows and generator are kept and the
+cell stays ok. `dcgan-bench eval CELL` can evaluate the saved generator again.
 """
 
 import time
+import traceback
 
 from bench import records, schema
+
+FAILED = "failed"
 
 
 class Evaluations:
     """One seed's evaluations, in this process, under any framework: the framework writes the
     step's state back and samples the generator; the instrument (bench.evaluate) scores the
-    samples. Where the framework says the instrument cannot run here, nothing is evaluated and
-    the summary says the evaluations are pending."""
+    samples. Where the instrument's files are missing, nothing is evaluated and the summary says
+    the evaluations are pending; where an evaluation fails, the summary says why."""
 
     def __init__(self, cfg, fw, generator, step, out_dir, memory=None):
         self.cfg, self.fw, self.generator, self.step = cfg, fw, generator, step
@@ -23,53 +31,76 @@ class Evaluations:
         self.periodic_seconds = 0.0
         self.memory = memory  # MemoryPeaks: an evaluation's memory is not training memory
         self._classifier = None
-        self.pending = fw.instrument_unavailable() if (cfg.eval_every or cfg.final_eval_n) \
-            else None
-        if (cfg.eval_every or cfg.final_eval_n) and not self.pending:
-            # Load the instrument and TF-GAN before training: a broken evaluation set-up fails
-            # the cell in seconds, not after its whole training budget.
+        self.failed = None  # why an evaluation failed; none is attempted after it
+        wanted = bool(cfg.eval_every or cfg.final_eval_n)
+        from bench.evaluate.classifier import missing_reason
+
+        self.pending = missing_reason(cfg.data) if wanted else None
+        if wanted and not self.pending:
+            # Load the instrument (and TF-GAN, where it computes the metrics) before training:
+            # a broken evaluation set-up fails the cell in seconds, before any training is spent.
+            from bench.evaluate import metrics
             from bench.evaluate.classifier import load_classifier
-            from bench.evaluate.tfgan import eval_functions
 
             self._classifier = load_classifier(cfg.data)
-            eval_functions()
+            if metrics.engine() == metrics.TFGAN:
+                from bench.evaluate.tfgan import eval_functions
 
-    def evaluate(self, n: int) -> dict:
+                eval_functions()
+
+    def evaluate(self, n: int, step: int | None = None) -> dict:
         """Every metric of n samples of the generator as trained so far, with `eval_seconds`."""
+        from bench.cell import faults
         from bench.evaluate.score import evaluate_images
 
         t0 = time.perf_counter()
         if self.step is not None:  # the generator's variables take the state trained so far
             self.fw.write_back(self.step)
         images = self.fw.generate(self.generator, n)
+        if step is not None and step == faults.eval_nan_step():
+            images = images * float("nan")
         result = evaluate_images(images, self.cfg.data, data_dir=self.cfg.data_dir,
                                  classifier=self._classifier)
         result["eval_seconds"] = time.perf_counter() - t0
         return result
 
+    def _evaluate_or_fail(self, n: int, step: int, which: str) -> dict | None:
+        """The evaluation's result, or None with `failed` set to why (after one failure, None)."""
+        if self.pending or self.failed:
+            return None
+        try:
+            return {"step": step, **self.evaluate(n, step)}
+        except Exception as e:  # noqa: BLE001 - any failure of a measurement is recorded, not raised
+            self.failed = (f"{FAILED}: the {which} evaluation at step {step} (n = {n}): "
+                           f"{type(e).__name__}: {e}")
+            # the whole traceback beside the record, for whoever debugs the instrument
+            records.write_text_atomic(self.path.with_name("eval-traceback.txt"),
+                                      traceback.format_exc())
+            return None
+
     def periodic(self, step: int):
-        if self.pending:
-            return
         t0 = time.perf_counter()
         if self.memory:
             self.memory.evaluation_starts()
-        result = {"step": step, **self.evaluate(self.cfg.eval_n)}
+        result = self._evaluate_or_fail(self.cfg.eval_n, step, "periodic")
         if self.memory:
             self.memory.evaluation_ended()
         self.periodic_seconds += time.perf_counter() - t0
-        self.history.append(result)
-        records.append_jsonl(self.path, result)
+        if result is not None:
+            self.history.append(result)
+            records.append_jsonl(self.path, result)
 
     def final(self, step: int) -> dict | None:
-        if not self.cfg.final_eval_n or self.pending:
+        if not self.cfg.final_eval_n:
             return None
-        return {"step": step, **self.evaluate(self.cfg.final_eval_n)}
+        return self._evaluate_or_fail(self.cfg.final_eval_n, step, "final")
 
     def best(self) -> dict:
         return best_fid_fields(self.history)
 
     def summary_fields(self) -> dict:
-        return {"final_eval": self.pending} if self.pending else {}
+        why = self.pending or self.failed
+        return {"final_eval": why} if why else {}
 
 
 def best_fid_fields(history: list[dict]) -> dict:

@@ -34,8 +34,8 @@ class Eval:
         p.add_argument("--out", default=None, help="also write the result to this JSON file")
         p.add_argument("--complete", action="store_true",
                        help="write the result as the cell's final evaluation into its "
-                            "summary.json: a JAX cell trained where TensorFlow was not, whose "
-                            "final evaluation is pending")
+                            "summary.json: a cell whose final evaluation is pending (its "
+                            "instrument was missing) or failed")
 
     @staticmethod
     def run(args) -> int:

@@ -64,9 +64,9 @@ def build_network():
     covariance had rank 41, `rank_deficient` was always true and FID lived in a 41-dimensional
     subspace. The pre-activation features have full rank (128) on real digits.
     """
-    from bench.imports import keep_jax_out
+    from bench.imports import prepare_keras
 
-    keep_jax_out()  # where Keras starts on TensorFlow here, it need not set up JAX too
+    prepare_keras()  # one framework a process, the other kept out (bench.imports)
     import keras
 
     f32 = "float32"  # explicit on every layer: the global dtype policy must not reach in
@@ -202,6 +202,19 @@ def load_instrument(weights_file, card_file) -> Instrument:
 
 
 _LOADED: dict = {}
+
+
+def missing_reason(dataset: str) -> str | None:
+    """Why the shipped instrument for `dataset` cannot be loaded here because its files are
+    missing (a training cell then leaves its evaluations pending), or None."""
+    name = INSTRUMENT_FOR.get(dataset)
+    if name is None:
+        return None  # not a missing file: load_classifier says what is wrong
+    absent = [p.name for p in (weights_path(name), card_path(name)) if not p.is_file()]
+    if not absent:
+        return None
+    return (f"pending: the {name} instrument's {' and '.join(absent)} are not installed here "
+            f"({INSTRUMENTS_DIR}); `dcgan-bench eval CELL --complete` completes it where they are")
 
 
 def load_classifier(dataset: str) -> Instrument:

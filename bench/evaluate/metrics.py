@@ -1,9 +1,12 @@
 """The numbers: pure functions, NumPy arrays in, floats and dicts out.
 
 Inputs are the classifier's outputs: `logits` (N, 10) and penultimate `features` (N, 128). FID,
-KID and the classifier score go through TF-GAN's own functions (loaded by `bench.evaluate.tfgan`); an
-independent NumPy/SciPy FID (`stats_to_fid_scipy`) is kept as the reference the tests hold TF-GAN
-to. Precision, recall, density and coverage live in `bench.evaluate.prdc`.
+KID and the classifier score go through TF-GAN's own functions (loaded by `bench.evaluate.tfgan`)
+in a process whose Keras runs on TensorFlow, and through their NumPy float64 twins
+(`bench.evaluate.numpy_metrics`, equal within 1e-6) in one that runs on JAX, where TensorFlow is
+kept out or absent: `engine()` says which, and every result records it. An independent
+NumPy/SciPy FID (`stats_to_fid_scipy`) is kept as the reference the tests hold both to.
+Precision, recall, density and coverage live in `bench.evaluate.prdc`.
 
 Caveats a reader of the numbers needs:
 - FID is biased: its expected value falls as N grows, even for two samples of one distribution.
@@ -20,7 +23,7 @@ from scipy import linalg, special
 
 from bench import outcome_rule, schema
 from bench.errors import BenchError
-from bench.evaluate import prdc
+from bench.evaluate import numpy_metrics, prdc
 
 # A sample is "confident" when the classifier gives its top class at least this probability.
 # The shipped MNIST instrument is this sure of 98.4% of MNIST's test digits and of no uniform
@@ -40,6 +43,17 @@ KID_SUBSET_SIZE = 1000
 KID_PERMUTATION_SEED = 0
 # Classifier score over all N logits: one split (recorded with the value).
 CLASSIFIER_SCORE_SPLITS = 1
+
+
+TFGAN, NUMPY = "tf-gan", "numpy"
+
+
+def engine() -> str:
+    """Which implementation computes FID, KID and the classifier score in this process: TF-GAN
+    where Keras runs on TensorFlow, NumPy where it runs on JAX (no TensorFlow to start)."""
+    from bench.imports import keras_backend
+
+    return TFGAN if keras_backend() == "tensorflow" else NUMPY
 
 
 def thresholds() -> dict:
@@ -98,22 +112,26 @@ def stats_to_fid_scipy(mean1, cov1, mean2, cov2) -> float:
 
 
 def features_to_fid(*, real_features, fake_features) -> dict:
-    """FID by TF-GAN on float64 activations, and whether the fake covariance is singular.
+    """FID on float64 activations (by TF-GAN, or its NumPy twin: `engine`), and whether the fake
+    covariance is singular.
 
     TF-GAN takes matrix square roots by SVD with tiny singular values left unrooted, so a
     singular covariance (a collapsed set) still gives a finite, real FID; `rank_deficient` says
     the number rests on a degenerate Gaussian.
     """
-    import tensorflow as tf
-
-    from bench.evaluate.tfgan import eval_functions
-
     real = check_enough_samples(real_features, "real_features")
     fake = check_enough_samples(fake_features, "fake_features")
     if real.shape[1] != fake.shape[1]:
         raise BenchError(f"feature dimensions differ: real {real.shape[1]}, fake {fake.shape[1]}")
-    fid = float(eval_functions().frechet_classifier_distance_from_activations(
-        tf.constant(real), tf.constant(fake)))
+    if engine() == NUMPY:
+        fid = numpy_metrics.fid(real, fake)
+    else:
+        import tensorflow as tf
+
+        from bench.evaluate.tfgan import eval_functions
+
+        fid = float(eval_functions().frechet_classifier_distance_from_activations(
+            tf.constant(real), tf.constant(fake)))
     if not np.isfinite(fid):  # never report a NaN as a distance
         raise BenchError(f"FID is not finite ({fid}); the features are degenerate", field="fid")
     _, cov = features_to_stats(fake)
@@ -143,33 +161,41 @@ def kid_blocks(n_real: int, n_fake: int, target_size: int = KID_SUBSET_SIZE) -> 
 
 
 def features_to_kid(*, real_features, fake_features, target_size=KID_SUBSET_SIZE) -> dict:
-    """KID and its standard error by TF-GAN's block estimator, with the blocks it used.
+    """KID and its standard error by TF-GAN's block estimator (or its NumPy twin: `engine`),
+    with the blocks it used.
 
     Each set is permuted with a fixed seed first: the estimator's blocks are consecutive, and a
     set sorted by class (mnist-5k is) would otherwise give every block a different class mix.
     """
-    import tensorflow as tf
-
-    from bench.evaluate.tfgan import eval_functions
-
     real = _as_2d_float64(real_features, "real_features")
     fake = _as_2d_float64(fake_features, "fake_features")
     blocks = kid_blocks(len(real), len(fake), target_size)
     rng = np.random.default_rng(KID_PERMUTATION_SEED)
     real = real[rng.permutation(len(real))]
     fake = fake[rng.permutation(len(fake))]
-    kid, std = eval_functions().kernel_classifier_distance_and_std_from_activations(
-        tf.constant(real), tf.constant(fake), max_block_size=blocks.pop("max_block_size"))
+    max_block_size = blocks.pop("max_block_size")
+    if engine() == NUMPY:
+        kid, std = numpy_metrics.kid_and_std(real, fake, max_block_size)
+    else:
+        import tensorflow as tf
+
+        from bench.evaluate.tfgan import eval_functions
+
+        kid, std = eval_functions().kernel_classifier_distance_and_std_from_activations(
+            tf.constant(real), tf.constant(fake), max_block_size=max_block_size)
     return {schema.KID: float(kid), schema.KID_STD: float(std), **blocks}
 
 
 def logits_to_classifier_score(logits) -> float:
-    """exp(E[KL(p(y|x) || p(y))]) over all N samples at once, by TF-GAN, in float64."""
+    """exp(E[KL(p(y|x) || p(y))]) over all N samples at once, in float64, by TF-GAN (or its
+    NumPy twin: `engine`)."""
+    logits = _as_2d_float64(logits, "logits")
+    if engine() == NUMPY:
+        return numpy_metrics.classifier_score(logits)
     import tensorflow as tf
 
     from bench.evaluate.tfgan import eval_functions
 
-    logits = _as_2d_float64(logits, "logits")
     return float(eval_functions().classifier_score_from_logits(tf.constant(logits)))
 
 

@@ -4,8 +4,9 @@ What is cached: the reference features (float64, N x 128) and their k-NN radii o
 sphere for PRDC (the 10,000 x 10,000 pass that would otherwise dominate an evaluation's time).
 The key is everything the numbers depend on: the data set, split and sample count, a SHA-256 of
 the reference images' content, the instrument's SHA-256, architecture and feature layer, the
-preprocessing, TensorFlow's version and the PRDC settings; a change of any of them names a
-different file, so it recomputes.
+preprocessing, the Keras backend that ran the instrument with its version (TensorFlow's and JAX's
+features agree within 1e-5, not bit for bit) and the PRDC settings; a change of any of them
+names a different file, so it recomputes.
 
 The cache is never trusted blindly: each file stores its key, and a file that will not load,
 holds another key, or has inconsistent or non-finite arrays is recomputed and rewritten.
@@ -30,7 +31,7 @@ from bench.evaluate.classifier import ARCHITECTURE, FEATURE_LAYER
 from bench.records import atomic_path
 
 CACHE_ENV = "DCGAN_BENCH_CACHE"
-CACHE_VERSION = 2  # 2: mean and covariance dropped (FID is computed from the features)
+CACHE_VERSION = 3  # 2: mean and covariance dropped; 3: keyed by the Keras backend, not TensorFlow
 _ARRAYS = ("features", "radii")
 
 
@@ -50,13 +51,21 @@ def default_cache_dir() -> Path:
 def reference_key(dataset: str, split: str, n: int, classifier_sha256: str,
                   data_sha256: str) -> dict:
     """Everything the cached numbers depend on: change any and the file name changes."""
-    import tensorflow as tf
-
     return {"cache_version": CACHE_VERSION, "dataset": dataset, "split": split, "n": n,
             "data_sha256": data_sha256, "classifier_sha256": classifier_sha256,
             "architecture": ARCHITECTURE, "feature_layer": FEATURE_LAYER,
-            "preprocessing": PREPROCESSING, "tensorflow": tf.__version__,
+            "preprocessing": PREPROCESSING, "instrument_backend": instrument_backend(),
             "prdc_k": prdc.PRDC_K, "prdc_geometry": prdc.GEOMETRY}
+
+
+def instrument_backend() -> str:
+    """The Keras backend the instrument runs on here, with its version: "tensorflow 2.21.0"."""
+    import importlib
+
+    from bench.imports import keras_backend
+
+    backend = keras_backend()
+    return f"{backend} {importlib.import_module(backend).__version__}"
 
 
 def cache_path(cache_dir, key: dict) -> Path:

@@ -16,12 +16,13 @@ from bench.config import MIN_EVAL_SAMPLES
 from bench.errors import BenchError
 from bench.evaluate import metrics, prdc
 from bench.evaluate.classifier import images_to_network_input, load_classifier
-from bench.evaluate.reference import reference_stats
+from bench.evaluate.reference import instrument_backend, reference_stats
 
 # What `dcgan-bench score` prints: every metric (bench.schema.METRICS) and the class histogram,
 # plus provenance and thresholds.
 SCORE_KEYS = (*schema.SCALAR_METRICS, schema.CLASS_HISTOGRAM)
-PROVENANCE_KEYS = ("dataset", "reference_split", "reference_n", "classifier_sha256", "thresholds")
+PROVENANCE_KEYS = ("dataset", "reference_split", "reference_n", "classifier_sha256",
+                   "evaluated_with", "thresholds")
 
 
 def validate_images(images, *, path=None) -> np.ndarray:
@@ -85,7 +86,8 @@ def evaluate_images(images, dataset: str, *, data_dir=None, classifier=None, cac
 
     `images`: uint8 0..255 or float [-1, 1], shape (N, 28, 28) or (N, 28, 28, 1). `classifier`
     defaults to the shipped instrument for the data set. Returns the schema's metric keys plus
-    `rank_deficient`, `reference_split`, `reference_n`, `classifier_sha256` and `thresholds`.
+    `rank_deficient`, `reference_split`, `reference_n`, `classifier_sha256`, `evaluated_with`
+    (the instrument's Keras backend and the metrics' engine) and `thresholds`.
     """
     x = validate_images(images)
     classifier = classifier or load_classifier(dataset)
@@ -106,6 +108,8 @@ def evaluate_images(images, dataset: str, *, data_dir=None, classifier=None, cac
         "reference_split": ref.split,
         "reference_n": ref.n,
         "classifier_sha256": classifier.sha256,
+        # not part of what makes two results comparable: the two engines agree within 1e-6
+        "evaluated_with": {"instrument": instrument_backend(), "metrics": metrics.engine()},
         "thresholds": metrics.thresholds(),
     })
     return result
