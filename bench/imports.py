@@ -71,7 +71,13 @@ def prepare_keras():
     if "keras" in sys.modules:
         return
     backend = os.environ.get("KERAS_BACKEND")
-    if backend is None and not _importable("tensorflow") and _importable("jax"):
+    if backend is None and not _importable("tensorflow"):
+        if not _importable("jax"):
+            from bench.errors import BenchError
+
+            raise BenchError("the instrument and the models run on Keras with TensorFlow or "
+                             "JAX, and neither is installed: pip install -e '.[tensorflow]' "
+                             "(or '.[jax]')")
         backend = os.environ["KERAS_BACKEND"] = "jax"
     if backend == "jax":
         keep_tensorflow_out()

@@ -175,18 +175,37 @@ def onednn_bf16_capped(env: dict) -> bool:
         env.get("ONEDNN_MAX_CPU_ISA", "").upper() in ONEDNN_NO_BF16_ISAS
 
 
+GPU_TENSOR_CORES_FROM = {"mixed_float16": (7, 0), "mixed_bfloat16": (8, 0)}
+
+
+def gpu_precision_support(precision: str, compute_capability: str | None) -> dict:
+    """Whether a GPU of this compute capability ("9.0") has tensor cores for `precision`."""
+    if not compute_capability:
+        return {"support": UNKNOWN, "why": "the GPU's compute capability was not read",
+                "slowdown": None}
+    have = tuple(int(x) for x in str(compute_capability).split(".")[:2])
+    need = GPU_TENSOR_CORES_FROM[precision]
+    if have >= need:
+        return {"support": NATIVE, "why": f"compute capability {compute_capability} >= "
+                f"{need[0]}.{need[1]}: tensor cores for {precision.removeprefix('mixed_')}",
+                "slowdown": 1.0}
+    return {"support": EMULATED, "why": f"compute capability {compute_capability} < "
+            f"{need[0]}.{need[1]}: no tensor cores for {precision.removeprefix('mixed_')}",
+            "slowdown": None}
+
+
 def precision_support(precision: str, device: str, machine: dict) -> dict:
     """Whether `precision` runs natively on `device` of this machine: {support, why, slowdown}.
 
     On a CPU: float32 is native; mixed_bfloat16 only with bfloat16 instructions (avx512_bf16 or
-    amx_bf16) that oneDNN may use; mixed_float16 is emulated on every CPU. On a GPU the answer
-    needs the device's compute capability: `unknown` here, decided by the cell (bench.cell).
+    amx_bf16) that oneDNN may use; mixed_float16 is emulated on every CPU. On a GPU, from the
+    compute capability the cell read (`machine["gpu"]`): tensor cores for float16 from 7.0 (Volta),
+    for bfloat16 from 8.0 (Ampere); `unknown` where no capability was read.
     """
     if precision == "float32":
         return {"support": NATIVE, "why": "float32", "slowdown": 1.0}
     if device != "cpu":
-        return {"support": UNKNOWN, "why": "a GPU's support is read by the cell from its compute "
-                "capability", "slowdown": None}
+        return gpu_precision_support(precision, (machine.get("gpu") or {}).get("compute_capability"))
     slowdown = EMULATION_SLOWDOWN[precision]
     if precision == "mixed_float16":
         return {"support": EMULATED, "why": "no CPU runs float16 arithmetic natively in "

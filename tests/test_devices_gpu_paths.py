@@ -256,3 +256,48 @@ def test_throughput_on_an_asynchronous_device_is_its_queue_rate(tmp_path, monkey
     # window, 0.4 / (5 x 2) = 4% low at 5-step windows, 0.4% at 50
     assert rates[False] == pytest.approx(true_rate / (1 + 0.0004 / (log_every * 0.002)),
                                          rel=0.002)
+
+
+# ---------------------------------------------------------------- a JAX cell's GPU facts
+
+@pytest.mark.parametrize("precision, capability, support", [
+    ("mixed_bfloat16", "9.0", "native"),  # H100, H200
+    ("mixed_bfloat16", "8.0", "native"),  # A100
+    ("mixed_bfloat16", "7.5", "emulated"),  # T4: float16 tensor cores, no bfloat16 ones
+    ("mixed_float16", "7.5", "native"),
+    ("mixed_float16", "6.1", "emulated"),  # Pascal
+    ("mixed_bfloat16", None, "unknown"),
+    ("float32", None, "native"),
+])
+def test_a_gpus_precision_support_is_read_from_its_compute_capability(precision, capability,
+                                                                      support):
+    from bench import machine
+
+    found = machine.precision_support(precision, "gpu", {"gpu": {"compute_capability": capability}})
+    assert found["support"] == support
+    if support != "unknown" and precision != "float32":
+        assert capability in found["why"]
+
+
+NVIDIA_SMI_HEADER = """
++-----------------------------------------------------------------------------------------+
+| NVIDIA-SMI 580.82.07              Driver Version: 580.82.07      CUDA Version: 13.0     |
++-----------------------------------------+------------------------+----------------------+
+"""
+
+
+def test_a_jax_gpu_record_and_the_install_hint_name_what_the_machine_has(monkeypatch):
+    assert gpuinfo.cuda_driver_version(NVIDIA_SMI_HEADER) == "13.0"
+    assert gpuinfo.cuda_driver_version("no header") is None
+    hint = gpuinfo.jax_install_hint("13.0")
+    assert "jax[cuda13]" in hint and "cuda12" not in hint
+    assert "jax[cuda12]" in gpuinfo.jax_install_hint("12.4")
+    # what a JAX CUDA device answers (jaxlib's Device: device_kind, compute_capability,
+    # memory_stats); a driverless machine here, so the driver fields are None
+    device = types.SimpleNamespace(device_kind="NVIDIA H200", compute_capability="9.0",
+                                   memory_stats=lambda: {"bytes_limit": 150 * 2**30})
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3")
+    record = gpuinfo.jax_gpu_record(device)
+    assert record["name"] == "NVIDIA H200" and record["compute_capability"] == "9.0"
+    assert record["memory_bytes"] == 150 * 2**30 and record["cuda_visible_devices"] == "3"
+    assert record["mig"] is False

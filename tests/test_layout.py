@@ -398,7 +398,7 @@ def test_the_readme_is_a_users_page_and_its_links_lead_somewhere():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert len(readme.splitlines()) <= 200
     # the two set-up commands, the quick start and the install from a clone
-    for said in ("tox -e bench-cpu", "tox -e py", "pip install -e .",
+    for said in ("tox -e bench-cpu", "tox -e py", "pip install -e '.[tensorflow]'",
                  "dcgan-bench grid runs/grids/smoke.toml"):
         assert said in readme, said
     import re

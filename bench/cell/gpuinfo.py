@@ -124,6 +124,45 @@ def gpu_record(tf_device: str) -> dict:
             "mig": bool(visible and "MIG-" in visible)}
 
 
+def cuda_driver_version(smi_text: str | None = None) -> str | None:
+    """The newest CUDA version the driver supports ("13.0"), from nvidia-smi's header (run here
+    unless given); None where there is no NVIDIA driver."""
+    if smi_text is None:
+        try:
+            smi_text = subprocess.run(["nvidia-smi"], capture_output=True, text=True,
+                                      timeout=20).stdout
+        except (OSError, subprocess.SubprocessError):
+            return None
+    match = re.search(r"CUDA Version:\s*([\d.]+)", smi_text or "")
+    return match.group(1) if match else None
+
+
+def jax_install_hint(cuda: str | None = None) -> str:
+    """How to install JAX for this machine's CUDA (read here unless given): the driver's CUDA
+    major version named."""
+    cuda = cuda or cuda_driver_version()
+    if cuda is None:
+        return "no NVIDIA driver answers here (nvidia-smi): JAX sees no GPU without one"
+    major = cuda.split(".")[0]
+    return (f"the driver supports CUDA {cuda}: pip install 'jax[cuda{major}]' (or, without a "
+            f"package index, the jax-cuda{major}-plugin and jax-cuda{major}-pjrt wheels)")
+
+
+def jax_gpu_record(device) -> dict:
+    """The GPU fields of a JAX cell's env.json: what JAX and the driver say of `device`."""
+    capability = getattr(device, "compute_capability", None)
+    try:
+        memory = int(device.memory_stats()["bytes_limit"])
+    except (AttributeError, KeyError, TypeError, RuntimeError):
+        memory = None
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    return {"name": device.device_kind, "compute_capability": str(capability) if capability else None,
+            "driver": driver_version(), "cuda_driver": cuda_driver_version(),
+            "memory_bytes": memory, "memory_note": "JAX's allocator limit (bytes_limit)",
+            "loaded_libraries": loaded_libraries(), "cuda_visible_devices": visible,
+            "mig": bool(visible and "MIG-" in visible)}
+
+
 def tf32_record(tf_device: str, setting: bool | None) -> dict:
     """TF32 as the cell ran it: the configured setting, and whether TensorFlow had it on."""
     if not tf_device.startswith("/GPU"):

@@ -62,9 +62,10 @@ class JaxFramework(Framework):
         except RuntimeError:
             gpus = []
         if index >= len(gpus):
-            raise BenchError(f"device {cfg.device!r} asked for, but JAX sees {len(gpus)} GPU(s) "
-                             "(is jax installed with CUDA: pip install 'jax[cuda12]'?)",
-                             field="device")
+            from bench.cell.gpuinfo import jax_install_hint
+
+            raise BenchError(f"device {cfg.device!r} asked for, but JAX sees {len(gpus)} GPU(s); "
+                             f"{jax_install_hint()}", field="device")
         return gpus[index]
 
     def device_record(self, device) -> dict:
@@ -76,8 +77,9 @@ class JaxFramework(Framework):
         import keras
 
         from bench.cell.envinfo import host_cpu_model
+        from bench.cell.gpuinfo import jax_gpu_record
 
-        gpu = {"name": device.device_kind} if device.platform == "gpu" else None
+        gpu = jax_gpu_record(device) if device.platform == "gpu" else None
         try:
             gpus_visible = len(jax.devices("gpu"))
         except RuntimeError:
@@ -87,7 +89,10 @@ class JaxFramework(Framework):
                          "keras": keras.__version__, "tensorflow": None},
             "device": f"jax:{device.platform}:{device.id}",
             "device_model": device.device_kind if gpu else host_cpu_model(),
-            "gpus_visible": gpus_visible, "gpu": gpu, "machine": {"gpu": gpu} if gpu else {},
+            "gpus_visible": gpus_visible, "gpu": gpu,
+            # a GPU cell's speed is its GPU's: in the fingerprint, as TensorFlow's cells put it
+            "machine": {"gpu": {k: gpu[k] for k in ("name", "compute_capability", "mig")}}
+            if gpu else {},
             "tf32": {"setting": "not applicable", "enabled": None,
                      "why": "a TensorFlow setting; JAX's float32 matmul precision is its default"}}
 

@@ -10,6 +10,7 @@ pools and oneDNN state, and the GPU's full record (bench.cell.gpuinfo).
 import os
 
 from bench.cell.framework import TENSORFLOW, Framework
+from bench.errors import BenchError
 
 
 class TensorFlowFramework(Framework):
@@ -17,6 +18,12 @@ class TensorFlowFramework(Framework):
     tensorboard = True
 
     def resolve_device(self, cfg) -> str:
+        try:
+            import tensorflow  # noqa: F401
+        except ImportError:
+            raise BenchError("framework tensorflow needs TensorFlow, an optional extra since "
+                             "0.3 (a JAX-only machine installs without it): pip install -e "
+                             "'.[tensorflow]'", field="framework") from None
         from bench.cell.devices import apply_tf32, resolve_device
 
         device = resolve_device(cfg.device)

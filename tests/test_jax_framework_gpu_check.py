@@ -1,0 +1,59 @@
+"""The project's GPU check (runs/grids/gpu-check.sh) run to its end in its dry-run mode: on the CPU,
+TensorFlow blocked in every process as on the GPU machines, each phase a real grid, every
+evaluation in its cell's process, and only records coming back."""
+
+import json
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("jax", reason="JAX is not installed (the jax extra: pip install -e '.[jax]'; "
+                                  "tox -e py installs it)")
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = ROOT / "runs" / "grids" / "gpu-check.sh"
+
+
+def test_the_gpu_check_runs_to_its_end_on_the_cpu_without_tensorflow(tmp_path):
+    out = tmp_path / "out"
+    # the smallest plan that still has every kind of phase: a gate cell, a second batch size,
+    # and K = 2 packed by vmap and by loop; budgets from the phases' caps, scaled for a CPU
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "DEVCHECK_MODE": "cpu",
+           "DEVCHECK_PYTHON": sys.executable, "DEVCHECK_SITE": str(tmp_path / "site"),
+           "DEVCHECK_WORK": str(tmp_path / "work"), "OUT": str(out),
+           "DEVCHECK_BUDGET_S": "3000", "DEVCHECK_CAP_SCALE": "10", "DEVCHECK_BATCHES": "16 32",
+           "DEVCHECK_PRECISIONS": "float32", "DEVCHECK_STEPS": "6", "DEVCHECK_LOG_EVERY": "3",
+           "DEVCHECK_PACKED_STEPS": "6", "DEVCHECK_PACKED_LOG_EVERY": "3", "DEVCHECK_KS": "2",
+           "DEVCHECK_FINAL_N": "128", "DEVCHECK_PACKED_FINAL_N": "128"}
+    proc = subprocess.run(["bash", str(SCRIPT)], cwd=ROOT, env=env, capture_output=True,
+                          text=True)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    results = json.loads((out / "results.json").read_text())
+    phases = {p[0]: p[1] for p in results["phases"]}
+    assert phases == {"gate": "0", "batches": "0", "packed2_vmap": "0", "packed2_loop": "0"}
+    checks = {c["check"]: c["result"] for c in results["checks"]}
+    failed = {name: result for name, result in checks.items() if result == "FAIL"}
+    assert not failed, failed
+    for must in ("the JAX cell path imports no TensorFlow, TF-GAN or seaborn",
+                 "every cell ended ok",
+                 "packed groups say CUDA_VISIBLE_DEVICES first in their log",
+                 "every evaluated cell has its final evaluation in its own record, without "
+                 "TensorFlow"):
+        assert checks[must] == "PASS", must
+    cells = results["cells"]
+    assert len(cells) == 6  # gate, batch 32, 2 x 2 packed seeds
+    evaluated = [c for c in cells if c["run"] != "batches"]
+    assert all(c["final_n"] == 128 and c["final_outcome"] for c in evaluated)
+    assert all(c["evaluated_with"] == {"instrument": c["evaluated_with"]["instrument"],
+                                       "metrics": "numpy"} for c in evaluated)
+    # what comes back is records and logs, no generator weights
+    with tarfile.open(out / "runs.tgz") as tar:
+        names = tar.getnames()
+    assert any(n.endswith("summary.json") for n in names)
+    assert not any(n.endswith(".weights.h5") for n in names)
+    summary = (out / "summary.txt").read_text()
+    assert "final evaluations" in summary and "outcomes: " in summary
