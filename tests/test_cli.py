@@ -113,3 +113,41 @@ def test_a_tensorflow_process_imports_nothing_of_jax(tmp_path):
                           text=True)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert json.loads(proc.stdout)["n"] == 256
+
+
+# Installed as sitecustomize: these packages unimportable in the process, as on a machine whose
+# install lacks them.
+BLOCK = """
+import importlib.abc, sys
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {blocked!r}:
+            raise ImportError(name + " is blocked in this test")
+sys.meta_path.insert(0, Block())
+"""
+
+
+def _run_without(tmp_path, blocked, *argv):
+    site = tmp_path / "site"
+    site.mkdir(exist_ok=True)
+    (site / "sitecustomize.py").write_text(BLOCK.format(blocked=tuple(blocked)))
+    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(site), env.get("PYTHONPATH")]))
+    return _run(*argv, env=env)
+
+
+def test_a_missing_framework_is_one_line_naming_its_extra(tmp_path):
+    """Since 0.3 a framework comes with an extra: a cell or command without the one it needs
+    says which to install, exit 2, no traceback."""
+    import numpy as np
+
+    npz = tmp_path / "x.npz"
+    np.savez(npz, images=np.zeros((256, 28, 28), np.uint8))
+    proc = _run_without(tmp_path, ["tensorflow"], "train", "--framework", "tensorflow",
+                        "--steps", "5", "--final-eval-n", "0", "--out", tmp_path / "cell")
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "pip install -e '.[tensorflow]'" in proc.stderr and "Traceback" not in proc.stderr
+    proc = _run_without(tmp_path, ["tensorflow", "jax", "jaxlib"], "score", npz)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "neither is installed" in proc.stderr and "'.[tensorflow]'" in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -13,7 +13,8 @@ def add(sub):
     p.add_argument("--parts", default=None, metavar="NAME[,NAME]",
                    help="run only these parts of the spec (e.g. --parts throughput)")
     p.add_argument("--require-gpu", action="store_true",
-                   help="exit 2 before training anything when TensorFlow sees no GPU")
+                   help="exit 2 before training anything when no GPU is visible (to TensorFlow, "
+                        "or to JAX where TensorFlow is absent)")
     p.add_argument("--launcher", choices=LAUNCHERS, default="local",
                    help="local: one process per cell on this machine (default); ray: each cell a "
                         "task on a Ray cluster (pip install 'dcgan-bench[ray]')")
