@@ -151,3 +151,9 @@ def test_a_missing_framework_is_one_line_naming_its_extra(tmp_path):
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert "neither is installed" in proc.stderr and "'.[tensorflow]'" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_trains_old_backend_option_still_names_the_framework():
+    args = build_parser().parse_args(["train", "--backend", "jax", "--out", "x"])
+    assert args.framework == "jax"
+    assert build_parser().parse_args(["train", "--out", "x"]).framework == "tensorflow"

@@ -1,5 +1,6 @@
 """`dcgan-bench train`: one training cell into a cell directory."""
 
+import argparse
 import json
 import sys
 
@@ -10,8 +11,12 @@ from bench.cli.options import on_off
 def add(sub):
     p = sub.add_parser("train", help="train one cell and write its run record")
     p.add_argument("--framework", default="tensorflow",
-                   help="tensorflow (the reference) or jax (Keras 3 on JAX: pip install "
-                        "'dcgan-bench[jax]'; the same model, another framework)")
+                   help="tensorflow (the reference: pip install -e '.[tensorflow]') or jax "
+                        "(Keras 3 on JAX: pip install -e '.[jax]'; the same model, another "
+                        "framework)")
+    # the name before 0.2 (issue 33 gave the framework and the launcher a word each): scripts
+    # written for it still run
+    p.add_argument("--backend", dest="framework", help=argparse.SUPPRESS)
     p.add_argument("--data", default="mnist-5k", help="mnist-5k (embedded), mnist, fashion-mnist")
     p.add_argument("--data-dir", default=None, help="directory with the four IDX .gz files")
     p.add_argument("--seed", type=int, default=0, help="seeds weights, noise, dropout, shuffle")
