@@ -369,3 +369,31 @@ def test_one_configuration_on_a_cpu_is_named_without_a_tf32_it_does_not_have(tmp
                           for s in (0, 1)])
     (label,) = set(results_to_cells(frame)["config"])
     assert "?" not in label and "TF32" not in label and "bs 64" in label
+
+
+def test_accepting_an_earlier_night_closes_its_regression_as_accepted(tmp_path, capsys,
+                                                                      monkeypatch):
+    """Night 3 is 20% slower: a regression, then open on nights 4 and 5. A person accepts night
+    3 itself (not last night) as the new baseline. Night 6 closes the regression as accepted,
+    saying who and why, not as fixed: the level was made the reference, nothing got faster."""
+    monkeypatch.setattr(throughput, "NIGHT_NOISE", 0.025)
+    db = tmp_path / "h.sqlite"
+    results = []
+    for night, speed in enumerate([1.0, 1.0, 1.0, 0.8, 0.8, 0.8, 0.8]):
+        run = craft_night(tmp_path / "nightly", f"night{night}",
+                          f"2026-11-0{night + 1}T02:00:00+00:00", speed=speed)
+        history.ingest(run, db)
+        if night == 6:
+            assert main(["history", "accept", "nightly/night3", "--db", str(db), "--why",
+                         "bigger batches on purpose", "--by", "ana"]) == 0
+        if night:
+            results.append(_nightly(capsys, db, run, tmp_path, f"c{night}")[1])
+    assert [r["verdict"] for r in results] == ["ok", "ok", "regression", "open", "open", "ok"]
+    states = results[-1]["nights"].values()
+    assert {s["state"] for s in states} == {"accepted"}
+    assert {s["since"] for s in states} == {"nightly/night3"}
+    for s in states:
+        assert s["accepted"]["by"] == "ana" and s["accepted"]["run"] == "nightly/night3"
+        assert s["accepted"]["why"] == "bigger batches on purpose"
+    page = (tmp_path / "c6" / "summary.md").read_text()
+    assert "accepted by ana" in page and "bigger batches on purpose" in page

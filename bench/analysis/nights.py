@@ -71,15 +71,18 @@ def night_noise(values: list[float]) -> tuple[float, str]:
 
 
 def judge_nights(nights: list[tuple[str, dict, set]], previous_open: dict, pairwise: dict,
-                 noise: dict, margin: float) -> dict:
+                 noise: dict, margin: float, accepted: dict | None = None) -> dict:
     """Tonight's state of every configuration. `nights`: (run id, night_throughput, the
     configurations that night was judged slow in) from the reference night (the accepted run,
     or the first) to tonight, oldest first; `previous_open`: configuration -> the open
     regression carried from last night; `pairwise`: configuration -> tonight's pairwise
     throughput verdict (bench.analysis.throughput); `noise`: configuration ->
-    (night noise, where it comes from), night_noise of its good nights.
+    (night noise, where it comes from), night_noise of its good nights; `accepted`: the
+    reference night where a person accepted it ({run, by, why, at}): a regression open since
+    that night or before is closed as `accepted`, with who and why, not as `fixed`.
 
-    Returns configuration -> {state: new | open | fixed | ok, since, found, ratio, noise, ...}."""
+    Returns configuration -> {state: new | open | fixed | accepted | ok, since, found, ratio,
+    noise, ...}."""
     tonight = len(nights) - 1
     out = {}
     for config in nights[-1][1]:
@@ -95,6 +98,10 @@ def judge_nights(nights: list[tuple[str, dict, set]], previous_open: dict, pairw
         open_before = previous_open.get(config)
         logs = np.log(values)
         level = math.exp(logs[-1] - reference_level(logs, 0, max(1, len(logs) - 1), judged_slow))
+        if open_before and accepted and open_before["since"] not in ids[1:]:
+            out[config] = {**state, "state": "accepted", "since": open_before["since"],
+                           "ratio": level, "accepted": accepted}
+            continue
         if open_before:
             # fixed: no longer slower by the bar that flags a regression, and the change-point
             # detector has seen the level come back (its own hysteresis: a large shift ends

@@ -68,13 +68,15 @@ def judge_run(candidate: Run, baseline_ref: str, db=None, thresholds: Thresholds
                                 f"machine ({machines}) in the history: {candidate.id} is the "
                                 "first, and the baseline of the next"])
     earlier = [r for r in history.nights_since_reference(candidate, db) if r["id"] != candidate.id]
-    # the accepted reference closes what was open before it
-    previous = history.open_regressions(earlier[-1]) if earlier and not (
-        len(earlier) == 1 and earlier[0]["accepted_at"]) else {}
+    previous = history.open_regressions(earlier[-1]) if earlier else {}
+    # the accepted reference closes what was open since it or before: said as accepted
+    accepted = {"run": earlier[0]["id"], "by": earlier[0]["accepted_by"],
+                "why": earlier[0]["accepted_why"], "at": earlier[0]["accepted_at"]} \
+        if earlier and earlier[0]["accepted_at"] else None
     result = judge_night(baseline, candidate,
                          [(r["id"], nights.night_throughput(history.run_results(r["id"], db)),
                            set(history.open_regressions(r))) for r in earlier],
-                         previous, thresholds, scope)
+                         previous, thresholds, scope, accepted)
     judgement = Judgement(result)
     if not history.has_run(candidate.id, db):
         judgement.notes.append(f"{candidate.id} is not in the history: its verdict is not "
@@ -88,12 +90,13 @@ def judge_run(candidate: Run, baseline_ref: str, db=None, thresholds: Thresholds
 
 
 def judge_night(baseline: Run, candidate: Run, earlier: list, previous_open: dict,
-                thresholds: Thresholds, scope: str = SAME_MACHINE) -> dict:
+                thresholds: Thresholds, scope: str = SAME_MACHINE,
+                accepted: dict | None = None) -> dict:
     """Tonight against the last good night, and the nights since the reference: the pure core
     of the `last-good` policy (the history supplies its inputs). `earlier`: (run id,
     nights.night_throughput, the configurations that night was judged slow in) of the nights
     from the reference up to last night, oldest first; `previous_open`: last night's open
-    regressions."""
+    regressions; `accepted`: who accepted the reference night, and why, if a person did."""
     series = earlier + [(candidate.id, nights.night_throughput(candidate.results), set())]
     noise = {config: nights.night_noise(nights.good_nights(earlier, config))
              for config in series[-1][1]}
@@ -101,7 +104,7 @@ def judge_night(baseline: Run, candidate: Run, earlier: list, previous_open: dic
                                   margin=thresholds.margin, noise=noise, scope=scope)
     pairwise = {t["key"]: t for t in result["throughput"]}
     result["nights"] = nights.judge_nights(series, previous_open, pairwise, noise,
-                                           thresholds.margin)
+                                           thresholds.margin, accepted)
     _night_verdict(result)
     return result
 

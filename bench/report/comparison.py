@@ -45,8 +45,16 @@ def _throughput_frame(tests) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _state_words(state: dict) -> str:
+    """A configuration's state as the page says it: an accepted one with who, when and why."""
+    if state["state"] == "accepted":
+        a = state["accepted"]
+        return f"accepted by {a['by']} on {a['at'][:10]} (run {a['run']}): {a['why']}"
+    return state["state"]
+
+
 def _nights_frame(states: dict) -> pd.DataFrame:
-    return pd.DataFrame([{"configuration": c, "state": s["state"], "since": s.get("since", ""),
+    return pd.DataFrame([{"configuration": c, "state": _state_words(s), "since": s.get("since", ""),
                           "found": s.get("found", ""), "level / reference": f"{s['ratio']:.3f}",
                           "how": s.get("how", ""), "nights": s["nights"],
                           "threshold": f"{s['threshold']:.1%}",
