@@ -352,3 +352,50 @@ def test_a_throughput_claim_needs_no_final_evaluation():
     v = _verdict(fid, kind="differs", metric="fid")
     assert v["verdict"] == "inconclusive"
     assert [x["reason"] for x in v["left_out"]] == ["no final evaluation"] * 8
+
+
+def _brute_force_rank_p(b, a, alternative):
+    """The exact permutation p of the Mann-Whitney U of B against A, by enumerating every way to
+    split the pooled values (Fractions, ties counted a half): independent of SciPy."""
+    from itertools import combinations
+
+    def u(bs, as_):
+        return sum(Fraction(1) if x > y else Fraction(1, 2) if x == y else 0
+                   for x in bs for y in as_)
+
+    pooled, observed = list(b) + list(a), u(b, a)
+    splits = list(combinations(range(len(pooled)), len(b)))
+    hits = 0
+    for chosen in splits:
+        bs = [pooled[i] for i in chosen]
+        as_ = [pooled[i] for i in range(len(pooled)) if i not in chosen]
+        value = u(bs, as_)
+        hits += value >= observed if alternative == "greater" else value <= observed
+    return Fraction(hits, len(splits))
+
+
+def test_equivalence_bands_are_exact_and_the_deciding_p_is_in_the_evidence():
+    """A = 2, 6, 7, 8, 9 and B = 7.7, 10.5 x 3, margin 0.1: B's 7.7 is exactly A's 7 x 1.1, a tie
+    on paper. In binary floats 7 x 1.1 is 7.700000000000001, B's 7.7 falls strictly below it, and
+    the exact p of `B above the band` came out 1/18 (inconclusive) where it is 2/63 (below 1/20:
+    fails). Every one of the four one-sided tests is held to a brute-force permutation count."""
+    a, b = [2.0, 6.0, 7.0, 8.0, 9.0], [7.7, 10.5, 10.5, 10.5]
+    assert 7 * 1.1 != 7.7  # the float trap itself
+    cells = _two_sides("final_fid", a, b)
+    v = _verdict(cells, kind="equivalent", metric="fid", margin=0.1)
+    exact_a = [Fraction(str(x)) for x in a]
+    exact_b = [Fraction(str(x)) for x in b]
+    up, down = Fraction(11, 10), Fraction(9, 10)
+    above_band = _brute_force_rank_p(exact_b, [x * up for x in exact_a], "greater")
+    assert above_band == Fraction(2, 63)
+    assert v["verdict"] == "fails" and v["p_exact"] == above_band  # the p that decided it
+    assert "2/63" in v["why"] and "2/63" in v["evidence"]
+    from bench.analysis.stats import equivalence_tests
+
+    tests = equivalence_tests(a, b, 0.1)
+    assert tests["upper"]["p_exact"] == _brute_force_rank_p(exact_b, [x * up for x in exact_a],
+                                                            "less")
+    assert tests["lower"]["p_exact"] == _brute_force_rank_p(exact_b, [x * down for x in exact_a],
+                                                            "greater")
+    assert tests["below_band"]["p_exact"] == _brute_force_rank_p(
+        exact_b, [x * down for x in exact_a], "less")

@@ -38,6 +38,7 @@ from bench.analysis.stats import (
     alpha_of,
     below,
     binomial_tail_p,
+    decimal,
     decision_p,
     equivalence_tests,
     exact_interval,
@@ -249,7 +250,9 @@ def _too_few_for_one_sided(n_a: int, n_b: int, alpha) -> str:
 
 
 def judge_equivalent(claim, cells) -> dict:
-    """A and B the same within +- margin (a fraction of A): two one-sided tests (TOST)."""
+    """A and B the same within +- margin (a fraction of A): two one-sided tests (TOST); the band
+    is A x (1 +- margin) taken exactly (bench.analysis.stats.shifted_rank_test). The evidence
+    names every p, and `p` is the one that decided the verdict."""
     va, vb, out = _metric_sides(claim, cells)
     margin, alpha = claim["margin"], alpha_of(claim["level"])
     out["statistic"] = f"{claim['metric']}: B within A x (1 +- {margin:g}), two one-sided tests"
@@ -257,22 +260,30 @@ def judge_equivalent(claim, cells) -> dict:
         return {**out, "verdict": CLAIM_INCONCLUSIVE, "why": "a side has no seed with this metric"}
     tests = equivalence_tests(va, vb, margin)
     tost = (tests["upper"], tests["lower"])
-    p_tost = max(tost, key=lambda t: t["p"])
-    out.update(median_a=float(np.median(va)), median_b=float(np.median(vb)), p=p_tost["p"],
-               p_exact=p_tost["p_exact"], method=p_tost["method"], n_a=len(va), n_b=len(vb),
-               evidence=(f"median A {np.median(va):.4g} ({len(va)} seeds), B {np.median(vb):.4g} "
-                         f"({len(vb)}); B below A x {1 + margin:g}: p = "
-                         f"{_evidence_p(tests['upper'])}; B above A x {1 - margin:g}: p = "
-                         f"{_evidence_p(tests['lower'])}"))
+    outside = min((tests["below_band"], tests["above_band"]), key=decision_p)
+    low, high = f"{1 - decimal(margin)}", f"{1 + decimal(margin)}"
+    out.update(median_a=float(np.median(va)), median_b=float(np.median(vb)),
+               n_a=len(va), n_b=len(vb), evidence=(
+                   f"median A {np.median(va):.4g} ({len(va)} seeds), B {np.median(vb):.4g} "
+                   f"({len(vb)}); inside the band: B below A x {high} p = "
+                   f"{_evidence_p(tests['upper'])}, B above A x {low} p = "
+                   f"{_evidence_p(tests['lower'])}; outside it: B below A x {low} p = "
+                   f"{_evidence_p(tests['below_band'])}, B above A x {high} p = "
+                   f"{_evidence_p(tests['above_band'])}"))
+
+    def decided_by(test):
+        return {"p": test["p"], "p_exact": test["p_exact"], "method": test["method"]}
+
     if not below(smallest_exact_rank_p(len(va), len(vb), sides=1), alpha):
-        return {**out, "verdict": CLAIM_INCONCLUSIVE, "why": _too_few_for_one_sided(len(va), len(vb),
-                                                                               alpha)}
+        return {**out, **decided_by(max(tost, key=decision_p)), "verdict": CLAIM_INCONCLUSIVE,
+                "why": _too_few_for_one_sided(len(va), len(vb), alpha)}
     if all(below(decision_p(t), alpha) for t in tost):
-        return {**out, "verdict": CLAIM_HOLDS}
-    if any(below(decision_p(tests[k]), alpha) for k in ("below_band", "above_band")):
-        return {**out, "verdict": CLAIM_FAILS, "why": "B lies outside the band, significantly"}
-    return {**out, "verdict": CLAIM_INCONCLUSIVE, "why": "neither inside nor outside the band is "
-            "significant: more seeds (see --plan)"}
+        return {**out, **decided_by(max(tost, key=decision_p)), "verdict": CLAIM_HOLDS}
+    if below(decision_p(outside), alpha):
+        return {**out, **decided_by(outside), "verdict": CLAIM_FAILS,
+                "why": f"B lies outside the band, significantly (p = {_evidence_p(outside)})"}
+    return {**out, **decided_by(max(tost, key=decision_p)), "verdict": CLAIM_INCONCLUSIVE,
+            "why": "neither inside nor outside the band is significant: more seeds (see --plan)"}
 
 
 def judge_differs(claim, cells) -> dict:

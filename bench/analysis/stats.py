@@ -242,27 +242,53 @@ def samples_to_test(baseline, candidate, bootstrap=False) -> dict:
     return out
 
 
-def shifted_rank_tests(a, b, margin: float, higher_is_better: bool) -> dict:
+def decimal(value) -> Fraction:
+    """A number as its decimal text says it (0.1 is 1/10; Python's repr is the shortest text
+    that reads back as the same float), so that data and margins meet exactly."""
+    return value if isinstance(value, Fraction) else Fraction(repr(float(value)))
+
+
+def exact_ranks(b, a) -> tuple[np.ndarray, np.ndarray]:
+    """B's and A's values (Fractions) replaced by their places in the exact order of both:
+    equal values get the same place, so a B equal to a shifted A is a tie, as it is on paper.
+    A rank test depends on the order alone, so it gives the same p on the places."""
+    place = {v: i for i, v in enumerate(sorted(set(b) | set(a)))}
+    return (np.array([place[v] for v in b], dtype=float),
+            np.array([place[v] for v in a], dtype=float))
+
+
+def shifted_rank_test(b, a, factor, alternative: str) -> dict:
+    """rank_test of B against A x factor, the product taken exactly from the decimal text of
+    the values and the factor: 12.1 against 11 x 1.1 is a tie (in binary floats 11 x 1.1 is
+    12.100000000000001, and a tie would become a strict order and change the exact p)."""
+    factor = decimal(factor) if not isinstance(factor, Fraction) else factor
+    codes_b, codes_a = exact_ranks([decimal(x) for x in b], [decimal(x) * factor for x in a])
+    return rank_test(codes_b, codes_a, alternative)
+
+
+def shifted_rank_tests(a, b, margin, higher_is_better: bool) -> dict:
     """B against A moved by a margin, one-sided both ways (non-inferiority): A x (1 - margin)
     when higher is better, A x (1 + margin) when lower is, is the worst B may be and still count
-    as no worse. `holds`: B better than the shifted A; `fails`: B worse than it."""
-    a, b = np.asarray(a, float), np.asarray(b, float)
-    shifted = a * (1 - margin) if higher_is_better else a * (1 + margin)
+    as no worse. `holds`: B better than the shifted A; `fails`: B worse than it. Shifted
+    exactly (shifted_rank_test)."""
+    m = decimal(margin)
+    factor = 1 - m if higher_is_better else 1 + m
     better, worse = ("greater", "less") if higher_is_better else ("less", "greater")
-    return {"shifted": shifted, "holds": rank_test(b, shifted, better),
-            "fails": rank_test(b, shifted, worse)}
+    return {"shifted": np.array([float(decimal(x) * factor) for x in a]),
+            "holds": shifted_rank_test(b, a, factor, better),
+            "fails": shifted_rank_test(b, a, factor, worse)}
 
 
-def equivalence_tests(a, b, margin: float) -> dict:
+def equivalence_tests(a, b, margin) -> dict:
     """Two one-sided tests (TOST) that B lies within A x (1 +- margin): `upper`, B below A x (1 +
     margin); `lower`, B above A x (1 - margin); equivalent when both are significant. And the
     tests the other way: `below_band`, B below A x (1 - margin); `above_band`, B above A x (1 +
-    margin); either significant shows B outside the band."""
-    a, b = np.asarray(a, float), np.asarray(b, float)
-    return {"upper": rank_test(b, a * (1 + margin), "less"),
-            "lower": rank_test(b, a * (1 - margin), "greater"),
-            "below_band": rank_test(b, a * (1 - margin), "less"),
-            "above_band": rank_test(b, a * (1 + margin), "greater")}
+    margin); either significant shows B outside the band. Shifted exactly (shifted_rank_test)."""
+    m = decimal(margin)
+    return {"upper": shifted_rank_test(b, a, 1 + m, "less"),
+            "lower": shifted_rank_test(b, a, 1 - m, "greater"),
+            "below_band": shifted_rank_test(b, a, 1 - m, "less"),
+            "above_band": shifted_rank_test(b, a, 1 + m, "greater")}
 
 
 # ---------------------------------------------------------------- counts
