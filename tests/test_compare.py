@@ -37,14 +37,19 @@ def test_a_night_against_its_copy_is_no_regression_and_quality_is_inconclusive(t
     assert {t["verdict"] for t in result["throughput"]} == {"no change"}
     assert len(result["throughput"]) == 4  # the four ok configurations of the golden grid
     assert {t["runs"] for t in result["throughput"]} == {"2 / 2"}  # the run is the unit
-    # two seeds a side: no quality test can reach p < 0.05 (a rank test's smallest p is
-    # 2 / C(4, 2) = 1/3, Boschloo's 1/8), so Tarone's rule tests none and each says what it needs
-    assert {t["verdict"] for t in result["quality"]} == {"inconclusive"}
+    # two seeds a side: no rank test can reach p < 0.05 (a rank test's smallest p is
+    # 2 / C(4, 2) = 1/3), so Tarone's rule tests none and each says what it needs; the collapse
+    # test pools the 4 evaluated configurations' seeds (8 a side, 1 collapsed each) and can: it
+    # finds no change
+    ranks = [t for t in result["quality"] if t["metric"] != "collapse rate"]
+    assert {t["verdict"] for t in ranks} == {"inconclusive"}
     fid = next(t for t in result["quality"] if t["metric"] == "FID")
     assert fid["why"] == ("cannot reach p < 0.05 (alpha 0.05 / 1 tests) with 2 and 2 seeds: needs "
                           "4 a side")
     collapse = next(t for t in result["quality"] if t["metric"] == "collapse rate")
-    assert collapse["why"].endswith("needs 3 a side")
+    assert collapse["verdict"] == "no change" and collapse["family"] == 1
+    assert collapse["config"] == "4 quality configurations, pooled"
+    assert collapse["effect"].startswith("1/8 ")
     assert result["numerics"]["expected"] and result["numerics"]["changes"] == []
     # the three cells that are not ok in the golden grid are listed, never dropped
     assert {c["cell"]: c["note"] for c in result["cells_not_compared"]} == {
@@ -397,3 +402,40 @@ def test_accepting_an_earlier_night_closes_its_regression_as_accepted(tmp_path, 
         assert s["accepted"]["why"] == "bigger batches on purpose"
     page = (tmp_path / "c6" / "summary.md").read_text()
     assert "accepted by ana" in page and "bigger batches on purpose" in page
+
+
+def _quality_pairs(outcomes_b: dict, outcomes_c: dict):
+    """Matched cells of quality configurations: config -> outcomes of its seeds on each side."""
+    import pandas as pd
+
+    from bench import schema
+
+    rows = []
+    for config, base in outcomes_b.items():
+        for seed, (ob, oc) in enumerate(zip(base, outcomes_c[config])):
+            rows.append({"config": config, "seed": seed, "matched": True,
+                         "status_b": "ok", "status_c": "ok",
+                         f"{schema.FINAL_N}_b": 1000, f"{schema.FINAL_N}_c": 1000,
+                         f"{schema.FINAL_OUTCOME}_b": ob, f"{schema.FINAL_OUTCOME}_c": oc,
+                         **{f"{column}_{side}": float("nan") for column, _, _ in quality.METRICS
+                            for side in "bc"}})
+    return pd.DataFrame(rows)
+
+
+def test_a_second_quality_configuration_does_not_silence_collapse():
+    """Two quality configurations of 3 seeds a side, no seed collapsed before and every seed
+    after. A collapse test per configuration (p = 1/32 each at best) split alpha in two: at
+    0.025 neither could fire. The pooled test, 0 of 6 against 6 of 6, fires; with one
+    configuration it fires as before (0 of 3 against 3 of 3, p = 1/32)."""
+    good, bad = ["digits"] * 3, ["mode_collapse"] * 3
+    two = quality.quality_verdicts(_quality_pairs({"q1": good, "q2": good}, {"q1": bad, "q2": bad}))
+    (collapse,) = [t for t in two if t["metric"] == "collapse rate"]
+    assert collapse["verdict"] == "regression" and collapse["family"] == 1
+    assert collapse["config"] == "2 quality configurations, pooled"
+    assert "q1: 3/3 vs 0/3" in collapse["effect"] and "6/6" in collapse["effect"]
+    one = quality.quality_verdicts(_quality_pairs({"q1": good}, {"q1": bad}))
+    (collapse,) = [t for t in one if t["metric"] == "collapse rate"]
+    assert collapse["verdict"] == "regression" and collapse["p"] == pytest.approx(1 / 32)
+    # and nothing fires on the same outcomes both sides
+    same = quality.quality_verdicts(_quality_pairs({"q1": good, "q2": bad}, {"q1": good, "q2": bad}))
+    assert {t["verdict"] for t in same if t["metric"] == "collapse rate"} == {"no change"}

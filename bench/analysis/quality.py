@@ -7,7 +7,13 @@ Per configuration with final evaluations on both sides:
 - collapse (collapsed among seeds with recognisable samples): Boschloo's two-sided exact test,
   with each side's rate, its exact interval and their difference as the effect. Boschloo's rather
   than Fisher's because a nightly part has few seeds: 0 of 3 against 3 of 3 gives p = 1/32 (Fisher
-  1/10), so the part can fire at all.
+  1/10), so the part can fire at all. One collapse test a run, on the seeds of every quality
+  configuration pooled (each configuration's counts in its effect): a collapse test per
+  configuration would split alpha between them, and two configurations of 3 seeds (p = 1/32
+  at best, above 0.05 / 2) could then never fire. Pooling keeps the test valid: with the same
+  configurations and seeds on both sides, a difference in collapse rates between
+  configurations only makes the pooled count less variable than one binomial, so the test is
+  conservative there, never liberal.
 
 The quality tests are their own family, at `alpha` (default 0.05), apart from throughput. Tests
 that could never reach significance with the seeds at hand do not inflate the correction
@@ -56,12 +62,17 @@ def collapse_counts(group, side) -> tuple[int, int]:
     return int((judged == outcome_rule.OUTCOME_MODE_COLLAPSE).sum()), len(judged)
 
 
-def collapse_row(config, base, cand) -> dict:
+def collapse_row(config, base, cand, parts: dict | None = None) -> dict:
+    """The collapse test of `base` against `cand` ((collapsed, judged) seeds); `parts`, where the
+    counts pool several configurations: configuration -> (base counts, candidate counts)."""
     test = stats.collapse_test(*base, *cand)
     (kb, nb, lb, hb), (kc, nc, lc, hc) = test["rates"]["baseline"], test["rates"]["candidate"]
-    return {"config": config, "metric": "collapse rate", **test,
-            "effect": f"{kc}/{nc} [{lc:.2f}, {hc:.2f}] vs {kb}/{nb} [{lb:.2f}, {hb:.2f}]: "
-                      f"{test['effect']:+.2f}"}
+    effect = (f"{kc}/{nc} [{lc:.2f}, {hc:.2f}] vs {kb}/{nb} [{lb:.2f}, {hb:.2f}]: "
+              f"{test['effect']:+.2f}")
+    if parts and len(parts) > 1:
+        effect += " (" + "; ".join(f"{c}: {pc[0]}/{pc[1]} vs {pb[0]}/{pb[1]}"
+                                   for c, (pb, pc) in parts.items()) + ")"
+    return {"config": config, "metric": "collapse rate", **test, "effect": effect}
 
 
 def seeds_needed(test: dict, alpha) -> int:
@@ -96,7 +107,7 @@ def quality_verdicts(pairs: pd.DataFrame, alpha=ALPHA) -> list[dict]:
     evaluated = pairs[pairs["matched"] & (pairs["status_b"] == schema.STATUS_OK)
                       & (pairs["status_c"] == schema.STATUS_OK)
                       & pairs[f"{schema.FINAL_N}_b"].notna() & pairs[f"{schema.FINAL_N}_c"].notna()]
-    tests = []
+    tests, collapse = [], {}
     for config, group in evaluated.groupby("config", sort=False):
         for column, name, higher_is_better in METRICS:
             base, cand = _values(group, column, "b"), _values(group, column, "c")
@@ -104,5 +115,11 @@ def quality_verdicts(pairs: pd.DataFrame, alpha=ALPHA) -> list[dict]:
                 tests.append(metric_test(config, name, higher_is_better, base, cand))
         base, cand = collapse_counts(group, "b"), collapse_counts(group, "c")
         if base[1] and cand[1]:
-            tests.append(collapse_row(config, base, cand))
+            collapse[config] = (base, cand)
+    if collapse:  # one test a run: every quality configuration's seeds pooled
+        base = tuple(sum(b[i] for b, _ in collapse.values()) for i in (0, 1))
+        cand = tuple(sum(c[i] for _, c in collapse.values()) for i in (0, 1))
+        name = next(iter(collapse)) if len(collapse) == 1 else \
+            f"{len(collapse)} quality configurations, pooled"
+        tests.append(collapse_row(name, base, cand, collapse))
     return judge_family(tests, alpha) if tests else []
