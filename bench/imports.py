@@ -79,6 +79,11 @@ def prepare_keras():
                              "JAX, and neither is installed: pip install -e '.[tensorflow]' "
                              "(or '.[jax]')")
         backend = os.environ["KERAS_BACKEND"] = "jax"
+    if backend in ("tensorflow", "jax") and not _importable(backend):
+        from bench.errors import BenchError
+
+        raise BenchError(f"KERAS_BACKEND={backend}, but {backend} is not installed here: pip "
+                         f"install -e '.[{backend}]', or unset KERAS_BACKEND")
     if backend == "jax":
         keep_tensorflow_out()
     else:

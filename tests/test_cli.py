@@ -127,11 +127,13 @@ sys.meta_path.insert(0, Block())
 """
 
 
-def _run_without(tmp_path, blocked, *argv):
+def _run_without(tmp_path, blocked, *argv, keras_backend=None):
     site = tmp_path / "site"
     site.mkdir(exist_ok=True)
     (site / "sitecustomize.py").write_text(BLOCK.format(blocked=tuple(blocked)))
     env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+    if keras_backend:
+        env["KERAS_BACKEND"] = keras_backend
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(site), env.get("PYTHONPATH")]))
     return _run(*argv, env=env)
 
@@ -150,6 +152,10 @@ def test_a_missing_framework_is_one_line_naming_its_extra(tmp_path):
     proc = _run_without(tmp_path, ["tensorflow", "jax", "jaxlib"], "score", npz)
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert "neither is installed" in proc.stderr and "'.[tensorflow]'" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    # KERAS_BACKEND naming a framework that is not there: said, not a traceback from Keras
+    proc = _run_without(tmp_path, ["tensorflow"], "score", npz, keras_backend="tensorflow")
+    assert proc.returncode == 2 and "KERAS_BACKEND=tensorflow" in proc.stderr, proc.stderr[-2000:]
     assert "Traceback" not in proc.stderr
 
 

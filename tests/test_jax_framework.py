@@ -152,8 +152,10 @@ def test_a_failed_evaluation_keeps_the_training_record(tmp_path):
     assert "BenchError" in (cell / "eval-traceback.txt").read_text()
     assert (cell / schema.GENERATOR_FILE).is_file() and summary["images_per_sec"]["median"] > 0
     assert [s["step"] for s in records.read_jsonl(cell / schema.STEPS_FILE)] == [3, 6]
+    # (KERAS_BACKEND left unset: this machine's install, TensorFlow blocked, picks JAX)
+    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
     done = subprocess.run([sys.executable, "-c", BLOCKED, "eval", str(cell), "--complete"],
-                          cwd=ROOT, capture_output=True, text=True)
+                          cwd=ROOT, capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
     summary = records.read_json_record(cell / schema.SUMMARY_FILE)
     assert summary["final"]["n"] == 128 and summary["final_eval"].startswith("completed")
