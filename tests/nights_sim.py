@@ -33,6 +33,9 @@ class Noise:
     rho: float = 0.8
     seeds: int = 3
     windows: int = 29
+    # heavy-tailed nights: the night level drawn from Student's t with this many degrees of
+    # freedom, scaled to the same standard deviation (None: normal nights)
+    tails_df: float | None = None
 
 
 def ar1(rng, n: int, rho: float, sd: float) -> np.ndarray:
@@ -47,7 +50,11 @@ def ar1(rng, n: int, rho: float, sd: float) -> np.ndarray:
 
 def night_run(rng, index: int, noise: Noise, slowdown: float = 1.0) -> Run:
     """One simulated night as a `Run` (results rows and windows), its level times `slowdown`."""
-    night = rng.normal(0, noise.night_noise)
+    if noise.tails_df:
+        df = noise.tails_df
+        night = rng.standard_t(df) * noise.night_noise * np.sqrt((df - 2) / df)
+    else:
+        night = rng.normal(0, noise.night_noise)
     rows, windows = [], {}
     for seed in range(noise.seeds):
         cell = f"throughput_cpu_float32_xla-off_bs64_seed{seed}"
