@@ -40,6 +40,10 @@ class Shift:
     found: int  # index of the night the CUSUM crossed the threshold
     ratio: float  # median throughput since `began` over the reference level
     recovered: int | None = None  # index of the first night back near the reference, if any
+    # where a chain of shifts began: the first shift below the margin the detector restarted
+    # from (find_shifts' `margin`); `ratio` is then the level since `began` over the reference
+    # before the chain, the chain's total
+    chain_began: int | None = None
 
 
 def cusum_lower(z: np.ndarray, k: float = K) -> np.ndarray:
@@ -75,14 +79,20 @@ def _dated(z: np.ndarray, first: int, found: int) -> int:
 
 
 def find_shifts(values, noise: float, start: int = 0, k: float = K, h: float = H,
-                judged_slow=None) -> list[Shift]:
+                judged_slow=None, margin: float | None = None) -> list[Shift]:
     """Every slowdown in `values` (a configuration's nightly throughput, oldest first) from index
     `start` on (the accepted baseline's night, or 0); `noise`: one night's standard deviation of
     log throughput. After a shift the reference stays what it was before it: a later night back
     above -K noise units of it, or H units above the shift's level, marks the shift recovered,
     and only then can another begin. The nights of a shift, and those marked in `judged_slow`
     (flagged by the pairwise comparison), stay out of every later reference: slowed nights
-    would otherwise pull the level down."""
+    would otherwise pull the level down.
+
+    With `margin`: a shift still open and smaller than the margin does not end the search. The
+    detector restarts from the shift's own level (the median of its nights, once MIN_REFERENCE
+    of them are in), so that a second step, or a slide going on, is found from there; each
+    later shift's ratio is its level over the reference before the chain (`chain_began`), the
+    chain's total, which the caller holds to the margin."""
     x = np.log(np.asarray(values, dtype=float))
     if len(x) - start <= MIN_REFERENCE or noise <= 0:
         return []
@@ -90,8 +100,16 @@ def find_shifts(values, noise: float, start: int = 0, k: float = K, h: float = H
     shifts: list[Shift] = []
     s, last_zero, t = 0.0, start + MIN_REFERENCE - 1, start + MIN_REFERENCE
     z = np.zeros(len(x))
+    chain = None  # (the first shift's began, the reference before it) once restarted
+    level_from = None  # a restarted search's reference: the nights from here on
     while t < len(x):
-        ref = reference_level(x, start, t, slow)
+        if level_from is None:
+            ref = reference_level(x, start, t, slow)
+        elif t - level_from < MIN_REFERENCE:
+            t += 1  # a restarted search waits for MIN_REFERENCE nights of its new level
+            continue
+        else:
+            ref = reference_level(x, level_from, t)
         z[t] = (x[t] - ref) / noise
         s = min(0.0, s + z[t] + k)
         if s == 0.0:
@@ -99,18 +117,28 @@ def find_shifts(values, noise: float, start: int = 0, k: float = K, h: float = H
         if s > -h:
             t += 1
             continue
-        began = _dated(z, max(start + MIN_REFERENCE, last_zero + 1 - DATING_LOOKBACK), t)
+        earliest = start + MIN_REFERENCE if level_from is None else level_from + MIN_REFERENCE
+        began = _dated(z, max(earliest, last_zero + 1 - DATING_LOOKBACK), t)
         # back: within K noise units of the reference, or H units above the shift's own level
         # (a large shift is over when a night leaves its level as clearly as it left the
         # reference, not only when a night comes within one noise unit of the reference)
         back = min(-k, float(np.median(z[began:t + 1])) + h)
         rest = (x[t + 1:] - ref) / noise
         recovered = next((t + 1 + i for i, value in enumerate(rest) if value > back), None)
-        ratio = math.exp(float(np.median(x[began:recovered or len(x)])) - ref)
-        shifts.append(Shift(began, t, ratio, recovered))
+        base = chain[1] if chain else ref
+        ratio = math.exp(float(np.median(x[began:recovered or len(x)])) - base)
+        shifts.append(Shift(began, t, ratio, recovered, chain[0] if chain else None))
         slow[began:recovered or len(x)] = True
         if recovered is None:
-            break
+            if margin is None or ratio <= 1 - margin:
+                break
+            # open and below the margin: search on from its level, the chain's total kept
+            chain = chain or (began, ref)
+            level_from, s = began, 0.0
+            last_zero, t = max(t, began + MIN_REFERENCE - 1), max(t + 1, began + MIN_REFERENCE)
+            continue
+        if chain:  # a chained shift undone: back to the level before the chain
+            level_from, chain = None, None
         s, last_zero, t = 0.0, recovered, recovered + 1
     return shifts
 

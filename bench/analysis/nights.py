@@ -93,7 +93,8 @@ def judge_nights(nights: list[tuple[str, dict, set]], previous_open: dict, pairw
         sigma, source = noise[config]
         bar = throughput.threshold(sigma, margin)
         # sigma is the noise of a ratio of two nights; one night's own noise is 1 / sqrt(2) of it
-        shifts = find_shifts(values, sigma / math.sqrt(2), judged_slow=judged_slow)
+        shifts = find_shifts(values, sigma / math.sqrt(2), judged_slow=judged_slow,
+                             margin=margin)
         state = {"noise": sigma, "noise_source": source, "threshold": bar, "nights": len(values)}
         open_before = previous_open.get(config)
         logs = np.log(values)
@@ -124,9 +125,12 @@ def judge_nights(nights: list[tuple[str, dict, set]], previous_open: dict, pairw
         if open_shift and not new_shift:
             state["below_margin"] = {"since": ids[shifts[-1].began], "ratio": shifts[-1].ratio}
         pair = pairwise.get(config)
+        if open_shift and not new_shift and shifts[-1].chain_began is not None:
+            state["below_margin"]["since"] = ids[shifts[-1].chain_began]
         if new_shift:
             shift = shifts[-1]
-            out[config] = {**state, "state": "new", "since": ids[shift.began],
+            began = shift.began if shift.chain_began is None else shift.chain_began
+            out[config] = {**state, "state": "new", "since": ids[began],
                            "found": nights[tonight][0], "ratio": shift.ratio,
                            "how": "change point"}
         elif pair and pair["verdict"] == schema.VERDICT_REGRESSION:
