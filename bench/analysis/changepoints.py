@@ -14,9 +14,11 @@ median of more nights is steadier, and a recent shift moves it little. When S cr
 night the slowdown began is dated by likelihood: of the nights since S last stood at 0 (and a few
 before), the start whose nights since then fall furthest below the reference, weighed by their
 number (sum of z)^2 / count. With K = 1 and H = 3 (in units of the noise), Siegmund's
-approximation gives about 2,000 nights between false alarms of a flat series, and a step of 3.5
-noise units (10% at 3% night noise) is found within about two nights; the README gives the rates
-measured by simulation with autocorrelated windows and real night noise.
+approximation gives about 2,000 nights between false alarms of the textbook CUSUM; this one is
+self-starting (its reference is estimated from the nights themselves) and restarts from a shift
+below the margin, so its rate is not the textbook's: the rates the nightly policy achieves are
+measured by simulation (tests/benchmarks/nightly_error_table.py; docs/statistics.md, "The
+error table"), and those are the ones quoted.
 
 Pure: numbers in, shifts out. Nothing here imports TensorFlow.
 """
