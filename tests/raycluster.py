@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from pace import pace
+from terminal import ctrl_c_as_in_a_terminal
 
 ROOT = Path(__file__).resolve().parent.parent
 RAY = str(Path(sys.executable).parent / "ray")
@@ -53,7 +54,8 @@ class Cluster:
                "--launcher", "ray", "--address", self.address, *extra]
         if not wait:
             return subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=subprocess.PIPE,
-                                    stderr=subprocess.STDOUT, text=True)
+                                    stderr=subprocess.STDOUT, text=True,
+                                    preexec_fn=ctrl_c_as_in_a_terminal)  # it may get a Ctrl-C
         return subprocess.run(cmd, cwd=ROOT, env=self.env, capture_output=True, text=True,
                               timeout=pace().timeout(400, cells=4))
 

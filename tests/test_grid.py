@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from terminal import ctrl_c_as_in_a_terminal
 
 from bench import records, schema
 from bench.cli import main
@@ -307,7 +308,8 @@ def test_ctrl_c_twice_as_a_cell_finishes_stops_cleanly_keeping_it(tmp_path, mach
     spec = _spec(tmp_path, TINY.format(steps=30).replace("seeds = [0, 1]", "seeds = [0, 1, 2]"))
     out = tmp_path / "run"
     proc = subprocess.Popen([sys.executable, "-m", "bench", "grid", str(spec), "--out", str(out)],
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=ctrl_c_as_in_a_terminal)
     seen = []
     for line in proc.stderr:
         seen.append(line)
