@@ -1,4 +1,4 @@
-"""The project's GPU check (runs/grids/gpu-check.sh) run to its end in its dry-run mode: on the CPU,
+"""The project's GPU check (bench/jobs/gpu-check.sh) run to its end in its dry-run mode: on the CPU,
 TensorFlow blocked in every process as on the GPU machines, each phase a real grid, every
 evaluation in its cell's process, and only records coming back."""
 
@@ -15,7 +15,7 @@ pytest.importorskip("jax", reason="JAX is not installed (the jax extra: pip inst
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
-SCRIPT = ROOT / "runs" / "grids" / "gpu-check.sh"
+SCRIPT = ROOT / "bench" / "jobs" / "gpu-check.sh"
 
 
 def test_the_gpu_check_runs_to_its_end_on_the_cpu_without_tensorflow(tmp_path):

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# runs/grids/gpu-check.sh: the project's GPU check, for a GPU machine that has JAX (with CUDA) and
+# bench/jobs/gpu-check.sh: the project's GPU check, for a GPU machine that has JAX (with CUDA) and
 # no TensorFlow and cannot reach a package index, in at most 6 minutes. From the project's root:
 #
-#   bash runs/grids/gpu-check.sh     with .whl/ (keras, namex, optree, mlxtend, filelock: cp312
+#   bash bench/jobs/gpu-check.sh     with .whl/ (keras, namex, optree, mlxtend, filelock: cp312
 #                                    wheels, docs/gpus-and-jax.md says how) brought along;
 #                                    results go to $OUT (or ./devcheck-out)
 #
