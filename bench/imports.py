@@ -39,11 +39,8 @@ def keep_jax_out():
             os.environ.get("KERAS_BACKEND") == "jax" or \
             any(isinstance(f, _KeepOut) for f in sys.meta_path):
         return
-    try:
-        if importlib.util.find_spec("tensorflow") is None:
-            return  # JAX alone here: it is what this process will use
-    except (ImportError, ValueError):
-        return
+    if not _importable("tensorflow"):
+        return  # JAX alone here: it is what this process will use
     sys.meta_path.insert(0, _KeepOut())
 
 
