@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from bench import schema
 from bench.errors import BenchError
 
-DATASETS = ("mnist-5k", "mnist", "fashion-mnist")
+# stacked-mnist: three MNIST digits as an image's three channels, 1,000 modes (bench.datasets)
+DATASETS = ("mnist-5k", "mnist", "fashion-mnist", "stacked-mnist")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 # The framework a cell trains under (bench.cell.framework): TensorFlow, the reference, or JAX
 # through Keras 3's JAX backend (the `jax` extra). Spelled here, beside the precisions, so that a
@@ -27,6 +28,8 @@ PART_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 # The metrics need at least as many samples as the classifier has features (a covariance of full
 # rank). Checked here so a grid fails before training, and by bench.evaluate.score on any image set.
 MIN_EVAL_SAMPLES = schema.FEATURE_DIM
+DEFAULT_FINAL_EVAL_N = 10_000
+STACKED_FINAL_EVAL_N = 26_000  # PacGAN's 26,000 samples for the modes and the KL
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,9 @@ class CellConfig:
     deterministic: bool = False
     eval_every: int = 0  # steps between periodic evaluations; 0 turns them off
     eval_n: int = 2000
-    final_eval_n: int = 10000  # 0 turns the final evaluation off
+    # samples of the final evaluation, 0 turns it off; None: DEFAULT_FINAL_EVAL_N, or for
+    # stacked-mnist STACKED_FINAL_EVAL_N (PacGAN's protocol), resolved on construction
+    final_eval_n: int | None = None
     part: str | None = None  # the grid part the cell belongs to: a label, no effect on training
     # TensorFloat-32 for float32 matmuls and convolutions on GPUs that have it (Ampere and newer):
     # None keeps TensorFlow's default (on), said explicitly in env.json; no effect on a CPU
@@ -55,8 +60,15 @@ class CellConfig:
     # process); each still gets its own cell directory and record (bench.cell.jax_packed)
     seeds_per_process: int = 1
     packing: str = "auto"
+    # The tutorial's optimiser: Adam(1e-4) with Keras' default beta_1 = 0.9 for both networks.
+    # Settings, so that a published protocol (PacGAN's: 2e-4 and 0.5) runs as published.
+    learning_rate: float = 1e-4
+    adam_beta1: float = 0.9
 
     def __post_init__(self):
+        if self.final_eval_n is None:  # frozen: the resolved default is set once, here
+            object.__setattr__(self, "final_eval_n", STACKED_FINAL_EVAL_N
+                               if self.data == "stacked-mnist" else DEFAULT_FINAL_EVAL_N)
         problems = config_problems(self)
         if problems:
             raise BenchError("invalid cell configuration: " + "; ".join(problems))
@@ -69,6 +81,10 @@ class CellConfig:
         if self.epochs is not None:
             return self.epochs * (dataset_size // self.batch_size)
         return self.steps if self.steps is not None else 500
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def config_problems(cfg) -> list[str]:
@@ -123,6 +139,10 @@ def config_problems(cfg) -> list[str]:
     elif cfg.packing != "auto" and cfg.seeds_per_process == 1:
         p.append(f"packing: says how seeds packed in one program are stepped, and "
                  f"seeds_per_process is 1; found packing = {cfg.packing!r}")
+    if not _is_number(cfg.learning_rate) or not 0 < cfg.learning_rate < 1:
+        p.append(f"learning_rate: expected a number in (0, 1), found {cfg.learning_rate!r}")
+    if not _is_number(cfg.adam_beta1) or not 0 <= cfg.adam_beta1 < 1:
+        p.append(f"adam_beta1: expected a number in [0, 1), found {cfg.adam_beta1!r}")
     if cfg.tf32 is not None and not isinstance(cfg.tf32, bool):
         p.append(f"tf32: expected true or false (or absent: TensorFlow's default), found "
                  f"{cfg.tf32!r}")
@@ -130,7 +150,8 @@ def config_problems(cfg) -> list[str]:
         p.append(f"deterministic: expected true or false, found {cfg.deterministic!r}")
     positive_int("eval_every", cfg.eval_every, allow_zero=True)
     positive_int("eval_n", cfg.eval_n)
-    positive_int("final_eval_n", cfg.final_eval_n, allow_zero=True)
+    if cfg.final_eval_n is not None:  # None: the data set's default
+        positive_int("final_eval_n", cfg.final_eval_n, allow_zero=True)
     if cfg.part is not None and (not isinstance(cfg.part, str) or not PART_PATTERN.match(cfg.part)):
         p.append(f"part: expected a name of lowercase letters, digits and _, found {cfg.part!r}")
     if isinstance(cfg.eval_every, int) and cfg.eval_every > 0 and isinstance(cfg.eval_n, int) \

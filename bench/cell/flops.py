@@ -47,21 +47,30 @@ def network_forward_flops(layers) -> int:
     return sum(layer_forward_flops(*layer) for layer in layers)
 
 
-def train_step_flops_per_image() -> int:
+def layers_for_channels(channels: int) -> tuple:
+    """(generator layers, discriminator layers) for images of `channels` channels: only the
+    generator's last layer and the discriminator's first change."""
+    g_last, d_first = GENERATOR_LAYERS[-1], DISCRIMINATOR_LAYERS[0]
+    return ((*GENERATOR_LAYERS[:-1], (*g_last[:3], channels, g_last[4])),
+            ((*d_first[:2], channels, *d_first[3:]), *DISCRIMINATOR_LAYERS[1:]))
+
+
+def train_step_flops_per_image(channels: int = 1) -> int:
     """Analytic FLOPs of one training step per image (module docstring has the accounting)."""
-    g = network_forward_flops(GENERATOR_LAYERS)
-    g_first = layer_forward_flops(*GENERATOR_LAYERS[0])
-    d = network_forward_flops(DISCRIMINATOR_LAYERS)
-    d_first = layer_forward_flops(*DISCRIMINATOR_LAYERS[0])
+    generator, discriminator = layers_for_channels(channels)
+    g = network_forward_flops(generator)
+    g_first = layer_forward_flops(*generator[0])
+    d = network_forward_flops(discriminator)
+    d_first = layer_forward_flops(*discriminator[0])
     forward = g + 2 * d
     disc_backward = 2 * d + 2 * (d - d_first)
     gen_backward = d + g + (g - g_first)
     return forward + disc_backward + gen_backward
 
 
-def flops_summary(batch_size: int, images_per_sec: dict) -> dict:
+def flops_summary(batch_size: int, images_per_sec: dict, channels: int = 1) -> dict:
     """flops_per_image and the achieved FLOP/s at the median images/sec (None if unmeasured)."""
-    per_image = train_step_flops_per_image()
+    per_image = train_step_flops_per_image(channels)
     median = images_per_sec.get("median") if images_per_sec else None
     return {"flops_per_image": per_image, "flops_counting": "analytic",
             "achieved_flops_per_sec": per_image * median if median else None}

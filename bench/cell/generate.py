@@ -31,25 +31,30 @@ def generator_to_images(generator, n: int, *, seed: int = EVAL_NOISE_SEED,
 
 
 def grey_to_png(pixels: np.ndarray) -> bytes:
-    """An 8-bit greyscale image (H, W) as PNG bytes: signature, IHDR, one zlib IDAT, IEND (the
-    PNG specification's minimum), so that a cell writes its samples under any Keras backend."""
-    height, width = pixels.shape
+    """An 8-bit image as PNG bytes, greyscale (H, W) or RGB (H, W, 3): signature, IHDR, one zlib
+    IDAT, IEND (the PNG specification's minimum), so that a cell writes its samples under any
+    Keras backend."""
+    height, width = pixels.shape[:2]
+    colour_type = 2 if pixels.ndim == 3 else 0  # PNG's truecolour and greyscale
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         return (struct.pack(">I", len(data)) + kind + data
                 + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
 
     raw = b"".join(b"\x00" + row.tobytes() for row in np.ascontiguousarray(pixels, np.uint8))
-    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit grey, no interlace
+    header = struct.pack(">IIBBBBB", width, height, 8, colour_type, 0, 0, 0)  # no interlace
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 9))
             + chunk(b"IEND", b""))
 
 
 def images_to_grid_png(images: np.ndarray, side: int = GRID_SIDE, pad: int = 2) -> bytes:
-    """A side x side grid of [-1, 1] images as PNG bytes (grey, a 2-pixel gutter)."""
-    images = np.asarray(images[: side * side]).reshape(-1, 28, 28)
+    """A side x side grid of [-1, 1] images as PNG bytes, a 2-pixel gutter: grey for one
+    channel, RGB for three (a stacked-mnist sample's digits as red, green and blue)."""
+    images = np.asarray(images[: side * side])
+    images = images.reshape(-1, 28, 28) if images.ndim == 3 or images.shape[-1] == 1 else images
     cell = 28 + pad
-    canvas = np.full((side * cell + pad, side * cell + pad), 255, dtype=np.uint8)
+    canvas = np.full((side * cell + pad, side * cell + pad, *images.shape[3:]), 255,
+                     dtype=np.uint8)
     pixels = np.clip((images + 1.0) * 127.5, 0, 255).round().astype(np.uint8)
     for i, img in enumerate(pixels):
         r, c = divmod(i, side)
@@ -67,15 +72,16 @@ def save_generator(generator, path):
         generator.save_weights(tmp)
 
 
-def load_generator(path, precision: str = "float32"):
-    """The saved generator, built under the precision it trained with, so that re-evaluating a
-    mixed-precision cell computes its samples as the cell's final evaluation did."""
+def load_generator(path, precision: str = "float32", channels: int = 1):
+    """The saved generator (of `channels` image channels), built under the precision it trained
+    with, so that re-evaluating a mixed-precision cell computes its samples as the cell's final
+    evaluation did."""
     import keras
 
     previous = keras.mixed_precision.global_policy().name
     keras.mixed_precision.set_global_policy(precision)
     try:
-        generator = models.make_generator()
+        generator = models.make_generator(channels)
         generator.load_weights(path)
     finally:
         keras.mixed_precision.set_global_policy(previous)

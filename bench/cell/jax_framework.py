@@ -113,8 +113,7 @@ class JaxFramework(Framework):
         from bench.cell.jax_step import JaxTrainStep
 
         with jax.default_device(device):
-            generator, discriminator, gen_opt, disc_opt = models.seeded_models(cfg.seed,
-                                                                               cfg.precision)
+            generator, discriminator, gen_opt, disc_opt = models.seeded_models(cfg)
             step = JaxTrainStep(generator, discriminator, gen_opt, disc_opt,
                                 batch_size=cfg.batch_size, xla=cfg.xla, seed=cfg.seed)
         return generator, step

@@ -171,6 +171,7 @@ def train(fw, cfgs, split, device, out_dirs, memory, plan, on_window=None) -> li
 def _seed_result(cfgs, log, ev, final, steps, first_batch_seconds, compile_seconds, phases,
                  retraces) -> dict:
     from bench.cell.flops import flops_summary
+    from bench.datasets import channels
 
     throughput = log.throughput()
     warnings = log.warnings + ([f"step retraced {retraces} time(s) during measured windows: "
@@ -186,5 +187,5 @@ def _seed_result(cfgs, log, ev, final, steps, first_batch_seconds, compile_secon
             f"trained in one program with {len(cfgs)} seeds: images/s is this seed's images "
             "over the time the seeds shared"]
         result["packed_images_per_sec_process"] = overall * len(cfgs) if overall else None
-    result.update(flops_summary(cfgs[0].batch_size, throughput))
+    result.update(flops_summary(cfgs[0].batch_size, throughput, channels(cfgs[0].data)))
     return result

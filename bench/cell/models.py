@@ -18,11 +18,15 @@ import keras  # noqa: E402
 
 NOISE_DIM = 100
 LEARNING_RATE = 1e-4
+ADAM_BETA1 = 0.9  # Keras' default, which the tutorial keeps
+# Parameter counts of the one-channel networks; three channels (stacked-mnist) add
+# 5 x 5 x 64 x 2 = 3,200 weights to the generator's last layer and to the discriminator's first.
 GENERATOR_PARAMS = 2_330_944
 DISCRIMINATOR_PARAMS = 212_865
 
 
-def make_generator() -> keras.Sequential:
+def make_generator(channels: int = 1) -> keras.Sequential:
+    """The tutorial's generator; `channels` image channels (1, or 3 for stacked-mnist)."""
     return keras.Sequential([
         keras.Input(shape=(NOISE_DIM,)),
         keras.layers.Dense(7 * 7 * 256, use_bias=False),
@@ -35,14 +39,15 @@ def make_generator() -> keras.Sequential:
         keras.layers.Conv2DTranspose(64, 5, strides=2, padding="same", use_bias=False),
         keras.layers.BatchNormalization(),
         keras.layers.LeakyReLU(),
-        keras.layers.Conv2DTranspose(1, 5, strides=2, padding="same", use_bias=False,
+        keras.layers.Conv2DTranspose(channels, 5, strides=2, padding="same", use_bias=False,
                                      activation="tanh", dtype="float32"),
     ], name="generator")
 
 
-def make_discriminator() -> keras.Sequential:
+def make_discriminator(channels: int = 1) -> keras.Sequential:
+    """The tutorial's discriminator for images of `channels` channels."""
     return keras.Sequential([
-        keras.Input(shape=(28, 28, 1)),
+        keras.Input(shape=(28, 28, channels)),
         keras.layers.Conv2D(64, 5, strides=2, padding="same"),
         keras.layers.LeakyReLU(),
         keras.layers.Dropout(0.3),
@@ -67,28 +72,34 @@ def generator_loss(fake_output):
     return _cross_entropy(keras.ops.ones_like(fake_output), fake_output)
 
 
-def make_optimizers(precision: str, learning_rate: float = LEARNING_RATE):
-    """Two Adam(1e-4) optimizers; under mixed_float16 both wrapped in a dynamic LossScaleOptimizer.
+def make_optimizers(precision: str, learning_rate: float = LEARNING_RATE,
+                    beta1: float = ADAM_BETA1):
+    """Two Adam(learning_rate, beta_1) optimizers (the tutorial's: 1e-4 and Keras' default 0.9);
+    under mixed_float16 both wrapped in a dynamic LossScaleOptimizer.
 
     float16 gradients underflow without loss scaling; the Keras GAN guide's custom loop leaves the
     optimizers unwrapped under mixed_float16 and then fails to converge. bfloat16 has float32's
     exponent range and needs no scaling.
     """
-    gen = keras.optimizers.Adam(learning_rate)
-    disc = keras.optimizers.Adam(learning_rate)
+    gen = keras.optimizers.Adam(learning_rate, beta_1=beta1)
+    disc = keras.optimizers.Adam(learning_rate, beta_1=beta1)
     if precision == "mixed_float16":
         gen = keras.mixed_precision.LossScaleOptimizer(gen)
         disc = keras.mixed_precision.LossScaleOptimizer(disc)
     return gen, disc
 
 
-def seeded_models(seed: int, precision: str) -> tuple:
-    """(generator, discriminator, generator optimizer, discriminator optimizer), built after
-    seeding Keras with `seed` (each seed its own initial weights) under the precision policy
-    `precision`; the same under any Keras backend (call inside the framework's device scope)."""
-    keras.utils.set_random_seed(seed)
-    keras.mixed_precision.set_global_policy(precision)
-    return (make_generator(), make_discriminator(), *make_optimizers(precision))
+def seeded_models(cfg) -> tuple:
+    """(generator, discriminator, generator optimizer, discriminator optimizer) for a cell's
+    configuration: built after seeding Keras with its seed (each seed its own initial weights),
+    under its precision policy, for its data set's channels, with its optimiser settings; the
+    same under any Keras backend (call inside the framework's device scope)."""
+    from bench.datasets import channels
+
+    keras.utils.set_random_seed(cfg.seed)
+    keras.mixed_precision.set_global_policy(cfg.precision)
+    return (make_generator(channels(cfg.data)), make_discriminator(channels(cfg.data)),
+            *make_optimizers(cfg.precision, cfg.learning_rate, cfg.adam_beta1))
 
 
 def count_params(model) -> int:

@@ -75,8 +75,7 @@ class TensorFlowFramework(Framework):
         if cfg.deterministic:
             tf.config.experimental.enable_op_determinism()
         with tf.device(device):
-            generator, discriminator, gen_opt, disc_opt = models.seeded_models(cfg.seed,
-                                                                               cfg.precision)
+            generator, discriminator, gen_opt, disc_opt = models.seeded_models(cfg)
             step = TrainStep(generator, discriminator, gen_opt, disc_opt,
                              batch_size=cfg.batch_size, xla=cfg.xla, precision=cfg.precision)
         return generator, step

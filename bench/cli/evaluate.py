@@ -55,9 +55,11 @@ class Eval:
                                  "nothing to complete", path=cell)
             args.n = config.get("final_eval_n") or args.n
         from bench.cell.generate import generator_to_images, load_generator
+        from bench.datasets import channels
         from bench.evaluate.score import evaluate_images
 
-        generator = load_generator(weights, config.get("precision", "float32"))
+        generator = load_generator(weights, config.get("precision", "float32"),
+                                   channels(config["data"]))
         images = generator_to_images(generator, args.n)
         result = {"cell": str(cell), **evaluate_images(images, config["data"],
                                                        data_dir=config.get("data_dir"))}

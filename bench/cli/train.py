@@ -17,7 +17,9 @@ def add(sub):
     # the name before 0.2 (issue 33 gave the framework and the launcher a word each): scripts
     # written for it still run
     p.add_argument("--backend", dest="framework", help=argparse.SUPPRESS)
-    p.add_argument("--data", default="mnist-5k", help="mnist-5k (embedded), mnist, fashion-mnist")
+    p.add_argument("--data", default="mnist-5k",
+                   help="mnist-5k (embedded), mnist, fashion-mnist, stacked-mnist (three digits "
+                        "an image, drawn from mnist-5k, or from MNIST given --data-dir)")
     p.add_argument("--data-dir", default=None, help="directory with the four IDX .gz files")
     p.add_argument("--seed", type=int, default=0, help="seeds weights, noise, dropout, shuffle")
     p.add_argument("--batch-size", type=int, default=64, help="images a step")
@@ -41,7 +43,13 @@ def add(sub):
     p.add_argument("--eval-every", type=int, default=0, help="steps between evaluations; 0: none")
     p.add_argument("--eval-n", type=int, default=2000,
                    help="samples per periodic evaluation (default 2000, at least 128)")
-    p.add_argument("--final-eval-n", type=int, default=10000, help="0: no final evaluation")
+    p.add_argument("--final-eval-n", type=int, default=None,
+                   help="samples of the final evaluation (default 10,000; 26,000 for "
+                        "stacked-mnist, as PacGAN); 0: none")
+    p.add_argument("--learning-rate", type=float, default=1e-4,
+                   help="Adam's learning rate, both networks (the tutorial's 1e-4)")
+    p.add_argument("--adam-beta1", type=float, default=0.9,
+                   help="Adam's beta_1, both networks (the tutorial keeps Keras' 0.9)")
     p.add_argument("--out", required=True, help="the cell directory to create")
     p.add_argument("--overwrite", action="store_true", help="replace an existing cell directory")
 
@@ -56,7 +64,8 @@ def run(args) -> int:
         precision=args.precision, steps=args.steps,
         epochs=args.epochs, log_every=args.log_every, warmup_windows=args.warmup_windows,
         deterministic=args.deterministic, eval_every=args.eval_every, eval_n=args.eval_n,
-        final_eval_n=args.final_eval_n)
+        final_eval_n=args.final_eval_n, learning_rate=args.learning_rate,
+        adam_beta1=args.adam_beta1)
     from bench.datasets import availability_problems, size_problems
     from bench.errors import BenchError
 

@@ -29,7 +29,8 @@ from bench.datasets import images_to_unit_range
 from bench.errors import BenchError
 
 INSTRUMENTS_DIR = Path(__file__).resolve().parent / "instruments"
-INSTRUMENT_FOR = {"mnist": "mnist", "mnist-5k": "mnist", "fashion-mnist": "fashion-mnist"}
+INSTRUMENT_FOR = {"mnist": "mnist", "mnist-5k": "mnist", "fashion-mnist": "fashion-mnist",
+                  "stacked-mnist": "mnist"}  # each channel is an MNIST digit
 # SHA-256 of each shipped weights file, held in code as well as in its model card: an edited card
 # cannot vouch for edited weights. A retrained instrument changes this line in review.
 SHIPPED_SHA256 = {

@@ -7,26 +7,49 @@ for `mnist` and `fashion-mnist`, all 5,000 digits of `mnist-5k`); its statistics
 
 Sample counts are part of the number: FID falls as N grows, so every result carries `n`, and only
 results with the same `n` (and the same `classifier_sha256`) compare.
+
+Stacked MNIST (`stacked-mnist`, images (N, 28, 28, 3)): the classifier reads every channel of
+every sample; the modes and the reverse KL (bench.evaluate.stacked) count all N samples
+(`stacked_n`); the digit metrics (FID, KID, classifier score, classes covered, precision and
+recall) read the first STACKED_DIGITS_N channel digits, sample by sample and channels in order,
+against the reference of the pool the stacked set is drawn from (`n` is that count). The cap keeps
+PRDC's nearest-neighbour pass, quadratic in the samples, at the cost of a plain evaluation.
 """
 
 import numpy as np
 
-from bench import schema
+from bench import outcome_rule, schema
 from bench.config import MIN_EVAL_SAMPLES
+from bench.datasets import STACKED, STACKED_CHANNELS, channels, stacked_pool_name
 from bench.errors import BenchError
-from bench.evaluate import metrics, prdc
+from bench.evaluate import metrics, prdc, stacked
 from bench.evaluate.classifier import images_to_network_input, load_classifier
 from bench.evaluate.reference import instrument_backend, reference_stats
 
 # What `dcgan-bench score` prints: every metric (bench.schema.METRICS) and the class histogram,
 # plus provenance and thresholds.
 SCORE_KEYS = (*schema.SCALAR_METRICS, schema.CLASS_HISTOGRAM)
-PROVENANCE_KEYS = ("dataset", "reference_split", "reference_n", "classifier_sha256",
-                   "evaluated_with", "thresholds")
+SCORE_KEYS += (schema.CHANNEL_CLASSES,)
+PROVENANCE_KEYS = ("dataset", "reference_dataset", "reference_split", "reference_n",
+                   "classifier_sha256", "evaluated_with", "thresholds")
+# Channel digits of a stacked set that the digit metrics read (the module docstring says why).
+STACKED_DIGITS_N = 10_000
 
 
-def validate_images(images, *, path=None) -> np.ndarray:
-    """float32 (N, 28, 28, 1) in [-1, 1] from uint8 0..255 or float [-1, 1] images.
+def stacked_to_channel_digits(images) -> np.ndarray:
+    """Stacked images (N, 28, 28, 3), uint8 or float [-1, 1], as the classifier's input: float32
+    (3N, 28, 28, 1), sample by sample, each sample's channels in order."""
+    images = np.asarray(images)
+    if images.ndim != 4 or images.shape[1:] != (28, 28, STACKED_CHANNELS):
+        raise BenchError(f"expected stacked images of shape (N, 28, 28, {STACKED_CHANNELS}), "
+                         f"found {images.shape}", field="images")
+    digits = np.moveaxis(images, 3, 1).reshape(-1, 28, 28)
+    return images_to_network_input(digits)
+
+
+def validate_images(images, *, path=None, image_channels: int = 1) -> np.ndarray:
+    """float32 (N, 28, 28, 1) in [-1, 1] from uint8 0..255 or float [-1, 1] images; for three
+    channels (stacked-mnist), their 3N channel digits (`stacked_to_channel_digits`).
 
     uint8 goes through `bench.datasets.images_to_unit_range`, so the uint8 and float encodings of the
     same images give identical inputs and identical numbers.
@@ -46,7 +69,8 @@ def validate_images(images, *, path=None) -> np.ndarray:
         raise BenchError(f"expected uint8 in 0..255 or float in [-1, 1], found dtype "
                          f"{images.dtype}", path=path, field="images")
     try:
-        x = images_to_network_input(images)
+        x = (images_to_network_input(images) if image_channels == 1
+             else stacked_to_channel_digits(images))
     except BenchError as e:
         raise BenchError(str(e), path=path) from None
     if len(x) < MIN_EVAL_SAMPLES:
@@ -56,8 +80,8 @@ def validate_images(images, *, path=None) -> np.ndarray:
     return x
 
 
-def images_from_npz(path) -> np.ndarray:
-    """The `images` array of an NPZ file, validated: float32 (N, 28, 28, 1) in [-1, 1]."""
+def images_from_npz(path, image_channels: int = 1) -> np.ndarray:
+    """The `images` array of an NPZ file, validated (`validate_images`)."""
     import zipfile
 
     try:
@@ -77,24 +101,31 @@ def images_from_npz(path) -> np.ndarray:
             images = archive["images"]
         except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
             raise BenchError(f"unreadable array ({e})", path=path, field="images") from None
-    return validate_images(images, path=path)
+    return validate_images(images, path=path, image_channels=image_channels)
 
 
 def evaluate_images(images, dataset: str, *, data_dir=None, classifier=None, cache_dir=None,
                     batch_size: int = 500) -> dict:
     """Every metric of an image set against the data set's reference split.
 
-    `images`: uint8 0..255 or float [-1, 1], shape (N, 28, 28) or (N, 28, 28, 1). `classifier`
-    defaults to the shipped instrument for the data set. Returns the schema's metric keys plus
-    `rank_deficient`, `reference_split`, `reference_n`, `classifier_sha256`, `evaluated_with`
+    `images`: uint8 0..255 or float [-1, 1], shape (N, 28, 28) or (N, 28, 28, 1); for
+    stacked-mnist (N, 28, 28, 3). `classifier` defaults to the shipped instrument for the data set.
+    Returns the schema's metric keys (stacked-mnist's too, for it) plus `rank_deficient`,
+    `reference_dataset`, `reference_split`, `reference_n`, `classifier_sha256`, `evaluated_with`
     (the instrument's Keras backend and the metrics' engine) and `thresholds`.
     """
-    x = validate_images(images)
+    x = validate_images(images, image_channels=channels(dataset))
     classifier = classifier or load_classifier(dataset)
-    ref = reference_stats(dataset, classifier=classifier, data_dir=data_dir,
+    reference_dataset = stacked_pool_name(data_dir) if dataset == STACKED else dataset
+    ref = reference_stats(reference_dataset, classifier=classifier, data_dir=data_dir,
                           cache_dir=cache_dir, batch_size=batch_size)
     logits, features = classifier.images_to_logits_and_features(x, batch_size)
-    n = len(x)
+    stacked_result = {}
+    if dataset == STACKED:
+        stacked_result = stacked.channel_logits_to_stacked(
+            logits.reshape(-1, STACKED_CHANNELS, schema.NUM_CLASSES))
+        logits, features = logits[:STACKED_DIGITS_N], features[:STACKED_DIGITS_N]
+    n = len(logits)
     result = {schema.N: n}
     result.update(metrics.features_to_fid(real_features=ref.features, fake_features=features))
     result.update(metrics.features_to_kid(real_features=ref.features, fake_features=features))
@@ -102,9 +133,14 @@ def evaluate_images(images, dataset: str, *, data_dir=None, classifier=None, cac
     result.update(metrics.logits_to_mode_coverage(logits))
     result.update(prdc.features_to_prdc(real_features=ref.features, fake_features=features,
                                         real_radii=ref.radii))
+    if stacked_result:
+        result.update(stacked_result)
+        result[schema.OUTCOME] = outcome_rule.stacked_outcome(result[schema.OUTCOME],
+                                                              result[schema.MODES])
     _check_finite(result)
     result.update({
         "dataset": dataset,
+        "reference_dataset": reference_dataset,
         "reference_split": ref.split,
         "reference_n": ref.n,
         "classifier_sha256": classifier.sha256,
@@ -126,6 +162,6 @@ def _check_finite(result: dict):
 
 def score_npz(path, dataset: str = "mnist-5k", data_dir=None, *, cache_dir=None) -> dict:
     """`dcgan-bench score`: every metric of an NPZ of images (SCORE_KEYS), plus provenance."""
-    result = evaluate_images(images_from_npz(path), dataset, data_dir=data_dir,
+    result = evaluate_images(images_from_npz(path, channels(dataset)), dataset, data_dir=data_dir,
                              cache_dir=cache_dir)
-    return {key: result[key] for key in SCORE_KEYS + PROVENANCE_KEYS}
+    return {key: result[key] for key in SCORE_KEYS + PROVENANCE_KEYS if key in result}

@@ -21,6 +21,8 @@ of fewer cells trained to digits):
     frameworks = ["tensorflow", "jax"]               # optional: the framework (default tensorflow)
     [parts.budget]
     epochs = 3                                       # or steps = N
+    learning_rate = 2e-4                             # optional: Adam's (default 1e-4, the
+    adam_beta1 = 0.5                                 #   tutorial's) and its beta_1 (0.9)
     [parts.eval]
     final_n = 0                                      # every, n, final_n
 
@@ -52,7 +54,8 @@ AXES = {"seeds": "seed", "batch_sizes": "batch_size", "devices": "device", "xla"
 OPTIONAL_AXES = {"tf32": [None], "frameworks": ["tensorflow"]}
 BUDGET = {"steps": "steps", "epochs": "epochs", "log_every": "log_every",
           "warmup_windows": "warmup_windows", "deterministic": "deterministic",
-          "seeds_per_process": "seeds_per_process", "packing": "packing"}
+          "seeds_per_process": "seeds_per_process", "packing": "packing",
+          "learning_rate": "learning_rate", "adam_beta1": "adam_beta1"}
 # Axes whose values are checked together with the budget (the rest are checked one by one).
 CROSS_CHECKED_AXES = ("frameworks", "precision", "tf32")
 EVAL = {"every": "eval_every", "n": "eval_n", "final_n": "final_eval_n"}
