@@ -135,8 +135,8 @@ def evaluate_images(images, dataset: str, *, data_dir=None, classifier=None, cac
                                         real_radii=ref.radii))
     if stacked_result:
         result.update(stacked_result)
-        result[schema.OUTCOME] = outcome_rule.stacked_outcome(result[schema.OUTCOME],
-                                                              result[schema.MODES])
+        result[schema.OUTCOME] = outcome_rule.stacked_outcome(
+            result[schema.OUTCOME], result[schema.MODES_THRESHOLDED])
     _check_finite(result)
     result.update({
         "dataset": dataset,
@@ -146,7 +146,8 @@ def evaluate_images(images, dataset: str, *, data_dir=None, classifier=None, cac
         "classifier_sha256": classifier.sha256,
         # not part of what makes two results comparable: the two engines agree within 1e-6
         "evaluated_with": {"instrument": instrument_backend(), "metrics": metrics.engine()},
-        "thresholds": metrics.thresholds(),
+        "thresholds": {**metrics.thresholds(),
+                       **(stacked.thresholds() if dataset == STACKED else {})},
     })
     return result
 
