@@ -399,3 +399,53 @@ def test_equivalence_bands_are_exact_and_the_deciding_p_is_in_the_evidence():
                                                             "greater")
     assert tests["below_band"]["p_exact"] == _brute_force_rank_p(
         exact_b, [x * down for x in exact_a], "less")
+
+
+def test_collapse_rate_at_least_verdicts(cells):
+    # batch 256: 7 of 10 collapsed, exact interval [0.3475, 0.9333]
+    holds = _judge(cells, kind="collapse_rate", config={"batch_size": 256}, min_rate=0.2)
+    assert holds["verdict"] == "holds" and holds["low"] == pytest.approx(_cp(7, 10)[0])
+    assert "at least 0.2" in holds["evidence"]
+    unsure = _judge(cells, kind="collapse_rate", config={"batch_size": 256}, min_rate=0.5)
+    assert unsure["verdict"] == "inconclusive"
+    # base: 0 of 10, upper bound 1 - 0.025^(1/10) = 0.308497 < 0.5
+    fails = _judge(cells, kind="collapse_rate", config={"part": "base"}, min_rate=0.5)
+    assert fails["verdict"] == "fails" and fails["high"] == pytest.approx(0.308497, abs=1e-6)
+    # the family's p for "at least": the upper binomial tail, doubled (2 x P(X >= 7 | 10, 0.2))
+    tail = sum(math.comb(10, k) * 0.2 ** k * 0.8 ** (10 - k) for k in range(7, 11))
+    assert claims.p_holds(holds) == pytest.approx(2 * tail, rel=1e-9)
+
+
+@pytest.mark.parametrize("values,verdict", [
+    (list(range(76, 86)), "holds"),      # mean 80.5, t interval [78.33, 82.67] inside the band
+    ([70, 80, 90], "inconclusive"),      # mean 80, t interval [55.16, 104.84] straddles it
+    (list(range(200, 210)), "fails"),    # wholly above
+])
+def test_mean_within_a_published_band_by_hand(values, verdict):
+    import numpy as np
+
+    cells = _two_sides("final_modes", values, [])
+    v = _judge(cells, kind="mean_within", config={"part": "a"}, metric="modes", low=64.3,
+               high=93.5, source="PacGAN Table 2")
+    n, mean = len(values), sum(values) / len(values)
+    se = math.sqrt(sum((x - mean) ** 2 for x in values) / (n - 1) / n)
+    half = stats.t.ppf(0.975, n - 1) * se
+    assert v["verdict"] == verdict
+    assert (v["mean_low"], v["mean_high"]) == pytest.approx((mean - half, mean + half), abs=1e-9)
+    p_low, p_high = stats.t.sf((mean - 64.3) / se, n - 1), stats.t.cdf((93.5 - mean) / se, n - 1)
+    assert v["p"] == pytest.approx(min(1.0, 2 * max(p_low, 1 - p_high)), rel=1e-9, abs=1e-300)
+    assert "PacGAN Table 2" in v["evidence"]
+    assert np.isclose(v["mean"], mean)
+
+
+def test_a_collapse_rate_claim_needs_one_bound(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text('[[claims]]\nname = "x"\nkind = "collapse_rate"\nconfig = { xla = false }\n'
+                    '[[claims]]\nname = "y"\nkind = "mean_within"\nconfig = { xla = false }\n'
+                    'metric = "modes"\nlow = 9\nhigh = 1\n')
+    with pytest.raises(BenchError) as e:
+        from bench.analysis.claims_spec import load_claims
+
+        load_claims(path)
+    assert "claim 'x': give one of max_rate" in str(e.value)
+    assert "claim 'y': low, high: expected low <= high, found [9, 1]" in str(e.value)

@@ -279,3 +279,59 @@ def test_the_page_opens_with_a_headline_and_the_cells_that_differ(golden_report)
         "bs 256." in text
     summary = (golden_report / "summary.md").read_text()
     assert summary.index("Ran 11 cells") < summary.index("|")
+
+
+# Stacked MNIST modes per ok golden cell (8 cells): (modes, thresholded, reverse KL)
+STACKED_FINALS = [(77, 15, 4.61), (85, 40, 4.40), (140, 120, 3.20), (990, 990, 0.05),
+                  (60, 8, 4.90), (310, 100, 2.30), (1000, 1000, 0.02), (95, 90, 3.90)]
+
+
+def stacked_copy(tmp_path) -> Path:
+    """The golden grid as if it had trained on stacked-mnist: each ok cell's final evaluation
+    carries modes and a reverse KL, its outcome by the stacked rule; seeds renumbered 0..7 so
+    that the claims file's one configuration (data = stacked-mnist) has 8 distinct seeds."""
+    from bench.outcome_rule import stacked_outcome
+
+    run = copy_golden(tmp_path)
+    ok = sorted(p.parent for p in run.glob("*/summary.json")
+                if json.loads(p.read_text()).get("status") == "ok")
+    assert len(ok) == len(STACKED_FINALS)
+    for seed, (cell, (modes, thresholded, kl)) in enumerate(zip(ok, STACKED_FINALS)):
+        config = json.loads((cell / "config.json").read_text())
+        (cell / "config.json").write_text(json.dumps({**config, "data": "stacked-mnist",
+                                                      "seed": seed}))
+        summary = json.loads((cell / "summary.json").read_text())
+        final = summary["final"]
+        final.update(stacked_n=26000, modes=modes, modes_thresholded=thresholded, reverse_kl=kl,
+                     outcome=stacked_outcome(final["outcome"], thresholded))
+        (cell / "summary.json").write_text(json.dumps(summary))
+    return run
+
+
+def test_stacked_runs_show_modes_per_seed_beside_the_published_rows(tmp_path):
+    run = stacked_copy(tmp_path)
+    report = render_report([run], tmp_path / "report",
+                           claims_file=Path(__file__).parent.parent / "runs" / "claims"
+                           / "stacked-pacgan.toml").parent
+    assert {"stacked_modes.png", "stacked_modes.csv", "stacked_published.csv"} <= {
+        p.name for p in report.iterdir()}
+    rows = read_csv(report / "stacked_modes.csv")
+    assert sorted(int(float(r["final_modes"])) for r in rows) == sorted(m for m, _, _ in STACKED_FINALS)
+    collapsed = {int(float(r["final_modes_thresholded"])) for r in rows
+                 if r["final_outcome"] == "mode_collapse"}
+    # the rule reads the thresholded count: 8, 15, 40 and 90 collapse, though 77-95 modes read
+    assert {8, 15, 40, 90} <= collapsed
+    published = read_csv(report / "stacked_published.csv")
+    assert published[0]["modes"] == "78.9" and published[0]["modes SE"] == "6.46"
+    page = (report / "index.html").read_text()
+    assert "Stacked MNIST: modes and reverse KL" in page
+    # the claims file's three claims are judged on these seeds: 8 values of modes, mean 344.6
+    verdicts = {r["claim"]: r for r in read_csv(report / "claims.csv")}
+    assert verdicts["modes-as-pacgan-dcgan"]["verdict"] == "inconclusive"
+    assert "mean 344.6 over 8 seeds" in verdicts["modes-as-pacgan-dcgan"]["evidence"]
+
+
+def test_a_run_without_stacked_cells_has_no_stacked_section_or_columns(golden_report):
+    assert not (golden_report / "stacked_modes.png").exists()
+    assert "modes" not in " ".join(read_csv(golden_report / "cells.csv")[0])
+    assert "final_modes" not in read_csv(golden_report / "final_metrics.csv")[0]

@@ -7,7 +7,9 @@ Kinds and their statistics (alpha = 1 - level):
 
 - `collapse_rate` (config, max_rate): the share of seeds whose outcome is `mode_collapse` is at
   most max_rate. Exact two-sided Clopper-Pearson interval at `level` (scipy's binomtest): holds
-  when its upper bound is <= max_rate, fails when its lower bound is > max_rate.
+  when its upper bound is <= max_rate, fails when its lower bound is > max_rate. With min_rate
+  instead, the share is at least min_rate: holds when the lower bound is >= min_rate, fails when
+  the upper bound is < min_rate.
 - `coverage` (config, min_classes, min_share): at least min_classes classes covered in at least
   min_share of the seeds. The same interval on the share of such seeds: holds when its lower bound
   is >= min_share, fails when its upper bound is < min_share.
@@ -20,6 +22,9 @@ Kinds and their statistics (alpha = 1 - level):
   metric (two-sided Mann-Whitney U). Holds when p < alpha; fails when the seeds could have shown
   a difference (the smallest reachable p is below alpha) and did not. A `fails` is no proof of
   equality: it says no difference was found with these seeds.
+- `mean_within` (config, metric, low, high): the metric's mean across seeds lies in [low, high]
+  (a published interval). Student's t interval of the mean at `level` (it takes the seeds' values
+  as roughly normal): holds inside [low, high], fails wholly outside, else inconclusive.
 
 Every kind is `inconclusive` when its seeds cannot decide it, saying why. Seeds are the sample:
 a cell that failed, diverged or was skipped, or has no final evaluation, is left out with its
@@ -45,6 +50,7 @@ from bench.analysis.stats import (
     fewest_beside,
     fisher_test,
     holm_adjusted,
+    mean_within_tests,
     min_samples_per_side,
     rank_test,
     shifted_rank_tests,
@@ -140,20 +146,22 @@ def judge_collapse_rate(claim, cells) -> dict:
     seeds, left_out = select_seeds(cells, claim["config"], claim["name"], "config")
     collapsed, judged, not_converged = collapse_counts(seeds, claim["not_converged"])
     blocked = _not_converged_note(not_converged, claim["not_converged"], left_out)
+    at_least = "min_rate" in claim
+    bound = claim["min_rate"] if at_least else claim["max_rate"]
     out = {"seeds": _seed_list(seeds), "left_out": left_out, "successes": collapsed, "n": judged,
-           "bound": claim["max_rate"], "statistic": "collapse rate"}
+           "bound": bound, "statistic": "collapse rate"}
     if judged == 0:
         return {**out, "verdict": CLAIM_INCONCLUSIVE, "why": blocked or "no seed with recognisable "
                 "samples: nothing to count collapse among"}
     low, high = exact_interval(collapsed, judged, claim["level"])
     out.update(low=low, high=high, evidence=f"{collapsed}/{judged} collapsed; exact "
-               f"{claim['level']:.0%} interval [{low:.3f}, {high:.3f}] against at most "
-               f"{claim['max_rate']:g}")
+               f"{claim['level']:.0%} interval [{low:.3f}, {high:.3f}] against at "
+               f"{'least' if at_least else 'most'} {bound:g}")
     if blocked:
         return {**out, "verdict": CLAIM_INCONCLUSIVE, "why": blocked}
-    if high <= claim["max_rate"]:
+    if (low >= bound) if at_least else (high <= bound):
         return {**out, "verdict": CLAIM_HOLDS}
-    if low > claim["max_rate"]:
+    if (high < bound) if at_least else (low > bound):
         return {**out, "verdict": CLAIM_FAILS}
     return {**out, "verdict": CLAIM_INCONCLUSIVE, "why": "the interval straddles the bound: more seeds "
             "(see --plan)"}
@@ -328,8 +336,31 @@ def judge_differs(claim, cells) -> dict:
             "evidence that there is none (an `equivalent` claim tests that)"}
 
 
+def judge_mean_within(claim, cells) -> dict:
+    seeds, left_out = select_seeds(cells, claim["config"], claim["name"], "config",
+                                   claim["metric"])
+    values = _metric_values(seeds, claim["metric"])
+    low, high = claim["low"], claim["high"]
+    source = f" ({claim['source']})" if claim.get("source") else ""
+    out = {"seeds": _seed_list(seeds, claim["metric"]), "left_out": left_out,
+           "band": [low, high], "statistic": f"mean {claim['metric']}"}
+    if len(values) < 2:
+        return {**out, "verdict": CLAIM_INCONCLUSIVE,
+                "why": f"{len(values)} seed(s) with a value: a mean's interval needs 2 or more"}
+    t = mean_within_tests(values, low, high, claim["level"])
+    out.update(t, p=t["p_inside"], evidence=f"mean {t['mean']:.4g} over {len(values)} seeds, t "
+               f"{claim['level']:.0%} interval [{t['mean_low']:.4g}, {t['mean_high']:.4g}] against "
+               f"[{low:g}, {high:g}]{source}; p inside {t['p_inside']:.3g}")
+    if low <= t["mean_low"] and t["mean_high"] <= high:
+        return {**out, "verdict": CLAIM_HOLDS}
+    if t["mean_high"] < low or t["mean_low"] > high:
+        return {**out, "verdict": CLAIM_FAILS}
+    return {**out, "verdict": CLAIM_INCONCLUSIVE, "why": "the interval straddles the band's end"}
+
+
 JUDGES = {"collapse_rate": judge_collapse_rate, "coverage": judge_coverage,
-          "no_worse": judge_no_worse, "differs": judge_differs, "equivalent": judge_equivalent}
+          "no_worse": judge_no_worse, "differs": judge_differs, "equivalent": judge_equivalent,
+          "mean_within": judge_mean_within}
 
 
 def p_holds(verdict: dict) -> float | None:
@@ -338,7 +369,8 @@ def p_holds(verdict: dict) -> float | None:
     interval), for proportions; the deciding test's p otherwise."""
     kind = verdict["claim"]["kind"]
     if kind in ("collapse_rate", "coverage") and verdict.get("n"):
-        alternative = "less" if kind == "collapse_rate" else "greater"
+        at_most = kind == "collapse_rate" and "max_rate" in verdict["claim"]
+        alternative = "less" if at_most else "greater"
         return min(1.0, 2 * binomial_tail_p(verdict["successes"], verdict["n"],
                                            verdict["bound"], alternative))
     if verdict.get("p_exact") is not None:

@@ -39,16 +39,18 @@ def _proportion_row(claim, cells, target) -> dict:
     if cells is not None:
         verdict = JUDGES[kind](claim, cells)
         observed = verdict["successes"] / verdict["n"] if verdict["n"] else None
-    rate = (0.0 if kind == "collapse_rate" else 1.0) if observed is None else observed
-    bound = claim["max_rate"] if kind == "collapse_rate" else claim["min_share"]
-    need = pw.seeds_for_proportion(rate, bound, level, kind == "collapse_rate", target)
+    at_most = kind == "collapse_rate" and "max_rate" in claim
+    rate = (0.0 if at_most else 1.0) if observed is None else observed
+    bound = claim.get("max_rate", claim.get("min_rate")) if kind == "collapse_rate" \
+        else claim["min_share"]
+    need = pw.seeds_for_proportion(rate, bound, level, at_most, target)
     note = (f"exact binomial power of the exact two-sided interval (the verdict's) at share "
             f"{rate:.3f}" if need else "never: the share equals the bound")
     if need:
-        at = pw.proportion_power(need, rate, bound, level, kind == "collapse_rate")
-        after = pw.proportion_power(need + 1, rate, bound, level, kind == "collapse_rate")
+        at = pw.proportion_power(need, rate, bound, level, at_most)
+        after = pw.proportion_power(need + 1, rate, bound, level, at_most)
         note += f"; power {at:.2f} with {need}, {after:.2f} with {need + 1} (counts are discrete)"
-    if kind == "collapse_rate" and rate == 0:
+    if at_most and rate == 0:
         note += (f"; a one-sided {float(level):.0%} bound would need "
                  f"{pw.one_sided_seeds_for_zero(bound, level)}")
     return {"assumed": f"{'observed' if observed is not None else 'best case'} share {rate:.3f}",
@@ -109,6 +111,10 @@ def plan(claims: list[dict], cells: pd.DataFrame | None, power: float = pw.POWER
         row = {"claim": claim["name"], "kind": kind, "level": claim["level"], "power": power}
         if kind in ("collapse_rate", "coverage"):
             row.update(_proportion_row(claim, cells, power))
+        elif kind == "mean_within":
+            row.update({"assumed": "-", "seeds": "-",
+                        "note": "a t interval of the mean: its width falls as 1 / sqrt(seeds) "
+                                "from the seeds' own spread; no power computation"})
         elif kind == "differs" and claim["metric"] == "collapse_rate":
             row.update(_collapse_differs_row(claim, cells, power) if cells is not None else
                        {"assumed": "no runs: no rates to assume", "seeds": None,

@@ -4,19 +4,23 @@
 
     [[claims]]
     name = "bs64-rarely-collapses"
-    kind = "collapse_rate"        # collapse_rate, coverage, no_worse, differs, equivalent
+    kind = "collapse_rate"        # collapse_rate, coverage, no_worse, differs, equivalent,
+                                  # mean_within
     config = { batch_size = 64, xla = false }      # part, data, device, precision, xla, batch_size
     max_rate = 0.1
     not_converged = "inconclusive"                 # or "exclude", "count_as_collapse"
 
 Fields per kind (what each means and how it is judged: bench.analysis.claims):
 
-    collapse_rate   config, max_rate, [not_converged]
+    collapse_rate   config, max_rate or min_rate, [not_converged]
     coverage        config, min_classes, min_share
     no_worse        a, b, metric, margin           metric: fid, classifier_score,
                                                    classes_covered, images_per_sec
     differs         a, b, metric, [not_converged]  metric: collapse_rate or one of the above
     equivalent      a, b, metric, margin           B within A x (1 +- margin): no difference
+    mean_within     config, metric, low, high,     the mean across seeds lies in [low, high]
+                    [source]                       (a published row's interval, say; source:
+                                                   free text naming where it comes from)
 
 Every claim may carry its own `level`. `load_claims` lists every problem of the file in one
 BenchError (as bench.grid.spec does for grid specs) and returns the claims with their defaults
@@ -28,7 +32,7 @@ from pathlib import Path
 from bench import records, schema
 from bench.errors import BenchError
 
-KINDS = ("collapse_rate", "coverage", "no_worse", "differs", "equivalent")
+KINDS = ("collapse_rate", "coverage", "no_worse", "differs", "equivalent", "mean_within")
 # The coordinates a claim selects cells by; seeds are the sample, not a coordinate.
 SELECTOR_KEYS = (schema.PART, *schema.CONFIG_COORDINATES)
 NOT_CONVERGED_POLICIES = ("inconclusive", "exclude", "count_as_collapse")
@@ -38,14 +42,16 @@ METRICS = {**{m.key: (schema.final_column(m.key), m.higher_is_better)
            "images_per_sec": (schema.IMAGES_PER_SEC_MEDIAN, True)}
 DIFFERS_METRICS = ("collapse_rate", *METRICS)
 COMMON = {"name", "kind", "level"}
-FIELDS = {"collapse_rate": {"config", "max_rate", "not_converged"},
+FIELDS = {"collapse_rate": {"config", "max_rate", "min_rate", "not_converged"},
           "coverage": {"config", "min_classes", "min_share"},
           "no_worse": {"a", "b", "metric", "margin"},
           "differs": {"a", "b", "metric", "not_converged"},
-          "equivalent": {"a", "b", "metric", "margin"}}
-REQUIRED = {"collapse_rate": {"config", "max_rate"}, "coverage": {"config", "min_classes", "min_share"},
+          "equivalent": {"a", "b", "metric", "margin"},
+          "mean_within": {"config", "metric", "low", "high", "source"}}
+REQUIRED = {"collapse_rate": {"config"}, "coverage": {"config", "min_classes", "min_share"},
             "no_worse": {"a", "b", "metric", "margin"}, "differs": {"a", "b", "metric"},
-            "equivalent": {"a", "b", "metric", "margin"}}
+            "equivalent": {"a", "b", "metric", "margin"},
+            "mean_within": {"config", "metric", "low", "high"}}
 DEFAULT_LEVEL = 0.95
 
 
@@ -85,8 +91,18 @@ def claim_problems(claim, index: int) -> list[str]:
     for key in ("config", "a", "b"):
         if key in claim:
             problems += _selector_problems(f"{where}: {key}", claim[key])
-    if "max_rate" in claim:
-        problems += _fraction_problem(f"{where}: max_rate", claim["max_rate"])
+    if kind == "collapse_rate" and ("max_rate" in claim) == ("min_rate" in claim):
+        problems.append(f"{where}: give one of max_rate (collapse is rare) and min_rate "
+                        "(collapse is common)")
+    for key in ("max_rate", "min_rate"):
+        if key in claim:
+            problems += _fraction_problem(f"{where}: {key}", claim[key])
+    if kind == "mean_within":
+        bounds = [claim.get(k) for k in ("low", "high")]
+        if not all(isinstance(b, (int, float)) and not isinstance(b, bool) for b in bounds):
+            problems.append(f"{where}: low, high: expected two numbers, found {bounds!r}")
+        elif bounds[0] > bounds[1]:
+            problems.append(f"{where}: low, high: expected low <= high, found {bounds!r}")
     if "min_share" in claim:
         problems += _fraction_problem(f"{where}: min_share", claim["min_share"])
     if "min_classes" in claim and claim["min_classes"] not in range(1, schema.NUM_CLASSES + 1):

@@ -18,9 +18,13 @@ NO_OUTCOME = "no_outcome"  # the cell did not finish ok with a final evaluation
 
 
 def final_metrics(cells: pd.DataFrame) -> pd.DataFrame:
-    """The final evaluation of every ok cell that has one: config, seed and FINAL_COLUMNS."""
-    cols = ["config", "seed", *FINAL_COLUMNS]
-    return ok_cells(cells).dropna(subset=[schema.FINAL_FID])[cols].reset_index(drop=True)
+    """The final evaluation of every ok cell that has one: config, seed and FINAL_COLUMNS (the
+    Stacked MNIST columns only when a cell has them)."""
+    final = ok_cells(cells).dropna(subset=[schema.FINAL_FID])
+    stacked = {schema.final_column(k) for k in schema.STACKED_METRICS}
+    cols = ["config", "seed", *(c for c in FINAL_COLUMNS
+                                if c not in stacked or (c in final and final[c].notna().any()))]
+    return final[cols].reset_index(drop=True)
 
 
 def cell_outcomes(cells: pd.DataFrame) -> pd.Series:

@@ -183,6 +183,23 @@ def binomial_tail_p(successes: int, n: int, bound: float, alternative: str) -> f
     return float(stats.binomtest(successes, n, bound, alternative=alternative).pvalue)
 
 
+# ---------------------------------------------------------------- a mean against a published interval
+
+def mean_within_tests(values, low: float, high: float, level) -> dict:
+    """A mean across seeds against an interval [low, high] (a published row's): the two-sided
+    Student t interval of the mean at `level` (scipy's ttest_1samp), and the one-sided t-tests
+    of "mean > low" and "mean < high". The interval lies inside [low, high] exactly when both
+    one-sided p are below (1 - level) / 2, so `p_inside` = 2 x the larger is the p that decides
+    "inside" at that level."""
+    values = np.asarray(values, dtype=float)
+    ci = stats.ttest_1samp(values, 0.0).confidence_interval(confidence_level=float(level))
+    p_above_low = float(stats.ttest_1samp(values, low, alternative="greater").pvalue)
+    p_below_high = float(stats.ttest_1samp(values, high, alternative="less").pvalue)
+    return {"mean": float(values.mean()), "mean_low": float(ci.low), "mean_high": float(ci.high),
+            "p_above_low": p_above_low, "p_below_high": p_below_high,
+            "p_inside": min(1.0, 2 * max(p_above_low, p_below_high))}
+
+
 # ---------------------------------------------------------------- rank tests
 
 def smallest_exact_rank_p(n_a: int, n_b: int, sides: int = 2) -> Fraction:

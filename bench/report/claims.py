@@ -75,6 +75,16 @@ def _interval(ax, verdict):
         ax.set_xlim(-0.02, 1.02)
         ax.set_yticks([0, 1], ["B", "A"])
         ax.set_xlabel("collapse rate of A and B (exact interval)", fontsize=8)
+    elif "band" in verdict and "mean" in verdict:
+        values = [s["value"] for s in verdict["seeds"] if s.get("value") is not None]
+        ax.axvspan(*verdict["band"], color="#d62728", alpha=0.15, lw=0)
+        ax.scatter(values, [0] * len(values), color="black", s=12)
+        mean = verdict["mean"]
+        ax.errorbar([mean], [0.4], xerr=[[mean - verdict["mean_low"]], [verdict["mean_high"] - mean]],
+                    fmt="o", color="#0b5cad", capsize=4)
+        ax.set_ylim(-0.5, 0.9)
+        ax.set_xlabel(f"{verdict['claim']['metric']}: seeds (dots), their mean and t interval "
+                      "(blue), the claimed band (shaded)", fontsize=8)
     elif "seeds_a" in verdict and verdict.get("median_a") is not None:
         metric = verdict["claim"]["metric"]
         for y, side in ((1, "a"), (0, "b")):

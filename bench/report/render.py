@@ -22,6 +22,7 @@ from bench.errors import BenchError
 from bench.report import data, figures, sections, tables
 from bench.report import html as report_html
 from bench.report.publish import check_out_dir, publish
+from bench.report.stacked_section import stacked_section
 
 
 def _title_and_meta(cells, manifests, paths, rendered):
@@ -90,10 +91,12 @@ def render_cells(cells, out_dir, paths, claims_file=None) -> Path:
             sections.throughput(cells, out),
             sections.quality(cells, evals, configs, colors, out),
             sections.coverage(cells, configs, out),
+            stacked_section(cells, configs, out),
             sections.prdc(cells, colors, out),
             sections.samples(cells, configs, out),
             sections.environment(data.load_envs(cells), manifests, out),
         ]
+        page_sections = [s for s in page_sections if s is not None]
         if verdicts is not None:
             from bench.report.claims import claims_section
 

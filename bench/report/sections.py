@@ -220,7 +220,7 @@ def quality(cells, evals, configs, colors, out):
                     "sample size n: compare only numbers with the same n."),
                    ("figure", out.figure("final_metrics.png",
                                          figures.final_metrics(final, configs)), "final metrics"),
-                   ("table", final.rename(columns=_metric_name), out.table("final_metrics.csv", final))]
+                   ("table", final.rename(columns=metric_name), out.table("final_metrics.csv", final))]
     fig = figures.training_curves(evals, colors)
     if fig is None:
         blocks.append(("p", "No periodic evaluations from an ok cell (eval_every = 0, or none "
@@ -233,7 +233,7 @@ def quality(cells, evals, configs, colors, out):
     return "quality", "Sample quality", blocks
 
 
-def _metric_name(column: str) -> str:
+def metric_name(column: str) -> str:
     return column.removeprefix(schema.final_column("")).replace("_", " ")
 
 

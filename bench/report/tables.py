@@ -54,8 +54,9 @@ def cell_table(cells: pd.DataFrame) -> pd.DataFrame:
     table["xla"] = table["xla"].map(_on_off)
     table[schema.CLASSIFIER_SHA256] = table[schema.CLASSIFIER_SHA256].map(
         lambda h: h[:12] if isinstance(h, str) else None)
+    optional = ("part", "tf32", *map(schema.final_column, schema.STACKED_METRICS))
     columns = [c for c in CELL_COLUMNS if c in table
-               and (c not in ("part", "tf32") or table[c].notna().any())
+               and (c not in optional or table[c].notna().any())
                and (c != schema.FRAMEWORK or table[c].nunique() > 1)]
     shown = table[columns].rename(columns=CELL_COLUMNS)
     memory = peak_memory_mib(cells)
