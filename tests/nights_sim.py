@@ -72,18 +72,33 @@ def night_run(rng, index: int, noise: Noise, slowdown: float = 1.0) -> Run:
     return Run(f"sim/night{index:05d}", info, pd.DataFrame(rows), windows)
 
 
+def replayed_night(real_runs: list):
+    """A night source (for `simulate`) that replays real nights: each night one of `real_runs`
+    drawn at random with replacement (the nights taken as exchangeable: a machine's slow drift is
+    not replayed), its windows and medians times the slowdown."""
+    def night(rng, index: int, noise, slowdown: float = 1.0) -> Run:
+        real = real_runs[rng.integers(len(real_runs))]
+        results = real.results.copy()
+        results[schema.IMAGES_PER_SEC_MEDIAN] = results[schema.IMAGES_PER_SEC_MEDIAN] * slowdown
+        windows = {c: [(step, rate * slowdown) for step, rate in w] for c, w in real.windows.items()}
+        info = {**real.info, "started": f"night{index:05d}"}
+        return Run(f"replay/night{index:05d}", info, results, windows)
+    return night
+
+
 def simulate(nights: int, noise: Noise, seed: int = 0, step_at: int | None = None,
              step: float = 1.0, thresholds: Thresholds | None = None,
-             slowed: dict | None = None) -> list[dict]:
+             slowed: dict | None = None, night=night_run) -> list[dict]:
     """Verdicts of `nights` simulated nights, the level times `step` from night `step_at` on,
-    and night i alone times slowed[i]."""
+    and night i alone times slowed[i]. `night(rng, index, noise, slowdown)` makes each night's
+    Run: simulated (`night_run`) or replayed (`replayed_night`)."""
     rng = np.random.default_rng(seed)
     thresholds = thresholds or Thresholds()
     runs, verdicts, earlier, last_good, previous = [], [], [], None, {}
     for index in range(nights):
         slowdown = step if step_at is not None and index >= step_at else 1.0
         slowdown *= (slowed or {}).get(index, 1.0)
-        run = night_run(rng, index, noise, slowdown)
+        run = night(rng, index, noise, slowdown)
         if last_good is None:
             verdict = {"verdict": "first", "nights": {}}
         else:

@@ -1,7 +1,7 @@
 """The nightly policy's published error table, by simulation at the measured night noise.
 
     python tests/benchmarks/nightly_error_table.py [--years 10] [--series 40] [--seed 0]
-        [--night-noise 0.022] [--out table.json]
+        [--night-noise 0.022] [--out table.json] [--replay RUN_DIR ...]
 
 Each night goes through the nightly job's own decision (bench.analysis.verdicts.judge_night;
 tests/nights_sim.py: 3 seeds of 29 AR(1) windows, a run level per cell, a level per night),
@@ -14,6 +14,11 @@ same standard deviation). Per kind of night:
   then 30 nights; missed when no `regression` comes within those 30 nights; the delay in nights
   from the step to the first `regression` on or after it (0: found on the step's own night),
   median and 90th percentile. A `regression` before the step is a false alert, counted apart.
+
+With --replay (real nights: run directories of `nightly-throughput.toml`, as
+tests/benchmarks/nightly_false_alarms.py leaves them), a third row replays them: each night one of
+the real nights drawn at random with replacement (tests/nights_sim.replayed_night), with injected
+steps scaling its windows; and the real nights once in their recorded order.
 
 The default night noise, 2.2% a night, makes the ratio of two nights about the 3.1% measured on
 real A/A nights (docs/statistics.md). Prints a Markdown table; writes the numbers to --out.
@@ -29,7 +34,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from nights_sim import Noise, simulate  # noqa: E402
+from nights_sim import Noise, night_run, replayed_night, simulate  # noqa: E402
 
 from bench.analysis.stats import exact_interval  # noqa: E402
 
@@ -37,8 +42,8 @@ STEPS = (0.05, 0.10, 0.15, 0.30)
 HORIZON = 30  # nights after a step within which it must be found
 
 
-def false_alerts(noise: Noise, years: int, seed: int) -> dict:
-    verdicts = simulate(365 * years + 1, noise, seed=seed)
+def false_alerts(noise: Noise, years: int, seed: int, night=night_run) -> dict:
+    verdicts = simulate(365 * years + 1, noise, seed=seed, night=night)
     judged = [v for v in verdicts if v["verdict"] != "first"]
     alerts = sum(v["verdict"] == "regression" for v in judged)
     low, high = exact_interval(alerts, len(judged), 0.95)
@@ -46,13 +51,13 @@ def false_alerts(noise: Noise, years: int, seed: int) -> dict:
             "per_year_95": [low * 365, high * 365]}
 
 
-def steps(noise: Noise, size: float, series: int, seed: int) -> dict:
+def steps(noise: Noise, size: float, series: int, seed: int, night=night_run) -> dict:
     rng = np.random.default_rng(seed)
     delays, missed, early = [], 0, 0
     for i in range(series):
         at = int(rng.integers(12, 30))
         verdicts = simulate(at + HORIZON, noise, seed=seed * 1000 + i, step_at=at,
-                            step=1 - size)
+                            step=1 - size, night=night)
         early += sum(v["verdict"] == "regression" for v in verdicts if v["night"] < at)
         found = next((v["night"] for v in verdicts
                       if v["night"] >= at and v["verdict"] == "regression"), None)
@@ -74,14 +79,30 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--night-noise", type=float, default=0.022)
     parser.add_argument("--out", default=None)
+    parser.add_argument("--replay", nargs="*", default=[], help="run directories of real nights")
+    parser.add_argument("--only-replay", action="store_true", help="skip the simulated rows")
     args = parser.parse_args(argv)
     t0 = time.time()
-    kinds = {"normal nights": Noise(night_noise=args.night_noise),
-             "heavy-tailed nights (t, 3 df)": Noise(night_noise=args.night_noise, tails_df=3)}
+    kinds = {} if args.only_replay else {
+        "normal nights": (Noise(night_noise=args.night_noise), night_run),
+        "heavy-tailed nights (t, 3 df)": (Noise(night_noise=args.night_noise, tails_df=3),
+                                          night_run)}
+    recorded = None
+    if args.replay:
+        from bench.analysis.runs import run_dir_to_run
+
+        real = [run_dir_to_run(Path(d)) for d in sorted(args.replay)]
+        kinds[f"replayed real nights ({len(real)})"] = (Noise(), replayed_night(real))
+        # the real nights once, in the order they ran: night i is real[i]
+        in_order = simulate(len(real), Noise(), night=lambda rng, i, noise, s=1.0: real[i])
+        recorded = {"nights": len(real) - 1,
+                    "alerts": sum(v["verdict"] == "regression" for v in in_order),
+                    "verdicts": [v["verdict"] for v in in_order]}
+        print(f"recorded order: {recorded}", file=sys.stderr, flush=True)
     table = {}
-    for name, noise in kinds.items():
-        row = {"false_alerts": false_alerts(noise, args.years, args.seed)}
-        row["steps"] = [steps(noise, size, args.series, args.seed + 1 + k)
+    for name, (noise, night) in kinds.items():
+        row = {"false_alerts": false_alerts(noise, args.years, args.seed, night)}
+        row["steps"] = [steps(noise, size, args.series, args.seed + 1 + k, night)
                         for k, size in enumerate(STEPS)]
         table[name] = row
         print(f"{name}: done after {time.time() - t0:.0f} s", file=sys.stderr, flush=True)
@@ -99,6 +120,7 @@ def main(argv=None) -> int:
         print(f"| {name} | " + " | ".join(cells) + " |")
     if args.out:
         Path(args.out).write_text(json.dumps({"args": vars(args), "table": table,
+                                              "recorded_order": recorded,
                                               "seconds": time.time() - t0}, indent=1))
     return 0
 
