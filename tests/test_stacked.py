@@ -113,3 +113,22 @@ def test_stacked_images_of_the_wrong_shape_are_refused_with_the_shape():
     with pytest.raises(BenchError, match=r"expected stacked images of shape \(N, 28, 28, 3\), "
                                          r"found \(200, 28, 28\)"):
         evaluate_images(np.zeros((200, 28, 28), np.uint8), "stacked-mnist")
+
+
+def test_score_reads_an_npz_of_stacked_images(tmp_path, capsys):
+    import json
+
+    from bench.cli import main
+
+    test = datasets.load_split("stacked-mnist", "test")
+    path = tmp_path / "stacked.npz"
+    np.savez(path, images=test.images[:1300])
+    assert main(["score", str(path), "--data", "stacked-mnist"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    # 1,300 real samples drawn from 1,000 triples: about 1000 (1 - e^-1.3) = 727 distinct ones;
+    # a misread channel (about 1.5% of samples, measured) can add or lose a mode, no more
+    truth = len(np.unique(test.labels[:1300]))
+    assert out["stacked_n"] == 1300 and out["n"] == 3900
+    assert 650 < truth < 800 and abs(out["modes"] - truth) <= 0.02 * 1300
+    assert out["reference_dataset"] == "mnist-5k" and len(out["channel_classes"]) == 3
+    assert out["thresholds"]["stacked_mode_min_samples_per"] == 2600

@@ -12,9 +12,11 @@ class Score:
     def add(sub):
         p = sub.add_parser("score", help="evaluate any image set (NPZ with key 'images')")
         p.add_argument("samples",
-                       help="NPZ: images (N, 28, 28[, 1]), uint8 0..255 or float [-1, 1]")
+                       help="NPZ: images (N, 28, 28[, 1]), uint8 0..255 or float [-1, 1]; "
+                            "(N, 28, 28, 3) for stacked-mnist")
         p.add_argument("--data", default="mnist-5k",
-                       help="the reference data set and its instrument (default mnist-5k)")
+                       help="the reference data set and its instrument (default mnist-5k; "
+                            "stacked-mnist adds modes of 1,000 and the reverse KL)")
         p.add_argument("--data-dir", default=None, help="directory with the four IDX .gz files")
 
     @staticmethod

@@ -80,8 +80,9 @@ def validate_images(images, *, path=None, image_channels: int = 1) -> np.ndarray
     return x
 
 
-def images_from_npz(path, image_channels: int = 1) -> np.ndarray:
-    """The `images` array of an NPZ file, validated (`validate_images`)."""
+def npz_to_images(path) -> np.ndarray:
+    """The `images` array of an NPZ file as stored; a BenchError naming the file when there is
+    none."""
     import zipfile
 
     try:
@@ -101,7 +102,12 @@ def images_from_npz(path, image_channels: int = 1) -> np.ndarray:
             images = archive["images"]
         except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
             raise BenchError(f"unreadable array ({e})", path=path, field="images") from None
-    return validate_images(images, path=path, image_channels=image_channels)
+    return images
+
+
+def images_from_npz(path, image_channels: int = 1) -> np.ndarray:
+    """The `images` array of an NPZ file, validated (`validate_images`)."""
+    return validate_images(npz_to_images(path), path=path, image_channels=image_channels)
 
 
 def evaluate_images(images, dataset: str, *, data_dir=None, classifier=None, cache_dir=None,
@@ -163,6 +169,7 @@ def _check_finite(result: dict):
 
 def score_npz(path, dataset: str = "mnist-5k", data_dir=None, *, cache_dir=None) -> dict:
     """`dcgan-bench score`: every metric of an NPZ of images (SCORE_KEYS), plus provenance."""
-    result = evaluate_images(images_from_npz(path, channels(dataset)), dataset, data_dir=data_dir,
-                             cache_dir=cache_dir)
+    images = npz_to_images(path)
+    validate_images(images, path=path, image_channels=channels(dataset))  # errors name the file
+    result = evaluate_images(images, dataset, data_dir=data_dir, cache_dir=cache_dir)
     return {key: result[key] for key in SCORE_KEYS + PROVENANCE_KEYS if key in result}
