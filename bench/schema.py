@@ -153,7 +153,8 @@ METRICS = (
 )
 # Columns only a stacked-mnist record fills: tables leave them out when all are empty; the
 # report's Stacked MNIST section draws the modes and the KL.
-STACKED_METRICS = (STACKED_N, MODES, MODES_THRESHOLDED, REVERSE_KL, CHANNEL_CLASSES_MIN, ALL_CHANNELS_CONFIDENT)
+STACKED_METRICS = (STACKED_N, MODES, MODES_THRESHOLDED, REVERSE_KL, CHANNEL_CLASSES_MIN,
+                   ALL_CHANNELS_CONFIDENT)
 SCALAR_METRICS = tuple(m.key for m in METRICS)
 NON_NUMERIC_METRICS = tuple(m.key for m in METRICS if not m.numeric)
 

@@ -11,12 +11,12 @@ empirical KL, computed here by scipy.stats.entropy, within 1e-9.
 import numpy as np
 import pytest
 from scipy import stats
+from stacked_sets import N, constructed_set
 
 from bench import datasets, outcome_rule, schema
 from bench.evaluate import stacked
 from bench.evaluate.classifier import images_to_network_input, load_classifier
 from bench.evaluate.score import evaluate_images, stacked_to_channel_digits
-from stacked_sets import N, constructed_set
 
 
 @pytest.fixture(scope="module")

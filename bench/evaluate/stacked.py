@@ -32,7 +32,6 @@ CONFIDENCE_THRESHOLD) in all three channels.
 
 import math
 
-
 import numpy as np
 from scipy import special
 

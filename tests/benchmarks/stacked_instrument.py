@@ -8,7 +8,8 @@ the classifier never trained on), every digit as it is, none filtered: sets of 2
 samples drawn uniformly from k chosen triples (k = 10, 100, 1,000; tests/stacked_sets.py), read
 by the instrument as a trained generator's samples are. Prints per k: modes read (PacGAN's
 count), spurious modes (read, not chosen), chosen modes lost, the thresholded count (1 sample in
-2,600), per channel the share of digits read wrong, and the reverse KL read against the construction's own, and the stacked-mnist test split's reading.
+2,600), per channel the share of digits read wrong, and the reverse KL read against the
+construction's own; then the stacked-mnist test split's reading.
 """
 
 import argparse
@@ -47,8 +48,9 @@ def measure(name: str, pool, instrument):
         truth = np.stack([true_modes // 100, true_modes // 10 % 10, true_modes % 10], axis=1)
         errors = (logits.argmax(axis=2) != truth).mean(axis=0) * 100
         numbers = stacked.channel_logits_to_stacked(logits)
+        error = ", ".join(f"{e:.2f}" for e in errors)
         print(f"| {k} | {numbers[schema.MODES]} | {len(found - set(triples))} | "
-              f"{len(set(triples) - found)} | {numbers[schema.MODES_THRESHOLDED]} | {', '.join(f'{e:.2f}' for e in errors)} | "
+              f"{len(set(triples) - found)} | {numbers[schema.MODES_THRESHOLDED]} | {error} | "
               f"{numbers[schema.REVERSE_KL]:.4f} | {stacked.modes_to_reverse_kl(true_modes):.4f} |")
 
 
