@@ -52,3 +52,14 @@ def test_analytic_count_matches_tensorflows_count_of_live_ops():
     # the profiler's whole-graph count includes dead gradient ops: about 1.5x
     assert 1.45 < counted["profiler_all_ops"] / analytic < 1.55
     assert counted["dead_by_type"]["Conv2DBackpropFilter"] > 0
+
+
+def test_three_channel_layer_tables_match_the_models():
+    generator, discriminator = flops.layers_for_channels(3)
+    assert _keras_layer_table(models.make_generator(3)) == generator
+    assert _keras_layer_table(models.make_discriminator(3)) == discriminator
+    # the last transposed convolution and the first convolution each do 3 times the work:
+    # 2 x 14 x 14 x 64 x 25 FLOPs a channel, forward, in each network
+    one_channel = 2 * 14 * 14 * 64 * 25
+    assert flops.network_forward_flops(generator) - flops.network_forward_flops(
+        flops.GENERATOR_LAYERS) == 2 * one_channel

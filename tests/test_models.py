@@ -64,3 +64,25 @@ def test_outputs_stay_float32_under_mixed_policy():
         assert d.layers[-1].compute_dtype == "float32"
     finally:
         keras.mixed_precision.set_global_policy("float32")
+
+
+def test_three_channels_change_only_the_image_layers():
+    """stacked-mnist: the generator's last layer and the discriminator's first take 3 channels,
+    5 x 5 x 64 x 2 = 3,200 more weights each; every other layer is the tutorial's."""
+    g, d = models.make_generator(3), models.make_discriminator(3)
+    assert g.output_shape == (None, 28, 28, 3) and d.input_shape == (None, 28, 28, 3)
+    assert models.count_params(g) == models.GENERATOR_PARAMS + 5 * 5 * 64 * 2 == 2_334_144
+    assert models.count_params(d) == models.DISCRIMINATOR_PARAMS + 5 * 5 * 64 * 2 == 216_065
+    assert _layer_summary(g)[:-1] == _layer_summary(models.make_generator())[:-1]
+
+
+def test_the_optimiser_settings_reach_both_adams():
+    from bench.config import CellConfig
+
+    cfg = CellConfig(data="stacked-mnist", learning_rate=2e-4, adam_beta1=0.5, seed=3)
+    generator, discriminator, gen_opt, disc_opt = models.seeded_models(cfg)
+    assert generator.output_shape == (None, 28, 28, 3)
+    for opt in (gen_opt, disc_opt):
+        assert float(opt.learning_rate) == pytest.approx(2e-4) and opt.beta_1 == 0.5
+    default = models.make_optimizers("float32")[0]
+    assert float(default.learning_rate) == pytest.approx(1e-4) and default.beta_1 == 0.9
