@@ -36,6 +36,9 @@ OUTCOME_MIN_CONFIDENT = 0.4
 MODE_COLLAPSE_MAX_CLASSES = 5
 MODE_COLLAPSE_MAX_FRACTION = 0.5
 STACKED_COLLAPSE_MODES = 100
+# The thresholded mode count's bar (bench.evaluate.stacked): a triple counts with one sample in
+# this many (10 of PacGAN's 26,000).
+MODE_MIN_SAMPLES_PER = 2600
 
 
 def thresholds() -> dict:

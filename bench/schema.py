@@ -156,6 +156,8 @@ METRICS = (
 STACKED_METRICS = (STACKED_N, MODES, MODES_THRESHOLDED, REVERSE_KL, CHANNEL_CLASSES_MIN,
                    ALL_CHANNELS_CONFIDENT)
 SCALAR_METRICS = tuple(m.key for m in METRICS)
+# what every evaluation has: all but the Stacked MNIST numbers
+DIGIT_METRICS = tuple(k for k in SCALAR_METRICS if k not in STACKED_METRICS)
 NON_NUMERIC_METRICS = tuple(m.key for m in METRICS if not m.numeric)
 
 

@@ -44,8 +44,8 @@ def add(sub):
     p.add_argument("--eval-n", type=int, default=2000,
                    help="samples per periodic evaluation (default 2000, at least 128)")
     p.add_argument("--final-eval-n", type=int, default=None,
-                   help="samples of the final evaluation (default 10,000; 26,000 for "
-                        "stacked-mnist, as PacGAN); 0: none")
+                   help="samples of the final evaluation, 0: none; for stacked-mnist 26000, "
+                        "as PacGAN (default: 10000)")
     p.add_argument("--learning-rate", type=float, default=1e-4,
                    help="Adam's learning rate, both networks (the tutorial's 1e-4)")
     p.add_argument("--adam-beta1", type=float, default=0.9,

@@ -28,8 +28,9 @@ from bench.evaluate.reference import instrument_backend, reference_stats
 
 # What `dcgan-bench score` prints: every metric (bench.schema.METRICS) and the class histogram,
 # plus provenance and thresholds.
-SCORE_KEYS = (*schema.SCALAR_METRICS, schema.CLASS_HISTOGRAM)
-SCORE_KEYS += (schema.CHANNEL_CLASSES,)
+SCORE_KEYS = (*schema.DIGIT_METRICS, schema.CLASS_HISTOGRAM)
+# and for stacked-mnist, the Stacked MNIST numbers (bench.evaluate.stacked)
+STACKED_SCORE_KEYS = (*schema.STACKED_METRICS, schema.CHANNEL_CLASSES)
 PROVENANCE_KEYS = ("dataset", "reference_dataset", "reference_split", "reference_n",
                    "classifier_sha256", "evaluated_with", "thresholds")
 # Channel digits of a stacked set that the digit metrics read (the module docstring says why).
@@ -168,8 +169,10 @@ def _check_finite(result: dict):
 
 
 def score_npz(path, dataset: str = "mnist-5k", data_dir=None, *, cache_dir=None) -> dict:
-    """`dcgan-bench score`: every metric of an NPZ of images (SCORE_KEYS), plus provenance."""
+    """`dcgan-bench score`: every metric of an NPZ of images (SCORE_KEYS, and STACKED_SCORE_KEYS
+    for stacked-mnist), plus provenance."""
     images = npz_to_images(path)
     validate_images(images, path=path, image_channels=channels(dataset))  # errors name the file
     result = evaluate_images(images, dataset, data_dir=data_dir, cache_dir=cache_dir)
-    return {key: result[key] for key in SCORE_KEYS + PROVENANCE_KEYS if key in result}
+    keys = SCORE_KEYS + (STACKED_SCORE_KEYS if dataset == STACKED else ()) + PROVENANCE_KEYS
+    return {key: result[key] for key in keys}

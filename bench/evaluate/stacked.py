@@ -39,25 +39,11 @@ from bench import schema
 from bench.datasets import NUM_MODES, STACKED_CHANNELS
 from bench.errors import BenchError
 from bench.evaluate.metrics import CONFIDENCE_THRESHOLD, COVERAGE_SHARE
-
-# Published Stacked MNIST rows, drawn beside ours in the report: (row, modes, its standard error,
-# reverse KL, its standard error); None where the table gives no error. PacGAN (Lin et al. 2018),
-# Table 2: 128,000 training images, 50 epochs, batch 64, 26,000 samples, 10 trials, +- a standard
-# error. VEEGAN's DCGAN row is VEEGAN's number reprinted there: the two published runs of one
-# setting differ by 3.1 standard errors in modes and 8.7 in KL.
-PUBLISHED = (
-    ("PacGAN T2: DCGAN", 78.9, 6.46, 4.50, 0.127),
-    ("PacGAN T2: VEEGAN's DCGAN", 99.0, None, 3.40, None),
-    ("PacGAN T2: PacDCGAN2", 1000.0, None, 0.06, None),
-)
+from bench.outcome_rule import MODE_MIN_SAMPLES_PER
 
 # Weights that turn a sample's channel digits (a, b, c) into its mode 100 a + 10 b + c: the
 # labels of bench.datasets.digits_to_stacked.
 MODE_WEIGHTS = 10 ** np.arange(STACKED_CHANNELS - 1, -1, -1)
-# The thresholded count's bar: a mode needs one sample in this many (10 of PacGAN's 26,000).
-MODE_MIN_SAMPLES_PER = 2600
-
-
 def thresholds() -> dict:
     return {"stacked_mode_min_samples_per": MODE_MIN_SAMPLES_PER}
 

@@ -1,13 +1,15 @@
 """The report's Stacked MNIST section: modes and reverse KL per seed beside published rows.
 
-Shown only for runs with stacked-mnist cells (bench.evaluate.stacked has the measure and the
-published rows).
+Shown only for runs with stacked-mnist cells (bench.evaluate.stacked has the measure, bench.published
+the published rows).
 """
 
 import pandas as pd
 
 from bench import outcome_rule, schema
 from bench.analysis import outcomes
+from bench.outcome_rule import MODE_MIN_SAMPLES_PER
+from bench.published import PUBLISHED
 from bench.report import figures
 from bench.report.sections import metric_name
 
@@ -15,8 +17,6 @@ from bench.report.sections import metric_name
 def stacked_section(cells, configs, out):
     """Stacked MNIST's modes and reverse KL per seed beside the published rows; None for runs
     with no stacked-mnist cell."""
-    from bench.evaluate.stacked import MODE_MIN_SAMPLES_PER, PUBLISHED
-
     final = outcomes.final_metrics(cells)
     if final.empty or schema.FINAL_MODES not in final:
         return None
