@@ -335,3 +335,15 @@ def test_a_run_without_stacked_cells_has_no_stacked_section_or_columns(golden_re
     assert not (golden_report / "stacked_modes.png").exists()
     assert "modes" not in " ".join(read_csv(golden_report / "cells.csv")[0])
     assert "final_modes" not in read_csv(golden_report / "final_metrics.csv")[0]
+
+
+def test_a_run_whose_cells_all_trained_under_jax_renders(tmp_path):
+    """Every cell under one framework other than TensorFlow (a GPU machine's run): the framework
+    is a constant coordinate, said once, and the cell table has no column for it. This report
+    used to fail with KeyError ['framework'] (found on the first all-JAX run from a GPU)."""
+    run = copy_golden(tmp_path)
+    for path in run.glob("*/config.json"):
+        path.write_text(json.dumps({**json.loads(path.read_text()), "framework": "jax"}))
+    report = render_report([run], tmp_path / "report").parent
+    assert "framework" not in read_csv(report / "cells.csv")[0]
+    assert "jax" in (report / "index.html").read_text()

@@ -135,8 +135,10 @@ def machines_warning(cells) -> list:
 
 
 def _cells_shown(table, constant):
-    """The cell table for the page: constant coordinates left out, throughput in one column."""
-    shown = table.drop(columns=[tables.CELL_COLUMNS[k] for k in constant])
+    """The cell table for the page: constant coordinates left out, throughput in one column.
+    (cell_table already leaves out a framework that every cell shares: not there to drop.)"""
+    shown = table.drop(columns=[tables.CELL_COLUMNS[k] for k in constant
+                                if tables.CELL_COLUMNS[k] in table])
     ips = [f"{m:.0f} ({lo:.0f}–{hi:.0f})" if m == m and lo == lo and hi == hi else
            (f"{m:.0f}" if m == m else None)
            for m, lo, hi in zip(table["images/s median"], table["images/s p10"],
