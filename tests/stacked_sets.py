@@ -2,7 +2,9 @@
 
 import numpy as np
 
+from bench import schema
 from bench.datasets import NUM_MODES
+from bench.evaluate.score import stacked_to_channel_digits
 
 N = 26_000  # PacGAN's number of samples
 
@@ -22,3 +24,10 @@ def constructed_set(digits_by_class, k: int, seed: int, n: int = N):
             pool = digits_by_class[d]
             images[rows, :, :, c] = pool[rng.integers(0, len(pool), size=len(rows))]
     return images, triples, true_modes
+
+
+def read_by_instrument(instrument, images) -> np.ndarray:
+    """The instrument's logits of each stacked sample's channels, (N, 3, 10), read as a trained
+    generator's samples are (bench.evaluate.score.stacked_to_channel_digits)."""
+    logits, _ = instrument.images_to_logits_and_features(stacked_to_channel_digits(images))
+    return logits.reshape(-1, 3, schema.NUM_CLASSES)

@@ -11,12 +11,12 @@ empirical KL, computed here by scipy.stats.entropy, within 1e-9.
 import numpy as np
 import pytest
 from scipy import stats
-from stacked_sets import N, constructed_set
+from stacked_sets import N, constructed_set, read_by_instrument
 
 from bench import datasets, outcome_rule, schema
 from bench.evaluate import stacked
 from bench.evaluate.classifier import images_to_network_input, load_classifier
-from bench.evaluate.score import evaluate_images, stacked_to_channel_digits
+from bench.evaluate.score import evaluate_images
 
 
 @pytest.fixture(scope="module")
@@ -30,11 +30,6 @@ def readable_digits(mnist_5k, instrument):
     logits, _ = instrument.images_to_logits_and_features(images_to_network_input(mnist_5k.images))
     correct = logits.argmax(axis=1) == mnist_5k.labels
     return {d: mnist_5k.images[correct & (mnist_5k.labels == d)] for d in range(10)}
-
-
-def read_by_instrument(instrument, images) -> np.ndarray:
-    logits, _ = instrument.images_to_logits_and_features(stacked_to_channel_digits(images))
-    return logits.reshape(-1, 3, schema.NUM_CLASSES)
 
 
 @pytest.mark.parametrize("k", [10, 100, 1000])

@@ -20,18 +20,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from stacked_sets import N, constructed_set  # noqa: E402
+from stacked_sets import N, constructed_set, read_by_instrument  # noqa: E402
 
 from bench import schema  # noqa: E402
 from bench.datasets import load_split, read_idx_split  # noqa: E402
 from bench.evaluate import stacked  # noqa: E402
 from bench.evaluate.classifier import load_classifier  # noqa: E402
-from bench.evaluate.score import stacked_to_channel_digits  # noqa: E402
-
-
-def read(instrument, images) -> np.ndarray:
-    logits, _ = instrument.images_to_logits_and_features(stacked_to_channel_digits(images))
-    return logits.reshape(-1, 3, schema.NUM_CLASSES)
 
 
 def measure(name: str, pool, instrument):
@@ -42,7 +36,7 @@ def measure(name: str, pool, instrument):
     print("|---|---|---|---|---|---|---|---|")
     for k in (10, 100, 1000):
         images, triples, true_modes = constructed_set(by_class, k, seed=k)
-        logits = read(instrument, images)
+        logits = read_by_instrument(instrument, images)
         read_modes = stacked.channel_logits_to_modes(logits)
         found = set(np.unique(read_modes))
         truth = np.stack([true_modes // 100, true_modes // 10 % 10, true_modes % 10], axis=1)
@@ -66,7 +60,7 @@ def main(argv=None) -> int:
         measure("MNIST test digits (not trained on)", read_idx_split("mnist", "test", args.mnist_dir),
                 instrument)
     test = load_split("stacked-mnist", "test", args.mnist_dir)
-    numbers = stacked.channel_logits_to_stacked(read(instrument, test.images))
+    numbers = stacked.channel_logits_to_stacked(read_by_instrument(instrument, test.images))
     print(f"\nstacked-mnist test split ({test.source}): {numbers[schema.MODES]} modes, reverse KL "
           f"{numbers[schema.REVERSE_KL]:.4f} (built: {stacked.modes_to_reverse_kl(test.labels):.4f}),"
           f" all channels confident {numbers[schema.ALL_CHANNELS_CONFIDENT]:.3f}")
