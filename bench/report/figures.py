@@ -276,7 +276,7 @@ def stacked_modes(final: pd.DataFrame, configs, published):
     references = sns.color_palette("dark", len(published))
     a, b = style()
     with a, b:
-        fig = Figure(figsize=(13, 1.6 + 0.45 * len(present)), layout="constrained")
+        fig = Figure(figsize=(15, 1.8 + 0.45 * len(present)), layout="constrained")
         axes = fig.subplots(1, 2, sharey=True)
         for i, (ax, (col, title, value, error)) in enumerate(zip(axes, panels)):
             sns.stripplot(data=data, x=col, y="config", order=present, hue="outcome",
@@ -289,6 +289,7 @@ def stacked_modes(final: pd.DataFrame, configs, published):
                                alpha=0.15, lw=0)
             ax.set_xlabel(title)
             ax.set_ylabel(None)
+        # outside the panels: inside, it hid seeds wherever they fell
         axes[1].legend(fontsize=7, title="seed outcome; published (dashed, +- SE shaded)",
-                       title_fontsize=7, loc="best")
+                       title_fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
     return fig
