@@ -112,7 +112,7 @@ def images_from_npz(path, image_channels: int = 1) -> np.ndarray:
 
 
 def evaluate_images(images, dataset: str, *, data_dir=None, classifier=None, cache_dir=None,
-                    batch_size: int = 500) -> dict:
+                    batch_size: int = 500, path=None) -> dict:
     """Every metric of an image set against the data set's reference split.
 
     `images`: uint8 0..255 or float [-1, 1], shape (N, 28, 28) or (N, 28, 28, 1); for
@@ -121,7 +121,7 @@ def evaluate_images(images, dataset: str, *, data_dir=None, classifier=None, cac
     `reference_dataset`, `reference_split`, `reference_n`, `classifier_sha256`, `evaluated_with`
     (the instrument's Keras backend and the metrics' engine) and `thresholds`.
     """
-    x = validate_images(images, image_channels=channels(dataset))
+    x = validate_images(images, path=path, image_channels=channels(dataset))  # path: for errors
     classifier = classifier or load_classifier(dataset)
     reference_dataset = stacked_pool_name(data_dir) if dataset == STACKED else dataset
     ref = reference_stats(reference_dataset, classifier=classifier, data_dir=data_dir,
@@ -171,8 +171,7 @@ def _check_finite(result: dict):
 def score_npz(path, dataset: str = "mnist-5k", data_dir=None, *, cache_dir=None) -> dict:
     """`dcgan-bench score`: every metric of an NPZ of images (SCORE_KEYS, and STACKED_SCORE_KEYS
     for stacked-mnist), plus provenance."""
-    images = npz_to_images(path)
-    validate_images(images, path=path, image_channels=channels(dataset))  # errors name the file
-    result = evaluate_images(images, dataset, data_dir=data_dir, cache_dir=cache_dir)
+    result = evaluate_images(npz_to_images(path), dataset, data_dir=data_dir, cache_dir=cache_dir,
+                             path=path)
     keys = SCORE_KEYS + (STACKED_SCORE_KEYS if dataset == STACKED else ()) + PROVENANCE_KEYS
     return {key: result[key] for key in keys}
