@@ -54,6 +54,19 @@ def framework_v2_to_v3(record: dict) -> dict:
     return _renamed(record, "backend", schema.FRAMEWORK)
 
 
+def env_v3_to_v4(env: dict) -> dict:
+    """env.json: the framework's version in `framework_version`. Schema 3 held it under the
+    framework's own name among the versions (`"tensorflow": "2.21.0"`, `"jax": "0.10.2"`)."""
+    name = env.get(schema.FRAMEWORK) or schema.COORDINATE_DEFAULTS[schema.FRAMEWORK]
+    return {**env, schema.FRAMEWORK_VERSION: env.get(name)}
+
+
+def results_row_v3_to_v4(row: dict) -> dict:
+    """A results row held TensorFlow's version in a column `tensorflow`, null under JAX: the
+    framework's version is `framework_version` (a JAX row's stays null: schema 3 never had it)."""
+    return _renamed(row, "tensorflow", schema.FRAMEWORK_VERSION)
+
+
 def summary_v2_to_v3(summary: dict) -> dict:
     """A summary's placement named the launcher that ran the cell `backend` (local only)."""
     placement = summary.get("placement")
@@ -92,9 +105,9 @@ UNVERSIONED = {RESULTS_ROW: 2, VERDICT_DETAILS: 2}
 MIGRATIONS = {
     schema.SUMMARY_FILE: {1: summary_v1_to_v2, 2: summary_v2_to_v3},
     schema.CONFIG_FILE: {2: framework_v2_to_v3},
-    schema.ENV_FILE: {2: framework_v2_to_v3},
+    schema.ENV_FILE: {2: framework_v2_to_v3, 3: env_v3_to_v4},
     schema.MANIFEST_FILE: {2: manifest_v2_to_v3},
-    RESULTS_ROW: {2: framework_v2_to_v3},
+    RESULTS_ROW: {2: framework_v2_to_v3, 3: results_row_v3_to_v4},
 }
 
 
@@ -268,18 +281,12 @@ def _summary_fields(summary: dict, row: dict):
 
 
 def _env_fields(env: dict, row: dict):
-    row.update(tensorflow=env.get("tensorflow"), device_model=env.get("device_model"),
+    row[schema.FRAMEWORK_VERSION] = env.get(schema.FRAMEWORK_VERSION)
+    row.update(device_model=env.get("device_model"),
                host_cpu=env.get("host_cpu"),
                harness_commit=(env.get("harness") or {}).get("commit"))
     row[schema.MACHINE_FINGERPRINT] = (env.get("machine") or {}).get("fingerprint")
     row[schema.PRECISION_SUPPORT] = (env.get("precision") or {}).get("support")
-
-
-def cell_machine(cell_dir) -> dict | None:
-    """The machine record (bench.machine) of a cell's env.json; None for older records."""
-    if not (Path(cell_dir) / schema.ENV_FILE).is_file():
-        return None
-    return read_record(cell_dir, schema.ENV_FILE).get("machine")
 
 
 def cell_rows(paths) -> list[dict]:

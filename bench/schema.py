@@ -9,6 +9,8 @@ imports TensorFlow or pandas.
 
 from typing import NamedTuple
 
+from bench.frameworks import REFERENCE
+
 # 2: peak memory split into training and process (with kinds), first_batch_seconds, throughput
 #    `overall` and excluded windows, KID block sizes, per-optimizer skipped steps, and the
 #    seed `outcome` (digits | mode_collapse | not_converged) in place of the boolean `collapsed`.
@@ -16,7 +18,10 @@ from typing import NamedTuple
 #    config.json, env.json and results rows said `backend`, the spec axis `frameworks`, and
 #    `launcher` (local | ray: what ran the cell) in a summary's placement; results rows kept in
 #    the history carry a schema_version.
-SCHEMA_VERSION = 3
+# 4: every framework's version in one field, `framework_version` (env.json, results rows and the
+#    history), where a results row held TensorFlow's as `tensorflow` (null under JAX); config.json
+#    no longer repeats the resolved device (`tf_device`, `jax_device`: env.json's `device` says it).
+SCHEMA_VERSION = 4
 
 # Files of one cell directory.
 CONFIG_FILE = "config.json"
@@ -43,14 +48,15 @@ LATEST_LINK = "latest"
 # belongs to, so that two parts training the same coordinates stay apart.
 SEED = "seed"
 PART = "part"
-# the framework a cell trains under (bench.cell.framework): tensorflow or jax
+# the framework a cell trains under (bench.frameworks), and its version (env.json, results rows)
 FRAMEWORK = "framework"
+FRAMEWORK_VERSION = "framework_version"
 COORDINATES = (FRAMEWORK, "data", "device", "precision", "tf32", "xla", "batch_size", SEED)
 CONFIG_COORDINATES = tuple(k for k in COORDINATES if k != SEED)
 CELL_KEY = (PART, *COORDINATES)
 # What a record from before a coordinate existed means by its absence: every cell trained under
 # TensorFlow before the framework axis.
-COORDINATE_DEFAULTS = {FRAMEWORK: "tensorflow"}
+COORDINATE_DEFAULTS = {FRAMEWORK: REFERENCE}
 
 # Cell statuses. Only "ok" means the numbers in the summary are complete.
 STATUS_OK = "ok"
