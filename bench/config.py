@@ -9,17 +9,12 @@ import dataclasses
 import re
 from dataclasses import dataclass
 
-from bench import schema
+from bench import frameworks, schema
 from bench.errors import BenchError
 
 # stacked-mnist: three MNIST digits as an image's three channels, 1,000 modes (bench.datasets)
 DATASETS = ("mnist-5k", "mnist", "fashion-mnist", "stacked-mnist")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
-# The framework a cell trains under (bench.cell.framework): TensorFlow, the reference, or JAX
-# through Keras 3's JAX backend (the `jax` extra). Spelled here, beside the precisions, so that a
-# configuration is validated without importing either.
-FRAMEWORKS = ("tensorflow", "jax")
-JAX_PRECISIONS = ("float32", "mixed_bfloat16")
 # How seeds packed in one program are stepped (bench.cell.jax_packed): the device's choice, a
 # Python loop over the seeds inside one jit, or jax.vmap over their stacked states.
 PACKINGS = ("auto", "loop", "vmap")
@@ -55,9 +50,10 @@ class CellConfig:
     # TensorFloat-32 for float32 matmuls and convolutions on GPUs that have it (Ampere and newer):
     # None keeps TensorFlow's default (on), said explicitly in env.json; no effect on a CPU
     tf32: bool | None = None
-    framework: str = "tensorflow"
-    # JAX only: this many seeds of one configuration trained together, in one program (one
-    # process); each still gets its own cell directory and record (bench.cell.jax_packed)
+    # the framework it trains under (bench.frameworks: its rules are read from there)
+    framework: str = frameworks.REFERENCE
+    # this many seeds of one configuration trained together, in one program (one process), where
+    # the framework packs seeds; each still gets its own cell directory and complete record
     seeds_per_process: int = 1
     packing: str = "auto"
     # The tutorial's optimiser: Adam(1e-4) with Keras' default beta_1 = 0.9 for both networks.
@@ -85,6 +81,27 @@ class CellConfig:
 
 def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _framework_problems(cfg) -> list[str]:
+    """What the configuration asks of its framework that the framework does not do, read from
+    its row of bench.frameworks."""
+    if cfg.framework not in frameworks.FRAMEWORKS:
+        return [f"framework: expected one of {', '.join(frameworks.names())}, found "
+                f"{cfg.framework!r}"]
+    facts, p = frameworks.framework(cfg.framework), []
+    if cfg.precision in PRECISIONS and cfg.precision not in facts.precisions:
+        p.append(f"precision: expected one of {', '.join(facts.precisions)} under framework "
+                 f"{facts.name} ({facts.precision_gaps}), found {cfg.precision!r}")
+    if cfg.tf32 is not None and not facts.tf32:
+        p.append(f"tf32: a TensorFlow setting, meaningless under framework {facts.name}; leave "
+                 "it out")
+    if isinstance(cfg.seeds_per_process, int) and cfg.seeds_per_process > 1 and not facts.packing:
+        packers = [f.name for f in frameworks.FRAMEWORKS.values() if f.packing]
+        p.append(f"seeds_per_process: more than one seed in one program needs a framework that "
+                 f"packs seeds ({', '.join(packers)}), found {cfg.seeds_per_process} under "
+                 f"framework {facts.name!r}")
+    return p
 
 
 def config_problems(cfg) -> list[str]:
@@ -117,23 +134,8 @@ def config_problems(cfg) -> list[str]:
         positive_int("epochs", cfg.epochs)
     positive_int("log_every", cfg.log_every)
     positive_int("warmup_windows", cfg.warmup_windows, allow_zero=True)
-    if cfg.framework not in FRAMEWORKS:
-        p.append(f"framework: expected one of {', '.join(FRAMEWORKS)}, found {cfg.framework!r}")
-    elif cfg.framework == "jax":
-        if cfg.precision in PRECISIONS and cfg.precision not in JAX_PRECISIONS:
-            p.append(f"precision: expected one of {', '.join(JAX_PRECISIONS)} under framework jax "
-                     f"(loss-scaled float16 is implemented for TensorFlow only), found "
-                     f"{cfg.precision!r}")
-        if cfg.tf32 is not None:
-            p.append("tf32: a TensorFlow setting; leave it out under framework jax")
     positive_int("seeds_per_process", cfg.seeds_per_process)
-    if isinstance(cfg.seeds_per_process, int) and cfg.seeds_per_process > 1:
-        if cfg.framework != "jax":
-            p.append(f"seeds_per_process: more than one seed in one program needs framework jax, "
-                     f"found {cfg.seeds_per_process} under framework {cfg.framework!r}")
-        if cfg.eval_every:
-            p.append("eval_every: seeds packed in one program are evaluated at the end only "
-                     f"(final_n); found eval_every = {cfg.eval_every}")
+    p += _framework_problems(cfg)
     if cfg.packing not in PACKINGS:
         p.append(f"packing: expected one of {', '.join(PACKINGS)}, found {cfg.packing!r}")
     elif cfg.packing != "auto" and cfg.seeds_per_process == 1:

@@ -17,10 +17,6 @@ picks one backend a process, when first imported: one framework a process.
 
 from dataclasses import dataclass, field
 
-# How seeds packed in one program are stepped (bench.cell.jax_packed): the device's choice, a
-# Python loop over the seeds inside one jit, or jax.vmap over their stacked states.
-PACKINGS = ("auto", "loop", "vmap")
-
 
 @dataclass(frozen=True)
 class Framework:
@@ -44,7 +40,9 @@ class Framework:
     keeps_out: tuple = ()  # packages made unimportable in its processes (bench.imports)
     env_defaults: dict = field(default_factory=dict)  # set in its processes unless already set
     inference: str = ""  # "module:function": the instrument's forward pass on this backend
-    metrics_engine: str = "numpy"  # the instrument's metric functions: "tfgan" or "numpy"
+    # which implementation computes FID, KID and the classifier score (bench.evaluate.metrics):
+    # TF-GAN's where TensorFlow runs, their NumPy twins elsewhere
+    metrics_engine: str = "numpy"
 
 
 # TensorFlow pulls JAX in when it is installed (tensorflow/lite/python/util.py), and Keras its JAX
@@ -60,7 +58,7 @@ TENSORFLOW = Framework(
     runtime="bench.cell.tf_framework:TensorFlowRuntime",
     precisions=("float32", "mixed_float16", "mixed_bfloat16"), tf32=True,
     keeps_out=_JAX_FAMILY, env_defaults={"TF_CPP_MIN_LOG_LEVEL": "2"},
-    inference="bench.evaluate.inference:tensorflow_forward", metrics_engine="tfgan")
+    inference="bench.evaluate.inference:tensorflow_forward", metrics_engine="tf-gan")
 JAX = Framework(
     name="jax", label="JAX", keras_backend="jax", extra="jax", package="jax",
     versions=("jaxlib", "keras"), runtime="bench.cell.jax_framework:JaxRuntime",

@@ -1,30 +1,31 @@
-"""What a process imports: one framework a process, the other kept out.
+"""What a process imports: one framework a process, the others kept out, all read from the table
+of framework facts (bench.frameworks).
 
-TensorFlow imports JAX when it is installed (`tensorflow/lite/python/util.py`: `from jax import
-jit`, inside a try), and Keras then sets up its JAX side too: about 5 s of a `dcgan-bench score`
-process on the fast class, for nothing, since a TensorFlow process never uses JAX. Where both
-are installed (the `jax` extra, `tox -e py`), a process about to start TensorFlow calls
-`keep_jax_out()` first: importing JAX then raises ImportError, which TensorFlow's own import
-expects. One that already imported Keras or JAX is left as it is.
+Keras 3 picks its backend once a process, from KERAS_BACKEND, when it is first imported. A cell,
+calibration or `dcgan-bench train` process calls `start_framework(name)` before anything imports
+Keras: it sets the framework's backend and environment, keeps out what the table says (TensorFlow
+imports JAX when it is installed, `tensorflow/lite/python/util.py`, and Keras then sets up its
+JAX side too: about 5 s a process for nothing; a JAX process keeps TensorFlow out, so that it runs
+as on a GPU machine without TensorFlow and evaluates with the NumPy metrics), and imports the
+framework, so that its import is part of the process start the harness measures.
 
-The mirror: a process that runs JAX calls `keep_tensorflow_out()`, so that it runs as it would on
-a GPU machine that has no TensorFlow (Keras' `set_random_seed` would otherwise import TensorFlow to
-seed it, 5-10 s), and its evaluation uses the instrument's NumPy metrics (bench.evaluate.metrics).
+A command that trains nothing (`score`, `eval`, a calibration's evaluation) calls
+`prepare_keras()` instead, when it first needs Keras: the framework KERAS_BACKEND names, else the
+first of the table installed here. Nothing happens at import of this module.
 """
 
+import importlib
 import importlib.abc
 import importlib.util
 import os
 import sys
 
-KEPT_OUT = ("jax", "jaxlib", "flax")
-TENSORFLOW_PACKAGES = ("tensorflow", "tensorflow_gan", "tensorflow_probability", "tensorflow_hub",
-                       "tf_keras")
+from bench import frameworks
 
 
 class _KeepOut(importlib.abc.MetaPathFinder):
-    def __init__(self, packages=KEPT_OUT, process="TensorFlow"):
-        self.packages, self.process = packages, process
+    def __init__(self, packages, process):
+        self.packages, self.process = tuple(packages), process
 
     def find_spec(self, name, path=None, target=None):
         if name.split(".")[0] in self.packages:
@@ -32,25 +33,29 @@ class _KeepOut(importlib.abc.MetaPathFinder):
         return None
 
 
-def keep_jax_out():
-    """Make JAX unimportable in this process, before TensorFlow starts; a no-op where Keras or
-    JAX is already imported, Keras is set to run on JAX, or TensorFlow is not installed."""
-    if any(m in sys.modules for m in ("keras", *KEPT_OUT)) or \
-            os.environ.get("KERAS_BACKEND") == "jax" or \
-            any(isinstance(f, _KeepOut) for f in sys.meta_path):
+def keep_out(facts: frameworks.Framework):
+    """Make the packages `facts` keeps out unimportable in this process, before its framework
+    starts; a no-op where Keras or one of them is already imported (a process that started
+    otherwise stays as it is), or where they are already kept out."""
+    if "keras" in sys.modules or any(m in sys.modules for m in facts.keeps_out) or \
+            any(isinstance(f, _KeepOut) and f.packages == facts.keeps_out for f in sys.meta_path):
         return
-    if not _importable("tensorflow"):
-        return  # JAX alone here: it is what this process will use
-    sys.meta_path.insert(0, _KeepOut())
+    sys.meta_path.insert(0, _KeepOut(facts.keeps_out, facts.label))
 
 
-def keep_tensorflow_out():
-    """Make TensorFlow and its companions unimportable in this process, which runs JAX; a no-op
-    where TensorFlow is already imported."""
-    if "tensorflow" in sys.modules or \
-            any(isinstance(f, _KeepOut) and f.packages == TENSORFLOW_PACKAGES for f in sys.meta_path):
-        return
-    sys.meta_path.insert(0, _KeepOut(TENSORFLOW_PACKAGES, "JAX"))
+def start_framework(name: str):
+    """Make this process's Keras run on framework `name`, keep out what it keeps out, and import
+    it: call before keras is first imported. A framework not installed is left for the runtime to
+    report (a BenchError naming the extra, before anything is written)."""
+    facts = frameworks.framework(name)
+    os.environ["KERAS_BACKEND"] = facts.keras_backend
+    for key, value in facts.env_defaults.items():
+        os.environ.setdefault(key, value)
+    keep_out(facts)
+    try:
+        importlib.import_module(facts.package)
+    except ImportError:
+        pass
 
 
 def _importable(name: str) -> bool:
@@ -62,33 +67,38 @@ def _importable(name: str) -> bool:
 
 def prepare_keras():
     """Before Keras is first imported by a command that is not a training cell (`score`, `eval`,
-    a report's figures): Keras on TensorFlow where TensorFlow is installed (JAX kept out), on JAX
-    where only JAX is (a JAX-only install: Keras' own default, TensorFlow, is not there), or
-    on what KERAS_BACKEND says. A no-op once Keras is imported."""
+    a report's figures): Keras on the framework KERAS_BACKEND names, or on the first framework of
+    the table installed here (the reference, then JAX: a JAX-only install runs on JAX), the
+    others kept out. A no-op once Keras is imported."""
     if "keras" in sys.modules:
         return
     backend = os.environ.get("KERAS_BACKEND")
-    if backend is None and not _importable("tensorflow"):
-        if not _importable("jax"):
+    if backend is None:
+        installed = [f for f in frameworks.FRAMEWORKS.values() if _importable(f.package)]
+        if not installed:
             from bench.errors import BenchError
 
-            raise BenchError("the instrument and the models run on Keras with TensorFlow or "
-                             "JAX, and neither is installed: pip install -e '.[tensorflow]' "
-                             "(or '.[jax]')")
-        backend = os.environ["KERAS_BACKEND"] = "jax"
-    if backend in ("tensorflow", "jax") and not _importable(backend):
-        from bench.errors import BenchError
-
-        raise BenchError(f"KERAS_BACKEND={backend}, but {backend} is not installed here: pip "
-                         f"install -e '.[{backend}]', or unset KERAS_BACKEND")
-    if backend == "jax":
-        keep_tensorflow_out()
+            raise BenchError("the instrument and the models run on Keras with one of "
+                             f"{', '.join(f.label for f in frameworks.FRAMEWORKS.values())}, and "
+                             "none is installed: pip install -e '.[" +
+                             frameworks.FRAMEWORKS[frameworks.REFERENCE].extra + "]'")
+        facts = installed[0]
     else:
-        keep_jax_out()
+        try:
+            facts = frameworks.for_backend(backend)
+        except KeyError:
+            return  # a Keras backend no framework of ours runs on: Keras says what it makes of it
+        if not _importable(facts.package):
+            from bench.errors import BenchError
+
+            raise BenchError(f"KERAS_BACKEND={backend}, but {facts.package} is not installed "
+                             f"here: pip install -e '.[{facts.extra}]', or unset KERAS_BACKEND")
+    os.environ["KERAS_BACKEND"] = facts.keras_backend
+    keep_out(facts)
 
 
 def keras_backend() -> str:
-    """The backend Keras runs on in this process ("tensorflow" or "jax"), Keras imported."""
+    """The backend Keras runs on in this process, Keras imported."""
     prepare_keras()
     import keras
 

@@ -16,7 +16,7 @@ Nothing here imports TensorFlow or pandas.
 import json
 from pathlib import Path
 
-from bench import outcome_rule, records, schema
+from bench import frameworks, outcome_rule, records, schema
 from bench.errors import BenchError
 
 
@@ -55,16 +55,17 @@ def framework_v2_to_v3(record: dict) -> dict:
 
 
 def env_v3_to_v4(env: dict) -> dict:
-    """env.json: the framework's version in `framework_version`. Schema 3 held it under the
-    framework's own name among the versions (`"tensorflow": "2.21.0"`, `"jax": "0.10.2"`)."""
+    """env.json: the framework's version in `framework_version`. Schema 3 held it only under the
+    framework's own name, among the other packages' versions."""
     name = env.get(schema.FRAMEWORK) or schema.COORDINATE_DEFAULTS[schema.FRAMEWORK]
     return {**env, schema.FRAMEWORK_VERSION: env.get(name)}
 
 
 def results_row_v3_to_v4(row: dict) -> dict:
-    """A results row held TensorFlow's version in a column `tensorflow`, null under JAX: the
-    framework's version is `framework_version` (a JAX row's stays null: schema 3 never had it)."""
-    return _renamed(row, "tensorflow", schema.FRAMEWORK_VERSION)
+    """A results row held the reference framework's version in a column named after it
+    (`tensorflow`), null under any other: the framework's version is `framework_version` (another
+    framework's row stays null: schema 3 never had it)."""
+    return _renamed(row, frameworks.REFERENCE, schema.FRAMEWORK_VERSION)
 
 
 def summary_v2_to_v3(summary: dict) -> dict:

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 from nights import GOLDEN, craft_night
 
+from bench import schema
 from bench.analysis import compare, history, quality, throughput
 from bench.analysis.runs import run_dir_to_run
 from bench.cli import main
@@ -181,10 +182,10 @@ def test_changed_numerics_are_listed_per_cell(tmp_path):
                   for c in result["numerics"]["changes"]) == [
         (CELL, "final_classifier_score", 8.2, 8.3), (CELL, "final_fid", 40.0, 40.25)]
     # another TensorFlow: seeds are not expected to repeat, and nothing is listed
-    b.results["tensorflow"] = "2.99.0"
+    b.results[schema.FRAMEWORK_VERSION] = "2.99.0"
     result = compare.compare_runs(a, b)
-    assert not result["numerics"]["expected"] and "TensorFlow and device differ" in \
-        result["numerics"]["why"]
+    assert not result["numerics"]["expected"] and "the framework's version or the device " \
+        "differs" in result["numerics"]["why"]
 
 
 def test_a_newly_failing_cell_is_a_regression(tmp_path):

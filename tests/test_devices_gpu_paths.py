@@ -233,7 +233,7 @@ class FakeAsyncStep:
 @pytest.mark.parametrize("log_every", [5, 50])
 def test_throughput_on_an_asynchronous_device_is_its_queue_rate(tmp_path, monkeypatch, log_every):
     from bench.cell import loop, timing
-    from bench.cell.framework import OneSeed
+    from bench.cell.runtime import OneSeed
 
     clock = VirtualClock()
     monkeypatch.setattr(loop, "time", types.SimpleNamespace(perf_counter=clock.perf_counter,
@@ -245,7 +245,7 @@ def test_throughput_on_an_asynchronous_device_is_its_queue_rate(tmp_path, monkey
         step = FakeAsyncStep(clock, host=0.0004, device=0.002)
         out = tmp_path / f"{log_every}-{overlap}"
         out.mkdir()
-        log = timing.WindowLog(out, cfg, step)
+        log = timing.WindowLog(out, cfg, step.loss_scales)
         log.add_first(np.array([0.7, 1.3, 0.5, 0.4]))
         loop.run_windows(OneSeed(step), [iter(range(10 ** 6))], [log],
                          loop.FixedWindows(2000, log_every), overlap=overlap)

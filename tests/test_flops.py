@@ -42,10 +42,12 @@ def test_step_flops_and_achieved_rate():
 def test_analytic_count_matches_tensorflows_count_of_live_ops():
     from flops_profile import traced_step_flops
 
-    from bench.cell.tf_framework import TensorFlowFramework
+    from bench.cell.runtime import make_runtime
     from bench.config import CellConfig
 
-    _, step = TensorFlowFramework().build(CellConfig(batch_size=16), "/CPU:0")
+    cfg = CellConfig(batch_size=16)
+    runtime = make_runtime(cfg.framework)
+    _, step = runtime.build(cfg, runtime.device(cfg))
     counted = traced_step_flops(step, 16)
     analytic = flops.train_step_flops_per_image()
     assert counted["live_dense_and_conv"] == analytic

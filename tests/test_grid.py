@@ -416,8 +416,8 @@ def test_packed_seeds_outside_jax_or_on_ray_are_refused_before_anything_is_writt
     r = _run_grid(_spec(tmp_path, PACKED.format(frameworks='["tensorflow", "jax"]')),
                   "--out", tmp_path / "out")
     assert r.returncode == 2
-    assert ("seeds_per_process: more than one seed in one program needs framework jax, found 2 "
-            "under framework 'tensorflow'") in r.stderr
+    assert ("seeds_per_process: more than one seed in one program needs a framework that packs "
+            "seeds (jax), found 2 under framework 'tensorflow'") in r.stderr
     r = _run_grid(_spec(tmp_path, PACKED.format(frameworks='["jax"]')), "--out", tmp_path / "out",
                   "--launcher", "ray")
     assert r.returncode == 2, r.stderr

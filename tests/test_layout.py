@@ -369,7 +369,8 @@ def test_golden_records_are_what_make_golden_writes(tmp_path):
 
 
 # Test modules named for no one module or command, each with why.
-CROSS_CUTTING_TESTS = {"layout": "the package's seams: every module, imports and records"}
+CROSS_CUTTING_TESTS = {"layout": "the package's seams: every module, imports and records",
+                       "howto": "each docs/how-to page, done as it says on a copy of the package"}
 
 
 def _test_subject(stem: str, names: set[str]) -> str | None:

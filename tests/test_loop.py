@@ -94,10 +94,12 @@ def test_every_cell_kind_records_the_same_phases_and_fields(trained):
     assert summaries["packed"]["packed"]["seeds_per_process"] == 2
     # one env.json builder: the same fields under either framework, each naming its own
     envs = {kind: rundirs.read_record(trained[kind], schema.ENV_FILE) for kind in ("tf", "jax")}
-    versions = {"tensorflow": ("cuda_build", "cudnn_build", "is_cuda_build"),
-                "jax": ("jax", "jaxlib")}  # each framework's own build facts
+    versions = {"tensorflow": ("tensorflow", "cuda_build", "cudnn_build", "is_cuda_build"),
+                "jax": ("jax", "jaxlib")}  # each framework's own version and build facts
     assert set(envs["tf"]) - set(versions["tensorflow"]) == set(envs["jax"]) - set(versions["jax"])
     assert envs["tf"]["framework"] == "tensorflow" and envs["jax"]["framework"] == "jax"
+    assert envs["tf"]["framework_version"] == envs["tf"]["tensorflow"]
+    assert envs["jax"]["framework_version"] == envs["jax"]["jax"]
     assert envs["tf"]["machine"]["fingerprint"] == envs["jax"]["machine"]["fingerprint"]
 
 

@@ -196,8 +196,7 @@ def test_absent_gpu_exits_2_and_writes_nothing(tmp_path, capsys):
 def test_gpu_cell_trains_on_the_gpu_and_reads_its_allocator(tmp_path):
     summary = run_cell(dataclasses.replace(SMALL, device="gpu"), tmp_path / "g")
     assert summary["status"] == "ok", summary.get("reason")
-    config = records.read_json_record(tmp_path / "g" / schema.CONFIG_FILE)
-    assert config["tf_device"] == "/GPU:0"
+    assert records.read_json_record(tmp_path / "g" / schema.ENV_FILE)["device"] == "/GPU:0"
     # schema 2's keys: the allocator's peak while training, the first step's apart
     assert summary[schema.PEAK_MEMORY_TRAIN_KIND] == "gpu_allocator"
     assert summary[schema.PEAK_MEMORY_TRAIN_BYTES] > 0

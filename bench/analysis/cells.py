@@ -8,7 +8,7 @@ that vary among the cells at hand, so panel titles and table rows stay short.
 import numpy as np
 import pandas as pd
 
-from bench import schema
+from bench import frameworks, schema
 from bench.analysis.results import load_results
 from bench.schema import CONFIG_COORDINATES, COORDINATES, PART
 
@@ -50,7 +50,7 @@ def value_label(key, value) -> str:
     if key == "tf32":
         return "TF32 on" if bool(value) else "TF32 off"
     if key == schema.FRAMEWORK:
-        return "TensorFlow" if value == "tensorflow" else "JAX" if value == "jax" else str(value)
+        return frameworks.label(value)
     if key == "batch_size":
         return f"bs {int(value)}"
     if key == PART:

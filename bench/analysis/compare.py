@@ -8,7 +8,7 @@ seeds are its repeats.
   least the night-to-night noise measured on real A/A nights.
 - Quality (bench.analysis.quality): final FID, classifier score and collapse across seeds, their
   own family at alpha 0.05, decided exactly, with effect sizes and intervals beside every p.
-- Numerics: with the same TensorFlow, device and machine, a seed repeats its final metrics
+- Numerics: with the same framework version, device and machine, a seed repeats its final metrics
   exactly on these machines; any difference is listed per cell as `numerics changed`.
 - Cells missing from one run or not ok in either are listed, never dropped; a cell ok in the
   baseline and failing in the candidate is a regression.
@@ -29,7 +29,7 @@ from bench.analysis.throughput import MARGIN, throughput_verdicts
 from bench.errors import BenchError
 from bench.schema import VERDICT_OK, VERDICT_REGRESSION
 
-# Final metrics a repeated seed must reproduce exactly (same TensorFlow, same device).
+# Final metrics a repeated seed must reproduce exactly (same framework version, same device).
 REPEATED_METRICS = tuple(schema.final_column(m.key) for m in schema.metrics_with(schema.REPEATED))
 FAILING = (schema.STATUS_FAILED, schema.STATUS_DIVERGED, schema.STATUS_MISSING,
            schema.STATUS_UNREADABLE)
@@ -94,21 +94,23 @@ def matched_pairs(baseline: Run, candidate: Run) -> pd.DataFrame:
 
 
 def numerics(baseline: Run, candidate: Run, pairs: pd.DataFrame, same_machine=True) -> dict:
-    """Whether each seed repeated its final metrics, where it is expected to (same TensorFlow,
-    device and machine): `expected`, `why`, and `changes` (cell, metric, baseline, candidate)."""
+    """Whether each seed repeated its final metrics, where it is expected to (same framework
+    version, device and machine; the framework itself is a coordinate of the pairing):
+    `expected`, `why`, and `changes` (cell, metric, baseline, candidate)."""
     both_ok = pairs[pairs["matched"] & (pairs["status_b"] == schema.STATUS_OK)
                     & (pairs["status_c"] == schema.STATUS_OK)
                     & pairs[f"{schema.FINAL_N}_b"].notna() & pairs[f"{schema.FINAL_N}_c"].notna()]
     environments = {side: sorted({(str(t), str(d)) for t, d in zip(
-        both_ok.get(f"tensorflow_{side}", []), both_ok.get(f"device_model_{side}", []))})
-        for side in ("b", "c")}
+        both_ok.get(f"{schema.FRAMEWORK_VERSION}_{side}", []),
+        both_ok.get(f"device_model_{side}", []))}) for side in ("b", "c")}
     if both_ok.empty:
         return {"expected": False, "why": "no cell has a final evaluation in both runs",
                 "changes": [], "cells": 0}
     if environments["b"] != environments["c"]:
         return {"expected": False, "changes": [], "cells": len(both_ok),
-                "why": f"TensorFlow and device differ (baseline {environments['b']}, candidate "
-                       f"{environments['c']}): final metrics are not expected to repeat"}
+                "why": f"the framework's version or the device differs (baseline "
+                       f"{environments['b']}, candidate {environments['c']}): final metrics are "
+                       "not expected to repeat"}
     if not same_machine:
         return {"expected": False, "changes": [], "cells": len(both_ok),
                 "why": "the machines differ (another instruction set rounds differently): final "
@@ -121,7 +123,7 @@ def numerics(baseline: Run, candidate: Run, pairs: pd.DataFrame, same_machine=Tr
                 changes.append({"cell": row["cell_id"], "metric": column, "baseline": b,
                                 "candidate": c})
     return {"expected": True, "changes": changes, "cells": len(both_ok),
-            "why": "same TensorFlow and device: each seed is expected to repeat its final "
+            "why": "same framework version and device: each seed is expected to repeat its final "
                    "metrics exactly"}
 
 

@@ -83,16 +83,15 @@ def calibrate_evaluation(cfg) -> dict | None:
     untrained generator: loading the instrument, then fixed + per-sample seconds from two sample
     counts. None where the instrument cannot run in this process."""
     from bench.cell import models
-    from bench.cell.frameworks import make_framework
     from bench.cell.periodic import Evaluations
+    from bench.cell.runtime import make_runtime
     from bench.config import MIN_EVAL_SAMPLES
     from bench.datasets import channels
 
-    fw = make_framework(cfg.framework)
+    fw = make_runtime(cfg.framework)
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        evals = Evaluations(cfg, fw, models.make_generator(channels(cfg.data)), None,
-                            Path(tmp))
+        evals = Evaluations(cfg, fw, models.make_generator(channels(cfg.data)), Path(tmp))
     if evals.pending:
         return None
     load_seconds = time.perf_counter() - t0

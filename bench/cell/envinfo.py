@@ -14,6 +14,7 @@ from pathlib import Path
 
 import bench
 from bench import machine as machine_info
+from bench import schema
 
 # Environment variables that can change a framework's numbers or speed. An allow-list: a bare
 # "TF_" prefix would also record Terraform's TF_CLI_*/TF_VAR_* settings.
@@ -47,8 +48,8 @@ def host_cpu_model() -> str:
 
 
 def environment(fw, device, cfg) -> dict:
-    """env.json of a cell on `device` under framework `fw` (bench.cell.framework), the one
-    builder for every framework: the framework describes its versions, device and GPU; the host,
+    """env.json of a cell on `device` under runtime `fw` (bench.cell.runtime), the one builder
+    for every framework: the framework describes its versions, device model and GPU; the host,
     harness, machine fingerprint and precision support are said the same way for all."""
     import numpy
     import scipy
@@ -57,12 +58,13 @@ def environment(fw, device, cfg) -> dict:
     machine = machine_info.with_fingerprint({**machine_info.host_machine(), **facts["machine"]})
     kind = "cpu" if facts["gpu"] is None or facts["gpu"].get("name") is None else "gpu"
     return {
-        "framework": fw.name,
+        schema.FRAMEWORK: fw.name,
+        schema.FRAMEWORK_VERSION: facts["versions"][fw.facts.package],
         "python": sys.version.split()[0],
         **facts["versions"],
         "numpy": numpy.__version__,
         "scipy": scipy.__version__,
-        "device": facts["device"],
+        "device": device.description,
         "device_model": facts["device_model"],
         "gpus_visible": facts["gpus_visible"],
         "host_cpu": host_cpu_model(),

@@ -76,6 +76,9 @@ def load_generator(path, precision: str = "float32", channels: int = 1):
     """The saved generator (of `channels` image channels), built under the precision it trained
     with, so that re-evaluating a mixed-precision cell computes its samples as the cell's final
     evaluation did."""
+    from bench.imports import prepare_keras
+
+    prepare_keras()  # `eval` starts no framework: Keras on what is installed, the others kept out
     import keras
 
     previous = keras.mixed_precision.global_policy().name

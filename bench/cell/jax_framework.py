@@ -1,5 +1,5 @@
-"""JAX through Keras 3 (bench.cell.framework): the same models and update, no TensorFlow needed
-to train.
+"""JAX through Keras 3, the JAX framework's runtime (bench.cell.runtime): the same models and
+update, no TensorFlow needed to train.
 
 What differs from TensorFlow:
 - devices are JAX's (`cpu`, `gpu`, `gpu:N`), named jax:<platform>:<id> in the record;
@@ -21,7 +21,7 @@ for that; kept out, it is skipped.)
 
 import numpy as np
 
-from bench.cell.framework import JAX, Framework
+from bench.cell.runtime import Runtime
 from bench.errors import BenchError
 
 
@@ -38,24 +38,48 @@ def numpy_batches(images: np.ndarray, batch_size: int, seed: int):
             yield data[order[start:start + batch_size]]
 
 
-class JaxFramework(Framework):
-    name = JAX
+class JaxDevice:
+    """A JAX device and what it says (bench.cell.runtime.Device)."""
 
-    def resolve_device(self, cfg):
+    def __init__(self, device):
+        self.jax_device = device
+        self.description = f"jax:{device.platform}:{device.id}"
+        self.asynchronous = device.platform == "gpu"
+
+    def placement(self):
+        import jax
+
+        return jax.default_device(self.jax_device)
+
+    def memory(self):
+        from bench.cell.devices import GPU_ALLOCATOR, MemoryPeaks
+
+        if not self.asynchronous:
+            return MemoryPeaks("/CPU:0")
+        device = self.jax_device
+        peaks = MemoryPeaks("/CPU:0", read=lambda: int(device.memory_stats()["peak_bytes_in_use"]),
+                            reset=lambda: None)
+        peaks.kind, peaks.train_reset = GPU_ALLOCATOR, False
+        return peaks
+
+
+class JaxRuntime(Runtime):
+    def device(self, cfg) -> JaxDevice:
         try:
             import jax
         except ImportError:
-            raise BenchError("framework jax needs JAX, an optional extra: pip install -e "
-                             "'.[jax]'", field="framework") from None
+            raise BenchError(f"framework {self.name} needs JAX, an optional extra: pip install "
+                             f"-e '.[{self.facts.extra}]'", field="framework") from None
         import keras
 
-        if keras.backend.backend() != "jax":
-            raise BenchError(f"framework jax asked for, but Keras in this process runs on "
-                             f"{keras.backend.backend()} (it picks one backend a process, from "
-                             "KERAS_BACKEND, when first imported): run the cell in a fresh "
-                             "process (dcgan-bench train --framework jax)", field="framework")
+        if keras.backend.backend() != self.facts.keras_backend:
+            raise BenchError(f"framework {self.name} asked for, but Keras in this process runs "
+                             f"on {keras.backend.backend()} (it picks one backend a process, "
+                             "from KERAS_BACKEND, when first imported): run the cell in a fresh "
+                             f"process (dcgan-bench train --framework {self.name})",
+                             field="framework")
         if cfg.device == "cpu":
-            return jax.devices("cpu")[0]
+            return JaxDevice(jax.devices("cpu")[0])
         index = 0 if cfg.device == "gpu" else int(cfg.device.split(":", 1)[1])
         try:
             gpus = jax.devices("gpu")
@@ -66,10 +90,7 @@ class JaxFramework(Framework):
 
             raise BenchError(f"device {cfg.device!r} asked for, but JAX sees {len(gpus)} GPU(s); "
                              f"{jax_install_hint()}", field="device")
-        return gpus[index]
-
-    def device_record(self, device) -> dict:
-        return {"jax_device": f"jax:{device.platform}:{device.id}"}
+        return JaxDevice(gpus[index])
 
     def describe(self, device, cfg) -> dict:
         import jax
@@ -79,67 +100,42 @@ class JaxFramework(Framework):
         from bench.cell.envinfo import host_cpu_model
         from bench.cell.gpuinfo import jax_gpu_record
 
-        gpu = jax_gpu_record(device) if device.platform == "gpu" else None
-        try:
-            gpus_visible = len(jax.devices("gpu"))
-        except RuntimeError:
-            gpus_visible = 0
+        gpu = jax_gpu_record(device.jax_device) if device.asynchronous else None
         return {
-            "versions": {"jax": jax.__version__, "jaxlib": jaxlib.__version__,
-                         "keras": keras.__version__, "tensorflow": None},
-            "device": f"jax:{device.platform}:{device.id}",
-            "device_model": device.device_kind if gpu else host_cpu_model(),
-            "gpus_visible": gpus_visible, "gpu": gpu,
+            "versions": {self.facts.package: jax.__version__, "jaxlib": jaxlib.__version__,
+                         "keras": keras.__version__},
+            "device_model": device.jax_device.device_kind if gpu else host_cpu_model(),
+            "gpus_visible": self.gpus_visible(), "gpu": gpu,
             # a GPU cell's speed is its GPU's: in the fingerprint, as TensorFlow's cells put it
             "machine": {"gpu": {k: gpu[k] for k in ("name", "compute_capability", "mig")}}
             if gpu else {},
             "tf32": {"setting": "not applicable", "enabled": None,
                      "why": "a TensorFlow setting; JAX's float32 matmul precision is its default"}}
 
-    def memory(self, device):
-        from bench.cell.devices import GPU_ALLOCATOR, MemoryPeaks
-
-        if device.platform != "gpu":
-            return MemoryPeaks("/CPU:0")
-        peaks = MemoryPeaks("/CPU:0", read=lambda: int(device.memory_stats()["peak_bytes_in_use"]),
-                            reset=lambda: None)
-        peaks.kind, peaks.train_reset = GPU_ALLOCATOR, False
-        return peaks
-
-    def build(self, cfg, device):
+    def gpus_visible(self) -> int:
         import jax
 
+        try:
+            return len(jax.devices("gpu"))
+        except RuntimeError:  # no GPU backend in this JAX install
+            return 0
+
+    def build(self, cfg, device):
         from bench.cell import models
         from bench.cell.jax_step import JaxTrainStep
 
-        with jax.default_device(device):
+        with device.placement():
             generator, discriminator, gen_opt, disc_opt = models.seeded_models(cfg)
             step = JaxTrainStep(generator, discriminator, gen_opt, disc_opt,
                                 batch_size=cfg.batch_size, xla=cfg.xla, seed=cfg.seed)
         return generator, step
 
-    def packing(self, cfg, device) -> str:
-        from bench.cell.jax_packed import packing_for
-
-        return packing_for(device.platform, cfg.packing)
-
     def program(self, steps, cfg, device):
         if len(steps) == 1:
             return super().program(steps, cfg, device)
-        from bench.cell.jax_packed import PackedSteps
+        from bench.cell.jax_packed import PackedSteps, packing_for
 
-        return PackedSteps(steps, cfg.xla, self.packing(cfg, device))
+        return PackedSteps(steps, cfg.xla, packing_for(device.jax_device.platform, cfg.packing))
 
     def batches(self, split, cfg):
         return numpy_batches(split.images, cfg.batch_size, cfg.seed)
-
-    def placement(self, device):
-        import jax
-
-        return jax.default_device(device)
-
-    def asynchronous(self, device) -> bool:
-        return device.platform == "gpu"
-
-    def write_back(self, step):
-        step.write_back()

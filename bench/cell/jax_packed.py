@@ -1,15 +1,17 @@
 """Seeds packed into one program: K seeds of one JAX configuration trained by one jitted function.
 
 The one loop (bench.cell.loop) steps K seeds through this program as it steps one seed through
-its own step (bench.cell.framework.OneSeed). A seed study needs many seeds of one
-configuration, and on a GPU this small model at batch 64 leaves most of the chip idle: K seeds
-stepped together may cost little more than one (not yet measured on a GPU:
-runs/grids/gpu-check-jax.toml measures it). Each seed keeps
+its own step (bench.cell.runtime.OneSeed). A seed study needs many seeds of one configuration,
+and on a GPU this small model at batch 64 leaves most of the chip idle. Measured on an H200
+(docs/gpus-and-jax.md): one seed at batch 64 trained at 29,135 images/s, 8 seeds packed by
+`vmap` at 34,015 for the process, 1.17 times one seed. Each seed keeps
 everything it would have alone: its own initial weights, noise key, batch order, cell directory
-and complete record, and the same trajectory (tests/test_jax_framework.py: K = 1 and K = 4 give the same
-losses per seed). What the seeds share is the time: a window's seconds are the program's, so
-each seed's images/s is its own images over that shared time, and the record says so
-(`packed`: the seeds, the per-process images/s).
+and complete record, and the same trajectory (tests/test_jax_framework.py: K = 1 and K = 4 give
+the same losses per seed; periodic evaluations of a packed seed equal its evaluations alone).
+The program owns the seeds' state: `write_back(k)` puts seed k's into its own Keras variables
+before that seed is evaluated, sampled or saved. What the seeds share is the time: a window's
+seconds are the program's, so each seed's images/s is its own images over that shared time, and
+the record says so (`packed`: the seeds, the per-process images/s).
 
 How the K steps are put in one program is chosen per device (AUTO_PACKING) or by a part's
 `packing`: a Python loop over the seeds inside one `jax.jit` keeps every convolution a plain one;
@@ -30,19 +32,18 @@ def packing_for(platform: str, packing: str) -> str:
 
 
 class PackedSteps:
-    """K seeds' states stepped by one jitted function: call with K batches, get (K, 4) outputs.
-    `packing`: a Python loop over the seeds inside the function, or jax.vmap over their stacked
-    states."""
+    """K seeds' states stepped by one jitted function (a bench.cell.runtime.Program): call with
+    K batches, get (K, 4) outputs. `packing`: a Python loop over the seeds inside the function,
+    or jax.vmap over their stacked states. Every seed's step shares one `update` (one
+    configuration: the same networks and optimisers, each seed its own state)."""
 
     def __init__(self, steps, xla: bool, packing: str = "loop"):
         import jax
         import jax.numpy as jnp
 
-        from bench.cell.jax_step import losses_and_grads, make_update
+        from bench.cell.jax_step import traced
 
-        first = steps[0]
-        core = losses_and_grads(first.generator, first.discriminator)
-        update = make_update(core, first.gen_opt, first.disc_opt, first.batch_size)
+        update = steps[0].update
         self.steps, self.packing = steps, packing
         if packing == "vmap":
             # one state whose every array has a leading seed axis; seeds never mix (each row
@@ -59,23 +60,29 @@ class PackedSteps:
                 results = [update(state, images) for state, images in zip(states, batches)]
                 return [r[0] for r in results], jnp.stack([r[1] for r in results])
 
-        self._fn = jax.jit(packed) if xla else packed
-        self.tracing_count = 1
+        self._fn, self._traces = traced(packed, xla)
+
+    @property
+    def tracing_count(self) -> int | None:
+        return self._traces()
 
     def __call__(self, batches):
         self.states, outputs = self._fn(self.states, batches)
         return outputs
 
-    def seed_states(self) -> list:
-        """Each seed's state, as its own JaxTrainStep holds one."""
+    def loss_scales(self, k: int) -> dict:
+        return self.steps[k].loss_scales()
+
+    def seed_state(self, k: int):
+        """Seed k's state, as its own JaxTrainStep holds one."""
         if self.packing == "vmap":
             import jax
 
-            return [jax.tree.map(lambda x, k=k: x[k], self.states) for k in range(len(self.steps))]
-        return list(self.states)
+            return jax.tree.map(lambda x: x[k], self.states)
+        return self.states[k]
 
-    def hand_back(self):
-        """Each seed's own step holds its trained state again (the framework then writes it
-        into that seed's Keras variables)."""
-        for step, state in zip(self.steps, self.seed_states()):
-            step.state = state
+    def write_back(self, k: int):
+        """Seed k's trained state into its own step, then into that seed's Keras variables."""
+        step = self.steps[k]
+        step.state = self.seed_state(k)
+        step.write_back()

@@ -14,16 +14,18 @@ Pitfalls this handles (each measured when the backend was tried):
 - Identical seeds give different random streams under TensorFlow and JAX: the backends agree in
   distribution; step by step only from injected noise and masks (tests/test_jax_framework.py).
 - `xla` means `jax.jit` on or off (off: op by op), as it means `jit_compile` under TensorFlow.
-- Several seeds in one program (`PackedSteps`): one jitted function steps every seed's state; a
-  Python loop over the seeds inside the jit keeps each convolution a plain one (jax.vmap turns
-  them into grouped convolutions, which XLA:CPU runs 25-40 times slower per seed).
+- Several seeds in one program (bench.cell.jax_packed): one jitted function steps every seed's
+  `update` over its state; a Python loop over the seeds inside the jit keeps each convolution a
+  plain one (jax.vmap turns them into grouped convolutions, which XLA:CPU runs 25-40 times slower
+  per seed).
+- JAX retraces silently (a new shape or dtype compiles a new program): traces are counted where
+  they happen, inside the traced function, so that the loop's retrace warning is real. Op by op
+  (`xla` off) nothing is traced and the count is None.
 """
 
 import numpy as np
 
 from bench.cell import models
-
-PRECISIONS = ("float32", "mixed_bfloat16")  # mixed_float16's loss scaling is TensorFlow's here
 
 
 def losses_and_grads(generator, discriminator):
@@ -58,22 +60,24 @@ def losses_and_grads(generator, discriminator):
 
 class JaxTrainStep:
     """A jitted (or op-by-op) training step over fixed models and optimizers, its state explicit;
-    call it with one image batch, like bench.cell.step.TrainStep."""
+    call it with one image batch, like bench.cell.step.TrainStep. `update(state, images)` is the
+    pure step every seed of this configuration shares (bench.cell.jax_packed)."""
 
     def __init__(self, generator, discriminator, gen_opt, disc_opt, *, batch_size: int,
                  xla: bool, seed: int):
-        import jax
-
         self.generator, self.discriminator = generator, discriminator
         self.gen_opt, self.disc_opt = gen_opt, disc_opt
-        self.batch_size = batch_size
         gen_opt.build(generator.trainable_variables)
         disc_opt.build(discriminator.trainable_variables)
         self.state = initial_state(generator, discriminator, gen_opt, disc_opt, seed)
-        core = losses_and_grads(generator, discriminator)
-        update = make_update(core, gen_opt, disc_opt, batch_size)
-        self._fn = jax.jit(update) if xla else update
-        self.tracing_count = 1  # jax retraces silently; a shape never changes in a cell
+        self.update = make_update(losses_and_grads(generator, discriminator), gen_opt, disc_opt,
+                                  batch_size)
+        self.xla = xla
+        self._fn, self.traces = traced(self.update, xla)
+
+    @property
+    def tracing_count(self) -> int | None:
+        return self.traces() if self.xla else None
 
     def __call__(self, images):
         self.state, outputs = self._fn(self.state, images)
@@ -90,6 +94,22 @@ class JaxTrainStep:
     def write_back(self):
         """Put the trained state into the Keras variables (before saving or sampling)."""
         write_back(self.state, self.generator, self.discriminator, self.gen_opt, self.disc_opt)
+
+
+def traced(fn, xla: bool):
+    """(fn jitted when `xla`, else fn itself; a function giving how often it was traced). The
+    count is taken inside the function, which runs in Python once a trace."""
+    import jax
+
+    if not xla:
+        return fn, lambda: None
+    count = [0]
+
+    def counted(*args):
+        count[0] += 1
+        return fn(*args)
+
+    return jax.jit(counted), lambda: count[0]
 
 
 def initial_state(generator, discriminator, gen_opt, disc_opt, seed: int) -> tuple:

@@ -1,5 +1,5 @@
 """The one training loop: K seeds of one configuration stepped as one program (K = 1: a cell),
-under any framework (bench.cell.framework), in log windows, through timing phases, with
+under any framework (bench.cell.runtime), in log windows, through timing phases, with
 evaluations between windows. Every cell kind (TensorFlow, JAX, seeds packed in one JAX program)
 and the calibration (bench.cell.calibrate) train through `train`; benchmarks time `run_windows`.
 
@@ -16,6 +16,7 @@ Timing rules (the numbers users compare):
 - Where the time went is `phase_seconds`: setup, compile, train, periodic_eval, save,
   final_eval, teardown (bench.cell.train adds what no phase accounts for).
 - The step is traced once; a retrace afterwards (a shape or dtype change) is a summary warning.
+  Where nothing is traced (JAX op by op) `retraces` is None: the warning does not apply.
 """
 
 import time
@@ -111,24 +112,25 @@ def run_windows(program, feeds, logs, plan, *, seeds=(0,), evals=(), eval_every=
 
 
 def train(fw, cfgs, split, device, out_dirs, memory, plan, on_window=None) -> list[dict]:
-    """Train the seeds `cfgs` (one configuration) as one program on `device` into `out_dirs`,
-    through the windows of `plan`; each seed's summary fields. Raises Diverged on a non-finite
-    loss; any other exception is the caller's to record."""
+    """Train the seeds `cfgs` (one configuration) as one program under runtime `fw`
+    (bench.cell.runtime) on `device` into `out_dirs`, through the windows of `plan`; each seed's
+    summary fields. Raises Diverged on a non-finite loss; any other exception is the caller's to
+    record."""
     from bench.cell.generate import write_samples_png
     from bench.cell.periodic import Evaluations
     from bench.cell.timing import WindowLog
 
     cfg, phases = cfgs[0], Phases()
     built = [fw.build(c, device) for c in cfgs]  # each seed: its seed, its initial weights
-    steps = [step for _, step in built]
-    program = fw.program(steps, cfg, device)
-    logs = [WindowLog(d, c, step, tensorboard=fw.tensorboard)
-            for d, c, step in zip(out_dirs, cfgs, steps)]
-    evals = [Evaluations(c, fw, generator, step, d, memory)
-             for c, (generator, step), d in zip(cfgs, built, out_dirs)]
+    program = fw.program([step for _, step in built], cfg, device)
+    seeds = range(len(cfgs))
+    logs = [WindowLog(out_dirs[k], cfgs[k], lambda k=k: program.loss_scales(k),
+                      tensorboard=fw.tensorboard) for k in seeds]
+    evals = [Evaluations(cfgs[k], fw, built[k][0], out_dirs[k], memory, program=program, k=k)
+             for k in seeds]
     phases.end("setup")
     memory.training_started()
-    with fw.placement(device):
+    with device.placement():
         feeds = [fw.batches(split, c) for c in cfgs]
         t0 = time.perf_counter()
         first_batches = [next(feed) for feed in feeds]  # fills the shuffle buffer: the data set
@@ -144,12 +146,11 @@ def train(fw, cfgs, split, device, out_dirs, memory, plan, on_window=None) -> li
         total = getattr(plan, "total", None)
         last = run_windows(program, feeds, logs, plan, seeds=[c.seed for c in cfgs],
                            evals=evals, eval_every=cfg.eval_every, on_window=on_window,
-                           nan_step=faults.nan_batch_step(), overlap=fw.asynchronous(device),
+                           nan_step=faults.nan_batch_step(), overlap=device.asynchronous,
                            total=total)
         memory.training_ended()
-        program.hand_back()
-        for step in steps:
-            fw.write_back(step)  # the models hold the trained state from here on
+        for k in seeds:
+            program.write_back(k)  # each seed's models hold its trained state from here on
         phases.end("train")
         for (generator, _), out_dir in zip(built, out_dirs):
             write_samples_png(generator, out_dir / schema.SAMPLES_FILE)
@@ -162,14 +163,17 @@ def train(fw, cfgs, split, device, out_dirs, memory, plan, on_window=None) -> li
     periodic = sum(ev.periodic_seconds for ev in evals)
     phases.seconds["periodic_eval"] = periodic
     phases.seconds["train"] -= periodic
-    retraces = program.tracing_count - traces_after_compile
+    retraces = None if traces_after_compile is None else \
+        program.tracing_count - traces_after_compile
+    packed = {"seeds_per_process": len(cfgs), "cells": [d.name for d in out_dirs],
+              "packing": program.packing} if len(cfgs) > 1 else None
     return [_seed_result(cfgs, log, ev, final, last, first_batch_seconds, compile_seconds,
-                         phases.seconds, retraces)
-            for log, ev, final in zip(logs, evals, finals)]
+                         phases.seconds, retraces, program.loss_scales(k), packed)
+            for k, log, ev, final in zip(seeds, logs, evals, finals)]
 
 
 def _seed_result(cfgs, log, ev, final, steps, first_batch_seconds, compile_seconds, phases,
-                 retraces) -> dict:
+                 retraces, loss_scales, packed) -> dict:
     from bench.cell.flops import flops_summary
     from bench.datasets import channels
 
@@ -180,12 +184,13 @@ def _seed_result(cfgs, log, ev, final, steps, first_batch_seconds, compile_secon
         "steps": steps, "first_batch_seconds": first_batch_seconds,
         "compile_seconds": compile_seconds, "images_per_sec": throughput, "retraces": retraces,
         "warnings": warnings, "final": final, **ev.best(), "phase_seconds": dict(phases),
-        **log.step_fn.loss_scales(), **ev.summary_fields()}
-    if len(cfgs) > 1:
+        **loss_scales, **ev.summary_fields()}
+    if packed:
         overall = throughput.get("overall")
         result["warnings"] = warnings + [
             f"trained in one program with {len(cfgs)} seeds: images/s is this seed's images "
             "over the time the seeds shared"]
+        result["packed"] = packed
         result["packed_images_per_sec_process"] = overall * len(cfgs) if overall else None
     result.update(flops_summary(cfgs[0].batch_size, throughput, channels(cfgs[0].data)))
     return result

@@ -7,14 +7,9 @@ outputs), which changes no parameter count. Written in Keras 3 alone (keras.ops,
 call), so the same definitions run under Keras' TensorFlow and JAX backends.
 """
 
+import functools
+
 import numpy as np
-
-from bench.imports import prepare_keras
-
-# A cell process has chosen its framework already (bench.cell.frameworks.start_framework); a
-# command such as `eval` has not: Keras then runs on what is installed, the other kept out.
-prepare_keras()
-import keras  # noqa: E402
 
 NOISE_DIM = 100
 LEARNING_RATE = 1e-4
@@ -25,8 +20,23 @@ GENERATOR_PARAMS = 2_330_944
 DISCRIMINATOR_PARAMS = 212_865
 
 
-def make_generator(channels: int = 1) -> keras.Sequential:
-    """The tutorial's generator; `channels` image channels (1, or 3 for stacked-mnist)."""
+def _keras():
+    """Keras, imported on first use, not at this module's import: a cell process has chosen its
+    framework already (bench.imports.start_framework); a command such as `eval` has not, and
+    Keras then runs on what is installed (bench.imports.prepare_keras). Importing this module
+    changes nothing in the process."""
+    from bench.imports import prepare_keras
+
+    prepare_keras()
+    import keras
+
+    return keras
+
+
+def make_generator(channels: int = 1):
+    """The tutorial's generator (a keras.Sequential); `channels` image channels (1, or 3 for
+    stacked-mnist)."""
+    keras = _keras()
     return keras.Sequential([
         keras.Input(shape=(NOISE_DIM,)),
         keras.layers.Dense(7 * 7 * 256, use_bias=False),
@@ -44,8 +54,9 @@ def make_generator(channels: int = 1) -> keras.Sequential:
     ], name="generator")
 
 
-def make_discriminator(channels: int = 1) -> keras.Sequential:
+def make_discriminator(channels: int = 1):
     """The tutorial's discriminator for images of `channels` channels."""
+    keras = _keras()
     return keras.Sequential([
         keras.Input(shape=(28, 28, channels)),
         keras.layers.Conv2D(64, 5, strides=2, padding="same"),
@@ -59,17 +70,20 @@ def make_discriminator(channels: int = 1) -> keras.Sequential:
     ], name="discriminator")
 
 
-_cross_entropy = keras.losses.BinaryCrossentropy(from_logits=True)
+@functools.cache
+def _cross_entropy():
+    return _keras().losses.BinaryCrossentropy(from_logits=True)
 
 
 def discriminator_loss(real_output, fake_output):
-    real_loss = _cross_entropy(keras.ops.ones_like(real_output), real_output)
-    fake_loss = _cross_entropy(keras.ops.zeros_like(fake_output), fake_output)
+    ops = _keras().ops
+    real_loss = _cross_entropy()(ops.ones_like(real_output), real_output)
+    fake_loss = _cross_entropy()(ops.zeros_like(fake_output), fake_output)
     return real_loss + fake_loss
 
 
 def generator_loss(fake_output):
-    return _cross_entropy(keras.ops.ones_like(fake_output), fake_output)
+    return _cross_entropy()(_keras().ops.ones_like(fake_output), fake_output)
 
 
 def make_optimizers(precision: str, learning_rate: float = LEARNING_RATE,
@@ -81,6 +95,7 @@ def make_optimizers(precision: str, learning_rate: float = LEARNING_RATE,
     optimizers unwrapped under mixed_float16 and then fails to converge. bfloat16 has float32's
     exponent range and needs no scaling.
     """
+    keras = _keras()
     gen = keras.optimizers.Adam(learning_rate, beta_1=beta1)
     disc = keras.optimizers.Adam(learning_rate, beta_1=beta1)
     if precision == "mixed_float16":
@@ -96,6 +111,7 @@ def seeded_models(cfg) -> tuple:
     same under any Keras backend (call inside the framework's device scope)."""
     from bench.datasets import channels
 
+    keras = _keras()
     keras.utils.set_random_seed(cfg.seed)
     keras.mixed_precision.set_global_policy(cfg.precision)
     return (make_generator(channels(cfg.data)), make_discriminator(channels(cfg.data)),

@@ -19,13 +19,16 @@ FAILED = "failed"
 
 
 class Evaluations:
-    """One seed's evaluations, in this process, under any framework: the framework writes the
-    step's state back and samples the generator; the instrument (bench.evaluate) scores the
+    """One seed's evaluations, in this process, under any framework: the program writes the
+    seed's state back into its generator, the framework samples it; the instrument (bench.evaluate) scores the
     samples. Where the instrument's files are missing, nothing is evaluated and the summary says
     the evaluations are pending; where an evaluation fails, the summary says why."""
 
-    def __init__(self, cfg, fw, generator, step, out_dir, memory=None):
-        self.cfg, self.fw, self.generator, self.step = cfg, fw, generator, step
+    def __init__(self, cfg, fw, generator, out_dir, memory=None, *, program=None, k=0):
+        # program: whose seed k this is (bench.cell.runtime.Program), which holds the state
+        # trained so far; None for a generator that is not training (the calibration's)
+        self.cfg, self.fw, self.generator = cfg, fw, generator
+        self.program, self.k = program, k
         self.path = out_dir / schema.EVALS_FILE
         self.history: list[dict] = []
         self.periodic_seconds = 0.0
@@ -54,8 +57,8 @@ class Evaluations:
         from bench.evaluate.score import evaluate_images
 
         t0 = time.perf_counter()
-        if self.step is not None:  # the generator's variables take the state trained so far
-            self.fw.write_back(self.step)
+        if self.program is not None:  # the generator's variables take the state trained so far
+            self.program.write_back(self.k)
         images = self.fw.generate(self.generator, n)
         if step is not None and step == faults.eval_nan_step():
             images = images * float("nan")

@@ -58,6 +58,9 @@ class TrainStep:
                 "gen_skipped_steps": int(self.gen_skipped.numpy()),
                 "disc_skipped_steps": int(self.disc_skipped.numpy())}
 
+    def write_back(self):
+        """Nothing to do: the step trains the Keras variables themselves."""
+
     def _step(self, images, noise=None):
         if noise is None:
             noise = tf.random.normal([self.batch_size, models.NOISE_DIM])

@@ -1,37 +1,52 @@
-"""TensorFlow, the reference framework (bench.cell.framework): tf.data batches, a traced step,
-TensorFlow's devices, TensorBoard events.
+"""TensorFlow, the reference framework's runtime (bench.cell.runtime): tf.data batches, a traced
+step, TensorFlow's devices, TensorBoard events.
 
 Devices are TensorFlow's (`/CPU:0`, `/GPU:N`, resolved by bench.cell.devices); batches come from
 the tf.data pipeline (bench.cell.pipeline); the step is bench.cell.step's `tf.function`, traced
-once (XLA when the cell asks); the environment names TensorFlow's build (CUDA, cuDNN), its thread
-pools and oneDNN state, and the GPU's full record (bench.cell.gpuinfo).
+once (XLA when the cell asks), training the Keras variables themselves; the environment names
+TensorFlow's build (CUDA, cuDNN), its thread pools and oneDNN state, and the GPU's full record
+(bench.cell.gpuinfo).
 """
 
 import os
 
-from bench.cell.framework import TENSORFLOW, Framework
+from bench.cell.runtime import Runtime
 from bench.errors import BenchError
 
 
-class TensorFlowFramework(Framework):
-    name = TENSORFLOW
+class TensorFlowDevice:
+    """A TensorFlow device name and what it says (bench.cell.runtime.Device)."""
+
+    def __init__(self, name: str):
+        self.description = name
+        self.asynchronous = name.startswith("/GPU")
+
+    def placement(self):
+        import tensorflow as tf
+
+        return tf.device(self.description)
+
+    def memory(self):
+        from bench.cell.devices import MemoryPeaks
+
+        return MemoryPeaks(self.description)
+
+
+class TensorFlowRuntime(Runtime):
     tensorboard = True
 
-    def resolve_device(self, cfg) -> str:
+    def device(self, cfg) -> TensorFlowDevice:
         try:
             import tensorflow  # noqa: F401
         except ImportError:
-            raise BenchError("framework tensorflow needs TensorFlow, an optional extra since "
+            raise BenchError(f"framework {self.name} needs TensorFlow, an optional extra since "
                              "0.3 (a JAX-only machine installs without it): pip install -e "
-                             "'.[tensorflow]'", field="framework") from None
+                             f"'.[{self.facts.extra}]'", field="framework") from None
         from bench.cell.devices import apply_tf32, resolve_device
 
-        device = resolve_device(cfg.device)
+        device = TensorFlowDevice(resolve_device(cfg.device))
         apply_tf32(cfg.tf32)
         return device
-
-    def device_record(self, device) -> dict:
-        return {"tf_device": device}
 
     def describe(self, device, cfg) -> dict:
         import keras
@@ -41,30 +56,29 @@ class TensorFlowFramework(Framework):
         from bench.cell.envinfo import host_cpu_model
 
         build = dict(tf.sysconfig.get_build_info())
-        gpu = gpuinfo.gpu_record(device)  # nulls on the CPU
-        on_gpu = device.startswith("/GPU")
+        gpu = gpuinfo.gpu_record(device.description)  # nulls on the CPU
         machine = {
             "threads": {"intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
                         "inter_op": tf.config.threading.get_inter_op_parallelism_threads(),
                         "note": "0: TensorFlow's default, one thread per usable core"},
             "onednn": {"enabled": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "1") != "0",
                        "max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA")}}
-        if on_gpu:  # a GPU cell's speed is its GPU's: in the fingerprint
+        if device.asynchronous:  # a GPU cell's speed is its GPU's: in the fingerprint
             machine["gpu"] = {k: gpu[k] for k in ("name", "compute_capability", "mig")}
         return {
-            "versions": {"tensorflow": tf.__version__, "keras": keras.__version__,
+            "versions": {self.facts.package: tf.__version__, "keras": keras.__version__,
                          "cuda_build": build.get("cuda_version"),
                          "cudnn_build": build.get("cudnn_version"),
                          "is_cuda_build": build.get("is_cuda_build")},
-            "device": device,
-            "device_model": gpu["name"] if on_gpu else host_cpu_model(),
-            "gpus_visible": len(tf.config.list_physical_devices("GPU")),
-            "gpu": gpu, "tf32": gpuinfo.tf32_record(device, cfg.tf32), "machine": machine}
+            "device_model": gpu["name"] if device.asynchronous else host_cpu_model(),
+            "gpus_visible": self.gpus_visible(),
+            "gpu": gpu, "tf32": gpuinfo.tf32_record(device.description, cfg.tf32),
+            "machine": machine}
 
-    def memory(self, device):
-        from bench.cell.devices import MemoryPeaks
+    def gpus_visible(self) -> int:
+        import tensorflow as tf
 
-        return MemoryPeaks(device)
+        return len(tf.config.list_physical_devices("GPU"))
 
     def build(self, cfg, device):
         import tensorflow as tf
@@ -74,7 +88,7 @@ class TensorFlowFramework(Framework):
 
         if cfg.deterministic:
             tf.config.experimental.enable_op_determinism()
-        with tf.device(device):
+        with device.placement():
             generator, discriminator, gen_opt, disc_opt = models.seeded_models(cfg)
             step = TrainStep(generator, discriminator, gen_opt, disc_opt,
                              batch_size=cfg.batch_size, xla=cfg.xla, precision=cfg.precision)
@@ -84,11 +98,3 @@ class TensorFlowFramework(Framework):
         from bench.cell.pipeline import training_dataset
 
         return iter(training_dataset(split.images, cfg.batch_size, cfg.seed))
-
-    def placement(self, device):
-        import tensorflow as tf
-
-        return tf.device(device)
-
-    def asynchronous(self, device) -> bool:
-        return device.startswith("/GPU")

@@ -54,12 +54,12 @@ class WindowLog:
     window by `sync` (the host sync) on every seed's log, reads the clock once, and hands each
     log the window's seconds (several seeds in one program share them)."""
 
-    def __init__(self, out_dir, cfg, step_fn, tensorboard=True):
+    def __init__(self, out_dir, cfg, loss_scales, tensorboard=True):
         self.path = out_dir / schema.STEPS_FILE
         self.batch_size = cfg.batch_size
         self.warmup_windows = cfg.warmup_windows
         self.min_final_steps = cfg.log_every / 2
-        self.step_fn = step_fn
+        self.loss_scales = loss_scales  # () -> the seed's loss-scale fields, {} without scaling
         self.writer = None
         if tensorboard:
             import tensorflow as tf
@@ -123,7 +123,7 @@ class WindowLog:
                 **{k: float(v) for k, v in means.items()},
                 "window_seconds": seconds, "images_per_sec": per_sec,
                 "timed_steps": timed_steps, "warmup": warmup, "excluded": excluded,
-                **self.step_fn.loss_scales()}
+                **self.loss_scales()}
         records.append_jsonl(self.path, line)
         self._write_tensorboard(step, line)
         self._check_finite(rows, first_step)
@@ -156,7 +156,7 @@ class WindowLog:
         import tensorflow as tf
 
         with self.writer.as_default(step=step):
-            for key in (*STEP_OUTPUTS, "images_per_sec", *self.step_fn.loss_scales()):
+            for key in (*STEP_OUTPUTS, "images_per_sec", *self.loss_scales()):
                 value = line.get(key)
                 if value is not None and np.isfinite(value):
                     tf.summary.scalar(key, value)

@@ -1,6 +1,6 @@
 """Training cells and their run records: one cell, or K seeds of one configuration packed in one
 program, each with its own cell directory and complete record, trained by the one loop
-(bench.cell.loop) under the configuration's framework (bench.cell.framework).
+(bench.cell.loop) under the configuration's framework's runtime (bench.cell.runtime).
 
 Failure is a result: non-finite losses end the cell as `diverged` at the first bad step; an
 exception ends it as `failed` with its traceback saved. Seeds packed in one program train as one,
@@ -48,12 +48,12 @@ def run_cells(cfgs: list, out_dirs: list, *, overwrite=False, on_window=None,
     at the last, bench.cell.loop.FixedWindows; the calibration sizes its own)."""
     from bench.cell import loop
     from bench.cell.envinfo import environment
-    from bench.cell.frameworks import make_framework
     from bench.cell.gpuinfo import preflight_warnings
+    from bench.cell.runtime import make_runtime
 
     cfg, out_dirs = cfgs[0], [Path(d) for d in out_dirs]
-    fw = make_framework(cfg.framework)
-    device = fw.resolve_device(cfg)
+    fw = make_runtime(cfg.framework)
+    device = fw.device(cfg)
     t0 = time.perf_counter()
     split = load_split(cfg.data, "train", cfg.data_dir)
     data_seconds = time.perf_counter() - t0
@@ -62,14 +62,14 @@ def run_cells(cfgs: list, out_dirs: list, *, overwrite=False, on_window=None,
                          f"{cfg.batch_size}", field="batch_size")
     total = cfg.total_steps(len(split.images)) if plan is None else None
     plan = plan or loop.FixedWindows(total, cfg.log_every)
-    packed = {"seeds_per_process": len(cfgs), "cells": [d.name for d in out_dirs],
-              "packing": fw.packing(cfg, device)} if len(cfgs) > 1 else None
+    # the program says how it packed them when it is built (bench.cell.loop adds `packing`)
+    packed = {"seeds_per_process": len(cfgs), "cells": [d.name for d in out_dirs]} \
+        if len(cfgs) > 1 else None
     summaries = []
     for c, out_dir in zip(cfgs, out_dirs):
         prepare_cell_dir(out_dir, overwrite)
         records.write_json_record(out_dir / schema.CONFIG_FILE, {
-            **c.to_dict(), "total_steps": total, **fw.device_record(device),
-            "data_source": split.source, "data_size": len(split.images)})
+            **c.to_dict(), "total_steps": total, "data_source": split.source, "data_size": len(split.images)})
         env = environment(fw, device, c)
         records.write_json_record(out_dir / schema.ENV_FILE, env)
         summary = {"status": schema.STATUS_RUNNING, "reason": None, "steps_planned": total,
@@ -84,7 +84,7 @@ def run_cells(cfgs: list, out_dirs: list, *, overwrite=False, on_window=None,
     try:
         # inside the cells' error handling: a framework's context starts here, and a GPU set-up
         # it refuses must end the cells as failed, not leave their summaries saying running
-        memory = fw.memory(device)
+        memory = device.memory()
         results = loop.train(fw, cfgs, split, device, out_dirs, memory, plan, on_window)
         for summary, result in zip(summaries, results):
             summary.update(result, status=schema.STATUS_OK)

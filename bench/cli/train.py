@@ -4,16 +4,17 @@ import argparse
 import json
 import sys
 
-from bench import schema
+from bench import frameworks, schema
 from bench.cli.options import on_off
 
 
 def add(sub):
     p = sub.add_parser("train", help="train one cell and write its run record")
-    p.add_argument("--framework", default="tensorflow",
-                   help="tensorflow (the reference: pip install -e '.[tensorflow]') or jax "
-                        "(Keras 3 on JAX: pip install -e '.[jax]'; the same model, another "
-                        "framework)")
+    p.add_argument("--framework", default=frameworks.REFERENCE,
+                   help="; ".join(f"{f.name} ({f.label}: pip install -e '.[{f.extra}]')"
+                                  for f in frameworks.FRAMEWORKS.values())
+                   + f" (default {frameworks.REFERENCE}, the reference; the same model under "
+                     "each)")
     # the name before 0.2 (issue 33 gave the framework and the launcher a word each): scripts
     # written for it still run
     p.add_argument("--backend", dest="framework", help=argparse.SUPPRESS)
@@ -73,7 +74,7 @@ def run(args) -> int:
                                                                            [cfg.batch_size])
     if problems:  # said before the framework's start-up, not after it
         raise BenchError("; ".join(problems))
-    from bench.cell.frameworks import start_framework
+    from bench.imports import start_framework
 
     start_framework(cfg.framework)  # before anything imports keras in this process
     from bench.cell.train import run_cell

@@ -135,35 +135,16 @@ class Instrument:
 
 
 def _inference_on_cpu(model):
-    """x (float32 NumPy) -> the model's outputs as NumPy, with training=False, on the CPU,
-    under the Keras backend of this process: TensorFlow's (a tf.function, traced once for every
-    batch size) or JAX's (a jitted stateless call, compiled once a batch shape; a JAX cell
-    evaluates itself in process)."""
-    import keras
+    """x (float32 NumPy) -> the model's outputs as NumPy, with training=False, on the CPU, by the
+    forward pass of this process's Keras backend (bench.frameworks' `inference`,
+    bench.evaluate.inference)."""
+    import importlib
 
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
+    from bench.frameworks import for_backend
+    from bench.imports import keras_backend
 
-        spec = tf.TensorSpec([None, 28, 28, 1], tf.float32)
-        traced = tf.function(lambda x: model(x, training=False), input_signature=[spec])
-
-        def forward(x):
-            with tf.device("/CPU:0"):
-                return [t.numpy() for t in traced(tf.constant(x))]
-
-        return forward
-    import jax
-
-    cpu = jax.devices("cpu")[0]
-    state = jax.device_put(([v.value for v in model.trainable_variables],
-                            [v.value for v in model.non_trainable_variables]), cpu)
-    compiled = jax.jit(lambda tv, ntv, x: model.stateless_call(tv, ntv, x, training=False)[0])
-
-    def forward(x):
-        with jax.default_device(cpu):
-            return [np.asarray(t) for t in compiled(*state, jax.device_put(x, cpu))]
-
-    return forward
+    module, function = for_backend(keras_backend()).inference.split(":")
+    return getattr(importlib.import_module(module), function)(model)
 
 
 def _read_card(path: Path) -> dict:

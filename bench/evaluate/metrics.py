@@ -49,11 +49,13 @@ TFGAN, NUMPY = "tf-gan", "numpy"
 
 
 def engine() -> str:
-    """Which implementation computes FID, KID and the classifier score in this process: TF-GAN
+    """Which implementation computes FID, KID and the classifier score in this process (TFGAN or
+    NUMPY): the one the framework of this process's Keras backend names (bench.frameworks): TF-GAN
     where Keras runs on TensorFlow, NumPy where it runs on JAX (no TensorFlow to start)."""
+    from bench.frameworks import for_backend
     from bench.imports import keras_backend
 
-    return TFGAN if keras_backend() == "tensorflow" else NUMPY
+    return for_backend(keras_backend()).metrics_engine
 
 
 def thresholds() -> dict:

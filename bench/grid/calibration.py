@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from bench import records, rundirs, schema
+from bench.frameworks import id_prefix
 from bench.grid import estimate
 from bench.grid.cellrecord import LOG_TAIL_CHARS, log_path
 from bench.grid.worker import LAUNCHED_ENV
@@ -40,13 +41,14 @@ def _run_calibrations(run_dir: Path, part, configs, eval_config) -> tuple[list, 
     """Calibrate `configs` (and the evaluation, when `eval_config`): one process a framework,
     since Keras runs one backend a process. (the configurations in the order measured, the
     calibration record merged: "configs" in that order, "evaluation")."""
-    frameworks = sorted({c.framework for c in configs}
-                        | ({eval_config.framework} if eval_config else set()))
+    names = sorted({c.framework for c in configs}
+                   | ({eval_config.framework} if eval_config else set()))
     ordered, merged = [], {"configs": []}
-    for framework in frameworks:
+    for framework in names:
         mine = [c for c in configs if c.framework == framework]
         evaluate = eval_config if eval_config and eval_config.framework == framework else None
-        name = (part or "grid") + ("" if framework == "tensorflow" else f"-{framework}")
+        prefix = id_prefix(framework)
+        name = (part or "grid") + (f"-{prefix}" if prefix else "")
         record = _run_calibration(run_dir, name, mine, evaluate, framework)
         ordered += mine
         # each configuration with its own process's start: a JAX process starts another way
@@ -121,7 +123,7 @@ def main(argv=None) -> int:
     """The calibration process: FRAMEWORK OUT_JSON CONFIGS_JSON EVAL_CONFIG_JSON (or null); the
     calibration cells' records are kept beside OUT_JSON, in OUT_JSON's stem + "-cells"."""
     framework, out, configs_json, eval_json = (argv or sys.argv[1:])[:4]
-    from bench.cell.frameworks import start_framework
+    from bench.imports import start_framework
 
     start_framework(framework)  # its import is part of the process start it measures
     from bench.cell.calibrate import calibrate

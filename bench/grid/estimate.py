@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bench import rundirs, schema
+from bench import frameworks, rundirs, schema
 from bench.datasets import SPLIT_SIZES
 
 # What a cell costs beyond what the calibration times: env.json, results.csv, the grid's poll.
@@ -155,7 +155,8 @@ class PartEstimate:
 
 def config_label(key: tuple) -> str:
     data, device, precision, xla, batch, framework, tf32 = key
-    framework = "" if framework == "tensorflow" else f"{framework} "
+    prefix = frameworks.id_prefix(framework)
+    framework = f"{prefix} " if prefix else ""
     tf32_text = "" if tf32 is None else f" TF32 {'on' if tf32 else 'off'}"
     return f"{framework}{data} {device} {precision}{tf32_text} XLA {'on' if xla else 'off'} bs {batch}"
 

@@ -49,30 +49,37 @@ def child_gpu(slot: int) -> str:
     return ids[slot]
 
 
-# Asked of TensorFlow, or of JAX on a machine without TensorFlow (the GPU machines that have
-# only JAX run JAX grids: runs/grids/gpu-check-jax.toml).
-GPU_COUNT_CODE = """
-try:
-    import tensorflow as tf
-    print(len(tf.config.list_physical_devices("GPU")))
-except ImportError:
-    import jax
-    print(sum(d.platform == "gpu" for d in jax.devices()))
-"""
+def gpus_here() -> int:
+    """GPUs the first framework installed here sees (bench.frameworks' order: TensorFlow, else
+    JAX on the GPU machines that have only JAX), that framework started as a cell would start it.
+    Run in a child process (`count_gpus`): it initialises CUDA."""
+    import importlib.util
+
+    from bench import frameworks
+    from bench.cell.runtime import make_runtime
+    from bench.imports import start_framework
+
+    for facts in frameworks.FRAMEWORKS.values():
+        if importlib.util.find_spec(facts.package) is not None:
+            start_framework(facts.name)
+            return make_runtime(facts.name).gpus_visible()
+    raise BenchError("no framework is installed here: pip install -e "
+                     f"'.[{frameworks.framework(frameworks.REFERENCE).extra}]'")
 
 
 def count_gpus() -> int:
-    """GPUs TensorFlow (or, without it, JAX) sees, asked in a child process so the grid never
-    initialises CUDA itself. (The test-only fault `gpus=N` answers N without asking:
+    """GPUs the installed framework sees (`gpus_here`), asked in a child process so the grid
+    never initialises CUDA itself. (The test-only fault `gpus=N` answers N without asking:
     bench.cell.faults.)"""
     fake = faults.fake_gpu_count()
     if fake is not None:
         return fake
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    out = subprocess.run([sys.executable, "-c", GPU_COUNT_CODE], capture_output=True, text=True,
-                         env=env)
+    out = subprocess.run([sys.executable, "-c", "from bench.grid.local import gpus_here; "
+                          "print(gpus_here())"], capture_output=True, text=True, env=env)
     if out.returncode != 0:
-        raise BenchError(f"could not ask TensorFlow or JAX for GPUs: {out.stderr.strip()[-500:]}")
+        raise BenchError(f"could not ask the installed framework for GPUs: "
+                         f"{out.stderr.strip()[-500:]}")
     return int(out.stdout.strip().splitlines()[-1])
 
 

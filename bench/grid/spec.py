@@ -18,7 +18,8 @@ of fewer cells trained to digits):
     xla = [false, true]
     precision = ["float32"]                          # float32, mixed_float16, mixed_bfloat16
     tf32 = [false, true]                             # optional: TensorFloat-32 off/on (GPUs)
-    frameworks = ["tensorflow", "jax"]               # optional: the framework (default tensorflow)
+    frameworks = [...]                               # optional: names in bench.frameworks
+                                                     #   (default: the reference, TensorFlow)
     [parts.budget]
     epochs = 3                                       # or steps = N
     learning_rate = 2e-4                             # optional: Adam's (default 1e-4, the
@@ -41,7 +42,7 @@ import itertools
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from bench import records
+from bench import frameworks, records
 from bench.config import CellConfig, config_problems
 from bench.errors import BenchError
 
@@ -51,7 +52,7 @@ EMULATED_POLICIES = ("run", "skip")
 AXES = {"seeds": "seed", "batch_sizes": "batch_size", "devices": "device", "xla": "xla",
         "precision": "precision", "tf32": "tf32", "frameworks": "framework"}
 # Axes a part may leave out: the cell keeps the configuration's default.
-OPTIONAL_AXES = {"tf32": [None], "frameworks": ["tensorflow"]}
+OPTIONAL_AXES = {"tf32": [None], "frameworks": [frameworks.REFERENCE]}
 BUDGET = {"steps": "steps", "epochs": "epochs", "log_every": "log_every",
           "warmup_windows": "warmup_windows", "deterministic": "deterministic",
           "seeds_per_process": "seeds_per_process", "packing": "packing",
@@ -103,8 +104,8 @@ def cell_id(cfg: CellConfig) -> str:
     its part in front when it has one (quality_cpu_...), TF32 when the spec sets it
     (gpu_float32_tf32-off_xla-on_...) and the framework when it is not TensorFlow (jax_cpu_...)."""
     tf32 = "" if cfg.tf32 is None else f"_tf32-{'on' if cfg.tf32 else 'off'}"
-    framework = "" if cfg.framework == "tensorflow" else f"{cfg.framework}_"
-    coordinates = (f"{framework}{cfg.device.replace(':', '')}_{cfg.precision}{tf32}_xla-"
+    prefix = frameworks.id_prefix(cfg.framework)
+    coordinates = (f"{prefix + '_' if prefix else ''}{cfg.device.replace(':', '')}_{cfg.precision}{tf32}_xla-"
                    f"{'on' if cfg.xla else 'off'}_bs{cfg.batch_size}_seed{cfg.seed}")
     return f"{cfg.part}_{coordinates}" if cfg.part else coordinates
 

@@ -22,11 +22,12 @@ def main(argv=None) -> int:
     print(f"cell process {os.getpid()}: CUDA_VISIBLE_DEVICES="
           f"{os.environ.get('CUDA_VISIBLE_DEVICES', '(not set)')}", file=sys.stderr, flush=True)
     configs = [json.loads(c) for _, c in pairs]
-    from bench.cell.frameworks import start_framework
+    from bench.frameworks import REFERENCE
+    from bench.imports import start_framework
 
     # the framework first, so that its import is part of the start measurement, and Keras picks
     # the backend the cells ask for
-    start_framework(configs[0].get("framework", "tensorflow"))
+    start_framework(configs[0].get("framework", REFERENCE))
     from bench import schema
     from bench.cell.train import run_cells
     from bench.config import CellConfig

@@ -80,14 +80,14 @@ def _bare_loop(images, batch_size, xla, pipeline):
 
 
 def _harness_loop(images, batch_size, xla, out_dir):
-    from bench.cell.framework import OneSeed
     from bench.cell.loop import FixedWindows, run_windows
-    from bench.cell.tf_framework import TensorFlowFramework
+    from bench.cell.runtime import OneSeed, make_runtime
     from bench.cell.timing import WindowLog
 
     cfg = CellConfig(batch_size=batch_size, xla=xla, log_every=STEPS[batch_size] // 2)
-    generator, step_fn = TensorFlowFramework().build(cfg, "/CPU:0")
-    log = WindowLog(out_dir, cfg, step_fn)
+    runtime = make_runtime(cfg.framework)
+    generator, step_fn = runtime.build(cfg, runtime.device(cfg))
+    log = WindowLog(out_dir, cfg, step_fn.loss_scales)
     batches = iter(training_dataset(images, batch_size, seed=0))
     state = {"next": 1}
 

