@@ -9,6 +9,7 @@ imports TensorFlow or pandas.
 
 from typing import NamedTuple
 
+from bench.errors import BenchError
 from bench.frameworks import REFERENCE
 
 # 2: peak memory split into training and process (with kinds), first_batch_seconds, throughput
@@ -113,12 +114,19 @@ SEED_SUMMARY = "seed summary"  # a column of the per-seed final metrics (report,
 REPEATED = "repeated"  # a repeated seed must reproduce it exactly (compare's numerics check)
 TESTED = "tested"  # compared across seeds between two runs (compare's quality family)
 CLAIMABLE = "claimable"  # a claim may test it across seeds (no_worse, differs, equivalent)
+# The roles whose readers need to know which way is better: the figure titles each panel "higher
+# (lower) is better", compare's quality family calls a change worse or better, and a claim's
+# no_worse test shifts its margin up or down. Each reads `higher_is_better`, where None would
+# pass as False ("lower is better") without a word: so a metric with one of these roles and no
+# direction is refused when this module is imported (check_directions).
+DIRECTED_ROLES = (FIGURE, TESTED, CLAIMABLE)
 
 
 class Metric(NamedTuple):
     """One number of an evaluation record. Its results column is final_<key>; `label` is how
     tables, figures and verdicts name it; `higher_is_better` is None where neither way is
-    better (a count of samples, a flag); `roles` say where it is used after training."""
+    better (a count of samples, a flag), refused for a metric with a role in DIRECTED_ROLES;
+    `roles` say where it is used after training."""
 
     key: str
     label: str
@@ -170,6 +178,23 @@ NON_NUMERIC_METRICS = tuple(m.key for m in METRICS if not m.numeric)
 def metrics_with(role: str) -> tuple:
     """The metrics that have `role`, in METRICS' order."""
     return tuple(m for m in METRICS if role in m.roles)
+
+
+def check_directions(metrics):
+    """BenchError naming each metric of `metrics` that has a role in DIRECTED_ROLES and no
+    direction (`higher_is_better` neither True nor False), with those roles."""
+    problems = [f"metric {m.key!r} has roles that need a direction ({', '.join(needing)}) but "
+                f"higher_is_better={m.higher_is_better!r}: say True or False"
+                for m in metrics
+                if not isinstance(m.higher_is_better, bool)
+                and (needing := [r for r in m.roles if r in DIRECTED_ROLES])]
+    if problems:
+        raise BenchError("; ".join(problems) + f" (roles that read which way is better: "
+                         f"{', '.join(DIRECTED_ROLES)}; docs/how-to/add-a-metric.md)",
+                         field="bench.schema.METRICS")
+
+
+check_directions(METRICS)
 
 # The instrument's feature dimension. FID needs a full-rank covariance estimate, so evaluations
 # need at least this many samples (bench.config checks it before training).
