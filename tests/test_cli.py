@@ -151,7 +151,7 @@ def test_a_missing_framework_is_one_line_naming_its_extra(tmp_path):
     assert "pip install -e '.[tensorflow]'" in proc.stderr and "Traceback" not in proc.stderr
     proc = _run_without(tmp_path, ["tensorflow", "jax", "jaxlib"], "score", npz)
     assert proc.returncode == 2, proc.stderr[-2000:]
-    assert "neither is installed" in proc.stderr and "'.[tensorflow]'" in proc.stderr
+    assert "none is installed" in proc.stderr and "'.[tensorflow]'" in proc.stderr
     assert "Traceback" not in proc.stderr
     # KERAS_BACKEND naming a framework that is not there: said, not a traceback from Keras
     proc = _run_without(tmp_path, ["tensorflow"], "score", npz, keras_backend="tensorflow")

@@ -14,6 +14,7 @@ and by behaviour (the commands run in a process where importing TensorFlow raise
 
 import ast
 import filecmp
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -407,3 +408,43 @@ def test_the_readme_is_a_users_page_and_its_links_lead_somewhere():
     for target in re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", readme):
         if not target.startswith(("http://", "https://")):
             assert (ROOT / target).exists(), target
+
+
+IMPORT_EVERYTHING = """
+import importlib, json, os, sys
+names = json.loads(sys.argv[1])
+before = (list(sys.meta_path), dict(os.environ))
+failed = {}
+for name in names:
+    try:
+        importlib.import_module(name)
+    except ImportError as e:  # an optional package absent here (ray): not a side effect
+        failed[name] = str(e)
+after = (list(sys.meta_path), dict(os.environ))
+# the harness's own finders (a library's, as absl's reload detector, is that library's business)
+print(json.dumps({"meta_path": [repr(f) for f in after[0] if f not in before[0]
+                                and type(f).__module__.startswith("bench")],
+                  # what the harness sets when it starts a framework (libraries set their own)
+                  "environ": sorted(k for k in set(before[1]) | set(after[1])
+                                    if before[1].get(k) != after[1].get(k)
+                                    and k.startswith(("KERAS_", "TF_CPP_", "DCGAN_BENCH_"))),
+                  "failed": failed}))
+"""
+
+
+def test_importing_any_module_changes_nothing_in_the_process():
+    """No module acts on the process when imported: no import blocker of the harness's installed,
+    no Keras backend or other setting of the harness put in the environment. Such effects belong
+    to the functions that start a process (bench.imports.start_framework), or tests collect
+    differently in different orders and subsets (issue 42: models.py's import blocked JAX)."""
+    import json
+
+    names = sorted(n for n in MODULES if n != "bench.__main__")
+    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+    proc = subprocess.run([sys.executable, "-c", IMPORT_EVERYTHING, json.dumps(names)],
+                          cwd=ROOT, capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    found = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert found["meta_path"] == [] and found["environ"] == [], found
+    # every module imported, but those that need an optional package this install lacks
+    assert set(found["failed"]) <= {n for n in names if "ray" in n}, found["failed"]

@@ -152,7 +152,8 @@ def _to_schema_2(record: dict, name: str) -> dict:
     summary's placement too, the spec's axis `backend`."""
     record = {**record, "schema_version": 2}
     if name in (schema.CONFIG_FILE, schema.ENV_FILE):
-        record = {"backend": record.pop(schema.FRAMEWORK, "jax"), **record}
+        record = {"backend": "jax", **{k: v for k, v in record.items()
+                                       if k not in (schema.FRAMEWORK, schema.FRAMEWORK_VERSION)}}
     if name == schema.SUMMARY_FILE:
         record["placement"] = {"backend": "local", "host": "h"}
     if name == schema.MANIFEST_FILE:  # (the golden spec is an old flat one: given parts here)
@@ -214,3 +215,18 @@ def test_verdict_details_carry_their_schema_and_old_ones_read_the_same(tmp_path)
     night = history.run_info(run_id, db)
     assert history.open_regressions(night) == opened
     assert history.verdict_details(night)["schema_version"] == schema.SCHEMA_VERSION
+
+
+def test_schema_3_records_get_the_frameworks_version_in_one_field():
+    """Schema 3 kept a framework's version under its own name only (and a results row
+    TensorFlow's as `tensorflow`, null under JAX); schema 4 reads `framework_version`."""
+    jax_env = {"schema_version": 3, schema.FRAMEWORK: "jax", "jax": "0.10.2", "keras": "3.15.1"}
+    tf_env = {"schema_version": 3, schema.FRAMEWORK: "tensorflow", "tensorflow": "2.21.0"}
+    older = {"schema_version": 3, "tensorflow": "2.20.0"}  # before the framework axis: TensorFlow
+    assert rundirs.migrate(schema.ENV_FILE, jax_env)[schema.FRAMEWORK_VERSION] == "0.10.2"
+    assert rundirs.migrate(schema.ENV_FILE, tf_env)[schema.FRAMEWORK_VERSION] == "2.21.0"
+    assert rundirs.migrate(schema.ENV_FILE, older)[schema.FRAMEWORK_VERSION] == "2.20.0"
+    row = rundirs.migrate(rundirs.RESULTS_ROW, {"schema_version": 3, "cell_id": "c",
+                                                "tensorflow": "2.21.0", "device_model": "d"})
+    assert row == {"schema_version": 4, "cell_id": "c", schema.FRAMEWORK_VERSION: "2.21.0",
+                   "device_model": "d"}

@@ -8,7 +8,7 @@ so this process keeps the repository's own `bench`. The registry's readers are t
 records (a golden run and the collapse study with a value for the toy written into their
 summaries), and `dcgan-bench score` on real digits evaluates it.
 
-Run as a script (`python tests/test_schema_add_a_metric.py readers RUNS`), this module is that
+Run as a script (`python tests/test_howto_metric.py readers RUNS`), this module is that
 subprocess: it runs the readers on the crafted records with whatever `bench` PYTHONPATH gives.
 """
 
@@ -131,7 +131,7 @@ def _insert_after(text: str, pattern: str, new: str, path: str) -> str:
 EDITS = {
     "bench/evaluate/metrics.py": lambda t: t + (
         "\n\ndef logits_to_ones_share(logits) -> dict:\n"
-        '    """The share of samples whose top class is 1 (a toy: tests/test_schema_add_a_metric.py)."""\n'
+        '    """The share of samples whose top class is 1 (a toy: tests/test_howto_metric.py)."""\n'
         '    logits = _as_2d_float64(logits, "logits")\n'
         "    return {schema.ONES_SHARE: float(np.mean(logits.argmax(axis=1) == 1))}\n"),
     "bench/evaluate/score.py": lambda t: _insert_after(
