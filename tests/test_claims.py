@@ -449,3 +449,13 @@ def test_a_collapse_rate_claim_needs_one_bound(tmp_path):
         load_claims(path)
     assert "claim 'x': give one of max_rate" in str(e.value)
     assert "claim 'y': low, high: expected low <= high, found [9, 1]" in str(e.value)
+
+
+def test_every_kind_has_a_judge_and_a_plan():
+    """A kind added to the claims file's KINDS and forgotten in JUDGES or PLANS would pass the
+    file's validation and then fail with a KeyError (docs/how-to/add-a-claim-kind.md)."""
+    from bench.analysis.claims_plan import PLANS
+    from bench.analysis.claims_spec import FIELDS, KINDS, REQUIRED
+
+    assert len(KINDS) == 6
+    assert set(claims.JUDGES) == set(PLANS) == set(FIELDS) == set(REQUIRED) == set(KINDS)

@@ -1,5 +1,7 @@
-"""The run history in SQLite: idempotent, atomic ingest; concurrent ingests lose nothing."""
+"""The run history in SQLite: idempotent, atomic ingest; concurrent ingests lose nothing; older
+databases migrated (tests/data/history-v1.sqlite, and a schema-4 one made here)."""
 
+import json
 import os
 import shutil
 import sqlite3
@@ -9,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from bench import schema
 from bench.analysis import history
 from bench.cli import main
 from bench.errors import BenchError
@@ -82,6 +85,7 @@ def test_history_commands(tmp_path, capsys):
 
 KILL_MID_INGEST = """
 import os, signal, sys
+from bench import schema
 from bench.analysis import history
 from bench.cli import main
 
@@ -137,7 +141,10 @@ def test_a_schema_1_history_is_migrated_and_keeps_its_runs(tmp_path):
     assert con.execute("SELECT COUNT(*) FROM verdicts").fetchone() == (0,)
     columns = {r[1] for r in con.execute("PRAGMA table_info(cells)")}
     assert {"row_json", "machine_fingerprint"} <= columns  # 1 -> 2 and 2 -> 3
+    run_columns = {r[1] for r in con.execute("PRAGMA table_info(runs)")}
+    assert "framework_version" in run_columns and "tensorflow" not in run_columns  # 4 -> 5
     con.close()
+    assert run["framework_version"] == "2.21.0"  # the fixture's `tensorflow` value, moved
     assert run["machines_json"] is None  # its machine was never recorded
     assert run["id"] == "runs/golden" and run["cells"] == 11 and run["verdict"] is None
     # a schema-1 cell kept its columns only: those come back
@@ -153,6 +160,69 @@ def test_a_schema_1_history_is_migrated_and_keeps_its_runs(tmp_path):
     assert history.run_results("other/night", db)["machine_fingerprint"].notna().any()
 
 
+def _as_schema_4(db, versions: dict):
+    """Turn a history written by today's code back into schema 4 by hand: the version column
+    called `tensorflow` again, holding `versions` (run id -> value, None for a JAX run)."""
+    con = sqlite3.connect(db)
+    con.execute("ALTER TABLE runs RENAME COLUMN framework_version TO tensorflow")
+    con.executemany("UPDATE runs SET tensorflow = ? WHERE id = ?",
+                    [(value, run_id) for run_id, value in versions.items()])
+    con.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
+    con.commit()
+    con.close()
+
+
+def test_a_schema_4_history_moves_tensorflow_into_framework_version(tmp_path):
+    db = tmp_path / "h.sqlite"
+    history.ingest(GOLDEN, db)
+    other = tmp_path / "runs" / "jax" / "night"
+    shutil.copytree(GOLDEN, other)
+    history.ingest(other, db)
+    _as_schema_4(db, {"runs/golden": "2.20.0", "jax/night": None})
+    con = sqlite3.connect(db)
+    assert "tensorflow" in {r[1] for r in con.execute("PRAGMA table_info(runs)")}
+    con.close()
+    runs = {r["id"]: r for r in history.list_runs(db)}  # opening it migrates it
+    assert runs["runs/golden"]["framework_version"] == "2.20.0"
+    assert runs["jax/night"]["framework_version"] is None  # schema 4 never held JAX's
+    assert "tensorflow" not in runs["runs/golden"]
+    con = sqlite3.connect(db)
+    assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("5",)
+    con.close()
+    assert history.HISTORY_SCHEMA_VERSION == 5
+    # the migrated history takes new runs, into the renamed column
+    third = tmp_path / "runs" / "third" / "night"
+    shutil.copytree(GOLDEN, third)
+    history.ingest(third, db)
+    assert history.run_info("third/night", db)["framework_version"] == "2.21.0"
+
+
+def _jax_run(root: Path) -> Path:
+    """The golden grid as JAX would have recorded it in schema 3: each env.json names its
+    framework and holds JAX's version under the framework's name, and no TensorFlow version."""
+    run = root / "runs" / "jaxgrid" / "night"
+    shutil.copytree(GOLDEN, run)
+    for path in run.glob("*/env.json"):
+        env = {k: v for k, v in json.loads(path.read_text()).items()
+               if k not in ("tensorflow", schema.FRAMEWORK_VERSION)}
+        env.update(schema_version=3, framework="jax", jax="0.10.2", jaxlib="0.10.2")
+        path.write_text(json.dumps(env, indent=2) + "\n")
+    for path in run.glob("*/config.json"):
+        path.write_text(json.dumps({**json.loads(path.read_text()), "framework": "jax"}))
+    return run
+
+
+def test_a_jax_run_carries_jaxs_version(tmp_path, capsys):
+    db = tmp_path / "h.sqlite"
+    run_id, _ = history.ingest(_jax_run(tmp_path), db)
+    assert history.run_info(run_id, db)[schema.FRAMEWORK_VERSION] == "0.10.2"
+    results = history.run_results(run_id, db)
+    ok = results[results["status"] == "ok"]
+    assert set(ok[schema.FRAMEWORK]) == {"jax"} and set(ok[schema.FRAMEWORK_VERSION]) == {"0.10.2"}
+    assert main(["history", "show", run_id, "--db", str(db)]) == 0
+    assert "framework_version: 0.10.2" in capsys.readouterr().out
+
+
 def test_history_show(tmp_path, capsys):
     from bench.cli import main
 
@@ -161,6 +231,7 @@ def test_history_show(tmp_path, capsys):
     assert main(["history", "show", "runs/golden", "--db", db]) == 0
     out = capsys.readouterr().out
     assert "spec_name: golden" in out and "verdict: not compared" in out
+    assert "framework_version: 2.21.0" in out
     assert "cpu_float32_xla-off_bs64_seed0 ok 900.0 1.2 1000.0 40.0 8.20 digits" in " ".join(
         out.split())
     assert main(["history", "show", "runs/nope", "--db", db]) == 2

@@ -13,10 +13,50 @@ from nights_sim import Noise, false_alarms_per_year, simulate
 from bench.analysis import changepoints, throughput
 
 
-def test_cusum_worked_by_hand():
+def cusum_lower(z: np.ndarray, k: float = changepoints.K) -> np.ndarray:
+    """Reference: the textbook one-sided lower CUSUM, S_t = min(0, S_{t-1} + z_t + k), S_{-1} = 0
+    (find_shifts runs the same recursion inline, with its reference level estimated as it goes)."""
+    s, out = 0.0, []
+    for value in z:
+        s = min(0.0, s + value + k)
+        out.append(s)
+    return np.array(out)
+
+
+def siegmund_arl(k: float, h: float, shift: float = 0.0) -> float:
+    """Reference: Siegmund's approximation of a one-sided CUSUM's average run length (nights to an
+    alarm) for a mean shift of `shift` noise units (0: the nights between false alarms)."""
+    delta = shift - k
+    b = h + 1.166
+    if abs(delta) < 1e-9:
+        return b * b
+    return (math.exp(-2 * delta * b) + 2 * delta * b - 1) / (2 * delta * delta)
+
+
+def test_the_reference_cusum_worked_by_hand():
     z = np.array([0.5, -1.5, -2.0, -2.5, 0.0])
     # S: min(0, 0.5 + 1) = 0; -0.5; -0.5 - 2 + 1 = -1.5; -1.5 - 2.5 + 1 = -3.0; -3 + 0 + 1 = -2
-    assert changepoints.cusum_lower(z).tolist() == [0.0, -0.5, -1.5, -3.0, -2.0]
+    assert cusum_lower(z).tolist() == [0.0, -0.5, -1.5, -3.0, -2.0]
+
+
+@pytest.mark.parametrize("after, found", [
+    # a 5% then 7.5% drop: z = -2.56, -3.90; S = -1.56, then -4.46 <= -3 on night 11
+    ([380.0, 370.0, 400.0, 400.0], 11),
+    # a slide of 1% a night: z = -0.50, -1.01, -1.52, -2.04, -2.56; S crosses -3 on night 14
+    ([396.0, 392.0, 388.0, 384.0, 380.0, 376.0], 14),
+])
+def test_the_alarm_is_the_textbook_cusums(after, found):
+    """Ten nights at 400 keep the median of the earlier nights at 400 throughout, so the
+    detector's z is log(x / 400) / noise from night MIN_REFERENCE on, and its alarm is the first
+    night the textbook recursion reaches -H."""
+    values = [400.0] * 10 + after
+    z = np.log(np.array(values) / 400.0) / 0.02
+    start = changepoints.MIN_REFERENCE
+    reference = cusum_lower(z[start:])
+    first = start + int(np.argmax(reference <= -changepoints.H))
+    assert first == found and reference.min() <= -changepoints.H
+    (shift,) = changepoints.find_shifts(values, noise=0.02)
+    assert shift.found == first
 
 
 def test_a_flat_series_has_no_change_point():
@@ -48,12 +88,13 @@ def test_a_step_that_is_undone_recovers():
     assert shift.ratio == pytest.approx(0.9)
 
 
-def test_average_run_lengths_by_siegmund():
-    # false alarms: about 2,000 nights between them; a 3.5-noise step: found in about one night
-    assert changepoints.siegmund_arl(1.0, 3.0) == pytest.approx(
+def test_the_detectors_constants_give_siegmunds_run_lengths():
+    """What changepoints' docstring says of its K and H: about 2,000 nights between false alarms
+    of the textbook CUSUM; a 3.5-noise step (10% at 3% noise) found in about one night."""
+    assert siegmund_arl(1.0, 3.0) == pytest.approx(
         (math.exp(2 * 4.166) - 2 * 4.166 - 1) / 2, rel=1e-9)
-    assert changepoints.siegmund_arl(1.0, 3.0) > 2000
-    assert changepoints.siegmund_arl(1.0, 3.0, shift=3.5) < 2
+    assert siegmund_arl(changepoints.K, changepoints.H) > 2000
+    assert siegmund_arl(changepoints.K, changepoints.H, shift=3.5) < 2
 
 
 @pytest.mark.slow

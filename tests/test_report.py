@@ -347,3 +347,26 @@ def test_a_run_whose_cells_all_trained_under_jax_renders(tmp_path):
     report = render_report([run], tmp_path / "report").parent
     assert "framework" not in read_csv(report / "cells.csv")[0]
     assert "jax" in (report / "index.html").read_text()
+
+
+def test_the_environment_names_each_cells_framework_and_its_version(tmp_path, golden_report):
+    """The environment table says which framework a cell trained under (its label) and that
+    framework's version; a schema-3 env.json, which kept the version under the framework's own
+    name (`"jax": "0.10.2"`), is migrated on read and shows it the same way."""
+    (row,) = read_csv(golden_report / "environment.csv")
+    assert (row["framework"], row["framework_version"], row["cells"]) == ("TensorFlow", "2.21.0",
+                                                                           "10")
+    assert "tensorflow" not in row
+    run = copy_golden(tmp_path)
+    for path in run.glob("*/config.json"):
+        path.write_text(json.dumps({**json.loads(path.read_text()), "framework": "jax"}))
+    for path in run.glob("*/env.json"):
+        env = {k: v for k, v in json.loads(path.read_text()).items()
+               if k not in ("tensorflow", "framework_version")}
+        path.write_text(json.dumps({**env, "schema_version": 3, "framework": "jax",
+                                    "jax": "0.10.2"}))
+    report = render_report([run], tmp_path / "report").parent
+    (row,) = read_csv(report / "environment.csv")
+    assert (row["framework"], row["framework_version"]) == ("JAX", "0.10.2")
+    page = (report / "index.html").read_text()
+    assert "framework version" in page and "0.10.2" in page

@@ -10,7 +10,7 @@ from bench import schema
 from bench.datasets import images_to_unit_range, load_split, split_to_sha256
 from bench.errors import BenchError
 from bench.evaluate import reference
-from bench.evaluate.score import SCORE_KEYS, evaluate_images, images_from_npz, score_npz
+from bench.evaluate.score import SCORE_KEYS, evaluate_images, score_npz
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +87,9 @@ BAD_INPUTS = {
 
 
 @pytest.mark.parametrize("kind", list(BAD_INPUTS))
-def test_bad_input_is_a_clear_error(tmp_path, kind):
+def test_bad_input_is_a_clear_error(tmp_path, kind, cache_dir):
+    """`dcgan-bench score`'s path: each bad file is refused, naming the file, before the
+    instrument or the reference is loaded."""
     message, arrays = BAD_INPUTS[kind]
     path = tmp_path / "samples.npz"
     if kind == "text file":
@@ -98,14 +100,16 @@ def test_bad_input_is_a_clear_error(tmp_path, kind):
     else:
         np.savez(path, **{key: make() for key, make in arrays.items()})
     with pytest.raises(BenchError, match=message) as err:
-        images_from_npz(path)
+        score_npz(path, "mnist-5k", cache_dir=cache_dir)
     assert str(path) in str(err.value)
 
 
-def test_a_good_npz_is_accepted(tmp_path):
+def test_a_good_npz_is_scored(tmp_path, cache_dir):
+    """The same 200 digits as (N, 28, 28, 1) uint8: the channel axis is accepted, and every
+    image is scored (n counts them)."""
     np.savez(tmp_path / "ok.npz", images=_digits()[..., None])
-    images = images_from_npz(tmp_path / "ok.npz")
-    assert images.shape == (200, 28, 28, 1) and images.dtype == np.float32
+    result = score_npz(tmp_path / "ok.npz", "mnist-5k", cache_dir=cache_dir)
+    assert result[schema.N] == 200 and set(SCORE_KEYS) <= set(result)
 
 
 def test_reference_cache_is_reused_and_recomputed_when_corrupt(tmp_path, monkeypatch):

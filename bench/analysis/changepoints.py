@@ -14,11 +14,12 @@ median of more nights is steadier, and a recent shift moves it little. When S cr
 night the slowdown began is dated by likelihood: of the nights since S last stood at 0 (and a few
 before), the start whose nights since then fall furthest below the reference, weighed by their
 number (sum of z)^2 / count. With K = 1 and H = 3 (in units of the noise), Siegmund's
-approximation gives about 2,000 nights between false alarms of the textbook CUSUM; this one is
-self-starting (its reference is estimated from the nights themselves) and restarts from a shift
-below the margin, so its rate is not the textbook's: the rates the nightly policy achieves are
-measured by simulation (tests/benchmarks/nightly_error_table.py; docs/statistics.md, "The
-error table"), and those are the ones quoted.
+approximation gives about 2,000 nights between false alarms of the textbook CUSUM (both are
+kept as references in tests/test_nights.py); this one is self-starting (its reference is
+estimated from the nights themselves) and restarts from a shift below the margin, so its rate is
+not the textbook's: the rates the nightly policy achieves are measured by simulation
+(tests/benchmarks/nightly_error_table.py; docs/statistics.md, "The error table"), and those are
+the ones quoted.
 
 Pure: numbers in, shifts out. Nothing here imports TensorFlow.
 """
@@ -46,15 +47,6 @@ class Shift:
     # from (find_shifts' `margin`); `ratio` is then the level since `began` over the reference
     # before the chain, the chain's total
     chain_began: int | None = None
-
-
-def cusum_lower(z: np.ndarray, k: float = K) -> np.ndarray:
-    """S_t = min(0, S_{t-1} + z_t + k), S_{-1} = 0."""
-    s, out = 0.0, []
-    for value in z:
-        s = min(0.0, s + value + k)
-        out.append(s)
-    return np.array(out)
 
 
 def reference_level(log_values: np.ndarray, start: int = 0, before: int | None = None,
@@ -143,13 +135,3 @@ def find_shifts(values, noise: float, start: int = 0, k: float = K, h: float = H
             level_from, chain = None, None
         s, last_zero, t = 0.0, recovered, recovered + 1
     return shifts
-
-
-def siegmund_arl(k: float, h: float, shift: float = 0.0) -> float:
-    """Siegmund's approximation of a one-sided CUSUM's average run length (nights to an alarm)
-    for a mean shift of `shift` noise units (0: the nights between false alarms)."""
-    delta = shift - k
-    b = h + 1.166
-    if abs(delta) < 1e-9:
-        return b * b
-    return (math.exp(-2 * delta * b) + 2 * delta * b - 1) / (2 * delta * delta)

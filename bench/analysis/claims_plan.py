@@ -9,12 +9,8 @@ power arithmetic is bench.analysis.power's. Pure: no TensorFlow.
 import pandas as pd
 
 from bench.analysis import power as pw
-from bench.analysis.claims import (
-    JUDGES,
-    _metric_values,
-    collapse_counts,
-    select_seeds,
-)
+from bench.analysis.claims import JUDGES
+from bench.analysis.claims_seeds import collapse_counts, metric_values, select_seeds
 from bench.analysis.claims_spec import METRICS
 from bench.analysis.stats import (
     alpha_of,
@@ -33,16 +29,20 @@ def _observed_collapse_rate(claim, cells, side) -> float | None:
     return collapsed / judged if judged else None
 
 
+# A share claim's bound and its direction, by the field that gives it (claims_spec's fields)
+SHARE_BOUNDS = (("max_rate", True), ("min_rate", False), ("min_share", False))
+
+
 def _proportion_row(claim, cells, target) -> dict:
-    kind, level = claim["kind"], claim["level"]
+    """A share against a bound (a verdict of claims_intervals.share_verdict): at the observed
+    share, or without runs at the best case (none when at most, all when at least)."""
+    level = claim["level"]
     observed = None
     if cells is not None:
-        verdict = JUDGES[kind](claim, cells)
+        verdict = JUDGES[claim["kind"]](claim, cells)
         observed = verdict["successes"] / verdict["n"] if verdict["n"] else None
-    at_most = kind == "collapse_rate" and "max_rate" in claim
+    bound, at_most = next((claim[key], at_most) for key, at_most in SHARE_BOUNDS if key in claim)
     rate = (0.0 if at_most else 1.0) if observed is None else observed
-    bound = claim.get("max_rate", claim.get("min_rate")) if kind == "collapse_rate" \
-        else claim["min_share"]
     need = pw.seeds_for_proportion(rate, bound, level, at_most, target)
     note = (f"exact binomial power of the exact two-sided interval (the verdict's) at share "
             f"{rate:.3f}" if need else "never: the share equals the bound")
@@ -95,7 +95,7 @@ def _rank_row(claim, cells, target) -> dict:
                         f"{float(alpha):.3g} at all"}
     a, _ = select_seeds(cells, claim["a"], claim["name"], "a", claim["metric"])
     b, _ = select_seeds(cells, claim["b"], claim["name"], "b", claim["metric"])
-    va, vb = _metric_values(a, claim["metric"]), _metric_values(b, claim["metric"])
+    va, vb = metric_values(a, claim["metric"]), metric_values(b, claim["metric"])
     need = pw.seeds_for_ranks(va, vb, alpha, _rank_decision(claim, alpha), sides, target)
     return {"assumed": f"seeds like those observed ({len(va)} and {len(vb)})", "seeds": need,
             "note": f"per side; power estimated by drawing seeds from the observed ones "
@@ -103,24 +103,34 @@ def _rank_row(claim, cells, target) -> dict:
                     f"least {least} for the exact test to reach p < {float(alpha):.3g}"}
 
 
+def _no_power_row(claim, cells, target) -> dict:
+    return {"assumed": "-", "seeds": "-",
+            "note": "a t interval of the mean: its width falls as 1 / sqrt(seeds) from the "
+                    "seeds' own spread; no power computation"}
+
+
+def _differs_row(claim, cells, target) -> dict:
+    if claim["metric"] != "collapse_rate":
+        return _rank_row(claim, cells, target)
+    if cells is None:
+        return {"assumed": "no runs: no rates to assume", "seeds": None,
+                "note": "give the runs to size it from their observed rates"}
+    return _collapse_differs_row(claim, cells, target)
+
+
+# kind -> row(claim, cells or None, power) -> {assumed, seeds (None: never), note}; one line a
+# kind, as in bench.analysis.claims.JUDGES
+PLANS = {"collapse_rate": _proportion_row, "coverage": _proportion_row,
+         "no_worse": _rank_row, "differs": _differs_row, "equivalent": _rank_row,
+         "mean_within": _no_power_row}
+
+
 def plan(claims: list[dict], cells: pd.DataFrame | None, power: float = pw.POWER) -> list[dict]:
     """For each claim: the seeds that decide it with probability `power` at the assumed truth."""
     out = []
     for claim in claims:
-        kind = claim["kind"]
-        row = {"claim": claim["name"], "kind": kind, "level": claim["level"], "power": power}
-        if kind in ("collapse_rate", "coverage"):
-            row.update(_proportion_row(claim, cells, power))
-        elif kind == "mean_within":
-            row.update({"assumed": "-", "seeds": "-",
-                        "note": "a t interval of the mean: its width falls as 1 / sqrt(seeds) "
-                                "from the seeds' own spread; no power computation"})
-        elif kind == "differs" and claim["metric"] == "collapse_rate":
-            row.update(_collapse_differs_row(claim, cells, power) if cells is not None else
-                       {"assumed": "no runs: no rates to assume", "seeds": None,
-                        "note": "give the runs to size it from their observed rates"})
-        else:
-            row.update(_rank_row(claim, cells, power))
+        row = {"claim": claim["name"], "kind": claim["kind"], "level": claim["level"],
+               "power": power, **PLANS[claim["kind"]](claim, cells, power)}
         if row["seeds"] is None:
             row["seeds"] = "never"
         out.append(row)

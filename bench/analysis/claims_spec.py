@@ -10,7 +10,8 @@
     max_rate = 0.1
     not_converged = "inconclusive"                 # or "exclude", "count_as_collapse"
 
-Fields per kind (what each means and how it is judged: bench.analysis.claims):
+Fields per kind (what each means and how it is judged: bench.analysis.claims_intervals for
+one configuration against a bound, bench.analysis.claims_pairwise for B against A):
 
     collapse_rate   config, max_rate or min_rate, [not_converged]
     coverage        config, min_classes, min_share

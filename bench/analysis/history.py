@@ -1,27 +1,31 @@
-"""The run history: every ingested grid run in one SQLite file (no server), for the nightly job.
+"""The run history: every ingested grid run in one SQLite file (no server), and how it is read back.
 
-Schema (version 4; `meta.schema_version`):
+Schema (version 5; `meta.schema_version`):
 
     runs      one row per run: id (`<grid>/<run directory>`), spec name and content hash, start
-              time, harness commit and dirty flag, TensorFlow version, device model, host, path,
-              and the machines its cells ran on (fingerprint -> fields, bench.machine)
+              time, harness commit and dirty flag, the framework's version (`framework_version`:
+              its first cell's; each cell's own is in its row), device model, host, path, and the
+              machines its cells ran on (fingerprint -> fields, bench.machine)
     cells     one row per cell: coordinates, status, reason, throughput statistics, compile time,
               training peak memory, final metrics with their n, the instrument's hash; and
               the machine fingerprint; `row_json`, the cell's whole results row, so the history
-              gives back the very
-              DataFrame `load_results` reads from the run directory
+              gives back the very DataFrame `load_results` reads from the run directory
     windows   each measured log window's images/sec (the rank tests need the samples)
     verdicts  a night's verdict: `ok`, `regression` (a new one: found tonight) or `open` (one
               carried from an earlier night, not yet fixed or accepted), against its baseline,
-              with the thresholds and every configuration's state (bench.analysis.nights) as
-              JSON; `last-good` skips runs with a bad one, and runs of other machines
+              with the thresholds and every configuration's state (bench.analysis.nights) as JSON
     accepted  runs a person made the new baseline (`history accept`): who, when and why
     meta      schema_version
+
+Which of these runs a night is held to is the baseline policy's (bench.analysis.baseline); this
+module keeps runs and verdicts and gives them back.
 
 Migrations run in order when an older database is opened, in the style of the run records'
 (bench.rundirs): `MIGRATIONS[n]` brings a schema-n database to n+1 (1 -> 2: `cells.row_json`,
 `verdicts`; 2 -> 3: the machine columns, NULL for runs ingested before them; 3 -> 4:
-`accepted`). Older verdicts keep their words (`drift` included).
+`accepted`; 4 -> 5: `runs.tensorflow`, TensorFlow's version, renamed `framework_version`).
+Older verdicts keep their words (`drift` included); stored rows and verdict details carry their
+record schema and are migrated on read (bench.rundirs).
 Ingest is idempotent (a run already present is left as it is) and atomic: one transaction, so a
 killed ingest leaves the database as it was. Concurrent writers wait for each other (WAL journal,
 a busy timeout) instead of failing. Nothing here imports TensorFlow.
@@ -36,12 +40,12 @@ from pathlib import Path
 import pandas as pd
 
 from bench import rundirs, schema
-from bench.analysis.runs import Run, run_dir_to_run, run_machines
+from bench.analysis.runs import Run, run_dir_to_run
 from bench.errors import BenchError
 
 HISTORY_ENV = "BENCH_HISTORY"
 DEFAULT_DB = Path(schema.RUNS_ROOT) / "history.sqlite"
-HISTORY_SCHEMA_VERSION = 4
+HISTORY_SCHEMA_VERSION = 5
 BUSY_TIMEOUT_MS = 60_000
 
 # The cells table keeps schema 1's coordinates as columns; coordinates added since (tf32) are in
@@ -54,7 +58,7 @@ CELL_COLUMNS = (*KEY_COLUMNS, "status", "reason", schema.IMAGES_PER_SEC_MEDIAN,
                 schema.FINAL_CLASSIFIER_SCORE, schema.FINAL_CLASSES_COVERED, schema.FINAL_OUTCOME,
                 schema.CLASSIFIER_SHA256, schema.MACHINE_FINGERPRINT)
 RUN_COLUMNS = ("id", "spec_name", "spec_sha256", "started", "harness_commit", "harness_dirty",
-               "tensorflow", "device_model", "host", "path", "machines_json")
+               schema.FRAMEWORK_VERSION, "device_model", "host", "path", "machines_json")
 
 # The current schema, for a new database. An older database is brought here by MIGRATIONS.
 SCHEMA_SQL = f"""
@@ -73,7 +77,6 @@ CREATE TABLE IF NOT EXISTS verdicts (run_id TEXT PRIMARY KEY REFERENCES runs(id)
 CREATE TABLE IF NOT EXISTS accepted (run_id TEXT PRIMARY KEY REFERENCES runs(id),
                                      accepted_at TEXT NOT NULL, by TEXT NOT NULL, why TEXT NOT NULL);
 """
-
 
 
 def history_v1_to_v2(con: sqlite3.Connection):
@@ -96,8 +99,15 @@ def history_v3_to_v4(con: sqlite3.Connection):
                 "accepted_at TEXT NOT NULL, by TEXT NOT NULL, why TEXT NOT NULL)")
 
 
+def history_v4_to_v5(con: sqlite3.Connection):
+    """The framework's version in one column, `framework_version`: schema 4's `tensorflow` held
+    TensorFlow's, NULL for a JAX run. The values move as they are: a JAX run ingested before
+    stays NULL (no schema-4 record holds JAX's version). Needs SQLite 3.25 or newer."""
+    con.execute(f"ALTER TABLE runs RENAME COLUMN tensorflow TO {schema.FRAMEWORK_VERSION}")
+
+
 # version n -> the function that brings a schema-n database to n + 1, inside one transaction
-MIGRATIONS = {1: history_v1_to_v2, 2: history_v2_to_v3, 3: history_v3_to_v4}
+MIGRATIONS = {1: history_v1_to_v2, 2: history_v2_to_v3, 3: history_v3_to_v4, 4: history_v4_to_v5}
 
 
 def default_db() -> Path:
@@ -304,19 +314,10 @@ def history_to_run(run_id: str, db=None) -> Run:
     return Run(run_id, info, run_results(run_id, db, info), windows)
 
 
-def good_runs(spec_sha256: str, db=None, before: str | None = None) -> list[dict]:
-    """Runs of one spec without a regression, open-regression or drift verdict, or accepted by a
-    person, newest first; only those started before `before` (an ISO time) when given."""
-    runs = [r for r in list_runs(db) if r["spec_sha256"] == spec_sha256
-            and (r["verdict"] not in schema.BAD_VERDICTS or r["accepted_at"])
-            and (before is None or r["started"] < before)]
-    return runs[::-1]
-
-
 def accept(run_id: str, by: str, why: str, db=None) -> dict:
-    """Make `run_id` the new baseline of its spec and machines: `last-good` from it on, the level
-    the nights are held to from it on, and its open regressions closed. Recorded with who, when
-    and why; accepting again replaces the record."""
+    """Record that a person made `run_id` the new baseline of its spec and machines (what that
+    changes: bench.analysis.baseline), with who, when and why; accepting again replaces the
+    record. Its row as list_runs gives it."""
     if not why.strip():
         raise BenchError("--why: say why this run becomes the baseline (it is kept with it)")
     run_info(run_id, db)  # a clear error for an unknown id
@@ -327,18 +328,6 @@ def accept(run_id: str, by: str, why: str, db=None) -> dict:
     finally:
         con.close()
     return run_info(run_id, db)
-
-
-def nights_since_reference(candidate: Run, db=None) -> list[dict]:
-    """The history's runs of the candidate's spec and machines, oldest first, from the newest
-    accepted one before the candidate (or the first) up to the candidate, the candidate included
-    when it is in the history."""
-    machines = set(run_machines(candidate.info))
-    same = [r for r in list_runs(db) if r["spec_sha256"] == candidate.info["spec_sha256"]
-            and set(run_machines(r)) == machines
-            and (r["started"] < candidate.info["started"] or r["id"] == candidate.id)]
-    start = max((i for i, r in enumerate(same) if r["accepted_at"]), default=0)
-    return same[start:]
 
 
 def open_regressions(night: dict) -> dict:
@@ -366,9 +355,6 @@ def record_verdict(run_id: str, baseline_id: str | None, verdict: str, details: 
         con.close()
 
 
-LAST_GOOD = "last-good"
-
-
 def resolve_run(ref: str, db=None) -> Run:
     """A run from a grid run directory, or from the history by id."""
     path = Path(ref)
@@ -379,21 +365,3 @@ def resolve_run(ref: str, db=None) -> Run:
         raise BenchError(f"{ref!r} is not a run directory, and there is no history to look it up "
                          f"in ({db} does not exist; see `dcgan-bench history ingest`)")
     return history_to_run(ref, db)
-
-
-def _good_before(candidate: Run, db) -> list[dict]:
-    """Good runs of the candidate's spec before it, newest first, on the candidate's machines:
-    throughput compares only within one machine fingerprint (bench.machine)."""
-    machines = set(run_machines(candidate.info))
-    return [r for r in good_runs(candidate.info["spec_sha256"], db,
-                                 before=candidate.info["started"])
-            if r["id"] != candidate.id and set(run_machines(r)) == machines]
-
-
-def last_good(candidate: Run, db=None) -> Run | None:
-    """The newest run of the candidate's spec on the same machines, started before it, with no
-    bad verdict or accepted; None when the history has none (the first night there)."""
-    if not Path(db or default_db()).is_file():
-        return None
-    good = _good_before(candidate, db)
-    return history_to_run(good[0]["id"], db) if good else None

@@ -20,7 +20,7 @@ from bench.analysis.results import load_results
 @dataclass
 class Run:
     id: str
-    info: dict  # spec_name, spec_sha256, started, harness_commit, tensorflow, device_model, ...
+    info: dict  # spec_name, spec_sha256, started, harness_commit, framework_version, ...
     results: pd.DataFrame  # load_results' frame: one row per cell
     windows: dict  # cell_id -> [(step, images/sec)] of its measured windows, in step order
 
@@ -41,7 +41,9 @@ def spec_sha256(manifest: dict) -> str:
 
 
 def run_dir_to_info(run_dir: Path, cell_dirs=None) -> dict:
-    """The history's `runs` row of a run directory."""
+    """The history's `runs` row of a run directory. Its `framework_version` is its first
+    readable cell's (TensorFlow's or JAX's: env.json, migrated on read); a run of several
+    frameworks has each cell's in the cell's row."""
     manifest = rundirs.read_manifest(run_dir)
     cell_dirs = rundirs.find_cell_dirs([run_dir]) if cell_dirs is None else cell_dirs
     envs = [env for _, c in cell_dirs if (env := _env_or_none(c)) is not None]
@@ -53,7 +55,8 @@ def run_dir_to_info(run_dir: Path, cell_dirs=None) -> dict:
     return {"id": run_id_of(run_dir), "spec_name": manifest.get("name"),
             "spec_sha256": spec_sha256(manifest), "started": manifest.get("started"),
             "harness_commit": harness.get("commit"), "harness_dirty": json.dumps(harness.get("dirty")),
-            "tensorflow": env.get("tensorflow"), "device_model": env.get("device_model"),
+            schema.FRAMEWORK_VERSION: env.get(schema.FRAMEWORK_VERSION),
+            "device_model": env.get("device_model"),
             "host": env.get("hostname"), "path": str(Path(run_dir).resolve()),
             "machines_json": json.dumps(machines, sort_keys=True) if machines else None}
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from bench import schema
 from bench.analysis import compare, history, nights
+from bench.analysis.baseline import LAST_GOOD, last_good, nights_since_reference
 from bench.analysis.machines import SAME_MACHINE
 from bench.analysis.runs import Run, run_machines
 from bench.errors import BenchError
@@ -55,19 +56,19 @@ class Judgement:
 def judge_run(candidate: Run, baseline_ref: str, db=None, thresholds: Thresholds | None = None,
               scope: str = SAME_MACHINE) -> Judgement:
     """Compare `candidate` with `baseline_ref` (a run directory, a history id, or
-    history.LAST_GOOD) under the policy above. BenchError when the runs do not compare."""
+    LAST_GOOD) under the policy above. BenchError when the runs do not compare."""
     thresholds = thresholds or Thresholds()
-    if baseline_ref != history.LAST_GOOD:
+    if baseline_ref != LAST_GOOD:
         return Judgement(compare.compare_runs(history.resolve_run(baseline_ref, db), candidate,
                                               alpha=thresholds.alpha, margin=thresholds.margin,
                                               scope=scope))
-    baseline = history.last_good(candidate, db)
+    baseline = last_good(candidate, db)
     if baseline is None:
         machines = ", ".join(run_machines(candidate.info)) or "an unrecorded machine"
         return Judgement(None, [f"no earlier good run of {candidate.info['spec_name']!r} on this "
                                 f"machine ({machines}) in the history: {candidate.id} is the "
                                 "first, and the baseline of the next"])
-    earlier = [r for r in history.nights_since_reference(candidate, db) if r["id"] != candidate.id]
+    earlier = [r for r in nights_since_reference(candidate, db) if r["id"] != candidate.id]
     previous = history.open_regressions(earlier[-1]) if earlier else {}
     # the accepted reference closes what was open since it or before: said as accepted
     accepted = {"run": earlier[0]["id"], "by": earlier[0]["accepted_by"],

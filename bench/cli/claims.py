@@ -6,8 +6,8 @@ malformed claims file, a claim about a configuration with no cells).
 
 
 def add(sub):
-    p = sub.add_parser("claims", help="judge claims about seeds (collapse rate, coverage, "
-                                      "no worse, differs) on run records; --plan sizes a grid",
+    p = sub.add_parser("claims", help="judge claims about seeds (the kinds: docs/statistics.md) "
+                                      "on run records; --plan sizes a grid",
                        description=__doc__)
     p.add_argument("claims", help="a claims file, e.g. runs/claims/example.toml")
     p.add_argument("runs", nargs="*", help="run or cell directories")

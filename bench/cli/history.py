@@ -52,9 +52,11 @@ def run(args) -> int:
 def _show(history, args) -> int:
     import pandas as pd
 
+    from bench.schema import FRAMEWORK_VERSION
+
     info = history.run_info(args.id, args.db)
     for key in ("id", "spec_name", "spec_sha256", "started", "harness_commit", "harness_dirty",
-                "tensorflow", "device_model", "host", "path"):
+                FRAMEWORK_VERSION, "device_model", "host", "path"):
         print(f"{key}: {info[key]}")
     print(f"verdict: {info['verdict'] or 'not compared'}"
           + (f" (against {info['baseline_id']})" if info["baseline_id"] else ""))

@@ -106,11 +106,6 @@ def npz_to_images(path) -> np.ndarray:
     return images
 
 
-def images_from_npz(path, image_channels: int = 1) -> np.ndarray:
-    """The `images` array of an NPZ file, validated (`validate_images`)."""
-    return validate_images(npz_to_images(path), path=path, image_channels=image_channels)
-
-
 def evaluate_images(images, dataset: str, *, data_dir=None, classifier=None, cache_dir=None,
                     batch_size: int = 500, path=None) -> dict:
     """Every metric of an image set against the data set's reference split.

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from bench import schema
 from bench.analysis import history
+from bench.analysis.baseline import LAST_GOOD
 from bench.analysis.cells import results_to_cells
 from bench.analysis.runs import run_dir_to_run
 from bench.analysis.verdicts import Judgement, Thresholds, judge_run
@@ -56,7 +57,7 @@ def run_nightly(spec_path, db=None, reports=schema.REPORTS_ROOT, *, launcher=Non
     stem, reports = Path(spec_path).stem, Path(reports)
     night.pages = {"comparison": reports / f"{stem}-compare", "report": reports / stem,
                    "trend": reports / "trend"}
-    night.judgement = judge_run(run, history.LAST_GOOD, db, thresholds or Thresholds())
+    night.judgement = judge_run(run, LAST_GOOD, db, thresholds or Thresholds())
     if night.judgement.result is not None:
         say(comparison_text(night.judgement.result))
         write_comparison(night.judgement.result, night.pages["comparison"])

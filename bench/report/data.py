@@ -7,10 +7,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench import rundirs, schema
+from bench import frameworks, rundirs, schema
 
-ENV_KEYS = ("tensorflow", "keras", "python", "device", "device_model", "host_cpu", "hostname",
-            "cuda_build", "cudnn_build")
+# What the environment table shows of env.json, after the framework the cell trained under (the
+# cell's coordinate, by its label: bench.frameworks). env.json is migrated on read, so a record
+# from before `framework_version` (schema 3: TensorFlow's version under `tensorflow`) shows it too.
+ENV_KEYS = (schema.FRAMEWORK_VERSION, "keras", "python", "device", "device_model", "host_cpu",
+            "hostname", "cuda_build", "cudnn_build")
 
 
 def _jsonl_frame(cells: pd.DataFrame, file_name: str) -> pd.DataFrame:
@@ -44,13 +47,15 @@ def load_evals(cells: pd.DataFrame) -> pd.DataFrame:
 
 
 def load_envs(cells: pd.DataFrame) -> pd.DataFrame:
-    """env.json of every cell that has one, with the cell's XLA setting."""
+    """env.json of every cell that has one, with the cell's framework (its label) and XLA
+    setting."""
     rows = []
     for _, cell in cells[cells["status"] != schema.STATUS_UNREADABLE].iterrows():
         if (Path(cell["cell_dir"]) / schema.ENV_FILE).is_file():
             env = rundirs.read_record(cell["cell_dir"], schema.ENV_FILE)
             harness = env.get("harness") or {}
-            rows.append({**{k: env.get(k) for k in ENV_KEYS},
+            rows.append({schema.FRAMEWORK: frameworks.label(cell[schema.FRAMEWORK]),
+                         **{k: env.get(k) for k in ENV_KEYS},
                          "harness_commit": harness.get("commit"),
                          "harness_dirty": {True: "yes", False: "no"}.get(harness.get("dirty")),
                          "xla": cell["xla"]})

@@ -24,7 +24,8 @@ THROUGHPUT_NAMES = {"group": "device · XLA · precision", "batch_size": "batch 
                     "compile_seconds": "compile s median"}
 
 
-ENV_NAMES = {"tensorflow": "TensorFlow", "keras": "Keras", "python": "Python",
+ENV_NAMES = {schema.FRAMEWORK: "framework", schema.FRAMEWORK_VERSION: "framework version",
+             "keras": "Keras", "python": "Python",
              "device": "device", "device_model": "device model", "host_cpu": "host CPU",
              "hostname": "host", "cuda_build": "CUDA build", "cudnn_build": "cuDNN build",
              "harness_commit": "harness commit", "harness_dirty": "dirty", "xla": "XLA"}
