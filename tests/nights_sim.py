@@ -67,7 +67,7 @@ def night_run(rng, index: int, noise: Noise, slowdown: float = 1.0) -> Run:
                      "batch_size": 64, "seed": seed, "final_n": None, "classifier_sha256": None,
                      "final_outcome": None,
                      schema.IMAGES_PER_SEC_MEDIAN: float(np.median(rates)),
-                     "tensorflow": "2.21.0", "device_model": "sim", "reason": None})
+                     schema.FRAMEWORK_VERSION: "2.21.0", "device_model": "sim", "reason": None})
     info = {"spec_sha256": "sim", "spec_name": "sim", "started": f"night{index:05d}"}
     return Run(f"sim/night{index:05d}", info, pd.DataFrame(rows), windows)
 
