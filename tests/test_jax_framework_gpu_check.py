@@ -1,6 +1,7 @@
-"""The project's GPU check (bench/jobs/gpu-check.sh) run to its end in its dry-run mode: on the CPU,
-TensorFlow blocked in every process as on the GPU machines, each phase a real grid, every
-evaluation in its cell's process, and only records coming back."""
+"""The project's GPU check (bench/jobs/gpu-check.sh, its Python in bench/jobs/gpu_check.py and
+gpu_check_summary.py) run to its end in its dry-run mode: on the CPU, TensorFlow blocked in every
+process as on the GPU machines, each phase a real grid, every evaluation in its cell's process,
+and only records coming back. The Python's parts are tested one by one in tests/test_gpu_check.py."""
 
 import json
 import subprocess
@@ -44,6 +45,9 @@ def test_the_gpu_check_runs_to_its_end_on_the_cpu_without_tensorflow(tmp_path):
                  "every evaluated cell has its final evaluation in its own record, without "
                  "TensorFlow"):
         assert checks[must] == "PASS", must
+    # the audit's verdict names every package a JAX process keeps out (bench.frameworks)
+    assert "AUDIT-OK: none of tensorflow, tensorflow_gan" in results["audit"]
+    assert [(g["k"], g["packing"], g["ok"]) for g in results["packed"]] == [(2, "loop", 2), (2, "vmap", 2)]
     cells = results["cells"]
     assert len(cells) == 6  # gate, batch 32, 2 x 2 packed seeds
     evaluated = [c for c in cells if c["run"] != "batches"]
@@ -54,6 +58,7 @@ def test_the_gpu_check_runs_to_its_end_on_the_cpu_without_tensorflow(tmp_path):
     with tarfile.open(out / "runs.tgz") as tar:
         names = tar.getnames()
     assert any(n.endswith("summary.json") for n in names)
+    assert {"plan.tsv", "phases.tsv", "audit.txt", "specs/packed2_loop.toml"} <= set(names)
     assert not any(n.endswith(".weights.h5") for n in names)
     summary = (out / "summary.txt").read_text()
     assert "final evaluations" in summary and "outcomes: " in summary
