@@ -117,7 +117,7 @@ def audit(mode: str) -> int:
             print(f"{f.package} importable:", importable)
     import jax
 
-    print("jax", jax.__version__, "default backend:", jax.default_backend())
+    print(JAX.package, jax.__version__, "default backend:", jax.default_backend())
     print("jax.devices():", jax.devices())
     for d in jax.devices():
         print("  device", d.id, d.platform, repr(d.device_kind))
