@@ -30,17 +30,20 @@ def _step(backend, precision, inputs, outputs):
     return np.load(outputs)
 
 
-@pytest.mark.parametrize("precision, outputs_rtol, weights_atol, flipped", [
+@pytest.mark.parametrize("precision, outputs_rtol, weights_atol, flipped, mean_apart", [
     # float32: the same arithmetic in another order, every update within 1e-6 (1% of the
     # learning rate). bfloat16 (8 bits of mantissa): Adam's first step moves a weight by the
     # learning rate in its gradient's sign, so a gradient near zero may flip sign between the
     # backends and move it up to 2 x 1e-4 the other way: a few percent of a weight's elements
-    # do (4.7% at most when measured), the rest agree.
-    ("float32", 1e-5, 1e-6, 0.0),
-    ("mixed_bfloat16", 2e-2, 2.05 * LEARNING_RATE, 0.08),
+    # do (4.7% at most when measured), the rest agree. Where bfloat16 is emulated (the AVX2
+    # class: oneDNN converts to float32, XLA rounds its own way) the mean distance of the
+    # generator's first weights was 0.113 x the learning rate, under 0.1 on the AVX-512 class:
+    # a bound of 0.2 still holds the flips to their 8% (8% x 2 learning rates = 0.16).
+    ("float32", 1e-5, 1e-6, 0.0, 0.1),
+    ("mixed_bfloat16", 2e-2, 2.05 * LEARNING_RATE, 0.08, 0.2),
 ])
 def test_one_jax_step_is_one_tensorflow_step(tmp_path, precision, outputs_rtol, weights_atol,
-                                             flipped):
+                                             flipped, mean_apart):
     """From the same initial weights, real batch, noise and Dropout masks, one step under each
     backend: the same losses and D(x), D(G(z)), and the same updates."""
     inputs = tmp_path / "inputs.npz"
@@ -57,7 +60,7 @@ def test_one_jax_step_is_one_tensorflow_step(tmp_path, precision, outputs_rtol, 
                                    err_msg=key)
         apart = np.abs(jax_out[key].astype("float64") - tf_out[key])
         assert (apart > LEARNING_RATE / 2).mean() <= flipped, key  # moved the other way
-        assert apart.mean() <= 0.1 * LEARNING_RATE, key
+        assert apart.mean() <= mean_apart * LEARNING_RATE, key
 
 
 # Installed as sitecustomize in every process of a grid: TensorFlow unimportable throughout, as
