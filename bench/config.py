@@ -9,7 +9,7 @@ import dataclasses
 import re
 from dataclasses import dataclass
 
-from bench import frameworks, schema
+from bench import frameworks, protocols, schema
 from bench.errors import BenchError
 
 # stacked-mnist: three MNIST digits as an image's three channels, 1,000 modes (bench.datasets)
@@ -32,7 +32,7 @@ class CellConfig:
     data: str = "mnist-5k"
     data_dir: str | None = None
     seed: int = 0
-    batch_size: int = 64
+    batch_size: int | None = None  # None: the model's (its protocol's batch)
     device: str = "cpu"
     xla: bool = False
     precision: str = "float32"
@@ -56,15 +56,26 @@ class CellConfig:
     # the framework packs seeds; each still gets its own cell directory and complete record
     seeds_per_process: int = 1
     packing: str = "auto"
-    # The tutorial's optimiser: Adam(1e-4) with Keras' default beta_1 = 0.9 for both networks.
-    # Settings, so that a published protocol (PacGAN's: 2e-4 and 0.5) runs as published.
-    learning_rate: float = 1e-4
-    adam_beta1: float = 0.9
+    # The model and its published protocol (bench.protocols): every setting below left None is
+    # the protocol's, resolved on construction, so config.json says what ran.
+    model: str = protocols.DEFAULT_MODEL
+    packing_m: int = 1  # PacGAN's packing: the discriminator reads m samples at once
+    d_width: float | None = None  # unrolled-dcgan's discriminator width (0.25, 0.5, 1)
+    noise: str | None = None  # normal or uniform
+    noise_dim: int | None = None
+    learning_rate: float | None = None  # the generator's Adam (the tutorial: 1e-4 for both)
+    d_learning_rate: float | None = None  # the discriminator's
+    adam_beta1: float | None = None
+    adam_beta2: float | None = None
+    adam_epsilon: float | None = None
+    schedule: str | None = None  # simultaneous (one forward, both updates) or alternating
+    g_steps: int | None = None  # generator updates per discriminator update, alternating
+    sample_bn: str | None = None  # batch norm when sampling: moving averages or batch statistics
+    data_range: str | None = None  # real images in [-1, 1] (symmetric) or [0, 1] (unit)
 
     def __post_init__(self):
-        if self.final_eval_n is None:  # frozen: the resolved default is set once, here
-            object.__setattr__(self, "final_eval_n", STACKED_FINAL_EVAL_N
-                               if self.data == "stacked-mnist" else DEFAULT_FINAL_EVAL_N)
+        for name, value in resolved_settings(self).items():  # frozen: resolved once, here
+            object.__setattr__(self, name, value)
         problems = config_problems(self)
         if problems:
             raise BenchError("invalid cell configuration: " + "; ".join(problems))
@@ -77,6 +88,33 @@ class CellConfig:
         if self.epochs is not None:
             return self.epochs * (dataset_size // self.batch_size)
         return self.steps if self.steps is not None else 500
+
+
+def config_from_record(record: dict) -> "CellConfig":
+    """The configuration a cell's config.json records (its other keys, such as total_steps,
+    left out; settings a record predates take their defaults: the tutorial's)."""
+    return CellConfig(**{k: v for k, v in record.items() if k in CellConfig.__dataclass_fields__})
+
+
+def resolved_settings(cfg) -> dict:
+    """The settings `cfg` leaves None, as its model's protocol and its data set give them (a
+    model the table lacks resolves nothing: config_problems says so)."""
+    proto = protocols.PROTOCOLS.get(cfg.model)
+    out = {}
+    if cfg.final_eval_n is None:
+        out["final_eval_n"] = (proto.final_eval_n if proto and proto.final_eval_n else
+                               STACKED_FINAL_EVAL_N if cfg.data == "stacked-mnist" else
+                               DEFAULT_FINAL_EVAL_N)
+    if proto is None:
+        return out
+    if cfg.batch_size is None:
+        out["batch_size"] = proto.batch_size
+    for name in protocols.SETTINGS:
+        if getattr(cfg, name) is None:
+            out[name] = getattr(proto, name)
+    if out.get("d_learning_rate", cfg.d_learning_rate) is None:  # the protocol says: the same
+        out["d_learning_rate"] = out.get("learning_rate", cfg.learning_rate)
+    return out
 
 
 def _is_number(value) -> bool:
@@ -104,8 +142,57 @@ def _framework_problems(cfg) -> list[str]:
     return p
 
 
+def _protocol_problems(cfg) -> list[str]:
+    """The model and the settings of its protocol (cfg resolved: no None left where the model
+    gives a value)."""
+    if cfg.model not in protocols.PROTOCOLS:
+        return [f"model: expected one of {', '.join(protocols.MODELS)}, found {cfg.model!r}"]
+    proto, p = protocols.protocol(cfg.model), []
+    choices = {"noise": protocols.NOISES, "schedule": protocols.SCHEDULES,
+               "sample_bn": protocols.SAMPLE_BN, "data_range": protocols.DATA_RANGES}
+    for name, allowed in choices.items():
+        if getattr(cfg, name) not in allowed:
+            p.append(f"{name}: expected one of {', '.join(allowed)}, found {getattr(cfg, name)!r}")
+    if not isinstance(cfg.packing_m, int) or isinstance(cfg.packing_m, bool) or \
+            not 1 <= cfg.packing_m <= protocols.MAX_PACKING:
+        p.append(f"packing_m: expected an integer from 1 to {protocols.MAX_PACKING}, found "
+                 f"{cfg.packing_m!r}")
+    if proto.d_widths and cfg.d_width not in proto.d_widths:
+        p.append(f"d_width: expected one of {', '.join(f'{w:g}' for w in proto.d_widths)} for "
+                 f"{cfg.model}, found {cfg.d_width!r}")
+    elif not proto.d_widths and cfg.d_width is not None:
+        p.append(f"d_width: {cfg.model} has one discriminator; leave it out, found "
+                 f"{cfg.d_width!r}")
+    for name in ("noise_dim", "g_steps"):
+        value = getattr(cfg, name)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            p.append(f"{name}: expected a positive integer, found {value!r}")
+    if cfg.schedule == protocols.SIMULTANEOUS and cfg.g_steps != 1:
+        p.append(f"g_steps: the simultaneous schedule updates each network once a step (one "
+                 f"forward pass); found g_steps = {cfg.g_steps!r} (ask for schedule = "
+                 "\"alternating\")")
+    for name, low, high in (("learning_rate", 0, 1), ("d_learning_rate", 0, 1),
+                            ("adam_epsilon", 0, 1)):
+        value = getattr(cfg, name)
+        if not _is_number(value) or not low < value < high:
+            p.append(f"{name}: expected a number in ({low}, {high}), found {value!r}")
+    for name in ("adam_beta1", "adam_beta2"):
+        value = getattr(cfg, name)
+        if not _is_number(value) or not 0 <= value < 1:
+            p.append(f"{name}: expected a number in [0, 1), found {value!r}")
+    return p
+
+
+class _Resolved:
+    """A configuration's fields with its protocol's settings filled in, for validation."""
+
+    def __init__(self, cfg):
+        self.__dict__.update({**vars(cfg), **resolved_settings(cfg)})
+
+
 def config_problems(cfg) -> list[str]:
     """Every problem with a configuration, as 'field: expected X, found Y' strings."""
+    cfg = _Resolved(cfg)
     p = []
 
     def positive_int(name, value, allow_zero=False):
@@ -141,10 +228,7 @@ def config_problems(cfg) -> list[str]:
     elif cfg.packing != "auto" and cfg.seeds_per_process == 1:
         p.append(f"packing: says how seeds packed in one program are stepped, and "
                  f"seeds_per_process is 1; found packing = {cfg.packing!r}")
-    if not _is_number(cfg.learning_rate) or not 0 < cfg.learning_rate < 1:
-        p.append(f"learning_rate: expected a number in (0, 1), found {cfg.learning_rate!r}")
-    if not _is_number(cfg.adam_beta1) or not 0 <= cfg.adam_beta1 < 1:
-        p.append(f"adam_beta1: expected a number in [0, 1), found {cfg.adam_beta1!r}")
+    p += _protocol_problems(cfg)
     if cfg.tf32 is not None and not isinstance(cfg.tf32, bool):
         p.append(f"tf32: expected true or false (or absent: TensorFlow's default), found "
                  f"{cfg.tf32!r}")

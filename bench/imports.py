@@ -97,9 +97,16 @@ def prepare_keras():
     keep_out(facts)
 
 
-def keras_backend() -> str:
-    """The backend Keras runs on in this process, Keras imported."""
+def keras_module():
+    """Keras, imported on first use (prepared as `prepare_keras` says where no framework started
+    it): the models' modules call this rather than import Keras at their own import, which would
+    fix the process's backend before a cell chooses it."""
     prepare_keras()
     import keras
 
-    return keras.backend.backend()
+    return keras
+
+
+def keras_backend() -> str:
+    """The backend Keras runs on in this process, Keras imported."""
+    return keras_module().backend.backend()

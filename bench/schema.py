@@ -11,6 +11,7 @@ from typing import NamedTuple
 
 from bench.errors import BenchError
 from bench.frameworks import REFERENCE
+from bench.protocols import DEFAULT_MODEL
 
 # 2: peak memory split into training and process (with kinds), first_batch_seconds, throughput
 #    `overall` and excluded windows, KID block sizes, per-optimizer skipped steps, and the
@@ -52,12 +53,15 @@ PART = "part"
 # the framework a cell trains under (bench.frameworks), and its version (env.json, results rows)
 FRAMEWORK = "framework"
 FRAMEWORK_VERSION = "framework_version"
-COORDINATES = (FRAMEWORK, "data", "device", "precision", "tf32", "xla", "batch_size", SEED)
+# the model (bench.protocols), its packing and its discriminator's width (unrolled-dcgan)
+MODEL, PACKING_M, D_WIDTH = "model", "packing_m", "d_width"
+COORDINATES = (MODEL, PACKING_M, D_WIDTH, FRAMEWORK, "data", "device", "precision", "tf32", "xla",
+               "batch_size", SEED)
 CONFIG_COORDINATES = tuple(k for k in COORDINATES if k != SEED)
 CELL_KEY = (PART, *COORDINATES)
 # What a record from before a coordinate existed means by its absence: every cell trained under
-# TensorFlow before the framework axis.
-COORDINATE_DEFAULTS = {FRAMEWORK: REFERENCE}
+# TensorFlow before the framework axis, the tutorial's model unpacked before the model axis.
+COORDINATE_DEFAULTS = {FRAMEWORK: REFERENCE, MODEL: DEFAULT_MODEL, PACKING_M: 1, D_WIDTH: None}
 
 # Cell statuses. Only "ok" means the numbers in the summary are complete.
 STATUS_OK = "ok"

@@ -284,7 +284,7 @@ for xla in (True, False):
     cfg = CellConfig(framework="jax", batch_size=8, xla=xla)
     runtime = make_runtime(cfg.framework)
     device = runtime.device(cfg)
-    _, step = runtime.build(cfg, device)
+    step = runtime.build(cfg, device).step
     program = runtime.program([step], cfg, device)
     counts[str(xla)] = [program.tracing_count]
     for n in (8, 8, 4):  # the same shape twice, then another: JAX compiles again, silently

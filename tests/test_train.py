@@ -283,6 +283,7 @@ def _loss_scaled_pair(policy, weights=None):
     import keras
 
     from bench.cell import models
+    from bench.cell.packing import StepPlan
     from bench.cell.step import TrainStep
 
     keras.mixed_precision.set_global_policy(policy)
@@ -298,7 +299,7 @@ def _loss_scaled_pair(policy, weights=None):
         opts = [keras.optimizers.SGD(0.01), keras.optimizers.SGD(0.01)]
         if policy == "mixed_float16":
             opts = [keras.mixed_precision.LossScaleOptimizer(o) for o in opts]
-        step = TrainStep(g, d, *opts, batch_size=16, xla=False, precision=policy)
+        step = TrainStep(g, d, *opts, plan=StepPlan(16), xla=False, precision=policy)
     finally:
         keras.mixed_precision.set_global_policy("float32")
     return g, d, step

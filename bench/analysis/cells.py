@@ -8,7 +8,7 @@ that vary among the cells at hand, so panel titles and table rows stay short.
 import numpy as np
 import pandas as pd
 
-from bench import frameworks, schema
+from bench import frameworks, protocols, schema
 from bench.analysis.results import load_results
 from bench.schema import CONFIG_COORDINATES, COORDINATES, PART
 
@@ -51,6 +51,12 @@ def value_label(key, value) -> str:
         return "TF32 on" if bool(value) else "TF32 off"
     if key == schema.FRAMEWORK:
         return frameworks.label(value)
+    if key == schema.MODEL:
+        return protocols.model_label(value)
+    if key == schema.PACKING_M:
+        return f"packed {int(value)}"
+    if key == schema.D_WIDTH:
+        return f"D width {float(value):g}"
     if key == "batch_size":
         return f"bs {int(value)}"
     if key == PART:

@@ -86,12 +86,11 @@ def calibrate_evaluation(cfg) -> dict | None:
     from bench.cell.periodic import Evaluations
     from bench.cell.runtime import make_runtime
     from bench.config import MIN_EVAL_SAMPLES
-    from bench.datasets import channels
 
     fw = make_runtime(cfg.framework)
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        evals = Evaluations(cfg, fw, models.make_generator(channels(cfg.data)), Path(tmp))
+        evals = Evaluations(cfg, fw, models.networks(cfg)[0], Path(tmp))
     if evals.pending:
         return None
     load_seconds = time.perf_counter() - t0

@@ -1,15 +1,23 @@
 """Samples from a generator: evaluation sets, the fixed-noise grid, saved weights.
 
 Noise for samples comes from fixed seeds that do not depend on the cell's seed, so two cells'
-grids and evaluations are drawn with the same noise and differ only by their generators.
+grids and evaluations are drawn with the same noise and differ only by their generators. A
+model's protocol (bench.protocols) says how it is sampled: its noise's distribution and size,
+batch norm's moving averages (the tutorial, PacGAN's Table 2: `train=False`) or each batch's
+statistics (PacGAN's Table 3, whose sampler runs in training mode, batches of its batch size:
+n is drawn in whole batches and cut, as their `log_metrics` does), and the range its images
+come in (Table 2's generator learns [0, 1]: mapped to [-1, 1], the range the instrument and the
+samples grid read).
 """
 
+import math
 import struct
 import zlib
+from dataclasses import dataclass
 
 import numpy as np
 
-from bench import records
+from bench import protocols, records
 from bench.cell import models
 
 GRID_NOISE_SEED = 20240101
@@ -17,17 +25,43 @@ EVAL_NOISE_SEED = 7
 GRID_SIDE = 8
 
 
-def fixed_noise(n: int, seed: int) -> np.ndarray:
-    return np.random.default_rng(seed).standard_normal((n, models.NOISE_DIM)).astype(np.float32)
+@dataclass(frozen=True)
+class SamplePlan:
+    """How a model is sampled (the module docstring); the default is the tutorial's."""
+
+    noise: str = protocols.NORMAL
+    noise_dim: int = models.NOISE_DIM
+    sample_bn: str = protocols.MOVING
+    data_range: str = protocols.SYMMETRIC
+    batch_size: int = 500  # in batch-statistics mode, the batch the statistics are taken over
+
+    @classmethod
+    def from_config(cls, cfg) -> "SamplePlan":
+        batch = cfg.batch_size if cfg.sample_bn == protocols.BATCH else cls.batch_size
+        return cls(cfg.noise, cfg.noise_dim, cfg.sample_bn, cfg.data_range, batch)
+
+
+def fixed_noise(n: int, seed: int, plan: SamplePlan = SamplePlan()) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    if plan.noise == protocols.UNIFORM:
+        return rng.uniform(-1.0, 1.0, (n, plan.noise_dim)).astype(np.float32)
+    return rng.standard_normal((n, plan.noise_dim)).astype(np.float32)
 
 
 def generator_to_images(generator, n: int, *, seed: int = EVAL_NOISE_SEED,
-                        batch_size: int = 500) -> np.ndarray:
-    """n images, float32 (n, 28, 28, 1) in [-1, 1], in inference mode (batch-norm moving stats)."""
-    noise = fixed_noise(n, seed)
-    parts = [np.asarray(generator(noise[i:i + batch_size], training=False), dtype=np.float32)
-             for i in range(0, n, batch_size)]
-    return np.concatenate(parts)
+                        plan: SamplePlan = SamplePlan()) -> np.ndarray:
+    """n images, float32 (n, 28, 28, C) in [-1, 1], sampled as the plan says."""
+    batch = plan.batch_size
+    training = plan.sample_bn == protocols.BATCH
+    noise = fixed_noise(math.ceil(n / batch) * batch if training else n, seed, plan)
+    kept = [np.asarray(w) for w in generator.non_trainable_weights] if training else None
+    parts = [np.asarray(generator(noise[i:i + batch], training=training), dtype=np.float32)
+             for i in range(0, len(noise), batch)]
+    if training:  # batch norm's moving averages moved while sampling: not the training's
+        for weight, value in zip(generator.non_trainable_weights, kept):
+            weight.assign(value)
+    images = np.concatenate(parts)[:n]
+    return images * 2.0 - 1.0 if plan.data_range == protocols.UNIT else images
 
 
 def grey_to_png(pixels: np.ndarray) -> bytes:
@@ -62,9 +96,9 @@ def images_to_grid_png(images: np.ndarray, side: int = GRID_SIDE, pad: int = 2) 
     return grey_to_png(canvas)
 
 
-def write_samples_png(generator, path):
-    records.write_bytes_atomic(
-        path, images_to_grid_png(generator_to_images(generator, GRID_SIDE ** 2, seed=GRID_NOISE_SEED)))
+def write_samples_png(generator, path, plan: SamplePlan = SamplePlan()):
+    records.write_bytes_atomic(path, images_to_grid_png(
+        generator_to_images(generator, GRID_SIDE ** 2, seed=GRID_NOISE_SEED, plan=plan)))
 
 
 def save_generator(generator, path):
@@ -72,19 +106,23 @@ def save_generator(generator, path):
         generator.save_weights(tmp)
 
 
-def load_generator(path, precision: str = "float32", channels: int = 1):
-    """The saved generator (of `channels` image channels), built under the precision it trained
-    with, so that re-evaluating a mixed-precision cell computes its samples as the cell's final
-    evaluation did."""
+def load_generator(path, cfg=None):
+    """The saved generator of the cell configuration `cfg` (its model, channels and noise size;
+    default the tutorial's on MNIST), built under the precision it trained with, so that
+    re-evaluating a mixed-precision cell computes its samples as the cell's final evaluation
+    did."""
+    from bench.config import CellConfig
+
+    cfg = cfg or CellConfig()
     from bench.imports import prepare_keras
 
     prepare_keras()  # `eval` starts no framework: Keras on what is installed, the others kept out
     import keras
 
     previous = keras.mixed_precision.global_policy().name
-    keras.mixed_precision.set_global_policy(precision)
+    keras.mixed_precision.set_global_policy(cfg.precision)
     try:
-        generator = models.make_generator(channels)
+        generator = models.networks(cfg)[0]
         generator.load_weights(path)
     finally:
         keras.mixed_precision.set_global_policy(previous)

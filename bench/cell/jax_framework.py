@@ -21,7 +21,7 @@ for that; kept out, it is skipped.)
 
 import numpy as np
 
-from bench.cell.runtime import Runtime
+from bench.cell.runtime import Built, Runtime
 from bench.errors import BenchError
 
 
@@ -123,12 +123,13 @@ class JaxRuntime(Runtime):
     def build(self, cfg, device):
         from bench.cell import models
         from bench.cell.jax_step import JaxTrainStep
+        from bench.cell.packing import StepPlan
 
         with device.placement():
             generator, discriminator, gen_opt, disc_opt = models.seeded_models(cfg)
             step = JaxTrainStep(generator, discriminator, gen_opt, disc_opt,
-                                batch_size=cfg.batch_size, xla=cfg.xla, seed=cfg.seed)
-        return generator, step
+                                plan=StepPlan.from_config(cfg), xla=cfg.xla, seed=cfg.seed)
+        return Built(generator, discriminator, step)
 
     def program(self, steps, cfg, device):
         if len(steps) == 1:
@@ -138,4 +139,4 @@ class JaxRuntime(Runtime):
         return PackedSteps(steps, cfg.xla, packing_for(device.jax_device.platform, cfg.packing))
 
     def batches(self, split, cfg):
-        return numpy_batches(split.images, cfg.batch_size, cfg.seed)
+        return numpy_batches(split.images, cfg.batch_size * cfg.packing_m, cfg.seed)

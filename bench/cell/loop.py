@@ -116,13 +116,13 @@ def train(fw, cfgs, split, device, out_dirs, memory, plan, on_window=None) -> li
     (bench.cell.runtime) on `device` into `out_dirs`, through the windows of `plan`; each seed's
     summary fields. Raises Diverged on a non-finite loss; any other exception is the caller's to
     record."""
-    from bench.cell.generate import write_samples_png
+    from bench.cell.generate import SamplePlan, write_samples_png
     from bench.cell.periodic import Evaluations
     from bench.cell.timing import WindowLog
 
     cfg, phases = cfgs[0], Phases()
     built = [fw.build(c, device) for c in cfgs]  # each seed: its seed, its initial weights
-    program = fw.program([step for _, step in built], cfg, device)
+    program = fw.program([b.step for b in built], cfg, device)
     seeds = range(len(cfgs))
     logs = [WindowLog(out_dirs[k], cfgs[k], lambda k=k: program.loss_scales(k),
                       tensorboard=fw.tensorboard) for k in seeds]
@@ -152,9 +152,10 @@ def train(fw, cfgs, split, device, out_dirs, memory, plan, on_window=None) -> li
         for k in seeds:
             program.write_back(k)  # each seed's models hold its trained state from here on
         phases.end("train")
-        for (generator, _), out_dir in zip(built, out_dirs):
-            write_samples_png(generator, out_dir / schema.SAMPLES_FILE)
-            fw.save_generator(generator, out_dir / schema.GENERATOR_FILE)
+        for b, out_dir in zip(built, out_dirs):
+            write_samples_png(b.generator, out_dir / schema.SAMPLES_FILE,
+                              SamplePlan.from_config(cfg))
+            fw.save_generator(b.generator, out_dir / schema.GENERATOR_FILE)
         phases.end("save")
         finals = [ev.final(last) for ev in evals]
         phases.end("final_eval")
@@ -167,15 +168,23 @@ def train(fw, cfgs, split, device, out_dirs, memory, plan, on_window=None) -> li
         program.tracing_count - traces_after_compile
     packed = {"seeds_per_process": len(cfgs), "cells": [d.name for d in out_dirs],
               "packing": program.packing} if len(cfgs) > 1 else None
-    return [_seed_result(cfgs, log, ev, final, last, first_batch_seconds, compile_seconds,
-                         phases.seconds, retraces, program.loss_scales(k), packed)
+    params = trainable_params(built[0])  # one configuration: the same networks every seed
+    return [{**_seed_result(cfgs, log, ev, final, last, first_batch_seconds, compile_seconds,
+                            phases.seconds, retraces, program.loss_scales(k), packed),
+             "trainable_params": params}
             for k, log, ev, final in zip(seeds, logs, evals, finals)]
+
+
+def trainable_params(built) -> dict:
+    """Each network's trainable parameters (batch norm's moving averages are not)."""
+    return {name: int(sum(int(np.prod(w.shape)) for w in model.trainable_weights))
+            for name, model in (("generator", built.generator),
+                                ("discriminator", built.discriminator))}
 
 
 def _seed_result(cfgs, log, ev, final, steps, first_batch_seconds, compile_seconds, phases,
                  retraces, loss_scales, packed) -> dict:
-    from bench.cell.flops import flops_summary
-    from bench.datasets import channels
+    from bench.cell.flops import config_step_flops_per_image, flops_summary
 
     throughput = log.throughput()
     warnings = log.warnings + ([f"step retraced {retraces} time(s) during measured windows: "
@@ -192,5 +201,5 @@ def _seed_result(cfgs, log, ev, final, steps, first_batch_seconds, compile_secon
             "over the time the seeds shared"]
         result["packed"] = packed
         result["packed_images_per_sec_process"] = overall * len(cfgs) if overall else None
-    result.update(flops_summary(cfgs[0].batch_size, throughput, channels(cfgs[0].data)))
+    result.update(flops_summary(config_step_flops_per_image(cfgs[0]), throughput))
     return result

@@ -59,7 +59,7 @@ class Evaluations:
         t0 = time.perf_counter()
         if self.program is not None:  # the generator's variables take the state trained so far
             self.program.write_back(self.k)
-        images = self.fw.generate(self.generator, n)
+        images = self.fw.generate(self.generator, n, self.cfg)
         if step is not None and step == faults.eval_nan_step():
             images = images * float("nan")
         result = evaluate_images(images, self.cfg.data, data_dir=self.cfg.data_dir,

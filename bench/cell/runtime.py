@@ -10,7 +10,8 @@ table's `runtime`, does the work:
   the device is not on this machine.
 - `describe(device, cfg)`: the framework's part of env.json (bench.cell.envinfo builds the rest);
   `gpus_visible()`: how many GPUs it sees (the grid's placement asks).
-- `build(cfg, device)` -> (generator, `Step`): the models seeded by cfg.seed, one seed's step.
+- `build(cfg, device)` -> `Built` (generator, discriminator, `Step`): the models of the
+  configuration's model seeded by cfg.seed, and one seed's step.
 - `program(steps, cfg, device)` -> a `Program`: K seeds' steps as one callable (K = 1: a cell).
   The program owns its seeds' trained state: `write_back(k)` puts seed k's into its Keras
   variables, before seed k is evaluated, sampled or saved.
@@ -24,7 +25,7 @@ the loop's, the same for every framework. Adding one: docs/how-to/add-a-framewor
 import importlib
 from abc import ABC, abstractmethod
 from contextlib import AbstractContextManager
-from typing import Protocol
+from typing import Any, NamedTuple, Protocol
 
 from bench import frameworks
 from bench.errors import BenchError
@@ -69,6 +70,14 @@ class Program(Protocol):
 
     def write_back(self, k: int) -> None:
         """Seed k's trained state into its own Keras variables."""
+
+
+class Built(NamedTuple):
+    """One seed's networks (Keras models) and its step."""
+
+    generator: Any
+    discriminator: Any
+    step: Step
 
 
 class OneSeed:
@@ -116,7 +125,7 @@ class Runtime(ABC):
         `machine` (fields added to the host's record before it is fingerprinted)."""
 
     @abstractmethod
-    def build(self, cfg, device: Device) -> tuple: ...
+    def build(self, cfg, device: Device) -> Built: ...
 
     @abstractmethod
     def gpus_visible(self) -> int:
@@ -136,11 +145,12 @@ class Runtime(ABC):
 
         save_generator(generator, path)
 
-    def generate(self, generator, n: int):
-        """n evaluation images from the fixed evaluation noise (bench.cell.generate)."""
-        from bench.cell.generate import generator_to_images
+    def generate(self, generator, n: int, cfg):
+        """n evaluation images from the fixed evaluation noise, sampled as the configuration's
+        model is (bench.cell.generate)."""
+        from bench.cell.generate import SamplePlan, generator_to_images
 
-        return generator_to_images(generator, n)
+        return generator_to_images(generator, n, plan=SamplePlan.from_config(cfg))
 
     def reset(self):
         """Leave the process as it was for the next cell (the global precision policy)."""

@@ -10,7 +10,7 @@ TensorFlow's build (CUDA, cuDNN), its thread pools and oneDNN state, and the GPU
 
 import os
 
-from bench.cell.runtime import Runtime
+from bench.cell.runtime import Built, Runtime
 from bench.errors import BenchError
 
 
@@ -84,6 +84,7 @@ class TensorFlowRuntime(Runtime):
         import tensorflow as tf
 
         from bench.cell import models
+        from bench.cell.packing import StepPlan
         from bench.cell.step import TrainStep
 
         if cfg.deterministic:
@@ -91,10 +92,12 @@ class TensorFlowRuntime(Runtime):
         with device.placement():
             generator, discriminator, gen_opt, disc_opt = models.seeded_models(cfg)
             step = TrainStep(generator, discriminator, gen_opt, disc_opt,
-                             batch_size=cfg.batch_size, xla=cfg.xla, precision=cfg.precision)
-        return generator, step
+                             plan=StepPlan.from_config(cfg), xla=cfg.xla,
+                             precision=cfg.precision)
+        return Built(generator, discriminator, step)
 
     def batches(self, split, cfg):
         from bench.cell.pipeline import training_dataset
 
-        return iter(training_dataset(split.images, cfg.batch_size, cfg.seed))
+        # the batch counts packs: a step reads batch x m images (bench.cell.packing)
+        return iter(training_dataset(split.images, cfg.batch_size * cfg.packing_m, cfg.seed))

@@ -56,7 +56,8 @@ class WindowLog:
 
     def __init__(self, out_dir, cfg, loss_scales, tensorboard=True):
         self.path = out_dir / schema.STEPS_FILE
-        self.batch_size = cfg.batch_size
+        # the images a step reads: the batch counts packs of packing_m (bench.cell.packing)
+        self.batch_size = cfg.batch_size * cfg.packing_m
         self.warmup_windows = cfg.warmup_windows
         self.min_final_steps = cfg.log_every / 2
         self.loss_scales = loss_scales  # () -> the seed's loss-scale fields, {} without scaling

@@ -56,13 +56,13 @@ class Eval:
                 raise BenchError(f"--complete: the cell is {summary.get('status')}, not ok: "
                                  "nothing to complete", path=cell)
             args.n = config.get("final_eval_n") or args.n
-        from bench.cell.generate import generator_to_images, load_generator
-        from bench.datasets import channels
+        from bench.cell.generate import SamplePlan, generator_to_images, load_generator
+        from bench.config import config_from_record
         from bench.evaluate.score import evaluate_images
 
-        generator = load_generator(weights, config.get("precision", "float32"),
-                                   channels(config["data"]))
-        images = generator_to_images(generator, args.n)
+        cfg = config_from_record(config)
+        generator = load_generator(weights, cfg)
+        images = generator_to_images(generator, args.n, plan=SamplePlan.from_config(cfg))
         result = {"cell": str(cell), **evaluate_images(images, config["data"],
                                                        data_dir=config.get("data_dir"))}
         if args.out:

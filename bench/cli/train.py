@@ -4,7 +4,7 @@ import argparse
 import json
 import sys
 
-from bench import frameworks, schema
+from bench import frameworks, protocols, schema
 from bench.cli.options import on_off
 
 
@@ -23,7 +23,9 @@ def add(sub):
                         "an image, drawn from mnist-5k, or from MNIST given --data-dir)")
     p.add_argument("--data-dir", default=None, help="directory with the four IDX .gz files")
     p.add_argument("--seed", type=int, default=0, help="seeds weights, noise, dropout, shuffle")
-    p.add_argument("--batch-size", type=int, default=64, help="images a step")
+    p.add_argument("--batch-size", type=int, default=None,
+                   help="images a step, packs where packed (default: the model's: 64; 128 for "
+                        "unrolled-dcgan)")
     p.add_argument("--device", default="cpu", help="cpu, gpu or gpu:N")
     p.add_argument("--xla", type=on_off, default=False, metavar="on|off",
                    help="compile the step with XLA (TensorFlow: jit_compile; JAX: jax.jit)")
@@ -47,10 +49,28 @@ def add(sub):
     p.add_argument("--final-eval-n", type=int, default=None,
                    help="samples of the final evaluation, 0: none; for stacked-mnist 26000, "
                         "as PacGAN (default: 10000)")
-    p.add_argument("--learning-rate", type=float, default=1e-4,
-                   help="Adam's learning rate, both networks (the tutorial's 1e-4)")
-    p.add_argument("--adam-beta1", type=float, default=0.9,
+    p.add_argument("--model", default=protocols.DEFAULT_MODEL,
+                   help=f"{', '.join(protocols.MODELS)}: the tutorial's DCGAN, PacGAN's Table 2 "
+                        "or Table 3 pair, each with its protocol's settings unless given below "
+                        "(the record says what ran)")
+    p.add_argument("--packing-m", type=int, default=1,
+                   help=f"PacGAN's packing: the discriminator reads m (1-{protocols.MAX_PACKING})"
+                        " samples at once")
+    p.add_argument("--d-width", type=float, default=None,
+                   help="unrolled-dcgan's discriminator width: 0.25 (default), 0.5 or 1")
+    p.add_argument("--schedule", default=None, choices=protocols.SCHEDULES,
+                   help="simultaneous (the tutorial's) or alternating (PacGAN's)")
+    p.add_argument("--g-steps", type=int, default=None,
+                   help="generator updates per discriminator update, alternating")
+    p.add_argument("--noise", default=None, choices=protocols.NOISES, help="z's distribution")
+    p.add_argument("--noise-dim", type=int, default=None, help="z's size")
+    p.add_argument("--learning-rate", type=float, default=None,
+                   help="the generator's Adam learning rate (the tutorial's: 1e-4, both)")
+    p.add_argument("--d-learning-rate", type=float, default=None,
+                   help="the discriminator's (default: the model's; the tutorial: the same)")
+    p.add_argument("--adam-beta1", type=float, default=None,
                    help="Adam's beta_1, both networks (the tutorial keeps Keras' 0.9)")
+    p.add_argument("--adam-beta2", type=float, default=None, help="Adam's beta_2, both networks")
     p.add_argument("--out", required=True, help="the cell directory to create")
     p.add_argument("--overwrite", action="store_true", help="replace an existing cell directory")
 
@@ -65,8 +85,11 @@ def run(args) -> int:
         precision=args.precision, steps=args.steps,
         epochs=args.epochs, log_every=args.log_every, warmup_windows=args.warmup_windows,
         deterministic=args.deterministic, eval_every=args.eval_every, eval_n=args.eval_n,
-        final_eval_n=args.final_eval_n, learning_rate=args.learning_rate,
-        adam_beta1=args.adam_beta1)
+        final_eval_n=args.final_eval_n, model=args.model, packing_m=args.packing_m,
+        d_width=args.d_width, schedule=args.schedule, g_steps=args.g_steps, noise=args.noise,
+        noise_dim=args.noise_dim, learning_rate=args.learning_rate,
+        d_learning_rate=args.d_learning_rate, adam_beta1=args.adam_beta1,
+        adam_beta2=args.adam_beta2)
     from bench.datasets import availability_problems, size_problems
     from bench.errors import BenchError
 

@@ -42,7 +42,7 @@ import itertools
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from bench import frameworks, records
+from bench import frameworks, protocols, records
 from bench.config import CellConfig, config_problems
 from bench.errors import BenchError
 
@@ -50,15 +50,18 @@ TOP_KEYS = {"name", "data", "data_dir", "axes", "budget", "eval", "parts", "emul
 PART_KEYS = {"name", "axes", "budget", "eval", "emulated"}
 EMULATED_POLICIES = ("run", "skip")
 AXES = {"seeds": "seed", "batch_sizes": "batch_size", "devices": "device", "xla": "xla",
-        "precision": "precision", "tf32": "tf32", "frameworks": "framework"}
+        "precision": "precision", "tf32": "tf32", "frameworks": "framework", "models": "model",
+        "packings": "packing_m"}
 # Axes a part may leave out: the cell keeps the configuration's default.
-OPTIONAL_AXES = {"tf32": [None], "frameworks": [frameworks.REFERENCE]}
+OPTIONAL_AXES = {"tf32": [None], "frameworks": [frameworks.REFERENCE],
+                 "models": [protocols.DEFAULT_MODEL], "packings": [1]}
 BUDGET = {"steps": "steps", "epochs": "epochs", "log_every": "log_every",
           "warmup_windows": "warmup_windows", "deterministic": "deterministic",
           "seeds_per_process": "seeds_per_process", "packing": "packing",
-          "learning_rate": "learning_rate", "adam_beta1": "adam_beta1"}
+          "learning_rate": "learning_rate", "adam_beta1": "adam_beta1",
+          **{name: name for name in protocols.SETTINGS}}
 # Axes whose values are checked together with the budget (the rest are checked one by one).
-CROSS_CHECKED_AXES = ("frameworks", "precision", "tf32")
+CROSS_CHECKED_AXES = ("models", "packings", "frameworks", "precision", "tf32")
 EVAL = {"every": "eval_every", "n": "eval_n", "final_n": "final_eval_n"}
 # Keys older specs used, and what they are called now: the framework axis was `backend`.
 RENAMED = {"backend": "frameworks"}
@@ -102,10 +105,15 @@ class GridSpec:
 def cell_id(cfg: CellConfig) -> str:
     """A stable, readable id from the cell's coordinates: cpu_float32_xla-off_bs64_seed0, with
     its part in front when it has one (quality_cpu_...), TF32 when the spec sets it
-    (gpu_float32_tf32-off_xla-on_...) and the framework when it is not TensorFlow (jax_cpu_...)."""
+    (gpu_float32_tf32-off_xla-on_...), the framework when it is not TensorFlow (jax_cpu_...), the
+    model when it is not the tutorial's, with its discriminator's width where it has one
+    (unrolled-dcgan-d0.25_...), and the packing from 2 (pacgan-dcgan_pac2_...)."""
     tf32 = "" if cfg.tf32 is None else f"_tf32-{'on' if cfg.tf32 else 'off'}"
-    prefix = frameworks.id_prefix(cfg.framework)
-    coordinates = (f"{prefix + '_' if prefix else ''}{cfg.device.replace(':', '')}_{cfg.precision}{tf32}_xla-"
+    width = f"-d{cfg.d_width:g}" if cfg.d_width is not None else ""
+    names = [cfg.model + width if cfg.model != protocols.DEFAULT_MODEL else "",
+             f"pac{cfg.packing_m}" if cfg.packing_m > 1 else "",
+             frameworks.id_prefix(cfg.framework), cfg.device.replace(":", "")]
+    coordinates = ("_".join(n for n in names if n) + f"_{cfg.precision}{tf32}_xla-"
                    f"{'on' if cfg.xla else 'off'}_bs{cfg.batch_size}_seed{cfg.seed}")
     return f"{cfg.part}_{coordinates}" if cfg.part else coordinates
 
@@ -246,7 +254,8 @@ def expand(raw: dict, path="<spec>") -> GridSpec:
     if problems:
         raise BenchError(f"{len(problems)} problem(s) in the grid spec:\n  - "
                          + "\n  - ".join(problems), path=path)
-    order = ("frameworks", "devices", "precision", "tf32", "xla", "batch_sizes", "seeds")
+    order = ("models", "packings", "frameworks", "devices", "precision", "tf32", "xla",
+             "batch_sizes", "seeds")
     cells = []
     for part in _parts(raw):
         base = _base_fields(raw, part)

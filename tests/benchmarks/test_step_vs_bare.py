@@ -86,7 +86,7 @@ def _harness_loop(images, batch_size, xla, out_dir):
 
     cfg = CellConfig(batch_size=batch_size, xla=xla, log_every=STEPS[batch_size] // 2)
     runtime = make_runtime(cfg.framework)
-    generator, step_fn = runtime.build(cfg, runtime.device(cfg))
+    generator, _, step_fn = runtime.build(cfg, runtime.device(cfg))
     log = WindowLog(out_dir, cfg, step_fn.loss_scales)
     batches = iter(training_dataset(images, batch_size, seed=0))
     state = {"next": 1}
