@@ -14,14 +14,26 @@ Three outcomes, checked in this order:
   the 10 classes covered, or one class with at least MODE_COLLAPSE_MAX_FRACTION of all samples.
 - `digits`: recognisable and diverse.
 
-Stacked MNIST (three digits an image, 1,000 modes) adds one rule after these, applied to the
-channel digits' outcome: a seed whose samples cover fewer than STACKED_COLLAPSE_MODES of the
-1,000 digit triples has collapsed, whatever each channel shows. The count is the thresholded one
-(bench.evaluate.stacked: a mode needs 1 sample in 2,600), as misread digits add modes a collapsed
-generator never made (10 real triples read as 77-107 modes by PacGAN's one-sample count, 15-16
-thresholded). Why 100: a tenth of the modes, the order of what the literature reports for a
-collapsing DCGAN (PacGAN's Table 2: 78.9 on average) and far below a healthy one (PacDCGAN2:
-1,000); 26,000 real stacked digits read 1,000.
+Stacked MNIST (three digits an image, 1,000 modes) reads the same three outcomes from each
+sample's three channels (`stacked_outcome`), in this order:
+
+- `not_converged`: fewer than OUTCOME_MIN_CONFIDENT of the samples are confident digits in all
+  three channels (bench.evaluate.stacked's `all_channels_confident`): blobs, noise, half-formed
+  strokes in any channel. Real stacked digits read about 0.94.
+- `mode_collapse`: recognisable samples, but a channel covers at most MODE_COLLAPSE_MAX_CLASSES
+  of its 10 classes (the MNIST rule, channel by channel: `channel_classes_min`; a generator whose
+  third channel always draws one digit covers 100 triples and has collapsed), or the samples cover
+  fewer than STACKED_COLLAPSE_MODES of the 1,000 digit triples, whatever each channel shows. The
+  count is the thresholded one (bench.evaluate.stacked: a mode needs 1 sample in 2,600), as
+  misread digits add modes a collapsed generator never made (10 real triples read as 77-107
+  modes by PacGAN's one-sample count, 15-16 thresholded). Why 100: a tenth of the modes, the
+  order of what the literature reports for a collapsing DCGAN (PacGAN's Table 2: 78.9 on
+  average) and far below a healthy one (PacDCGAN2: 1,000); 26,000 real stacked digits read 1,000.
+- `digits`: recognisable and diverse in every channel and across them.
+
+A claim about collapse counts `mode_collapse`; what it does with `not_converged` seeds, which say
+nothing about collapse, its file says (`not_converged = "inconclusive" | "exclude" |
+"count_as_collapse"`, bench.analysis.claims_spec).
 
 Pure: numbers in, a word out. The evaluation stores the outcome and these thresholds with every
 result; reports and claims read the stored word.
@@ -58,10 +70,12 @@ def coverage_to_outcome(confident_fraction: float, classes_covered: int,
     return OUTCOME_DIGITS
 
 
-def stacked_outcome(channel_outcome: str, modes: int) -> str:
-    """A stacked-mnist seed's outcome: its channel digits' outcome, and mode_collapse when
-    recognisable samples cover fewer than STACKED_COLLAPSE_MODES triples (`modes`: the
-    thresholded count)."""
-    if channel_outcome == OUTCOME_DIGITS and modes < STACKED_COLLAPSE_MODES:
+def stacked_outcome(all_channels_confident: float, channel_classes_min: int,
+                    modes_thresholded: int) -> str:
+    """A stacked-mnist seed's outcome from its samples' channels (see the module docstring)."""
+    if all_channels_confident < OUTCOME_MIN_CONFIDENT:
+        return OUTCOME_NOT_CONVERGED
+    if channel_classes_min <= MODE_COLLAPSE_MAX_CLASSES or \
+            modes_thresholded < STACKED_COLLAPSE_MODES:
         return OUTCOME_MODE_COLLAPSE
-    return channel_outcome
+    return OUTCOME_DIGITS

@@ -68,6 +68,31 @@ def results_row_v3_to_v4(row: dict) -> dict:
     return _renamed(row, frameworks.REFERENCE, schema.FRAMEWORK_VERSION)
 
 
+def _stacked_outcome(numbers: dict, prefix: str = "") -> str | None:
+    """Today's Stacked-MNIST outcome of a final block (or a results row's final_ columns), or
+    None where its numbers are not all there."""
+    keys = (schema.ALL_CHANNELS_CONFIDENT, schema.CHANNEL_CLASSES_MIN, schema.MODES_THRESHOLDED)
+    values = [numbers.get(prefix + k) for k in keys]
+    if any(v is None or v != v for v in values):  # absent, None or NaN
+        return None
+    return outcome_rule.stacked_outcome(*values)
+
+
+def summary_v4_to_v5(summary: dict) -> dict:
+    """A stacked-mnist seed's outcome by the three-channel rule: schema 4 read the channels'
+    classes by no rule (a channel of one digit could read `digits`)."""
+    final = summary.get("final")
+    if not isinstance(final, dict) or _stacked_outcome(final) is None:
+        return summary
+    return {**summary, "final": {**final, schema.OUTCOME: _stacked_outcome(final)}}
+
+
+def results_row_v4_to_v5(row: dict) -> dict:
+    """A results row's final_outcome, as summary_v4_to_v5 recomputes it."""
+    outcome = _stacked_outcome(row, "final_")
+    return row if outcome is None else {**row, schema.FINAL_OUTCOME: outcome}
+
+
 def summary_v2_to_v3(summary: dict) -> dict:
     """A summary's placement named the launcher that ran the cell `backend` (local only)."""
     placement = summary.get("placement")
@@ -104,11 +129,11 @@ UNVERSIONED = {RESULTS_ROW: 2, VERDICT_DETAILS: 2}
 # file name -> {version n: record of version n -> record of version n + 1}. A file without an
 # entry for a version did not change then: only its schema_version moves on.
 MIGRATIONS = {
-    schema.SUMMARY_FILE: {1: summary_v1_to_v2, 2: summary_v2_to_v3},
+    schema.SUMMARY_FILE: {1: summary_v1_to_v2, 2: summary_v2_to_v3, 4: summary_v4_to_v5},
     schema.CONFIG_FILE: {2: framework_v2_to_v3},
     schema.ENV_FILE: {2: framework_v2_to_v3, 3: env_v3_to_v4},
     schema.MANIFEST_FILE: {2: manifest_v2_to_v3},
-    RESULTS_ROW: {2: framework_v2_to_v3, 3: results_row_v3_to_v4},
+    RESULTS_ROW: {2: framework_v2_to_v3, 3: results_row_v3_to_v4, 4: results_row_v4_to_v5},
 }
 
 

@@ -23,7 +23,10 @@ from bench.protocols import DEFAULT_MODEL
 # 4: every framework's version in one field, `framework_version` (env.json, results rows and the
 #    history), where a results row held TensorFlow's as `tensorflow` (null under JAX); config.json
 #    no longer repeats the resolved device (`tf_device`, `jax_device`: env.json's `device` says it).
-SCHEMA_VERSION = 4
+# 5: the models (`model`, `packing_m`, `d_width` and their protocols' settings in config.json;
+#    absent: the tutorial's, unpacked), `trainable_params` in a summary, and Stacked MNIST's
+#    outcome by the three-channel rule (bench.outcome_rule), recomputed for older records.
+SCHEMA_VERSION = 5
 
 # Files of one cell directory.
 CONFIG_FILE = "config.json"

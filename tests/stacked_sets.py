@@ -31,3 +31,18 @@ def read_by_instrument(instrument, images) -> np.ndarray:
     generator's samples are (bench.evaluate.score.stacked_to_channel_digits)."""
     logits, _ = instrument.images_to_logits_and_features(stacked_to_channel_digits(images))
     return logits.reshape(-1, 3, schema.NUM_CLASSES)
+
+
+def triples_set(digits_by_class, triples, n: int, seed: int):
+    """n stacked images, uint8 (n, 28, 28, 3), each a triple of `triples` (their modes,
+    100 a + 10 b + c) taken in turn, each channel a digit of its class drawn from
+    `digits_by_class`: every triple has n / len(triples) samples, give or take one."""
+    rng = np.random.default_rng(seed)
+    modes = np.asarray(triples)[np.arange(n) % len(triples)]
+    images = np.empty((n, 28, 28, 3), np.uint8)
+    for c, digit in enumerate((modes // 100, modes // 10 % 10, modes % 10)):
+        for d in range(10):
+            rows = np.flatnonzero(digit == d)
+            pool = digits_by_class[d]
+            images[rows, :, :, c] = pool[rng.integers(0, len(pool), size=len(rows))]
+    return images

@@ -228,5 +228,21 @@ def test_schema_3_records_get_the_frameworks_version_in_one_field():
     assert rundirs.migrate(schema.ENV_FILE, older)[schema.FRAMEWORK_VERSION] == "2.20.0"
     row = rundirs.migrate(rundirs.RESULTS_ROW, {"schema_version": 3, "cell_id": "c",
                                                 "tensorflow": "2.21.0", "device_model": "d"})
-    assert row == {"schema_version": 4, "cell_id": "c", schema.FRAMEWORK_VERSION: "2.21.0",
+    assert row == {"schema_version": schema.SCHEMA_VERSION, "cell_id": "c",
+                   schema.FRAMEWORK_VERSION: "2.21.0",
                    "device_model": "d"}
+
+
+def test_schema_4_stacked_outcomes_are_read_by_the_three_channel_rule():
+    """A schema-4 stacked summary whose third channel drew one digit said `digits` (100 modes,
+    the bar); read today, it is a collapse. Records without the channel numbers keep theirs."""
+    final = {"outcome": "digits", "modes_thresholded": 100, "channel_classes_min": 1,
+             "all_channels_confident": 0.93}
+    summary = rundirs.migrate(schema.SUMMARY_FILE, {"schema_version": 4, "final": final})
+    assert summary["final"]["outcome"] == "mode_collapse" and summary["schema_version"] == 5
+    mnist = {"schema_version": 4, "final": {"outcome": "digits", "classes_covered": 10}}
+    assert rundirs.migrate(schema.SUMMARY_FILE, mnist)["final"]["outcome"] == "digits"
+    row = rundirs.migrate(rundirs.RESULTS_ROW, {"schema_version": 4, "final_outcome": "digits",
+                                                **{f"final_{k}": v for k, v in final.items()
+                                                   if k != "outcome"}})
+    assert row["final_outcome"] == "mode_collapse"

@@ -11,7 +11,7 @@ empirical KL, computed here by scipy.stats.entropy, within 1e-9.
 import numpy as np
 import pytest
 from scipy import stats
-from stacked_sets import N, constructed_set, read_by_instrument
+from stacked_sets import N, constructed_set, read_by_instrument, triples_set
 
 from bench import datasets, outcome_rule, schema
 from bench.evaluate import stacked
@@ -100,6 +100,71 @@ def test_a_collapsed_stacked_generator_is_called_collapse(instrument, readable_d
     assert result[schema.CHANNEL_CLASSES] == [int(np.sum(s >= 0.025)) for s in shares]
     assert min(result[schema.CHANNEL_CLASSES]) >= 8
     assert result[schema.OUTCOME] == outcome_rule.OUTCOME_MODE_COLLAPSE
+
+
+def test_the_stacked_outcome_rule_at_its_boundaries():
+    """Worked by hand: under 0.4 of the samples confident in all channels is not converged; a
+    channel of 5 classes or fewer, or under 100 thresholded modes, is a collapse."""
+    rule = outcome_rule.stacked_outcome
+    assert rule(0.39, 10, 1000) == outcome_rule.OUTCOME_NOT_CONVERGED
+    assert rule(0.40, 10, 1000) == outcome_rule.OUTCOME_DIGITS
+    assert rule(0.39, 1, 5) == outcome_rule.OUTCOME_NOT_CONVERGED  # checked first
+    assert rule(0.9, 5, 1000) == outcome_rule.OUTCOME_MODE_COLLAPSE
+    assert rule(0.9, 6, 1000) == outcome_rule.OUTCOME_DIGITS
+    assert rule(0.9, 10, 99) == outcome_rule.OUTCOME_MODE_COLLAPSE
+    assert rule(0.9, 10, 100) == outcome_rule.OUTCOME_DIGITS
+
+
+# Constructed from real digits the classifier reads correctly on their own (no misread adds a
+# mode), 2,600 samples (a thresholded mode needs 1): each set sits on one side of one bar.
+BOUNDARY_N = 2_600
+ALL_PAIRS = [100 * a + 10 * b for a in range(10) for b in range(10)]
+
+
+@pytest.mark.parametrize("name, triples, expected", [
+    # the issue's case: the third channel always one digit, 100 triples, once read as digits
+    ("third channel one digit", [p + 7 for p in ALL_PAIRS], ("mode_collapse", 1, 100)),
+    ("third channel five digits", [p + c for p in ALL_PAIRS for c in range(5)],
+     ("mode_collapse", 5, 500)),
+    ("third channel six digits", [p + c for p in ALL_PAIRS for c in range(6)],
+     ("digits", 6, 600)),
+    # every channel all ten digits, the triples one short of the bar, then on it
+    ("99 triples", [p + (p // 10 * 7 + p // 100) % 10 for p in ALL_PAIRS][:99],
+     ("mode_collapse", 10, 99)),
+    ("100 triples", [p + (p // 10 * 7 + p // 100) % 10 for p in ALL_PAIRS],
+     ("digits", 10, 100)),
+])
+def test_constructed_stacked_sets_fall_on_their_side_of_the_rule(instrument, readable_digits,
+                                                                 name, triples, expected):
+    images = triples_set(readable_digits, triples, BOUNDARY_N, seed=len(triples))
+    result = evaluate_images(images, "stacked-mnist", classifier=instrument)
+    assert (result[schema.OUTCOME], result[schema.CHANNEL_CLASSES_MIN],
+            result[schema.MODES_THRESHOLDED]) == expected, name
+    assert result[schema.ALL_CHANNELS_CONFIDENT] >= 0.9  # real digits: confident
+
+
+def test_samples_that_are_not_digits_are_not_converged_or_collapsed(instrument, readable_digits):
+    """Noise in one channel of most samples: not converged (few confident in all channels).
+    Smooth blobs in every channel: the classifier may call them some digit with confidence; the
+    rule then reads the few classes as a collapse; never as digits."""
+    rng = np.random.default_rng(1)
+    images = triples_set(readable_digits, ALL_PAIRS, BOUNDARY_N, seed=1)
+    noisy = images.copy()
+    noisy[: BOUNDARY_N * 7 // 10, :, :, 2] = rng.integers(0, 256, (BOUNDARY_N * 7 // 10, 28, 28))
+    result = evaluate_images(noisy, "stacked-mnist", classifier=instrument)
+    assert result[schema.ALL_CHANNELS_CONFIDENT] < outcome_rule.OUTCOME_MIN_CONFIDENT
+    assert result[schema.OUTCOME] == outcome_rule.OUTCOME_NOT_CONVERGED
+    yy, xx = np.mgrid[:28, :28]
+    centres = rng.uniform(8, 20, (BOUNDARY_N, 3, 2))
+    blobs = np.exp(-((yy[None, None] - centres[..., 0, None, None]) ** 2 +
+                     (xx[None, None] - centres[..., 1, None, None]) ** 2) / 30.0)
+    blobs = (255 * blobs).astype(np.uint8).transpose(0, 2, 3, 1)
+    result = evaluate_images(blobs, "stacked-mnist", classifier=instrument)
+    assert result[schema.OUTCOME] in (outcome_rule.OUTCOME_NOT_CONVERGED,
+                                      outcome_rule.OUTCOME_MODE_COLLAPSE)
+    assert result[schema.OUTCOME] == outcome_rule.stacked_outcome(
+        result[schema.ALL_CHANNELS_CONFIDENT], result[schema.CHANNEL_CLASSES_MIN],
+        result[schema.MODES_THRESHOLDED])
 
 
 def test_stacked_images_of_the_wrong_shape_are_refused_with_the_shape():

@@ -138,7 +138,8 @@ def evaluate_images(images, dataset: str, *, data_dir=None, classifier=None, cac
     if stacked_result:
         result.update(stacked_result)
         result[schema.OUTCOME] = outcome_rule.stacked_outcome(
-            result[schema.OUTCOME], result[schema.MODES_THRESHOLDED])
+            result[schema.ALL_CHANNELS_CONFIDENT], result[schema.CHANNEL_CLASSES_MIN],
+            result[schema.MODES_THRESHOLDED])
     _check_finite(result)
     result.update({
         "dataset": dataset,
