@@ -43,6 +43,10 @@ class CellConfig:
     deterministic: bool = False
     eval_every: int = 0  # steps between periodic evaluations; 0 turns them off
     eval_n: int = 2000
+    # stacked-mnist: the modes and reverse KL alone (no FID/PRDC) every modes_every steps, on
+    # modes_n samples (modes.jsonl): when a seed collapses, not only where it ends; 0 turns it off
+    modes_every: int = 0
+    modes_n: int = 2600
     # samples of the final evaluation, 0 turns it off; None: DEFAULT_FINAL_EVAL_N, or for
     # stacked-mnist STACKED_FINAL_EVAL_N (PacGAN's protocol), resolved on construction
     final_eval_n: int | None = None
@@ -244,6 +248,14 @@ def config_problems(cfg) -> list[str]:
             and 0 < cfg.eval_n < MIN_EVAL_SAMPLES:
         p.append(f"eval_n: expected at least {MIN_EVAL_SAMPLES} samples (the metrics need as "
                  f"many as the classifier has features), found {cfg.eval_n}")
+    positive_int("modes_every", cfg.modes_every, allow_zero=True)
+    positive_int("modes_n", cfg.modes_n)
+    if isinstance(cfg.modes_every, int) and cfg.modes_every > 0:
+        if cfg.data != "stacked-mnist":
+            p.append(f"modes_every: the modes are Stacked MNIST's; found data = {cfg.data!r}")
+        if isinstance(cfg.log_every, int) and cfg.log_every > 0 and cfg.modes_every % cfg.log_every:
+            p.append(f"modes_every: expected a multiple of log_every ({cfg.log_every}), found "
+                     f"{cfg.modes_every}")
     if all(isinstance(v, int) and v > 0 for v in (cfg.eval_every, cfg.log_every)) \
             and cfg.eval_every % cfg.log_every:
         # Evaluations run between log windows, so any other interval would silently evaluate

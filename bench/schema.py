@@ -33,6 +33,7 @@ CONFIG_FILE = "config.json"
 ENV_FILE = "env.json"
 STEPS_FILE = "steps.jsonl"
 EVALS_FILE = "evals.jsonl"
+MODES_FILE = "modes.jsonl"  # Stacked MNIST's modes during training (cheap: no FID, KID, PRDC)
 SUMMARY_FILE = "summary.json"
 SAMPLES_FILE = "samples.png"
 GENERATOR_FILE = "generator.weights.h5"

@@ -56,13 +56,15 @@ class Phases:
 
 
 def run_windows(program, feeds, logs, plan, *, seeds=(0,), evals=(), eval_every=0,
-                on_window=None, nan_step=None, overlap=False, start=2, total=None) -> int:
+                modes_every=0, on_window=None, nan_step=None, overlap=False, start=2,
+                total=None) -> int:
     """Step `program` on one batch of each feed a step, from `start`, in the windows `plan`
     gives, each ended by one host sync of every log; returns the last step run.
 
-    Periodic evaluations (each of `evals`, every `eval_every` steps) run between windows, outside
-    any timed window. `overlap` (asynchronous devices: GPUs): at a window's end the next step is
-    dispatched before the window's host sync, so the device has work queued while the host reads
+    Periodic evaluations (each of `evals`, every `eval_every` steps, and Stacked MNIST's cheap
+    modes every `modes_every`) run between windows, outside any timed window. `overlap`
+    (asynchronous devices: GPUs): at a window's end the next step is dispatched before the
+    window's host sync, so the device has work queued while the host reads
     the window's values and logs them. Without it, each sync drains the queue and the device
     idles while the next step is dispatched, a bubble of about one step's host time per window:
     5-20% low at small batches with 5-step windows. On the CPU steps run as they are dispatched,
@@ -89,7 +91,8 @@ def run_windows(program, feeds, logs, plan, *, seeds=(0,), evals=(), eval_every=
                 for log, row in zip(logs, dispatch(step)):
                     log.append(row)
         evaluate = bool(evals and eval_every and end % eval_every == 0 and not final)
-        ahead = end + 1 if overlap and not final and not evaluate else None
+        read_modes = bool(evals and modes_every and end % modes_every == 0 and not final)
+        ahead = end + 1 if overlap and not final and not (evaluate or read_modes) else None
         ahead_rows = dispatch(ahead) if ahead else [None] * len(logs)
         for log in logs:
             log.sync()
@@ -106,6 +109,9 @@ def run_windows(program, feeds, logs, plan, *, seeds=(0,), evals=(), eval_every=
         if evaluate:
             for ev in evals:
                 ev.periodic(end)
+        if read_modes:
+            for ev in evals:
+                ev.modes(end)
         last = end
         window_start = synced if ahead else time.perf_counter()
     return last
@@ -145,7 +151,8 @@ def train(fw, cfgs, split, device, out_dirs, memory, plan, on_window=None) -> li
         phases.end("compile")
         total = getattr(plan, "total", None)
         last = run_windows(program, feeds, logs, plan, seeds=[c.seed for c in cfgs],
-                           evals=evals, eval_every=cfg.eval_every, on_window=on_window,
+                           evals=evals, eval_every=cfg.eval_every,
+                           modes_every=cfg.modes_every, on_window=on_window,
                            nan_step=faults.nan_batch_step(), overlap=device.asynchronous,
                            total=total)
         memory.training_ended()

@@ -35,7 +35,7 @@ class Evaluations:
         self.memory = memory  # MemoryPeaks: an evaluation's memory is not training memory
         self._classifier = None
         self.failed = None  # why an evaluation failed; none is attempted after it
-        wanted = bool(cfg.eval_every or cfg.final_eval_n)
+        wanted = bool(cfg.eval_every or cfg.final_eval_n or cfg.modes_every)
         from bench.evaluate.classifier import missing_reason
 
         self.pending = missing_reason(cfg.data) if wanted else None
@@ -51,28 +51,42 @@ class Evaluations:
 
                 eval_functions()
 
-    def evaluate(self, n: int, step: int | None = None) -> dict:
-        """Every metric of n samples of the generator as trained so far, with `eval_seconds`."""
+    def _samples(self, n: int, step: int | None):
         from bench.cell import faults
-        from bench.evaluate.score import evaluate_images
 
-        t0 = time.perf_counter()
         if self.program is not None:  # the generator's variables take the state trained so far
             self.program.write_back(self.k)
         images = self.fw.generate(self.generator, n, self.cfg)
         if step is not None and step == faults.eval_nan_step():
             images = images * float("nan")
-        result = evaluate_images(images, self.cfg.data, data_dir=self.cfg.data_dir,
-                                 classifier=self._classifier)
+        return images
+
+    def evaluate(self, n: int, step: int | None = None) -> dict:
+        """Every metric of n samples of the generator as trained so far, with `eval_seconds`."""
+        from bench.evaluate.score import evaluate_images
+
+        t0 = time.perf_counter()
+        result = evaluate_images(self._samples(n, step), self.cfg.data,
+                                 data_dir=self.cfg.data_dir, classifier=self._classifier)
         result["eval_seconds"] = time.perf_counter() - t0
         return result
 
-    def _evaluate_or_fail(self, n: int, step: int, which: str) -> dict | None:
+    def modes_only(self, n: int, step: int | None = None) -> dict:
+        """Stacked MNIST's numbers alone of n samples (bench.evaluate.score's cheap reading),
+        with `eval_seconds`."""
+        from bench.evaluate.score import stacked_images_to_modes
+
+        t0 = time.perf_counter()
+        result = {"n": n, **stacked_images_to_modes(self._samples(n, step), self._classifier)}
+        result["eval_seconds"] = time.perf_counter() - t0
+        return result
+
+    def _evaluate_or_fail(self, n: int, step: int, which: str, how=None) -> dict | None:
         """The evaluation's result, or None with `failed` set to why (after one failure, None)."""
         if self.pending or self.failed:
             return None
         try:
-            return {"step": step, **self.evaluate(n, step)}
+            return {"step": step, **(how or self.evaluate)(n, step)}
         except Exception as e:  # noqa: BLE001 - any failure of a measurement is recorded, not raised
             self.failed = (f"{FAILED}: the {which} evaluation at step {step} (n = {n}): "
                            f"{type(e).__name__}: {e}")
@@ -92,6 +106,19 @@ class Evaluations:
         if result is not None:
             self.history.append(result)
             records.append_jsonl(self.path, result)
+
+    def modes(self, step: int):
+        """The cheap Stacked-MNIST reading at `step`, into modes.jsonl (outside every timed
+        window, inside the periodic evaluations' time)."""
+        t0 = time.perf_counter()
+        if self.memory:
+            self.memory.evaluation_starts()
+        result = self._evaluate_or_fail(self.cfg.modes_n, step, "modes", self.modes_only)
+        if self.memory:
+            self.memory.evaluation_ended()
+        self.periodic_seconds += time.perf_counter() - t0
+        if result is not None:
+            records.append_jsonl(self.path.with_name(schema.MODES_FILE), result)
 
     def final(self, step: int) -> dict | None:
         if not self.cfg.final_eval_n:

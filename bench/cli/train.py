@@ -46,6 +46,10 @@ def add(sub):
     p.add_argument("--eval-every", type=int, default=0, help="steps between evaluations; 0: none")
     p.add_argument("--eval-n", type=int, default=2000,
                    help="samples per periodic evaluation (default 2000, at least 128)")
+    p.add_argument("--modes-every", type=int, default=0,
+                   help="stacked-mnist: the modes and reverse KL alone (no FID) every N steps, "
+                        "into modes.jsonl; 0: none")
+    p.add_argument("--modes-n", type=int, default=2600, help="samples of each modes reading")
     p.add_argument("--final-eval-n", type=int, default=None,
                    help="samples of the final evaluation, 0: none; for stacked-mnist 26000, "
                         "as PacGAN (default: 10000)")
@@ -85,7 +89,8 @@ def run(args) -> int:
         precision=args.precision, steps=args.steps,
         epochs=args.epochs, log_every=args.log_every, warmup_windows=args.warmup_windows,
         deterministic=args.deterministic, eval_every=args.eval_every, eval_n=args.eval_n,
-        final_eval_n=args.final_eval_n, model=args.model, packing_m=args.packing_m,
+        final_eval_n=args.final_eval_n, modes_every=args.modes_every, modes_n=args.modes_n,
+        model=args.model, packing_m=args.packing_m,
         d_width=args.d_width, schedule=args.schedule, g_steps=args.g_steps, noise=args.noise,
         noise_dim=args.noise_dim, learning_rate=args.learning_rate,
         d_learning_rate=args.d_learning_rate, adam_beta1=args.adam_beta1,

@@ -62,7 +62,8 @@ BUDGET = {"steps": "steps", "epochs": "epochs", "log_every": "log_every",
           **{name: name for name in protocols.SETTINGS}}
 # Axes whose values are checked together with the budget (the rest are checked one by one).
 CROSS_CHECKED_AXES = ("models", "packings", "frameworks", "precision", "tf32")
-EVAL = {"every": "eval_every", "n": "eval_n", "final_n": "final_eval_n"}
+EVAL = {"every": "eval_every", "n": "eval_n", "final_n": "final_eval_n",
+        "modes_every": "modes_every", "modes_n": "modes_n"}
 # Keys older specs used, and what they are called now: the framework axis was `backend`.
 RENAMED = {"backend": "frameworks"}
 
