@@ -328,7 +328,24 @@ def test_stacked_runs_show_modes_per_seed_beside_the_published_rows(tmp_path):
     published = read_csv(report / "stacked_published.csv")
     assert published[0]["modes"] == "78.9" and published[0]["modes SE"] == "6.46"
     page = (report / "index.html").read_text()
-    assert "Stacked MNIST: modes and reverse KL" in page
+    assert "Stacked MNIST: modes, collapse and the published rows" in page
+    # an arm per configuration (the tutorial's model: no published row), its collapse rate
+    # among the seeds that converged, with scipy's exact interval computed here from its counts
+    from scipy import stats
+
+    arms = read_csv(report / "stacked_arms.csv")
+    outcomes = [r["final_outcome"] for r in rows]
+    assert sum(int(a["seeds"]) for a in arms) == 8
+    assert sum(int(a["collapsed"]) for a in arms) == outcomes.count("mode_collapse") >= 4
+    assert sum(int(a["converged"]) for a in arms) == outcomes.count("mode_collapse") + \
+        outcomes.count("digits")
+    for arm in arms:
+        assert arm["published"] == ""
+        if int(arm["converged"]):
+            ci = stats.binomtest(int(arm["collapsed"]), int(arm["converged"])).proportion_ci(
+                0.95, method="exact")
+            assert float(arm["rate low"]) == pytest.approx(ci.low)
+            assert float(arm["rate high"]) == pytest.approx(ci.high)
     # the claims file's three claims are judged on these seeds: 8 values of modes, mean 344.6
     verdicts = {r["claim"]: r for r in read_csv(report / "claims.csv")}
     assert verdicts["modes-as-pacgan-dcgan"]["verdict"] == "inconclusive"

@@ -1,5 +1,5 @@
-"""The report's per-cell inputs beyond the results table: steps.jsonl, evals.jsonl, env.json and
-the grid manifests, as long DataFrames labelled like the cells (bench.analysis.cells).
+"""The report's per-cell inputs beyond the results table: steps.jsonl, evals.jsonl, modes.jsonl,
+env.json and the grid manifests, as long DataFrames labelled like the cells (bench.analysis.cells).
 Nothing here imports TensorFlow.
 """
 
@@ -44,6 +44,16 @@ def load_evals(cells: pd.DataFrame) -> pd.DataFrame:
         if not evals.empty and key in evals and key not in schema.NON_NUMERIC_METRICS:
             evals[key] = pd.to_numeric(evals[key], errors="coerce")
     return evals
+
+
+def load_modes(cells: pd.DataFrame) -> pd.DataFrame:
+    """Every Stacked MNIST reading during training (modes.jsonl), with the cell's labels; empty
+    where none was asked for."""
+    modes = _jsonl_frame(cells, schema.MODES_FILE)
+    for key in ("step", schema.MODES, schema.MODES_THRESHOLDED, schema.REVERSE_KL):
+        if not modes.empty and key in modes:
+            modes[key] = pd.to_numeric(modes[key], errors="coerce")
+    return modes
 
 
 def load_envs(cells: pd.DataFrame) -> pd.DataFrame:

@@ -259,37 +259,3 @@ def training_curves(evals: pd.DataFrame, colors: dict):
         if legend:
             axes[0, 2].legend(title=None, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     return fig
-
-
-def stacked_modes(final: pd.DataFrame, configs, published):
-    """Stacked MNIST: modes (of 1,000) and reverse KL across seeds per configuration, dots
-    coloured by outcome, with published rows as reference lines: (label, modes, SE, KL, SE),
-    a band of +- one standard error where the row gives one."""
-    present = [c for c in configs if c in set(final["config"])
-               and final.loc[final["config"] == c, schema.FINAL_MODES].notna().any()]
-    if not present:
-        return None
-    data = final[final["config"].isin(present)].assign(outcome=final[schema.FINAL_OUTCOME])
-    hue_order = [o for o in OUTCOME_COLORS if o in set(data["outcome"])]
-    panels = ((schema.FINAL_MODES, "modes of 1,000 (PacGAN's count; higher is better)", 1, 2),
-              (schema.FINAL_REVERSE_KL, "reverse KL to uniform, nats (lower is better)", 3, 4))
-    references = sns.color_palette("dark", len(published))
-    a, b = style()
-    with a, b:
-        fig = Figure(figsize=(15, 1.8 + 0.45 * len(present)), layout="constrained")
-        axes = fig.subplots(1, 2, sharey=True)
-        for i, (ax, (col, title, value, error)) in enumerate(zip(axes, panels)):
-            sns.stripplot(data=data, x=col, y="config", order=present, hue="outcome",
-                          hue_order=hue_order, palette=OUTCOME_COLORS, size=7, jitter=0.15,
-                          ax=ax, legend=i == 1)
-            for color, row in zip(references, published):
-                ax.axvline(row[value], color=color, ls="--", lw=1.2, label=row[0])
-                if row[error] is not None:
-                    ax.axvspan(row[value] - row[error], row[value] + row[error], color=color,
-                               alpha=0.15, lw=0)
-            ax.set_xlabel(title)
-            ax.set_ylabel(None)
-        # outside the panels: inside, it hid seeds wherever they fell
-        axes[1].legend(fontsize=7, title="seed outcome; published (dashed, +- SE shaded)",
-                       title_fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
-    return fig

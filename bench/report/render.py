@@ -91,7 +91,7 @@ def render_cells(cells, out_dir, paths, claims_file=None) -> Path:
             sections.throughput(cells, out),
             sections.quality(cells, evals, configs, colors, out),
             sections.coverage(cells, configs, out),
-            stacked_section(cells, configs, out),
+            stacked_section(cells, configs, out, data.load_modes(cells)),
             sections.prdc(cells, colors, out),
             sections.samples(cells, configs, out),
             sections.environment(data.load_envs(cells), manifests, out),
