@@ -60,8 +60,22 @@ def trained(tmp_path_factory):
     packed = [CellConfig(framework="jax", seed=s, seeds_per_process=2, **SMALL) for s in (0, 1)]
     _worker(*[(tmp / f"packed{c.seed}", c) for c in packed])
     calibration = _calibration(tmp)
+    # each of PacGAN's models under each framework: a short cell, packed discriminator and all
+    models = {}
+    for model, m in (("pacgan-dcgan", 2), ("unrolled-dcgan", 1)):
+        for framework in ("tensorflow", "jax"):
+            kind = f"{model}-{framework}"
+            _worker((tmp / kind, CellConfig(model=model, packing_m=m, framework=framework,
+                                            data="stacked-mnist", steps=4, log_every=2,
+                                            batch_size=8, final_eval_n=0)))
+            models[kind] = tmp / kind
     return {"tf": tmp / "tf", "jax": tmp / "jax", "packed": tmp / "packed1",
-            "calibration": calibration.with_name("grid-cells") / "0", "record": calibration}
+            "calibration": calibration.with_name("grid-cells") / "0", "record": calibration,
+            **models}
+
+
+MODEL_KINDS = ("pacgan-dcgan-tensorflow", "pacgan-dcgan-jax", "unrolled-dcgan-tensorflow",
+               "unrolled-dcgan-jax")
 
 
 def test_every_cell_kind_logs_the_same_windows(trained):
@@ -101,6 +115,29 @@ def test_every_cell_kind_records_the_same_phases_and_fields(trained):
     assert envs["tf"]["framework_version"] == envs["tf"]["tensorflow"]
     assert envs["jax"]["framework_version"] == envs["jax"]["jax"]
     assert envs["tf"]["machine"]["fingerprint"] == envs["jax"]["machine"]["fingerprint"]
+
+
+def test_every_model_trains_under_every_framework_with_the_tutorials_record(trained):
+    """PacGAN's models, packed or not, under TensorFlow and JAX: the tutorial's summary fields,
+    their own networks' parameter counts, FLOPs and images/s counting every image of a pack."""
+    tutorial = set(rundirs.read_summary(trained["tf"]))
+    for kind in MODEL_KINDS:
+        summary = rundirs.read_summary(trained[kind])
+        assert summary["status"] == "ok" and summary["steps"] == 4, (kind, summary["reason"])
+        assert set(summary) == tutorial, (kind, set(summary) ^ tutorial)
+        config = rundirs.read_record(trained[kind], schema.CONFIG_FILE)
+        params = summary["trainable_params"]
+        if config["model"] == "pacgan-dcgan":  # tests/test_pacgan_models.py has the hand counts
+            assert params == {"generator": 4_514_819, "discriminator": 4_800 * 2 + 4_305_601}
+            assert config["packing_m"] == 2 and config["g_steps"] == 2
+        else:
+            assert params == {"generator": 287_875, "discriminator": 585}
+            assert config["d_width"] == 0.25 and config["noise_dim"] == 256
+        assert summary["flops_per_image"] > 0
+        lines = rundirs.read_lines(trained[kind], schema.STEPS_FILE)
+        assert lines[-1]["images_seen"] == 4 * 8 * config["packing_m"]
+    tutorial_params = rundirs.read_summary(trained["tf"])["trainable_params"]
+    assert tutorial_params == {"generator": 2_305_472, "discriminator": 212_865}
 
 
 def test_the_calibration_is_a_cell_of_the_loop_in_sized_windows(trained):
