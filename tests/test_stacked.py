@@ -103,12 +103,15 @@ def test_a_collapsed_stacked_generator_is_called_collapse(instrument, readable_d
 
 
 def test_the_stacked_outcome_rule_at_its_boundaries():
-    """Worked by hand: under 0.4 of the samples confident in all channels is not converged; a
-    channel of 5 classes or fewer, or under 100 thresholded modes, is a collapse."""
+    """Worked by hand: under 100 thresholded modes is a collapse, digits or not; then under 0.4
+    of the samples confident in all channels is not converged; then a channel of 5 classes or
+    fewer is a collapse."""
     rule = outcome_rule.stacked_outcome
     assert rule(0.39, 10, 1000) == outcome_rule.OUTCOME_NOT_CONVERGED
     assert rule(0.40, 10, 1000) == outcome_rule.OUTCOME_DIGITS
-    assert rule(0.39, 1, 5) == outcome_rule.OUTCOME_NOT_CONVERGED  # checked first
+    assert rule(0.0, 0, 99) == outcome_rule.OUTCOME_MODE_COLLAPSE  # one blob for every z
+    assert rule(0.0, 0, 100) == outcome_rule.OUTCOME_NOT_CONVERGED
+    assert rule(0.39, 1, 100) == outcome_rule.OUTCOME_NOT_CONVERGED  # confidence before channels
     assert rule(0.9, 5, 1000) == outcome_rule.OUTCOME_MODE_COLLAPSE
     assert rule(0.9, 6, 1000) == outcome_rule.OUTCOME_DIGITS
     assert rule(0.9, 10, 99) == outcome_rule.OUTCOME_MODE_COLLAPSE
@@ -144,9 +147,9 @@ def test_constructed_stacked_sets_fall_on_their_side_of_the_rule(instrument, rea
 
 
 def test_samples_that_are_not_digits_are_not_converged_or_collapsed(instrument, readable_digits):
-    """Noise in one channel of most samples: not converged (few confident in all channels).
-    Smooth blobs in every channel: the classifier may call them some digit with confidence; the
-    rule then reads the few classes as a collapse; never as digits."""
+    """Noise in one channel of most samples: not converged (few confident in all channels,
+    spread over many triples). Smooth blobs in every channel: few triples read a collapse, many
+    not converged; never digits. One blob for every sample: a collapse (one triple)."""
     rng = np.random.default_rng(1)
     images = triples_set(readable_digits, ALL_PAIRS, BOUNDARY_N, seed=1)
     noisy = images.copy()
@@ -165,6 +168,9 @@ def test_samples_that_are_not_digits_are_not_converged_or_collapsed(instrument, 
     assert result[schema.OUTCOME] == outcome_rule.stacked_outcome(
         result[schema.ALL_CHANNELS_CONFIDENT], result[schema.CHANNEL_CLASSES_MIN],
         result[schema.MODES_THRESHOLDED])
+    same = np.repeat(blobs[:1], BOUNDARY_N, axis=0)
+    result = evaluate_images(same, "stacked-mnist", classifier=instrument)
+    assert (result[schema.MODES], result[schema.OUTCOME]) == (1, outcome_rule.OUTCOME_MODE_COLLAPSE)
 
 
 def test_stacked_images_of_the_wrong_shape_are_refused_with_the_shape():
