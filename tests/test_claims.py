@@ -84,6 +84,10 @@ def test_not_converged_seeds_make_a_collapse_claim_inconclusive_unless_told(cell
     counted = _judge(cells, **xla, not_converged="count_as_collapse")
     assert (counted["successes"], counted["n"]) == (2, 10)
     assert counted["high"] == pytest.approx(_cp(2, 10)[1]) and counted["verdict"] == "inconclusive"
+    # Stacked MNIST's rule reads diversity first: a seed that did not converge did not collapse
+    diverse = _judge(cells, **xla, not_converged="count_as_not_collapsed")
+    assert (diverse["successes"], diverse["n"]) == (1, 10)
+    assert diverse["high"] == pytest.approx(_cp(1, 10)[1]) and diverse["verdict"] == "holds"
 
 
 def test_coverage_verdicts(cells):

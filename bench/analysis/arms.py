@@ -2,9 +2,11 @@
 settings), the seeds' collapse rate with its exact interval, their modes and reverse KL, and the
 published rows of the same protocol (bench.published).
 
-The collapse rate counts `mode_collapse` among the seeds that converged (digits or collapse):
-a seed that did not converge says nothing about collapse and is counted apart, never in the
-rate (a claims file states its own policy: bench.analysis.claims_spec). The interval is the exact
+The collapse rate counts `mode_collapse` among the seeds with an outcome. Stacked MNIST's rule
+reads diversity first (bench.outcome_rule): a seed that did not converge spreads over 100
+triples or more and has not collapsed, though it draws no digits yet; the table counts those
+seeds apart too, so that a rate of seeds without digits is never read as one of digits (a claims
+file states its own policy: bench.analysis.claims_spec). The interval is the exact
 (Clopper-Pearson) one of bench.analysis.stats. Mean +- standard error is the published tables'
 form; with few seeds, read the seeds themselves.
 """
@@ -20,7 +22,7 @@ from bench.analysis.outcomes import cell_outcomes
 from bench.outcome_rule import OUTCOME_DIGITS, OUTCOME_MODE_COLLAPSE, OUTCOME_NOT_CONVERGED
 from bench.published import rows_for
 
-ARM_COLUMNS = ["config", "seeds", "converged", OUTCOME_NOT_CONVERGED, "collapsed",
+ARM_COLUMNS = ["config", "seeds", "judged", OUTCOME_NOT_CONVERGED, "collapsed",
                "collapse rate", "rate low", "rate high", "modes mean", "modes SE", "KL mean",
                "KL SE", "published", "published modes", "published modes SE", "published KL",
                "published KL SE"]
@@ -50,17 +52,17 @@ def stacked_arms(cells: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
         if stacked.empty:
             continue
         seen = outcome[stacked.index]
-        converged = int(seen.isin([OUTCOME_DIGITS, OUTCOME_MODE_COLLAPSE]).sum())
+        judged = int(seen.isin([OUTCOME_DIGITS, OUTCOME_MODE_COLLAPSE,
+                                OUTCOME_NOT_CONVERGED]).sum())
         collapsed = int((seen == OUTCOME_MODE_COLLAPSE).sum())
-        low, high = stats.exact_interval(collapsed, converged, level) if converged else (None,
-                                                                                        None)
+        low, high = stats.exact_interval(collapsed, judged, level) if judged else (None, None)
         modes = _mean_se(stacked[schema.FINAL_MODES])
         kl = _mean_se(stacked[schema.FINAL_REVERSE_KL])
         first = stacked.iloc[0]
-        arm = {"config": config, "seeds": len(stacked), "converged": converged,
+        arm = {"config": config, "seeds": len(stacked), "judged": judged,
                OUTCOME_NOT_CONVERGED: int((seen == OUTCOME_NOT_CONVERGED).sum()),
                "collapsed": collapsed,
-               "collapse rate": collapsed / converged if converged else None,
+               "collapse rate": collapsed / judged if judged else None,
                "rate low": low, "rate high": high, "modes mean": modes[0], "modes SE": modes[1],
                "KL mean": kl[0], "KL SE": kl[1]}
         published = rows_for(first.get(schema.MODEL), _width(first.get(schema.D_WIDTH)),

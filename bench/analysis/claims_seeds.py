@@ -86,6 +86,7 @@ def collapse_counts(seeds: pd.DataFrame, policy: str):
     judged = int(outcome.isin([OUTCOME_DIGITS, OUTCOME_MODE_COLLAPSE]).sum())
     if policy == "count_as_collapse":
         collapsed += len(not_converged)
+    if policy in ("count_as_collapse", "count_as_not_collapsed"):
         judged += len(not_converged)
     return collapsed, judged, not_converged
 

@@ -8,7 +8,8 @@
                                   # mean_within
     config = { batch_size = 64, xla = false }      # part, data, device, precision, xla, batch_size
     max_rate = 0.1
-    not_converged = "inconclusive"                 # or "exclude", "count_as_collapse"
+    not_converged = "inconclusive"                 # or "exclude", "count_as_collapse",
+                                                   # "count_as_not_collapsed"
 
 Fields per kind (what each means and how it is judged: bench.analysis.claims_intervals for
 one configuration against a bound, bench.analysis.claims_pairwise for B against A):
@@ -36,7 +37,11 @@ from bench.errors import BenchError
 KINDS = ("collapse_rate", "coverage", "no_worse", "differs", "equivalent", "mean_within")
 # The coordinates a claim selects cells by; seeds are the sample, not a coordinate.
 SELECTOR_KEYS = (schema.PART, *schema.CONFIG_COORDINATES)
-NOT_CONVERGED_POLICIES = ("inconclusive", "exclude", "count_as_collapse")
+# What a collapse claim does with seeds that did not converge: say it cannot tell (the default),
+# leave them out, or count them as collapsed or as not collapsed. The last fits Stacked MNIST,
+# whose rule reads diversity first (bench.outcome_rule): a stacked seed that did not converge
+# spreads over at least 100 triples, so it has not collapsed, though it draws no digits yet.
+NOT_CONVERGED_POLICIES = ("inconclusive", "exclude", "count_as_collapse", "count_as_not_collapsed")
 # metric name in a claim -> (results column, higher is better)
 METRICS = {**{m.key: (schema.final_column(m.key), m.higher_is_better)
               for m in schema.metrics_with(schema.CLAIMABLE)},

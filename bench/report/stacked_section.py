@@ -45,11 +45,12 @@ def stacked_section(cells, configs, out, modes: pd.DataFrame | None = None):
         ("figure", out.figure("stacked_modes.png",
                               stacked_figures.stacked_modes(final, configs, arms)),
          "Stacked MNIST modes and reverse KL per seed, beside the published rows"),
-        ("p", f"Per arm: its collapse rate among the seeds that converged, with its exact "
-              f"{LEVEL:.0%} (Clopper-Pearson) interval, the seeds that did not converge counted "
-              f"apart ({outcome_rule.OUTCOME_NOT_CONVERGED}: they say nothing about collapse); "
-              "modes and KL as mean +- standard error across seeds, the published tables' form, "
-              "beside the published row of the same protocol."),
+        ("p", f"Per arm: its collapse rate among its seeds with an outcome, with its exact "
+              f"{LEVEL:.0%} (Clopper-Pearson) interval. The rule reads diversity first: a seed "
+              f"that did not converge ({outcome_rule.OUTCOME_NOT_CONVERGED}, counted apart too) "
+              "spread over 100 triples or more and did not collapse, though it draws no digits "
+              "yet. Modes and KL as mean +- standard error across seeds, the published tables' "
+              "form, beside the published row of the same protocol."),
         ("table", arms, out.table("stacked_arms.csv", arms)),
     ]
     curves = stacked_figures.modes_curves(modes, palette(configs)) \
