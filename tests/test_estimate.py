@@ -185,3 +185,20 @@ def test_an_emulated_part_that_says_skip_is_recorded_skipped(tmp_path):
     assert "bfloat16" in why and ("AVX2" in why or not set(host["cpu"]["flags"]) & {
         "avx512_bf16", "amx_bf16"})
     assert summary["reason"].startswith(f"mixed_bfloat16 is emulated on this machine ({why})")
+
+
+def test_packed_and_unpacked_arms_are_calibrated_and_estimated_apart():
+    """A packed cell reads batch x m images a step at its own rate: its key, its label and its
+    modelled training time say so (2 x 100 images a step at 1,000 images/s: 0.2 s a step)."""
+    from bench.config import CellConfig
+
+    plain = CellConfig(model="unrolled-dcgan", data="stacked-mnist", batch_size=100, steps=11,
+                       final_eval_n=0)
+    packed = CellConfig(model="unrolled-dcgan", data="stacked-mnist", batch_size=100, steps=11,
+                        final_eval_n=0, packing_m=2)
+    assert estimate.config_key(plain) != estimate.config_key(packed)
+    assert "packed 2" in estimate.config_label(estimate.config_key(packed))
+    assert "packed" not in estimate.config_label(estimate.config_key(plain))
+    cost = estimate.ConfigCost(fixed_seconds=5.0, images_per_sec=1000.0, source="crafted")
+    assert estimate.cell_seconds(plain, cost, None) == pytest.approx(5.0 + 10 * 100 / 1000)
+    assert estimate.cell_seconds(packed, cost, None) == pytest.approx(5.0 + 10 * 200 / 1000)

@@ -2,13 +2,14 @@
 
 A cell's duration is modelled as
 
-    fixed + (steps - 1) x batch / images_per_sec + evaluations
+    fixed + (steps - 1) x images a step / images_per_sec + evaluations
 
 - `fixed`: everything but training steps and evaluations: starting the process (the TensorFlow
   import), loading the data, building the models, compiling the step (XLA included), saving, and
   the grid's own bookkeeping.
 - `images_per_sec`: the configuration's steady training rate (data set x device x precision x
-  XLA x batch size).
+  XLA x batch size x model, its packing, width and update schedule), counting every image of
+  a pack (a packed step reads batch x m images).
 - evaluations: each costs fixed_eval + per_sample x n, plus loading the instrument once.
 
 The numbers come from what this machine measured, in this order: cells of the same configuration
@@ -25,7 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bench import frameworks, rundirs, schema
+from bench import frameworks, protocols, rundirs, schema
 from bench.datasets import SPLIT_SIZES
 
 # What a cell costs beyond what the calibration times: env.json, results.csv, the grid's poll.
@@ -33,8 +34,15 @@ BOOKKEEPING_SECONDS = 1.0
 
 
 def config_key(cfg) -> tuple:
-    """What sets a cell's speed, the seed aside."""
-    return (cfg.data, cfg.device, cfg.precision, cfg.xla, cfg.batch_size, cfg.framework, cfg.tf32)
+    """What sets a cell's speed, the seed aside: its coordinates, and the model's networks and
+    update (packing multiplies the images a step reads; g_steps its generator updates)."""
+    return (cfg.data, cfg.device, cfg.precision, cfg.xla, cfg.batch_size, cfg.framework, cfg.tf32,
+            cfg.model, cfg.packing_m, cfg.d_width, cfg.schedule, cfg.g_steps)
+
+
+def images_per_step(cfg) -> int:
+    """Images a step reads (images/s counts them all): the batch counts packs of packing_m."""
+    return cfg.batch_size * getattr(cfg, "packing_m", 1)
 
 
 def total_steps(cfg) -> int:
@@ -72,7 +80,7 @@ class EvalCost:
 
 def cell_seconds(cfg, cost: ConfigCost, evals: EvalCost | None) -> float:
     """The modelled duration of one cell (see the module docstring)."""
-    train = (total_steps(cfg) - 1) * cfg.batch_size / cost.images_per_sec
+    train = (total_steps(cfg) - 1) * images_per_step(cfg) / cost.images_per_sec
     sizes = evaluation_sizes(cfg)
     return cost.fixed_seconds + train + (evals.seconds(sizes) if evals and sizes else 0.0)
 
@@ -85,7 +93,8 @@ def measured_cell(cell_dir, grid_seconds: float | None) -> tuple[ConfigCost, lis
     phases = summary.get("phase_seconds") or {}
     if summary.get("status") != schema.STATUS_OK or not phases.get("train"):
         return None
-    batch = rundirs.read_record(cell_dir, schema.CONFIG_FILE)["batch_size"]
+    config = rundirs.read_record(cell_dir, schema.CONFIG_FILE)
+    batch = config["batch_size"] * (config.get("packing_m") or 1)
     steps = summary["steps"]
     evals = [(e["n"], e["eval_seconds"]) for e in rundirs.read_lines(cell_dir, schema.EVALS_FILE)
              if e.get("eval_seconds")]
@@ -154,11 +163,14 @@ class PartEstimate:
 
 
 def config_label(key: tuple) -> str:
-    data, device, precision, xla, batch, framework, tf32 = key
+    data, device, precision, xla, batch, framework, tf32, model, packing_m, d_width = key[:10]
     prefix = frameworks.id_prefix(framework)
     framework = f"{prefix} " if prefix else ""
     tf32_text = "" if tf32 is None else f" TF32 {'on' if tf32 else 'off'}"
-    return f"{framework}{data} {device} {precision}{tf32_text} XLA {'on' if xla else 'off'} bs {batch}"
+    model_text = "" if model == protocols.DEFAULT_MODEL and packing_m == 1 else \
+        protocols.model_label(model, packing_m, d_width) + " "
+    return (f"{framework}{model_text}{data} {device} {precision}{tf32_text} XLA "
+            f"{'on' if xla else 'off'} bs {batch}")
 
 
 def estimate_part(part, cells, costs: dict, evals: EvalCost | None, parallel=1) -> PartEstimate:
