@@ -4,9 +4,24 @@ Importing `bench` does not import TensorFlow: records, results, reports and comp
 light. Training and evaluation modules import it when they are used.
 """
 
-__version__ = "0.2.0"
-
 from bench.errors import BenchError  # noqa: E402
+
+
+def _version() -> str:
+    """The version pyproject.toml says, read once: from the source tree when this package is one
+    (a clone run with PYTHONPATH, whatever wheel is installed beside it), else from the installed
+    distribution's metadata. One place for the number: records (env.json) and --version agree."""
+    import importlib.metadata
+    import tomllib
+    from pathlib import Path
+
+    pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
+    if pyproject.is_file():
+        return tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["version"]
+    return importlib.metadata.version("dcgan-bench")
+
+
+__version__ = _version()
 
 __all__ = ["BenchError", "__version__", "load_results"]
 

@@ -61,7 +61,8 @@ def test_version_and_help_with_defaults_and_an_example_for_every_command(capsys)
         text = parser.format_help()
         assert f"example:\n  {EXAMPLES[name].splitlines()[0]}" in text, name
     train = sub.choices["train"].format_help()
-    for said in ("(default: 64)", "(default: off)", "(default: 10000)", "(default: cpu)"):
+    for said in ("(default: the model's: 64; 128 for unrolled-dcgan)", "(default: off)",
+                 "(default: 10000)", "(default: cpu)"):
         assert said in " ".join(train.split()), said
 
 
@@ -163,3 +164,17 @@ def test_trains_old_backend_option_still_names_the_framework():
     args = build_parser().parse_args(["train", "--backend", "jax", "--out", "x"])
     assert args.framework == "jax"
     assert build_parser().parse_args(["train", "--out", "x"]).framework == "tensorflow"
+
+
+def test_the_version_is_pyprojects_everywhere(capsys):
+    """--version, env.json's harness_version (bench.__version__) and pyproject.toml say one
+    number (they once said 0.2.0, 0.2.0 and 0.3.0)."""
+    import tomllib
+
+    import bench
+
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert bench.__version__ == declared
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert declared in capsys.readouterr().out
