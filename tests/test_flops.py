@@ -1,3 +1,5 @@
+import pytest
+
 from bench.cell import flops, models
 
 
@@ -65,3 +67,30 @@ def test_three_channel_layer_tables_match_the_models():
     one_channel = 2 * 14 * 14 * 64 * 25
     assert flops.network_forward_flops(generator) - flops.network_forward_flops(
         flops.GENERATOR_LAYERS) == 2 * one_channel
+
+
+@pytest.mark.parametrize("model, width, m", [("pacgan-dcgan", None, 1), ("pacgan-dcgan", None, 3),
+                                              ("unrolled-dcgan", 0.25, 2),
+                                              ("unrolled-dcgan", 0.5, 1)])
+def test_every_models_layer_tables_match_its_networks(model, width, m):
+    """The FLOPs follow the model: each PacGAN pair's tables are its Keras networks' layers."""
+    from bench.config import CellConfig
+
+    cfg = CellConfig(model=model, d_width=width, packing_m=m, data="stacked-mnist")
+    generator, discriminator = models.networks(cfg)
+    tables = flops.layers_for(model, 3, noise_dim=cfg.noise_dim, packing_m=m, d_width=width)
+    assert (_keras_layer_table(generator), _keras_layer_table(discriminator)) == tables
+
+
+def test_the_alternating_schedule_and_packing_in_the_step_count():
+    """Worked from the tables: per pack, the discriminator's update (m G forwards, 2 D forwards,
+    their gradients) and k generator updates (m G forwards, a D forward, D input grads, G weight
+    and input grads), over the m real images of a pack."""
+    g_layers, d_layers = flops.layers_for("unrolled-dcgan", 3, noise_dim=256, packing_m=2,
+                                          d_width=0.5)
+    g, d = flops.network_forward_flops(g_layers), flops.network_forward_flops(d_layers)
+    g1, d1 = flops.layer_forward_flops(*g_layers[0]), flops.layer_forward_flops(*d_layers[0])
+    per_pack = (2 * g + 2 * d + 2 * d + 2 * (d - d1)) + 3 * (2 * g + 2 * d + 2 * g + 2 * (g - g1))
+    assert flops.train_step_flops_per_image(
+        3, model="unrolled-dcgan", noise_dim=256, packing_m=2, d_width=0.5,
+        schedule="alternating", g_steps=3) == per_pack // 2
