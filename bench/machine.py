@@ -61,7 +61,16 @@ def cpuinfo_to_cpu(text: str) -> dict:
             "family": fields.get("cpu family"), "model": fields.get("model") or
             fields.get("CPU part"), "stepping": fields.get("stepping"),
             "model_name": fields.get("model name"),
+            # the clock when read: a virtual machine's nominal one; not part of the fingerprint
+            "mhz": _float_or_none(fields.get("cpu MHz")),
             "flags": [f for f in SPEED_FLAGS if f in flags]}
+
+
+def _float_or_none(text: str | None) -> float | None:
+    try:
+        return float(text) if text else None
+    except ValueError:
+        return None
 
 
 def _read(path) -> str | None:

@@ -224,7 +224,8 @@ def measured_windows(cell_dir) -> list[tuple[int, float]]:
 SUMMARY_COLUMNS = ("steps", "first_batch_seconds", "compile_seconds", "wall_seconds",
                    schema.PEAK_MEMORY_TRAIN_BYTES, schema.PEAK_MEMORY_TRAIN_KIND,
                    schema.PEAK_MEMORY_PROCESS_BYTES, schema.PEAK_MEMORY_PROCESS_KIND, "retraces",
-                   "flops_per_image", "achieved_flops_per_sec", "best_fid", "best_fid_step",
+                   "flops_per_image", "flops_per_image_unpadded", "achieved_flops_per_sec",
+                   "peak_flops_per_sec", "mfu", "mfu_unpadded", "best_fid", "best_fid_step",
                    "best_fid_n", "diverged_at_step", "gen_skipped_steps", "disc_skipped_steps",
                    "peak_memory_first_step_bytes", "concurrent_cells")
 
@@ -313,6 +314,7 @@ def _env_fields(env: dict, row: dict):
                harness_commit=(env.get("harness") or {}).get("commit"))
     row[schema.MACHINE_FINGERPRINT] = (env.get("machine") or {}).get("fingerprint")
     row[schema.PRECISION_SUPPORT] = (env.get("precision") or {}).get("support")
+    row["peak_source"] = (env.get("peak") or {}).get("source")
 
 
 def cell_rows(paths) -> list[dict]:

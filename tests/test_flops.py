@@ -4,24 +4,70 @@ from bench.cell import flops, models
 
 
 def _keras_layer_table(model):
-    """(kind, positions side, c_in, c_out, kernel) read off a built Keras model."""
+    """(kind, positions side, c_in, c_out, kernel, stride, far side) read off a built Keras
+    model."""
     table = []
     for layer in model.layers:
         name = type(layer).__name__
         if name == "Dense":
-            table.append(("dense", 1, layer.kernel.shape[0], layer.kernel.shape[1], 1))
+            table.append(("dense", 1, layer.kernel.shape[0], layer.kernel.shape[1], 1, 1, 1))
         elif name == "Conv2D":
             k, _, c_in, c_out = layer.kernel.shape
-            table.append(("conv", layer.output.shape[1], c_in, c_out, k))
+            table.append(("conv", layer.output.shape[1], c_in, c_out, k, layer.strides[0],
+                          layer.input.shape[1]))
         elif name == "Conv2DTranspose":
             k, _, c_out, c_in = layer.kernel.shape
-            table.append(("conv_transpose", layer.input.shape[1], c_in, c_out, k))
+            table.append(("conv_transpose", layer.input.shape[1], c_in, c_out, k,
+                          layer.strides[0], layer.output.shape[1]))
     return tuple(table)
+
+
+def _taps_inside(layer) -> int:
+    """(position, tap) pairs of a Keras convolution that land inside the image, counted by
+    running it: one channel in and out, a kernel of ones on an input of ones, so each output
+    pixel sums the taps that reached it."""
+    import numpy as np
+
+    config = {**layer.get_config(), "filters": 1, "use_bias": False, "activation": None,
+              "kernel_initializer": "ones"}
+    one = type(layer).from_config(config)
+    side = layer.input.shape[1]
+    return int(np.asarray(one(np.ones((1, side, side, 1), "float32"))).sum().round())
 
 
 def test_layer_tables_match_the_models():
     assert _keras_layer_table(models.make_generator()) == flops.GENERATOR_LAYERS
     assert _keras_layer_table(models.make_discriminator()) == flops.DISCRIMINATOR_LAYERS
+
+
+@pytest.mark.parametrize("model, width", [("dcgan-tutorial", None), ("pacgan-dcgan", None),
+                                          ("unrolled-dcgan", 0.5)])
+def test_unpadded_taps_are_the_ones_a_convolution_of_ones_reaches(model, width):
+    from bench.config import CellConfig
+
+    cfg = CellConfig(model=model, d_width=width, data="stacked-mnist")
+    generator, discriminator = models.networks(cfg)
+    for network in (generator, discriminator):
+        convs = [layer for layer in network.layers if type(layer).__name__.startswith("Conv2D")]
+        table = [row for row in _keras_layer_table(network) if row[0] != "dense"]
+        assert len(convs) == len(table) >= 2
+        for layer, (_, size, _, _, kernel, stride, far) in zip(convs, table):
+            assert _taps_inside(layer) == flops.valid_taps_1d(size, far, stride, kernel) ** 2
+
+
+def test_unpadded_taps_worked_by_hand():
+    # 28 -> 14, 5x5, stride 2: one row of padding ahead, two behind; the first output reads
+    # 4 pixels, the last 3, the 12 between 5 each
+    assert flops.valid_taps_1d(14, 28, 2, 5) == 4 + 3 + 12 * 5
+    # 7 -> 7, 5x5, stride 1: two rows of padding each side
+    assert flops.valid_taps_1d(7, 7, 1, 5) == 3 + 4 + 5 + 5 + 5 + 4 + 3
+    d = flops.DISCRIMINATOR_LAYERS
+    assert flops.layer_forward_flops(*d[0], unpadded=True) == 2 * 67 * 67 * 64
+    assert flops.network_forward_flops(d, unpadded=True) < flops.network_forward_flops(d)
+    assert flops.layer_forward_flops(*d[2], unpadded=True) == flops.layer_forward_flops(*d[2])
+    full, unpadded = flops.train_step_flops_per_image(), flops.train_step_flops_per_image(
+        unpadded=True)
+    assert 0.7 < unpadded / full < 0.95
 
 
 def test_forward_flops_worked_by_hand():

@@ -133,7 +133,14 @@ def test_every_model_trains_under_every_framework_with_the_tutorials_record(trai
         else:
             assert params == {"generator": 287_875, "discriminator": 585}
             assert config["d_width"] == 0.25 and config["noise_dim"] == 256
-        assert summary["flops_per_image"] > 0
+        assert summary["flops_per_image"] > summary["flops_per_image_unpadded"] > 0
+        # MFU: the analytic FLOPs a second over the peak env.json names (bench.peak); four
+        # steps of a small batch are far from any peak
+        peak = rundirs.read_record(trained[kind], schema.ENV_FILE)["peak"]
+        if peak["flops_per_sec"]:
+            assert summary["mfu"] == pytest.approx(
+                summary["achieved_flops_per_sec"] / peak["flops_per_sec"])
+            assert 0 < summary["mfu"] < 1
         lines = rundirs.read_lines(trained[kind], schema.STEPS_FILE)
         assert lines[-1]["images_seen"] == 4 * 8 * config["packing_m"]
     tutorial_params = rundirs.read_summary(trained["tf"])["trainable_params"]

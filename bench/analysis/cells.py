@@ -16,7 +16,9 @@ from bench.schema import CONFIG_COORDINATES, COORDINATES, PART
 GROUP_KEYS = ("device", "xla", "precision")
 NUMERIC_COLUMNS = ("seed", "batch_size", "steps", "first_batch_seconds", "compile_seconds",
                    "wall_seconds", schema.PEAK_MEMORY_TRAIN_BYTES, schema.PEAK_MEMORY_PROCESS_BYTES,
-                   "retraces", "flops_per_image", "achieved_flops_per_sec", "best_fid",
+                   "retraces", "flops_per_image", "flops_per_image_unpadded",
+                   "achieved_flops_per_sec", "peak_flops_per_sec", "mfu", "mfu_unpadded",
+                   "best_fid",
                    "best_fid_step", "best_fid_n", schema.WARNINGS_COUNT,
                    *schema.IMAGES_PER_SEC_COLUMNS)
 # Numbers from different instruments or sample counts do not compare: when the cells at hand

@@ -15,6 +15,7 @@ from pathlib import Path
 import bench
 from bench import machine as machine_info
 from bench import schema
+from bench.peak import device_peak
 
 # Environment variables that can change a framework's numbers or speed. An allow-list: a bare
 # "TF_" prefix would also record Terraform's TF_CLI_*/TF_VAR_* settings.
@@ -79,4 +80,6 @@ def environment(fw, device, cfg) -> dict:
                       **machine_info.precision_support(cfg.precision, kind, machine)},
         "gpu": facts["gpu"],
         "tf32": facts["tf32"],
+        "peak": device_peak(kind, cfg.precision, machine=machine, gpu=facts["gpu"],
+                            tf32=facts["tf32"]),
     }

@@ -208,5 +208,6 @@ def _seed_result(cfgs, log, ev, final, steps, first_batch_seconds, compile_secon
             "over the time the seeds shared"]
         result["packed"] = packed
         result["packed_images_per_sec_process"] = overall * len(cfgs) if overall else None
-    result.update(flops_summary(config_step_flops_per_image(cfgs[0]), throughput))
+    result.update(flops_summary(config_step_flops_per_image(cfgs[0]), throughput,
+                                config_step_flops_per_image(cfgs[0], unpadded=True)))
     return result

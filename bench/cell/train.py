@@ -50,6 +50,7 @@ def run_cells(cfgs: list, out_dirs: list, *, overwrite=False, on_window=None,
     from bench.cell.envinfo import environment
     from bench.cell.gpuinfo import preflight_warnings
     from bench.cell.runtime import make_runtime
+    from bench.peak import utilisation_fields
 
     cfg, out_dirs = cfgs[0], [Path(d) for d in out_dirs]
     fw = make_runtime(cfg.framework)
@@ -65,13 +66,14 @@ def run_cells(cfgs: list, out_dirs: list, *, overwrite=False, on_window=None,
     # the program says how it packed them when it is built (bench.cell.loop adds `packing`)
     packed = {"seeds_per_process": len(cfgs), "cells": [d.name for d in out_dirs]} \
         if len(cfgs) > 1 else None
-    summaries = []
+    summaries, peaks = [], []
     for c, out_dir in zip(cfgs, out_dirs):
         prepare_cell_dir(out_dir, overwrite)
         records.write_json_record(out_dir / schema.CONFIG_FILE, {
             **c.to_dict(), "total_steps": total, "data_source": split.source, "data_size": len(split.images)})
         env = environment(fw, device, c)
         records.write_json_record(out_dir / schema.ENV_FILE, env)
+        peaks.append(env["peak"])
         summary = {"status": schema.STATUS_RUNNING, "reason": None, "steps_planned": total,
                    "data_seconds": data_seconds, "preflight": preflight_warnings(env["gpu"] or {}),
                    **({"packed": packed} if packed else {}), **(extra_summary or {})}
@@ -86,8 +88,9 @@ def run_cells(cfgs: list, out_dirs: list, *, overwrite=False, on_window=None,
         # it refuses must end the cells as failed, not leave their summaries saying running
         memory = device.memory()
         results = loop.train(fw, cfgs, split, device, out_dirs, memory, plan, on_window)
-        for summary, result in zip(summaries, results):
+        for summary, result, peak in zip(summaries, results, peaks):
             summary.update(result, status=schema.STATUS_OK)
+            summary.update(utilisation_fields(summary, peak))
     except Diverged as e:
         together = " (one of the seeds packed in one program: they train as one)" if packed else ""
         for summary in summaries:

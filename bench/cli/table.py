@@ -9,7 +9,7 @@ BRIEF_COLUMNS = {"cell_id": "cell", "status": "status", schema.IMAGES_PER_SEC_ME
                  "compile_seconds": "compile s", schema.FINAL_FID: "FID",
                  schema.FINAL_CLASSES_COVERED: "classes", schema.FINAL_OUTCOME: "outcome"}
 TABLE_COLUMNS = ("cell_id", "status", schema.IMAGES_PER_SEC_MEDIAN, schema.IMAGES_PER_SEC_P10,
-                 schema.IMAGES_PER_SEC_P90, "compile_seconds", "wall_seconds")
+                 schema.IMAGES_PER_SEC_P90, "mfu", "compile_seconds", "wall_seconds")
 QUALITY_COLUMNS = (schema.FINAL_FID, schema.FINAL_CLASSIFIER_SCORE, schema.FINAL_CLASSES_COVERED,
                    schema.FINAL_CONFIDENT_FRACTION, schema.FINAL_OUTCOME,
                    schema.WARNINGS_COUNT, "reason")

@@ -21,7 +21,7 @@ from bench.report import figures, tables
 BAND = "line: mean across seeds; band: lowest to highest seed"
 THROUGHPUT_NAMES = {"group": "device · XLA · precision", "batch_size": "batch size",
                     "median": "images/s median", "p10": "lowest p10", "p90": "highest p90",
-                    "compile_seconds": "compile s median"}
+                    "compile_seconds": "compile s median", "mfu": "MFU median"}
 
 
 ENV_NAMES = {schema.FRAMEWORK: "framework", schema.FRAMEWORK_VERSION: "framework version",
@@ -178,6 +178,25 @@ MIXED_FLOAT16_NOTE = (
     "speed is the loss scaling's, not float16's.")
 
 
+def mfu_note(ok) -> list:
+    """What MFU means here and where each peak came from (bench.peak)."""
+    if "mfu" not in ok or ok["mfu"].dropna().empty:
+        return []
+    sources = ok.get("peak_source", pd.Series(dtype=object)).dropna().unique()
+    blocks = [("p", "MFU (model FLOP utilisation): each cell's analytic FLOPs a training image "
+               "(bench/cell/flops.py) times its median images/s, over the device's peak for the "
+               "arithmetic it ran; \"MFU unpadded\" (cell table) leaves out the taps that land "
+               "in SAME padding. Peaks: " + "; ".join(sources) + ".")]
+    over = ok[ok["mfu"] > 1]
+    if not over.empty:  # no step beats the silicon: the peak's model of this machine is wrong
+        blocks.append(("p", f"{len(over)} cell(s) have MFU above 1 (up to {over['mfu'].max():.2f}):"
+                       " faster than the peak allows, so the peak undercounts that machine (its "
+                       "cores, clock or FMA pipes as bench/peak.py reads them) or the arithmetic "
+                       "ran in a narrower format than its precision says. Read their MFU as "
+                       "unknown."))
+    return blocks
+
+
 def throughput(cells, out):
     ok = ok_cells(cells)
     table = tables.throughput(cells)
@@ -190,6 +209,7 @@ def throughput(cells, out):
               ("figure", out.figure("throughput.png", figures.throughput(table)), "throughput"),
               ("table", table.rename(columns=THROUGHPUT_NAMES),
                out.table("throughput.csv", table))]
+    blocks += mfu_note(ok)
     if (ok["precision"] == "mixed_float16").any():
         blocks.append(("p", MIXED_FLOAT16_NOTE))
     speedup = tables.xla_speedup(cells)

@@ -26,6 +26,7 @@ CELL_COLUMNS = {
     schema.IMAGES_PER_SEC_P10: "images/s p10", schema.IMAGES_PER_SEC_P90: "images/s p90",
     schema.IMAGES_PER_SEC_OVERALL: "images/s overall", "first_batch_seconds": "first batch s",
     "compile_seconds": "compile s", "wall_seconds": "wall s", "retraces": "retraces",
+    "mfu": "MFU", "mfu_unpadded": "MFU unpadded",
     **{schema.final_column(m.key): m.label for m in schema.metrics_with(schema.TABLE)},
     "best_fid": "best FID", "best_fid_n": "best FID n",
     "best_fid_step": "best FID step", schema.CLASSIFIER_SHA256: "instrument",
@@ -107,7 +108,8 @@ def throughput(cells: pd.DataFrame) -> pd.DataFrame:
     table = ok.groupby(["group", "batch_size"], sort=False).agg(
         median=(schema.IMAGES_PER_SEC_MEDIAN, "median"), p10=(schema.IMAGES_PER_SEC_P10, "min"),
         p90=(schema.IMAGES_PER_SEC_P90, "max"), seeds=(schema.IMAGES_PER_SEC_MEDIAN, "size"),
-        compile_seconds=("compile_seconds", "median"))
+        compile_seconds=("compile_seconds", "median"),
+        **({"mfu": ("mfu", "median")} if "mfu" in ok else {}))
     return table.reset_index()
 
 
