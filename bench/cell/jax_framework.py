@@ -25,17 +25,24 @@ from bench.cell.runtime import Built, Runtime
 from bench.errors import BenchError
 
 
+def numpy_batch_indices(n: int, batch_size: int, seed: int):
+    """Endless index batches into a data set of `n` images: each epoch an order drawn by a
+    generator seeded with `seed`, full batches only (the study program gathers on the device
+    what numpy_batches gathers here)."""
+    rng = np.random.default_rng(seed)
+    while True:
+        order = rng.permutation(n)
+        for start in range(0, n - batch_size + 1, batch_size):
+            yield order[start:start + batch_size]
+
+
 def numpy_batches(images: np.ndarray, batch_size: int, seed: int):
-    """Endless batches of float32 (B, 28, 28, 1) in [-1, 1]: each epoch the data set in an order
-    drawn by a generator seeded with `seed`, full batches only."""
+    """Endless batches of float32 (B, 28, 28, 1) in [-1, 1], in numpy_batch_indices' order."""
     from bench.datasets import images_to_unit_range
 
     data = images_to_unit_range(images)
-    rng = np.random.default_rng(seed)
-    while True:
-        order = rng.permutation(len(data))
-        for start in range(0, len(order) - batch_size + 1, batch_size):
-            yield data[order[start:start + batch_size]]
+    for indices in numpy_batch_indices(len(data), batch_size, seed):
+        yield data[indices]
 
 
 class JaxDevice:

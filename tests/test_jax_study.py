@@ -1,0 +1,48 @@
+"""The study program (bench.cell.jax_study): a window of steps in one dispatch, the data on the
+device, and the trajectory of the step-at-a-time loop.
+
+Each case trains in its own process (tests/jax_study_losses.py; Keras picks its backend once a
+process) the smallest model, unrolled-dcgan at a quarter width, so that the two programs'
+compilations take seconds, not minutes.
+"""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("jax", reason="JAX is not installed (the jax extra: pip install "
+                                  "'dcgan-bench[jax]'; tox -e py installs it)")
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = ROOT / "tests" / "jax_study_losses.py"
+WINDOW, WINDOWS = 5, 2
+
+
+def _losses(tmp_path, k: int, packing: str) -> dict:
+    out = tmp_path / f"k{k}-{packing}.npz"
+    proc = subprocess.run([sys.executable, str(SCRIPT), str(k), packing, str(WINDOW),
+                           str(WINDOWS), str(out)], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return dict(np.load(out))
+
+
+@pytest.mark.parametrize("k, packing", [(1, "loop"), (4, "loop"), (4, "vmap")])
+def test_the_study_program_trains_the_step_at_a_time_trajectory(tmp_path, k, packing):
+    """Two windows (the compile step, steps 2-5 in a window one step short, 6-10): every seed's
+    losses and D outputs at every step are the step-at-a-time loop's, from one compiled
+    program."""
+    got = _losses(tmp_path, k, packing)
+    step, study = got["step"], got["study"]
+    assert step.shape == study.shape == (k, WINDOW * WINDOWS, 4)
+    # the same float32 arithmetic compiled into another program (a scan, a cond, a gather on
+    # the device): rounding apart, which 10 steps of a GAN amplify to about 1e-4
+    np.testing.assert_allclose(study, step, rtol=1e-3, atol=1e-4)
+    # one trace serves the short first window and the full one (the cond skips the rest)
+    assert int(got["traces"]) == 1
+    # not a constant: the losses move from step to step, and each seed trains its own way
+    assert np.ptp(step[:, :, 1], axis=1).min() > 1e-3
+    assert len({round(float(x), 5) for x in step[:, 0, 0]}) == k
