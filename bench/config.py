@@ -18,6 +18,11 @@ PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 # How seeds packed in one program are stepped (bench.cell.jax_packed): the device's choice, a
 # Python loop over the seeds inside one jit, or jax.vmap over their stacked states.
 PACKINGS = ("auto", "loop", "vmap")
+# How a cell's steps reach the device: `step`, the tutorial's loop, one dispatch a step and the
+# batch built on the host (the default, and what throughput benchmarks time); `study`, a log
+# window of steps in one dispatch with the data on the device (bench.cell.jax_study), for seed
+# studies. A coordinate: the two are never compared as one configuration.
+PROGRAMS = ("step", "study")
 DEVICE_PATTERN = re.compile(r"^(cpu|gpu|gpu:\d+)$")
 PART_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 # The metrics need at least as many samples as the classifier has features (a covariance of full
@@ -60,6 +65,7 @@ class CellConfig:
     # the framework packs seeds; each still gets its own cell directory and complete record
     seeds_per_process: int = 1
     packing: str = "auto"
+    program: str = "step"
     # The model and its published protocol (bench.protocols): every setting below left None is
     # the protocol's, resolved on construction, so config.json says what ran.
     model: str = protocols.DEFAULT_MODEL
@@ -138,6 +144,10 @@ def _framework_problems(cfg) -> list[str]:
     if cfg.tf32 is not None and not facts.tf32:
         p.append(f"tf32: a TensorFlow setting, meaningless under framework {facts.name}; leave "
                  "it out")
+    if cfg.program == "study" and not facts.study_program:
+        studiers = [f.name for f in frameworks.FRAMEWORKS.values() if f.study_program]
+        p.append(f"program: the study program runs under {', '.join(studiers)}, found "
+                 f"program = 'study' under framework {facts.name!r}")
     if isinstance(cfg.seeds_per_process, int) and cfg.seeds_per_process > 1 and not facts.packing:
         packers = [f.name for f in frameworks.FRAMEWORKS.values() if f.packing]
         p.append(f"seeds_per_process: more than one seed in one program needs a framework that "
@@ -227,6 +237,11 @@ def config_problems(cfg) -> list[str]:
     positive_int("warmup_windows", cfg.warmup_windows, allow_zero=True)
     positive_int("seeds_per_process", cfg.seeds_per_process)
     p += _framework_problems(cfg)
+    if cfg.program not in PROGRAMS:
+        p.append(f"program: expected one of {', '.join(PROGRAMS)}, found {cfg.program!r}")
+    elif cfg.program == "study" and cfg.xla is not True:
+        p.append("program: the study program is one compiled scan of a window's steps; it needs "
+                 "xla on, found xla = false")
     if cfg.packing not in PACKINGS:
         p.append(f"packing: expected one of {', '.join(PACKINGS)}, found {cfg.packing!r}")
     elif cfg.packing != "auto" and cfg.seeds_per_process == 1:

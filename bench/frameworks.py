@@ -37,6 +37,8 @@ class Framework:
     precision_gaps: str = ""
     tf32: bool = False  # whether TensorFlow's TensorFloat-32 setting means anything under it
     packing: bool = False  # whether K > 1 seeds of one configuration train as one program
+    # whether it has the study program (a window of steps a dispatch, bench.cell.jax_study)
+    study_program: bool = False
     keeps_out: tuple = ()  # packages made unimportable in its processes (bench.imports)
     env_defaults: dict = field(default_factory=dict)  # set in its processes unless already set
     inference: str = ""  # "module:function": the instrument's forward pass on this backend
@@ -64,7 +66,7 @@ JAX = Framework(
     versions=("jaxlib", "keras"), runtime="bench.cell.jax_framework:JaxRuntime",
     precisions=("float32", "mixed_bfloat16"),
     precision_gaps="loss-scaled float16 is implemented for TensorFlow only",
-    packing=True, keeps_out=_TENSORFLOW_FAMILY,
+    packing=True, study_program=True, keeps_out=_TENSORFLOW_FAMILY,
     inference="bench.evaluate.inference:jax_forward")
 
 # Every framework, the reference first: a record without a framework trained under it, and a

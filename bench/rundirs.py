@@ -225,7 +225,8 @@ SUMMARY_COLUMNS = ("steps", "first_batch_seconds", "compile_seconds", "wall_seco
                    schema.PEAK_MEMORY_TRAIN_BYTES, schema.PEAK_MEMORY_TRAIN_KIND,
                    schema.PEAK_MEMORY_PROCESS_BYTES, schema.PEAK_MEMORY_PROCESS_KIND, "retraces",
                    "flops_per_image", "flops_per_image_unpadded", "achieved_flops_per_sec",
-                   "peak_flops_per_sec", "mfu", "mfu_unpadded", "best_fid", "best_fid_step",
+                   "peak_flops_per_sec", "mfu", "mfu_unpadded", "steps_per_dispatch",
+                   "best_fid", "best_fid_step",
                    "best_fid_n", "diverged_at_step", "gen_skipped_steps", "disc_skipped_steps",
                    "peak_memory_first_step_bytes", "concurrent_cells")
 

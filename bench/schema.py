@@ -59,13 +59,17 @@ FRAMEWORK = "framework"
 FRAMEWORK_VERSION = "framework_version"
 # the model (bench.protocols), its packing and its discriminator's width (unrolled-dcgan)
 MODEL, PACKING_M, D_WIDTH = "model", "packing_m", "d_width"
-COORDINATES = (MODEL, PACKING_M, D_WIDTH, FRAMEWORK, "data", "device", "precision", "tf32", "xla",
-               "batch_size", SEED)
+# how the steps reach the device (bench.config.PROGRAMS): the step-at-a-time loop or the study
+# program
+PROGRAM = "program"
+COORDINATES = (MODEL, PACKING_M, D_WIDTH, FRAMEWORK, PROGRAM, "data", "device", "precision",
+               "tf32", "xla", "batch_size", SEED)
 CONFIG_COORDINATES = tuple(k for k in COORDINATES if k != SEED)
 CELL_KEY = (PART, *COORDINATES)
 # What a record from before a coordinate existed means by its absence: every cell trained under
 # TensorFlow before the framework axis, the tutorial's model unpacked before the model axis.
-COORDINATE_DEFAULTS = {FRAMEWORK: REFERENCE, MODEL: DEFAULT_MODEL, PACKING_M: 1, D_WIDTH: None}
+COORDINATE_DEFAULTS = {FRAMEWORK: REFERENCE, MODEL: DEFAULT_MODEL, PACKING_M: 1, D_WIDTH: None,
+                       PROGRAM: "step"}
 
 # Cell statuses. Only "ok" means the numbers in the summary are complete.
 STATUS_OK = "ok"

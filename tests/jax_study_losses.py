@@ -5,8 +5,8 @@ here: Keras picks its backend once a process).
 Both start from each seed's own initial weights and key (bench.cell.runtime builds them), read
 the same batches (numpy_batches and numpy_batch_indices draw one order) and train WINDOW x
 WINDOWS steps: the compile step, then windows ending at each multiple of WINDOW, the first one
-step short as the loop's first window is (steps 2 to WINDOW). Writes `step` and `study`, each (K, steps, 4), and
-the study program's trace count.
+step short as the loop's first window is (steps 2 to WINDOW). Writes `step` and `study`, each
+(K, steps, 4), and the study program's trace count.
 """
 
 import os

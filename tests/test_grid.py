@@ -85,6 +85,30 @@ def test_not_toml_is_a_clear_error(tmp_path):
         load_spec(_spec(tmp_path, "name = [unclosed"))
 
 
+def test_the_study_program_is_a_coordinate_refused_where_it_cannot_run():
+    from bench.config import CellConfig
+    from bench.errors import BenchError
+
+    axes = {"seeds": [0], "batch_sizes": [64], "devices": ["cpu"], "precision": ["float32"],
+            "frameworks": ["jax"], "programs": ["step", "study"], "xla": [True]}
+    spec = expand({"name": "programs", "axes": axes, "budget": {"steps": 5}})
+    assert [c.id for c in spec.cells] == ["jax_cpu_float32_xla-on_bs64_seed0",
+                                          "jax_cpu_study_float32_xla-on_bs64_seed0"]
+    assert [c.config.program for c in spec.cells] == ["step", "study"]
+    with pytest.raises(BenchError, match="program: the study program runs under jax, found "
+                                         "program = 'study' under framework 'tensorflow'"):
+        CellConfig(program="study", xla=True)
+    with pytest.raises(BenchError, match="it needs xla on, found xla = false"):
+        CellConfig(framework="jax", program="study", xla=False)
+    with pytest.raises(BenchError, match="program: expected one of step, study, found 'scan'"):
+        CellConfig(framework="jax", program="scan", xla=True)
+    # in a grid, each combination of the axes: XLA off beside the study program is refused
+    with pytest.raises(BenchError, match=r"1 problem\(s\).*\n.*it needs xla on, found xla = "
+                                         "false"):
+        expand({"name": "programs", "axes": {**axes, "xla": [False, True]},
+                "budget": {"steps": 5}})
+
+
 def test_cell_ids_are_stable_and_readable():
     spec = expand({"name": "ids", "axes": {"seeds": [0, 1], "batch_sizes": [64, 256],
                                            "devices": ["cpu", "gpu:1"], "xla": [False, True],

@@ -46,3 +46,34 @@ def test_the_study_program_trains_the_step_at_a_time_trajectory(tmp_path, k, pac
     # not a constant: the losses move from step to step, and each seed trains its own way
     assert np.ptp(step[:, :, 1], axis=1).min() > 1e-3
     assert len({round(float(x), 5) for x in step[:, 0, 0]}) == k
+
+
+def _train(out, program: str):
+    proc = subprocess.run([sys.executable, "-m", "bench", "train", "--framework", "jax",
+                           "--program", program, "--xla", "on", "--model", "unrolled-dcgan",
+                           "--d-width", "0.25", "--batch-size", "16", "--steps", "12",
+                           "--log-every", "5", "--final-eval-n", "0", "--out", str(out)],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+
+def test_a_study_cell_logs_the_step_cells_windows_and_says_which_program_ran(tmp_path):
+    """The loop's windows (steps 2-5, 6-10, and a short last one, 11-12) through the study
+    program: the same window means as the step program, and a record that names the program
+    and the steps a dispatch ran, so that no table takes one for the other."""
+    from bench import rundirs, schema
+    from bench.analysis.cells import load_cells
+
+    _train(tmp_path / "step", "step")
+    _train(tmp_path / "study", "study")
+    lines = {p: rundirs.read_lines(tmp_path / p, schema.STEPS_FILE) for p in ("step", "study")}
+    assert [(x["step"], x["timed_steps"]) for x in lines["study"]] == [(5, 4), (10, 5), (12, 2)]
+    for mine, theirs in zip(lines["study"], lines["step"]):
+        for key in ("gen_loss", "disc_loss", "d_real", "d_fake"):
+            assert mine[key] == pytest.approx(theirs[key], rel=1e-3, abs=1e-4), key
+    summaries = {p: rundirs.read_summary(tmp_path / p) for p in ("step", "study")}
+    assert summaries["study"]["steps_per_dispatch"] == 5
+    assert summaries["step"]["steps_per_dispatch"] == 1
+    assert summaries["study"]["retraces"] == 0
+    cells = load_cells([tmp_path / "step", tmp_path / "study"])
+    assert sorted(cells["config"]) == ["step program", "study program"]

@@ -59,6 +59,8 @@ def value_label(key, value) -> str:
         return f"packed {int(value)}"
     if key == schema.D_WIDTH:
         return f"D width {float(value):g}"
+    if key == schema.PROGRAM:
+        return f"{value} program"
     if key == "batch_size":
         return f"bs {int(value)}"
     if key == PART:

@@ -138,12 +138,22 @@ class JaxRuntime(Runtime):
                                 plan=StepPlan.from_config(cfg), xla=cfg.xla, seed=cfg.seed)
         return Built(generator, discriminator, step)
 
-    def program(self, steps, cfg, device):
-        if len(steps) == 1:
-            return super().program(steps, cfg, device)
+    def program(self, steps, cfg, device, split=None):
         from bench.cell.jax_packed import PackedSteps, packing_for
 
-        return PackedSteps(steps, cfg.xla, packing_for(device.jax_device.platform, cfg.packing))
+        packing = packing_for(device.jax_device.platform, cfg.packing)
+        if cfg.program == "study":
+            from bench.cell.jax_study import StudyProgram
+            from bench.datasets import images_to_unit_range
+
+            return StudyProgram(steps, images_to_unit_range(split.images),
+                                window=cfg.log_every, packing=packing)
+        if len(steps) == 1:
+            return super().program(steps, cfg, device)
+        return PackedSteps(steps, cfg.xla, packing)
 
     def batches(self, split, cfg):
+        if cfg.program == "study":  # the program holds the images; the loop draws the order
+            return numpy_batch_indices(len(split.images), cfg.batch_size * cfg.packing_m,
+                                       cfg.seed)
         return numpy_batches(split.images, cfg.batch_size * cfg.packing_m, cfg.seed)

@@ -37,6 +37,8 @@ class PackedSteps:
     or jax.vmap over their stacked states. Every seed's step shares one `update` (one
     configuration: the same networks and optimisers, each seed its own state)."""
 
+    steps_per_dispatch = 1
+
     def __init__(self, steps, xla: bool, packing: str = "loop"):
         import jax
         import jax.numpy as jnp

@@ -70,26 +70,45 @@ def run_windows(program, feeds, logs, plan, *, seeds=(0,), evals=(), eval_every=
     5-20% low at small batches with 5-step windows. On the CPU steps run as they are dispatched,
     and a step dispatched ahead would run inside the window it does not belong to, so the CPU
     does not.
+
+    A program that runs several steps a dispatch (the study program: `steps_per_dispatch`) gets
+    a window's steps in as few dispatches as that allows, never one ahead.
     """
     slowdown = faults.slowdown_fraction()  # test-only; 0 in every normal run
+    per_dispatch = getattr(program, "steps_per_dispatch", 1)
+    overlap = overlap and per_dispatch == 1
 
-    def dispatch(step):
+    def batches_for(step):
         for seed in seeds:
             faults.check_crash(step, seed)
-        batches = [next(feed) for feed in feeds]
+        return [next(feed) for feed in feeds]
+
+    def dispatch(step):
+        batches = batches_for(step)
         if step == nan_step:
             batches = [b * float("nan") for b in batches]  # real batches made all NaN
         outputs = program(batches)
         return [outputs[k] for k in range(len(logs))]
 
+    def dispatch_windows(first, end):
+        for begin in range(first, end + 1, per_dispatch):
+            steps = range(begin, min(end, begin + per_dispatch - 1) + 1)
+            outputs = program.run_window([batches_for(s) for s in steps],
+                                         [float("nan") if s == nan_step else 1.0 for s in steps])
+            for k, log in enumerate(logs):
+                log.append(outputs[k, :len(steps)])
+
     ahead, last, seconds = None, start - 1, None
     window_start = time.perf_counter()
     while (window := plan.next_window(last + 1, seconds)) is not None:
         end, final = window
-        for step in range(last + 1, end + 1):
-            if step != ahead:
-                for log, row in zip(logs, dispatch(step)):
-                    log.append(row)
+        if per_dispatch > 1:
+            dispatch_windows(last + 1, end)
+        else:
+            for step in range(last + 1, end + 1):
+                if step != ahead:
+                    for log, row in zip(logs, dispatch(step)):
+                        log.append(row)
         evaluate = bool(evals and eval_every and end % eval_every == 0 and not final)
         read_modes = bool(evals and modes_every and end % modes_every == 0 and not final)
         ahead = end + 1 if overlap and not final and not (evaluate or read_modes) else None
@@ -128,7 +147,7 @@ def train(fw, cfgs, split, device, out_dirs, memory, plan, on_window=None) -> li
 
     cfg, phases = cfgs[0], Phases()
     built = [fw.build(c, device) for c in cfgs]  # each seed: its seed, its initial weights
-    program = fw.program([b.step for b in built], cfg, device)
+    program = fw.program([b.step for b in built], cfg, device, split)
     seeds = range(len(cfgs))
     logs = [WindowLog(out_dirs[k], cfgs[k], lambda k=k: program.loss_scales(k),
                       tensorboard=fw.tensorboard) for k in seeds]
@@ -178,6 +197,7 @@ def train(fw, cfgs, split, device, out_dirs, memory, plan, on_window=None) -> li
     params = trainable_params(built[0])  # one configuration: the same networks every seed
     return [{**_seed_result(cfgs, log, ev, final, last, first_batch_seconds, compile_seconds,
                             phases.seconds, retraces, program.loss_scales(k), packed),
+             "steps_per_dispatch": program.steps_per_dispatch,
              "trainable_params": params}
             for k, log, ev, final in zip(seeds, logs, evals, finals)]
 

@@ -12,10 +12,12 @@ table's `runtime`, does the work:
   `gpus_visible()`: how many GPUs it sees (the grid's placement asks).
 - `build(cfg, device)` -> `Built` (generator, discriminator, `Step`): the models of the
   configuration's model seeded by cfg.seed, and one seed's step.
-- `program(steps, cfg, device)` -> a `Program`: K seeds' steps as one callable (K = 1: a cell).
+- `program(steps, cfg, device, split)` -> a `Program`: K seeds' steps as one callable (K = 1: a
+  cell); a program that runs several steps a dispatch (the study program) says how many.
   The program owns its seeds' trained state: `write_back(k)` puts seed k's into its Keras
   variables, before seed k is evaluated, sampled or saved.
-- `batches(split, cfg)`: endless training batches, shuffled by cfg.seed.
+- `batches(split, cfg)`: endless training batches, shuffled by cfg.seed (for the study program,
+  the batches' indices into the data set it holds on the device).
 - `save_generator`, `generate`, `reset`: shared by the Keras frameworks; override where not.
 
 Everything else a cell does (data, windows, timing phases, memory, evaluations, the record) is
@@ -59,10 +61,13 @@ class Step(Protocol):
 
 
 class Program(Protocol):
-    """K seeds' steps as one callable: a list of K batches in, K output rows out."""
+    """K seeds' steps as one callable: a list of K batches in, K output rows out. Where
+    `steps_per_dispatch` > 1, `run_window(step_batches, scales)` runs up to that many steps in
+    one dispatch and gives (K, steps_per_dispatch, 4) rows, the first len(step_batches) real."""
 
     packing: str | None  # how K > 1 seeds share the program (bench.config.PACKINGS)
     tracing_count: int | None
+    steps_per_dispatch: int
 
     def __call__(self, batches: list) -> list: ...
 
@@ -84,6 +89,7 @@ class OneSeed:
     """One seed's step as the loop's program (K = 1)."""
 
     packing = None
+    steps_per_dispatch = 1
 
     def __init__(self, step: Step):
         self.step = step
@@ -131,7 +137,7 @@ class Runtime(ABC):
     def gpus_visible(self) -> int:
         """GPUs the framework sees in this process (the grid asks before placing cells)."""
 
-    def program(self, steps: list, cfg, device: Device) -> Program:
+    def program(self, steps: list, cfg, device: Device, split=None) -> Program:
         if len(steps) != 1:
             raise BenchError(f"framework {self.name} trains one seed a process; found "
                              f"{len(steps)}", field="seeds_per_process")

@@ -90,7 +90,10 @@ class WindowLog:
     def sync(self):
         """The host sync: read the window's rows (np.asarray waits for a TensorFlow or a JAX
         array's step to have run)."""
-        self._timed, self._pending = [np.asarray(t) for t in self._pending], []
+        synced = [np.asarray(t) for t in self._pending]
+        # a row a step; a program that runs several steps a dispatch hands them as one block
+        self._timed = [row for t in synced for row in (t if t.ndim == 2 else [t])]
+        self._pending = []
 
     def end_window(self, step: int, seconds: float, *, final: bool = False,
                    ahead=None) -> float:

@@ -75,6 +75,10 @@ def add(sub):
     p.add_argument("--adam-beta1", type=float, default=None,
                    help="Adam's beta_1, both networks (the tutorial keeps Keras' 0.9)")
     p.add_argument("--adam-beta2", type=float, default=None, help="Adam's beta_2, both networks")
+    p.add_argument("--program", default="step", choices=("step", "study"),
+                   help="step: the tutorial's loop, a dispatch a step (the default: what "
+                        "throughput benchmarks time); study: a log window of steps in one "
+                        "dispatch, the data on the device (JAX, XLA on)")
     p.add_argument("--out", required=True, help="the cell directory to create")
     p.add_argument("--overwrite", action="store_true", help="replace an existing cell directory")
 
@@ -90,7 +94,7 @@ def run(args) -> int:
         epochs=args.epochs, log_every=args.log_every, warmup_windows=args.warmup_windows,
         deterministic=args.deterministic, eval_every=args.eval_every, eval_n=args.eval_n,
         final_eval_n=args.final_eval_n, modes_every=args.modes_every, modes_n=args.modes_n,
-        model=args.model, packing_m=args.packing_m,
+        model=args.model, packing_m=args.packing_m, program=args.program,
         d_width=args.d_width, schedule=args.schedule, g_steps=args.g_steps, noise=args.noise,
         noise_dim=args.noise_dim, learning_rate=args.learning_rate,
         d_learning_rate=args.d_learning_rate, adam_beta1=args.adam_beta1,

@@ -37,7 +37,8 @@ def config_key(cfg) -> tuple:
     """What sets a cell's speed, the seed aside: its coordinates, and the model's networks and
     update (packing multiplies the images a step reads; g_steps its generator updates)."""
     return (cfg.data, cfg.device, cfg.precision, cfg.xla, cfg.batch_size, cfg.framework, cfg.tf32,
-            cfg.model, cfg.packing_m, cfg.d_width, cfg.schedule, cfg.g_steps)
+            cfg.model, cfg.packing_m, cfg.d_width, cfg.schedule, cfg.g_steps,
+            getattr(cfg, "program", "step"))
 
 
 def images_per_step(cfg) -> int:
@@ -169,8 +170,9 @@ def config_label(key: tuple) -> str:
     tf32_text = "" if tf32 is None else f" TF32 {'on' if tf32 else 'off'}"
     model_text = "" if model == protocols.DEFAULT_MODEL and packing_m == 1 else \
         protocols.model_label(model, packing_m, d_width) + " "
+    program = " study program" if len(key) > 12 and key[12] == "study" else ""
     return (f"{framework}{model_text}{data} {device} {precision}{tf32_text} XLA "
-            f"{'on' if xla else 'off'} bs {batch}")
+            f"{'on' if xla else 'off'} bs {batch}{program}")
 
 
 def estimate_part(part, cells, costs: dict, evals: EvalCost | None, parallel=1) -> PartEstimate:

@@ -51,17 +51,20 @@ PART_KEYS = {"name", "axes", "budget", "eval", "emulated"}
 EMULATED_POLICIES = ("run", "skip")
 AXES = {"seeds": "seed", "batch_sizes": "batch_size", "devices": "device", "xla": "xla",
         "precision": "precision", "tf32": "tf32", "frameworks": "framework", "models": "model",
-        "packings": "packing_m"}
+        "packings": "packing_m", "programs": "program"}
 # Axes a part may leave out: the cell keeps the configuration's default.
 OPTIONAL_AXES = {"tf32": [None], "frameworks": [frameworks.REFERENCE],
-                 "models": [protocols.DEFAULT_MODEL], "packings": [1]}
+                 "models": [protocols.DEFAULT_MODEL], "packings": [1], "programs": ["step"]}
 BUDGET = {"steps": "steps", "epochs": "epochs", "log_every": "log_every",
           "warmup_windows": "warmup_windows", "deterministic": "deterministic",
           "seeds_per_process": "seeds_per_process", "packing": "packing",
           "learning_rate": "learning_rate", "adam_beta1": "adam_beta1",
           **{name: name for name in protocols.SETTINGS}}
 # Axes whose values are checked together with the budget (the rest are checked one by one).
-CROSS_CHECKED_AXES = ("models", "packings", "frameworks", "precision", "tf32")
+CROSS_CHECKED_AXES = ("models", "packings", "frameworks", "programs", "precision", "tf32", "xla")
+# Axes whose values mean something only beside others' (the study program: under JAX, XLA on):
+# checked in their combinations above, not alone.
+COMBINED_ONLY_AXES = ("programs",)
 EVAL = {"every": "eval_every", "n": "eval_n", "final_n": "final_eval_n",
         "modes_every": "modes_every", "modes_n": "modes_n"}
 # Keys older specs used, and what they are called now: the framework axis was `backend`.
@@ -108,12 +111,14 @@ def cell_id(cfg: CellConfig) -> str:
     its part in front when it has one (quality_cpu_...), TF32 when the spec sets it
     (gpu_float32_tf32-off_xla-on_...), the framework when it is not TensorFlow (jax_cpu_...), the
     model when it is not the tutorial's, with its discriminator's width where it has one
-    (unrolled-dcgan-d0.25_...), and the packing from 2 (pacgan-dcgan_pac2_...)."""
+    (unrolled-dcgan-d0.25_...), the packing from 2 (pacgan-dcgan_pac2_...), and the study
+    program after the device (jax_gpu_study_...)."""
     tf32 = "" if cfg.tf32 is None else f"_tf32-{'on' if cfg.tf32 else 'off'}"
     width = f"-d{cfg.d_width:g}" if cfg.d_width is not None else ""
     names = [cfg.model + width if cfg.model != protocols.DEFAULT_MODEL else "",
              f"pac{cfg.packing_m}" if cfg.packing_m > 1 else "",
-             frameworks.id_prefix(cfg.framework), cfg.device.replace(":", "")]
+             frameworks.id_prefix(cfg.framework), cfg.device.replace(":", ""),
+             "study" if cfg.program == "study" else ""]
     coordinates = ("_".join(n for n in names if n) + f"_{cfg.precision}{tf32}_xla-"
                    f"{'on' if cfg.xla else 'off'}_bs{cfg.batch_size}_seed{cfg.seed}")
     return f"{cfg.part}_{coordinates}" if cfg.part else coordinates
@@ -226,6 +231,8 @@ def _value_problems(raw: dict) -> list[str]:
                 if line not in found:
                     found.append(line)
         for key, field in AXES.items():
+            if key in COMBINED_ONLY_AXES:
+                continue
             values = part["axes"].get(key)
             for value in values if isinstance(values, list) else []:
                 for problem in config_problems(_Unchecked(**{field: value})):
@@ -255,8 +262,8 @@ def expand(raw: dict, path="<spec>") -> GridSpec:
     if problems:
         raise BenchError(f"{len(problems)} problem(s) in the grid spec:\n  - "
                          + "\n  - ".join(problems), path=path)
-    order = ("models", "packings", "frameworks", "devices", "precision", "tf32", "xla",
-             "batch_sizes", "seeds")
+    order = ("models", "packings", "frameworks", "programs", "devices", "precision", "tf32",
+             "xla", "batch_sizes", "seeds")
     cells = []
     for part in _parts(raw):
         base = _base_fields(raw, part)
