@@ -31,46 +31,20 @@ def packing_for(platform: str, packing: str) -> str:
     return AUTO_PACKING.get(platform, "loop") if packing == "auto" else packing
 
 
-class PackedSteps:
-    """K seeds' states stepped by one jitted function (a bench.cell.runtime.Program): call with
-    K batches, get (K, 4) outputs. `packing`: a Python loop over the seeds inside the function,
-    or jax.vmap over their stacked states. Every seed's step shares one `update` (one
-    configuration: the same networks and optimisers, each seed its own state)."""
+class SeedStates:
+    """K seeds' states held by one program, stacked on a leading seed axis for `vmap` or kept
+    apart for `loop`; each seed's trained state goes back into its own step and Keras variables
+    (`write_back`)."""
 
-    steps_per_dispatch = 1
-
-    def __init__(self, steps, xla: bool, packing: str = "loop"):
+    def __init__(self, steps, packing: str):
         import jax
         import jax.numpy as jnp
 
-        from bench.cell.jax_step import traced
-
-        update = steps[0].update
         self.steps, self.packing = steps, packing
-        if packing == "vmap":
-            # one state whose every array has a leading seed axis; seeds never mix (each row
-            # of a batch statistic, mask or key is its seed's own)
-            self.states = jax.tree.map(lambda *xs: jnp.stack(xs), *[s.state for s in steps])
-            vmapped = jax.vmap(update)
-
-            def packed(states, batches):
-                return vmapped(states, jnp.stack(batches))
-        else:
-            self.states = [s.state for s in steps]
-
-            def packed(states, batches):
-                results = [update(state, images) for state, images in zip(states, batches)]
-                return [r[0] for r in results], jnp.stack([r[1] for r in results])
-
-        self._fn, self._traces = traced(packed, xla)
-
-    @property
-    def tracing_count(self) -> int | None:
-        return self._traces()
-
-    def __call__(self, batches):
-        self.states, outputs = self._fn(self.states, batches)
-        return outputs
+        # vmap: one state whose every array has a leading seed axis; seeds never mix (each row
+        # of a batch statistic, mask or key is its seed's own)
+        self.states = jax.tree.map(lambda *xs: jnp.stack(xs), *[s.state for s in steps]) \
+            if packing == "vmap" else [s.state for s in steps]
 
     def loss_scales(self, k: int) -> dict:
         return self.steps[k].loss_scales()
@@ -88,3 +62,40 @@ class PackedSteps:
         step = self.steps[k]
         step.state = self.seed_state(k)
         step.write_back()
+
+
+class PackedSteps(SeedStates):
+    """K seeds' states stepped by one jitted function (a bench.cell.runtime.Program): call with
+    K batches, get (K, 4) outputs. `packing`: a Python loop over the seeds inside the function,
+    or jax.vmap over their stacked states. Every seed's step shares one `update` (one
+    configuration: the same networks and optimisers, each seed its own state)."""
+
+    steps_per_dispatch = 1
+
+    def __init__(self, steps, xla: bool, packing: str = "loop"):
+        import jax
+        import jax.numpy as jnp
+
+        from bench.cell.jax_step import traced
+
+        super().__init__(steps, packing)
+        update = steps[0].update
+        if packing == "vmap":
+            vmapped = jax.vmap(update)
+
+            def packed(states, batches):
+                return vmapped(states, jnp.stack(batches))
+        else:
+            def packed(states, batches):
+                results = [update(state, images) for state, images in zip(states, batches)]
+                return [r[0] for r in results], jnp.stack([r[1] for r in results])
+
+        self._fn, self._traces = traced(packed, xla)
+
+    @property
+    def tracing_count(self) -> int | None:
+        return self._traces()
+
+    def __call__(self, batches):
+        self.states, outputs = self._fn(self.states, batches)
+        return outputs

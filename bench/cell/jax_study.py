@@ -20,8 +20,10 @@ scanned step: plain convolutions) or `vmap` (stacked states: grouped convolution
 
 import numpy as np
 
+from bench.cell.jax_packed import SeedStates
 
-class StudyProgram:
+
+class StudyProgram(SeedStates):
     """K seeds' steps in windows of up to `window` steps, one dispatch a window (a
     bench.cell.runtime.Program). Called with K index batches it runs one step (the compile
     step); `run_window` runs a window's steps."""
@@ -33,19 +35,17 @@ class StudyProgram:
 
         from bench.cell.jax_step import traced
 
+        super().__init__(steps, packing)
         update, k = steps[0].update, len(steps)
-        self.steps, self.packing, self.steps_per_dispatch = steps, packing, window
+        self.steps_per_dispatch = window
         self._data = jax.device_put(np.asarray(images, np.float32))
         data = self._data
         if packing == "vmap":
-            self.states = jax.tree.map(lambda *xs: jnp.stack(xs), *[s.state for s in steps])
             vmapped = jax.vmap(update)
 
             def advance(states, indices, scale):
                 return vmapped(states, data[indices] * scale)
         else:
-            self.states = [s.state for s in steps]
-
             def advance(states, indices, scale):
                 results = [update(state, data[i] * scale) for state, i in zip(states, indices)]
                 return [r[0] for r in results], jnp.stack([r[1] for r in results])
@@ -85,19 +85,3 @@ class StudyProgram:
             scale[:n] = scales
         self.states, outputs = self._fn(self.states, indices, scale, np.int32(n))
         return outputs
-
-    def loss_scales(self, k: int) -> dict:
-        return self.steps[k].loss_scales()
-
-    def seed_state(self, k: int):
-        if self.packing == "vmap":
-            import jax
-
-            return jax.tree.map(lambda x: x[k], self.states)
-        return self.states[k]
-
-    def write_back(self, k: int):
-        """Seed k's trained state into its own step, then into that seed's Keras variables."""
-        step = self.steps[k]
-        step.state = self.seed_state(k)
-        step.write_back()
