@@ -24,8 +24,11 @@ EVALUATED = "every evaluated cell has its final evaluation in its own record, wi
 def test_the_default_plan_is_the_six_minute_check_in_order():
     phases = gc.plan(gc.Settings(), "gpu")
     # the loop at the largest K last, with no cap but the budget: it compiles K copies of the step
+    # the study program (issue 44's bars: one seed, 8 packed) before the step program's packing
     assert [(p.name, p.min_s, p.cap_s) for p in phases] == [
-        ("gate", 45, 150), ("batches", 60, 300), ("packed8_vmap", 40, 92), ("packed32_vmap", 40, 188),
+        ("gate", 45, 150), ("batches", 60, 300), ("study1", 40, 64), ("study8_vmap", 40, 92),
+        ("study8_loop", 40, 92), ("study32_vmap", 40, 188), ("study32_loop", 40, 188),
+        ("packed8_vmap", 40, 92), ("packed32_vmap", 40, 188),
         ("packed8_loop", 40, 92), ("packed32_loop", 60, gc.NO_CAP)]
 
 
@@ -46,10 +49,16 @@ def test_each_spec_is_a_grid_of_the_cells_its_phase_names(tmp_path):
     assert (packed.steps, packed.log_every, packed.final_eval_n) == (400, 50, 1000)
     assert (packed.seeds_per_process, packed.packing) == (8, "vmap")
     assert specs["batches"].cells[0].config.final_eval_n == 0  # only the gate and packed seeds evaluate
+    # the study program: the step program's packed budget, a window of 50 steps a dispatch
+    study = [c.config for c in specs["study8_vmap"].cells]
+    assert {(c.program, c.seeds_per_process, c.packing, c.log_every) for c in study} == {
+        ("study", 8, "vmap", 50)}
+    assert [c.config.program for c in specs["study1"].cells] == ["study"]
+    assert {c.config.program for name in ("gate", "packed8_vmap") for c in specs[name].cells} == {"step"}
 
 
 def test_a_plan_with_one_batch_one_precision_and_no_packing_is_the_gate_alone():
-    settings = gc.Settings(ks=(1,), batches=(32,), precisions=("float32",))
+    settings = gc.Settings(ks=(1,), study_ks=(), batches=(32,), precisions=("float32",))
     assert [p.name for p in gc.plan(settings, "cpu")] == ["gate"]
     assert 'devices = ["cpu"]' in gc.plan(settings, "cpu")[0].spec
 
@@ -152,7 +161,7 @@ def test_the_environment_lists_each_frameworks_packages_and_says_what_is_absent(
 # ---------------------------------------------------------------- the summary, on crafted records
 
 def _cell(work, run, name, *, status="ok", k=1, packing=None, ips=None, final=None, device="jax:gpu:0",
-          windows=(), first_line="CUDA_VISIBLE_DEVICES=0", **summary):
+          windows=(), first_line="CUDA_VISIBLE_DEVICES=0", program=None, **summary):
     cell = work / "runs" / run / name
     cell.mkdir(parents=True)
     (work / "runs" / run / "logs").mkdir(exist_ok=True)
@@ -169,7 +178,8 @@ def _cell(work, run, name, *, status="ok", k=1, packing=None, ips=None, final=No
         s["final"] = {"n": final[0], "fid": final[1], "classes_covered": 10, "outcome": final[2],
                       "evaluated_with": {"instrument": "x", "metrics": "numpy"}}
     (cell / "summary.json").write_text(json.dumps(s))
-    (cell / "config.json").write_text(json.dumps({"batch_size": 64, "precision": "float32", "seed": 0}))
+    (cell / "config.json").write_text(json.dumps({"batch_size": 64, "precision": "float32", "seed": 0,
+                                                  **({"program": program} if program else {})}))
     (cell / "env.json").write_text(json.dumps({"device": device, "precision": {"support": "native"},
                                                "gpu": {"name": "NVIDIA H200", "compute_capability": "9.0",
                                                        "driver": "580.159.04", "memory_bytes": 1}}))
@@ -207,18 +217,38 @@ def test_packed_groups_are_set_against_the_gate(work):
     assert (loop["ok"], loop["ips_a_seed"], loop["process_over_alone"]) == (0, None, None)
 
 
+def test_study_groups_are_apart_from_the_step_programs_and_set_against_the_gate(tmp_path):
+    _cell(tmp_path, "gate", "gate_a", ips=(27285, 29135, 20000, 27027), compile_seconds=5.0)
+    _cell(tmp_path, "study1", "study1_a", ips=(90000, 91000, 88000, 92000), program="study",
+          steps_per_dispatch=50)
+    for seed in range(8):
+        for run, ips, program in (("packed8_vmap", 4252, None), ("study8_vmap", 22000, "study")):
+            _cell(tmp_path, run, f"{run}_s{seed}", k=8, packing="vmap", ips=(ips,) * 4,
+                  program=program, packed_images_per_sec_process=8 * ips)
+    (tmp_path / "phases.tsv").write_text("gate\t0\t41\t150\t-\nstudy1\t0\t20\t64\t-\n"
+                                         "study8_vmap\t0\t30\t92\t-\npacked8_vmap\t0\t70\t92\t-\n")
+    rows = gs.read_rows(tmp_path, gs.read_phases(tmp_path))
+    groups = {(g["k"], g["packing"]): g for g in gs.packed_groups(rows)}
+    # the step program's packed group first, then the study program's, K = 1 included
+    assert list(groups) == [(8, "vmap"), (1, "study:alone"), (8, "study:vmap")]
+    assert groups[(1, "study:alone")]["process_over_alone"] == pytest.approx(91000 / 29135)
+    assert groups[(8, "study:vmap")]["process_over_alone"] == pytest.approx(8 * 22000 / 29135)
+    assert groups[(8, "vmap")]["ips_a_seed"] == 4252  # the two programs' seeds never pooled
+
+
 def test_the_summary_reads_as_a_table(work):
     text = gs.write_summary(work, work, "gpu", 330, 300)
     assert text == (work / "summary.txt").read_text()
     lines = text.splitlines()
     assert lines[0] == "devcheck summary: mode gpu, 11 cells, 300s of a 330s budget"
-    start = lines.index("packed seeds, the gate's batch and precision (K = 1 alone: 29135 images/s):")
+    start = lines.index("packed seeds and the study program, the gate's batch and precision (K = 1 "
+                        "alone: 29135 images/s):")
     # a group with no seed ended shows what its seeds logged before the cut (the 10 excluded)
     assert lines[start + 1:start + 5] == [
-        "    K packing     ok compile_s img/s a seed    process  x K=1 seed/K=1  peak MiB  wall_s",
-        "    1 alone      1/1       5.0        29135      29135   1.00     1.00      3072    40.0",
-        "    8 vmap      8/8        5.4         4252      34015   1.17     0.15      3072    60.0",
-        "   32 loop      0/2          -            -          -      -        -         -       -"
+        "    K packing        ok compile_s img/s a seed    process  x K=1 seed/K=1  peak MiB  wall_s",
+        "    1 alone         1/1       5.0        29135      29135   1.00     1.00      3072    40.0",
+        "    8 vmap         8/8        5.4         4252      34015   1.17     0.15      3072    60.0",
+        "   32 loop         0/2          -            -          -      -        -         -       -"
         "  ['failed'] cut at the phase's limit (cut after 3 measured window(s): 650 img/s a seed)"]
     assert "  outcomes: digits 9" in lines
     checks = lines.index("checks (README 'First run on a GPU' and 'The JAX backend', JAX side):")

@@ -19,9 +19,11 @@
 #      10,000 samples in its own process (the instrument under Keras' JAX backend, the metrics
 #      in NumPy); if the cell is not ok, the rest is skipped (DEVCHECK_FORCE=1 runs it anyway);
 #   2. batches: batch 64/256 x float32/mixed_bfloat16 in one grid (the gate's cell not again);
-#   3. packed seeds: K in $KS, vmap then loop (K = 1 is the gate's cell), each seed evaluated
-#      (1,000 samples); the loop at the largest K last: it compiles K copies of the step;
-#   4. `dcgan-bench table --csv` over every run, a summary with checks, the records tarred into
+#   3. the study program (a log window's steps in one dispatch, the images on the device):
+#      K in $STUDY_KS seeds, vmap then loop for K > 1, each seed evaluated (1,000 samples);
+#   4. packed seeds of the step program: K in $KS, vmap then loop (K = 1 is the gate's cell),
+#      each seed evaluated; the loop at the largest K last: it compiles K copies of the step;
+#   5. `dcgan-bench table --csv` over every run, a summary with checks, the records tarred into
 #      $OUT: records and logs only, no generator weights (nothing is left to evaluate elsewhere).
 #
 # Results in $OUT (flat, at most 8 files): devcheck.log, summary.txt (read first), results.json,
@@ -30,8 +32,9 @@
 # Knobs (environment): DEVCHECK_MODE=gpu|cpu (cpu: the dry run, devices = ["cpu"], TensorFlow
 # blocked in every process), DEVCHECK_BUDGET_S, DEVCHECK_SITE, DEVCHECK_WORK, DEVCHECK_PYTHON,
 # DEVCHECK_FORCE=1, DEVCHECK_CAP_SCALE (multiplies each phase's cap; 1 on the GPU), DEVCHECK_PHASES
-# (only these phases, by name: gate batches packed<K>_vmap packed<K>_loop); read by the plan
-# (bench.jobs.gpu_check.Settings): DEVCHECK_KS ("8 32"), DEVCHECK_BATCHES ("64 256"),
+# (only these phases, by name: gate batches study1 study<K>_vmap study<K>_loop packed<K>_vmap
+# packed<K>_loop); read by the plan (bench.jobs.gpu_check.Settings): DEVCHECK_KS ("8 32"),
+# DEVCHECK_STUDY_KS ("1 8 32"), DEVCHECK_BATCHES ("64 256"),
 # DEVCHECK_PRECISIONS ("float32 mixed_bfloat16"), DEVCHECK_STEPS / DEVCHECK_LOG_EVERY (gate and
 # batches: 1000 / 100), DEVCHECK_PACKED_STEPS / DEVCHECK_PACKED_LOG_EVERY (400 / 50),
 # DEVCHECK_FINAL_N (the gate's final evaluation: 10000), DEVCHECK_PACKED_FINAL_N (each packed

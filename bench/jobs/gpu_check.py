@@ -146,6 +146,7 @@ class Settings:
     """The plan's sizes, from the DEVCHECK_* variables (the defaults: the 6-minute GPU check)."""
 
     ks: tuple = (8, 32)
+    study_ks: tuple = (1, 8, 32)  # the study program (a window a dispatch): K seeds, both packings
     batches: tuple = (64, 256)
     precisions: tuple = ("float32", "mixed_bfloat16")
     steps: int = 1000  # gate and batches
@@ -186,8 +187,10 @@ class Phase:
     spec: str  # the grid spec's TOML
 
 
-def spec_text(title, device, steps, log_every, final_n, parts, k=1, packing="") -> str:
-    """A grid spec: JAX cells of `parts` (name, seeds, batch sizes, precisions), XLA on."""
+def spec_text(title, device, steps, log_every, final_n, parts, k=1, packing="",
+              program="step") -> str:
+    """A grid spec: JAX cells of `parts` (name, seeds, batch sizes, precisions), XLA on, under
+    the step or the study program."""
     lines = [f'name = "devcheck {title}: the DCGAN under {JAX.label}, {device}"', 'data = "mnist-5k"',
              "[budget]", f"steps = {steps}", f"log_every = {log_every}", "warmup_windows = 1"]
     if k > 1:
@@ -197,13 +200,16 @@ def spec_text(title, device, steps, log_every, final_n, parts, k=1, packing="") 
         lines += ["[[parts]]", f'name = "{name}"', "[parts.axes]", f"seeds = {json.dumps(list(seeds))}",
                   f"batch_sizes = {json.dumps(list(batches))}", f'devices = ["{device}"]', "xla = [true]",
                   f"precision = {json.dumps(list(precisions))}", f'frameworks = ["{JAX.name}"]']
+        lines += [f'programs = ["{program}"]'] if program != "step" else []
     return "\n".join(lines) + "\n"
 
 
 def plan(s: Settings, device: str) -> list[Phase]:
     """The phases in order: the gate (the first batch size and precision, evaluated), the other
-    batch sizes and precisions in one grid, then K packed seeds by vmap and by loop, the loop at
-    the largest K last (it compiles K copies of the step) with what is left of the budget."""
+    batch sizes and precisions in one grid, the study program (a window's steps a dispatch, the
+    data on the device) for each of study_ks seeds by vmap and by loop, then K packed seeds of
+    the step program by vmap and by loop, the loop at the largest K last (it compiles K copies of
+    the step) with what is left of the budget."""
     b0, *other_batches = s.batches
     p0, *other_precisions = s.precisions
     phases = [Phase("gate", 45, 150, spec_text("gate", device, s.steps, s.log_every, s.final_n,
@@ -213,12 +219,15 @@ def plan(s: Settings, device: str) -> list[Phase]:
     if parts:  # the gate's configuration not again
         phases.append(Phase("batches", 60, 300, spec_text("batches", device, s.steps, s.log_every, 0, parts)))
 
-    def packed(k, packing, min_s, cap_s):
-        name = f"packed{k}_{packing}"
+    def packed(k, packing, min_s, cap_s, program="step"):
+        name = (f"packed{k}_{packing}" if program == "step" else
+                f"study{k}" + (f"_{packing}" if k > 1 else ""))
         return Phase(name, min_s, cap_s, spec_text(name, device, s.packed_steps, s.packed_log_every,
                                                    s.packed_final_n, [(name, range(k), (b0,), (p0,))],
-                                                   k, packing))
+                                                   k, packing, program))
 
+    phases += [packed(k, packing, 40, 60 + 4 * k, "study") for k in s.study_ks
+               for packing in (("vmap", "loop") if k > 1 else ("auto",))]
     kmax = max(s.ks, default=0)
     phases += [packed(k, packing, 40, 60 + 4 * k) for packing in ("vmap", "loop") for k in s.ks
                if k > 1 and not (packing == "loop" and k == kmax)]

@@ -65,6 +65,7 @@ def cell_row(run: Path, cell: Path) -> dict:
         "run": run.name, "cell": cell.name, "status": s.get("status"), "reason": s.get("reason"),
         "batch": c.get("batch_size"), "precision": c.get("precision"), "seed": c.get("seed"),
         "k": packed.get("seeds_per_process", 1), "packing": packed.get("packing", "alone"),
+        "program": c.get("program", "step"), "steps_per_dispatch": s.get("steps_per_dispatch"),
         "steps": s.get("steps"), "compile_s": s.get("compile_seconds"),
         "ips_median": ips.get("median"), "ips_overall": ips.get("overall"),
         "ips_p10": ips.get("p10"), "ips_p90": ips.get("p90"), "windows": ips.get("windows"),
@@ -109,13 +110,16 @@ def _mib(n):
 
 
 def _groups(rows: list[dict]) -> list[tuple]:
-    """(K, packing, its rows, those that ended ok) for each packed group, smallest K first."""
+    """(K, packing, its rows, those that ended ok) for each packed group and each group of the
+    study program (K = 1 too), the step program's first, smallest K first; a study group's
+    packing is named `study:<packing>`."""
     groups = {}
     for r in rows:
-        if r["k"] > 1:
-            groups.setdefault((r["k"], r["packing"]), []).append(r)
+        if r["k"] > 1 or r["program"] != "step":
+            label = r["packing"] if r["program"] == "step" else f"{r['program']}:{r['packing']}"
+            groups.setdefault((r["program"] != "step", r["k"], label), []).append(r)
     return [(k, packing, rs, [r for r in rs if r["status"] == "ok"])
-            for (k, packing), rs in sorted(groups.items())]
+            for (_, k, packing), rs in sorted(groups.items())]
 
 
 def gate_reference(rows: list[dict]) -> dict | None:
@@ -162,11 +166,12 @@ def report(rows: list[dict], phases: list[list[str]], mode: str, budget: int,
                         f"median {r['ips_median_logged']:.0f} img/s)" if cut else ""))
     ref = gate_reference(rows)
     ref_ips = ref and ref["ips_overall"]
-    lines += ["", f"packed seeds, the gate's batch and precision (K = 1 alone: {_fmt(ref_ips)} images/s):",
-              f"  {'K':>3} {'packing':8} {'ok':>5} {'compile_s':>9} {'img/s a seed':>12} "
+    lines += ["", f"packed seeds and the study program, the gate's batch and precision (K = 1 alone: "
+              f"{_fmt(ref_ips)} images/s):",
+              f"  {'K':>3} {'packing':11} {'ok':>5} {'compile_s':>9} {'img/s a seed':>12} "
               f"{'process':>10} {'x K=1':>6} {'seed/K=1':>8} {'peak MiB':>9} {'wall_s':>7}"]
     if ref_ips:
-        lines.append(f"  {1:>3} {'alone':8} {'1/1':>5} {_fmt(ref['compile_s'], '{:.1f}'):>9} "
+        lines.append(f"  {1:>3} {'alone':11} {'1/1':>5} {_fmt(ref['compile_s'], '{:.1f}'):>9} "
                      f"{_fmt(ref_ips):>12} {_fmt(ref_ips):>10} {1.0:>6.2f} {1.0:>8.2f} "
                      f"{_fmt(_mib(ref['peak_train_bytes'])):>9} {_fmt(ref['wall_s'], '{:.1f}'):>7}")
     for g, (_, _, rs, ok) in zip(packed_groups(rows), _groups(rows)):
@@ -174,7 +179,7 @@ def report(rows: list[dict], phases: list[list[str]], mode: str, budget: int,
         failed = "" if ok else f"  {g['status']} {(g['reason'] or '')[:80]}" + (
             f" (cut after {first['measured_windows_logged']} measured window(s): "
             f"{first['ips_median_logged']:.0f} img/s a seed)" if first["ips_median_logged"] else "")
-        lines.append(f"  {g['k']:>3} {g['packing']:8} {g['ok']:>2}/{g['cells']:<2} "
+        lines.append(f"  {g['k']:>3} {g['packing']:11} {g['ok']:>2}/{g['cells']:<2} "
                      f"{_fmt(g['compile_s'], '{:.1f}'):>9} {_fmt(g['ips_a_seed']):>12} "
                      f"{_fmt(g['ips_process']):>10} {_fmt(g['process_over_alone'], '{:.2f}'):>6} "
                      f"{_fmt(g['seed_over_alone'], '{:.2f}'):>8} "
