@@ -22,20 +22,23 @@ SCRIPT = ROOT / "bench" / "jobs" / "gpu-check.sh"
 def test_the_gpu_check_runs_to_its_end_on_the_cpu_without_tensorflow(tmp_path):
     out = tmp_path / "out"
     # the smallest plan that still has every kind of phase: a gate cell, a second batch size,
-    # and K = 2 packed by vmap and by loop; budgets from the phases' caps, scaled for a CPU
+    # the study program alone and K = 2 by vmap and by loop, and K = 2 of the step program
+    # packed by vmap and by loop; budgets from the phases' caps, scaled for a CPU
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "DEVCHECK_MODE": "cpu",
            "DEVCHECK_PYTHON": sys.executable, "DEVCHECK_SITE": str(tmp_path / "site"),
            "DEVCHECK_WORK": str(tmp_path / "work"), "OUT": str(out),
            "DEVCHECK_BUDGET_S": "3000", "DEVCHECK_CAP_SCALE": "10", "DEVCHECK_BATCHES": "16 32",
            "DEVCHECK_PRECISIONS": "float32", "DEVCHECK_STEPS": "6", "DEVCHECK_LOG_EVERY": "3",
            "DEVCHECK_PACKED_STEPS": "6", "DEVCHECK_PACKED_LOG_EVERY": "3", "DEVCHECK_KS": "2",
+           "DEVCHECK_STUDY_KS": "1 2",
            "DEVCHECK_FINAL_N": "128", "DEVCHECK_PACKED_FINAL_N": "128"}
     proc = subprocess.run(["bash", str(SCRIPT)], cwd=ROOT, env=env, capture_output=True,
                           text=True)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     results = json.loads((out / "results.json").read_text())
     phases = {p[0]: p[1] for p in results["phases"]}
-    assert phases == {"gate": "0", "batches": "0", "packed2_vmap": "0", "packed2_loop": "0"}
+    assert phases == {"gate": "0", "batches": "0", "study1": "0", "study2_vmap": "0",
+                      "study2_loop": "0", "packed2_vmap": "0", "packed2_loop": "0"}
     checks = {c["check"]: c["result"] for c in results["checks"]}
     failed = {name: result for name, result in checks.items() if result == "FAIL"}
     assert not failed, failed
@@ -47,9 +50,13 @@ def test_the_gpu_check_runs_to_its_end_on_the_cpu_without_tensorflow(tmp_path):
         assert checks[must] == "PASS", must
     # the audit's verdict names every package a JAX process keeps out (bench.frameworks)
     assert "AUDIT-OK: none of tensorflow, tensorflow_gan" in results["audit"]
-    assert [(g["k"], g["packing"], g["ok"]) for g in results["packed"]] == [(2, "loop", 2), (2, "vmap", 2)]
+    assert [(g["k"], g["packing"], g["ok"]) for g in results["packed"]] == [
+        (2, "loop", 2), (2, "vmap", 2), (1, "study:alone", 1), (2, "study:loop", 2),
+        (2, "study:vmap", 2)]
     cells = results["cells"]
-    assert len(cells) == 6  # gate, batch 32, 2 x 2 packed seeds
+    assert len(cells) == 11  # gate, batch 32, the study program 1 + 2 x 2, 2 x 2 packed seeds
+    study = [c for c in cells if c["program"] == "study"]
+    assert len(study) == 5 and {c["steps_per_dispatch"] for c in study} == {3}
     evaluated = [c for c in cells if c["run"] != "batches"]
     assert all(c["final_n"] == 128 and c["final_outcome"] for c in evaluated)
     assert all(c["evaluated_with"] == {"instrument": c["evaluated_with"]["instrument"],
