@@ -385,6 +385,22 @@ def test_a_run_whose_cells_all_trained_under_jax_renders(tmp_path):
     assert "jax" in (report / "index.html").read_text()
 
 
+def test_a_run_whose_cells_share_a_model_packing_and_program_renders(tmp_path):
+    """Every cell of one PacGAN arm, under the study program: each a constant coordinate, said
+    once, no column for any. This report failed with KeyError 'model' at the end of the first
+    fresh-clone `tox -e bench-pacgan` (68 minutes of training, then no report)."""
+    run = copy_golden(tmp_path)
+    for path in run.glob("*/config.json"):
+        path.write_text(json.dumps({**json.loads(path.read_text()), "model": "unrolled-dcgan",
+                                    "d_width": 0.5, "packing_m": 2, "program": "study"}))
+    report = render_report([run], tmp_path / "report").parent
+    columns = read_csv(report / "cells.csv")[0]
+    assert not {"model", "packing", "D width", "program"} & set(columns)
+    page = html.unescape((report / "index.html").read_text())
+    assert ("Common to all cells: DCGAN (PacGAN Table 3) · packed 2 · D width 0.5 · study "
+            "program ·") in page
+
+
 def test_the_environment_names_each_cells_framework_and_its_version(tmp_path, golden_report):
     """The environment table says which framework a cell trained under (its label) and that
     framework's version; a schema-3 env.json, which kept the version under the framework's own

@@ -65,7 +65,7 @@ def overview(cells, constant, out):
 
 # The cell table's columns that say what a cell is and how it came out; shown first wherever
 # their values differ between cells (the rest, and all of them, are behind a toggle).
-HEADLINE_COLUMNS = ("part", "framework", "device", "precision", "precision ran", "TF32", "xla",
+HEADLINE_COLUMNS = ("part", "framework", "model", "packing", "D width", "program", "device", "precision", "precision ran", "TF32", "xla",
                     "batch size", "seed", "machine", "status", "reason",
                     "images/s median (p10–p90)", "compile s", "FID", "classes covered", "outcome",
                     "warnings")
@@ -139,7 +139,7 @@ def _cells_shown(table, constant):
     """The cell table for the page: constant coordinates left out, throughput in one column.
     (cell_table already leaves out a framework that every cell shares: not there to drop.)"""
     shown = table.drop(columns=[tables.CELL_COLUMNS[k] for k in constant
-                                if tables.CELL_COLUMNS[k] in table])
+                                if tables.CELL_COLUMNS.get(k) in table])
     ips = [f"{m:.0f} ({lo:.0f}–{hi:.0f})" if m == m and lo == lo and hi == hi else
            (f"{m:.0f}" if m == m else None)
            for m, lo, hi in zip(table["images/s median"], table["images/s p10"],

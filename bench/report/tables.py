@@ -17,7 +17,9 @@ from bench.analysis.stats import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, ratio_of_m
 from bench.outcome_rule import OUTCOME_DIGITS, OUTCOME_MODE_COLLAPSE, OUTCOME_NOT_CONVERGED
 
 CELL_COLUMNS = {
-    "part": "part", schema.FRAMEWORK: "framework", "data": "data", "device": "device",
+    "part": "part", schema.FRAMEWORK: "framework", schema.MODEL: "model",
+    schema.PACKING_M: "packing", schema.D_WIDTH: "D width", schema.PROGRAM: "program",
+    "data": "data", "device": "device",
     "precision": "precision",
     schema.PRECISION_SUPPORT: "precision ran", "tf32": "TF32", "xla": "xla",
     "batch_size": "batch size", "seed": "seed", schema.MACHINE_FINGERPRINT: "machine",
@@ -56,9 +58,13 @@ def cell_table(cells: pd.DataFrame) -> pd.DataFrame:
     table[schema.CLASSIFIER_SHA256] = table[schema.CLASSIFIER_SHA256].map(
         lambda h: h[:12] if isinstance(h, str) else None)
     optional = ("part", "tf32", *map(schema.final_column, schema.STACKED_METRICS))
+    # coordinates most runs hold at one value: a column only where cells differ in them (one
+    # value is said once on the page, bench.report.sections.overview)
+    when_varied = (schema.FRAMEWORK, schema.MODEL, schema.PACKING_M, schema.D_WIDTH,
+                   schema.PROGRAM)
     columns = [c for c in CELL_COLUMNS if c in table
                and (c not in optional or table[c].notna().any())
-               and (c != schema.FRAMEWORK or table[c].nunique() > 1)]
+               and (c not in when_varied or table[c].astype(str).nunique() > 1)]
     shown = table[columns].rename(columns=CELL_COLUMNS)
     memory = peak_memory_mib(cells)
     at = shown.columns.get_loc("wall s") + 1
