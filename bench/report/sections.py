@@ -65,7 +65,8 @@ def overview(cells, constant, out):
 
 # The cell table's columns that say what a cell is and how it came out; shown first wherever
 # their values differ between cells (the rest, and all of them, are behind a toggle).
-HEADLINE_COLUMNS = ("part", "framework", "model", "packing", "D width", "program", "device", "precision", "precision ran", "TF32", "xla",
+HEADLINE_COLUMNS = ("part", "framework", "model", "packing", "D width", "program", "device",
+                    "precision", "precision ran", "TF32", "xla",
                     "batch size", "seed", "machine", "status", "reason",
                     "images/s median (p10–p90)", "compile s", "FID", "classes covered", "outcome",
                     "warnings")
