@@ -72,6 +72,10 @@ def one(k: int, program: str, packing: str, batch_size: int, window: int, window
             "steps_per_dispatch": prog.steps_per_dispatch}
 
 
+def _rate(x: float) -> str:
+    return f"{x:,.0f}" if x >= 100 else f"{x:.1f}"
+
+
 def table(rows: list[dict]) -> str:
     base = {r["program"]: r["images_per_sec_per_seed"] for r in rows if r["k"] == 1}
     lines = ["| K | program | packing | images/s a seed | images/s the process | process / one "
@@ -79,7 +83,7 @@ def table(rows: list[dict]) -> str:
     for r in rows:
         ratio = r["images_per_sec_process"] / base[r["program"]] if r["program"] in base else None
         lines.append(f"| {r['k']} | {r['program']} | {r['packing'] or '-'} | "
-                     f"{r['images_per_sec_per_seed']:,.0f} | {r['images_per_sec_process']:,.0f}"
+                     f"{_rate(r['images_per_sec_per_seed'])} | {_rate(r['images_per_sec_process'])}"
                      f"{' (warm-up only)' if r['warmup_only'] else ''} | "
                      f"{f'{ratio:.2f}' if ratio else '-'} | {r['compile_seconds']:.1f} |")
     return "\n".join(lines)
