@@ -48,8 +48,9 @@ def device_peak(device_kind: str, precision: str, *, machine: dict, gpu: dict | 
     return gpu_peak(precision, gpu or {}, tf32 or {})
 
 
-def cpu_flops_per_cycle(cpu: dict) -> tuple[int, str]:
-    """float32 FLOPs a cycle a core, and the instruction set they come from."""
+def cpu_flops_per_cycle(cpu: dict) -> tuple[int | None, str]:
+    """float32 FLOPs a cycle a core, and the instruction set they come from (None where no x86
+    vector instruction set was read: an ARM core's width is not in its flags)."""
     flags = set(cpu.get("flags") or ())
     zen4 = cpu.get("vendor") == "AuthenticAMD" and str(cpu.get("family")) == "25"
     if "avx512f" in flags:
@@ -59,7 +60,9 @@ def cpu_flops_per_cycle(cpu: dict) -> tuple[int, str]:
         return 32, "AVX2, two 256-bit FMA pipes"
     if "avx" in flags:
         return 16, "AVX without FMA"
-    return 8, "SSE"
+    if "sse4_2" in flags:
+        return 8, "SSE"
+    return None, "no x86 vector instruction set read"
 
 
 def cpu_clock_mhz(machine: dict) -> tuple[float | None, str]:
@@ -85,14 +88,15 @@ def cpu_peak(precision: str, machine: dict) -> dict:
     arithmetic = "float32"
     if precision == "mixed_bfloat16" and "amx_bf16" in flags:
         per_cycle, isa, arithmetic = AMX_BF16_FLOPS_PER_CYCLE, "AMX bfloat16", "bfloat16"
-    elif precision == "mixed_bfloat16" and "avx512_bf16" in flags:
+    elif precision == "mixed_bfloat16" and "avx512_bf16" in flags and per_cycle:
         per_cycle, isa, arithmetic = 2 * per_cycle, f"{isa}, avx512_bf16 (2x)", "bfloat16"
     cores = cores_for_peak(machine)
-    if clock is None:
+    if clock is None or per_cycle is None:
         return {"flops_per_sec": None, "arithmetic": arithmetic,
-                "source": f"CPU: {isa}, but {clock_from}"}
+                "source": f"CPU: {isa}; {clock_from}" if per_cycle is None else
+                f"CPU: {isa}, but {clock_from}"}
     return {"flops_per_sec": cores * clock * 1e6 * per_cycle, "arithmetic": arithmetic,
-            "source": f"CPU: {_num(cores)} cores x {clock:.0f} MHz ({clock_from}) x "
+            "source": f"CPU: {cores:g} cores x {clock:.0f} MHz ({clock_from}) x "
                       f"{per_cycle} FLOPs a cycle ({isa})"}
 
 
@@ -133,6 +137,3 @@ def utilisation_fields(summary: dict, peak: dict | None) -> dict:
     return {"peak_flops_per_sec": (peak or {}).get("flops_per_sec"),
             "mfu": mfu, "mfu_unpadded": mfu * unpadded / full if mfu and unpadded else None}
 
-
-def _num(x: float) -> str:
-    return f"{x:g}"

@@ -48,6 +48,12 @@ def test_cpu_bfloat16_peaks_follow_the_instructions_that_run_it():
     assert emulated["flops_per_sec"] == pytest.approx(2 * 2445.412e6 * 32)
 
 
+def test_a_cpu_without_x86_vector_flags_has_no_peak():
+    arm = "CPU implementer\t: 0x41\nCPU part\t: 0xd0c\ncpu MHz\t\t: 3000.000\nFeatures\t: fp asimd sve\n"
+    got = peak.cpu_peak("float32", machine(arm))
+    assert got["flops_per_sec"] is None and "no x86 vector instruction set" in got["source"]
+
+
 def test_no_clock_is_no_peak_and_says_why():
     no_clock = ZEN3_AVX2.replace("cpu MHz\t\t: 2445.412\n", "")
     got = peak.cpu_peak("float32", machine(no_clock))
