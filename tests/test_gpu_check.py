@@ -28,7 +28,7 @@ def test_the_default_plan_is_the_six_minute_check_in_order():
     assert [(p.name, p.min_s, p.cap_s) for p in phases] == [
         ("gate", 45, 150), ("batches", 60, 300), ("study1", 40, 64), ("study8_vmap", 40, 92),
         ("study8_loop", 40, 92), ("study32_vmap", 40, 188), ("study32_loop", 40, 188),
-        ("packed8_vmap", 40, 92), ("packed32_vmap", 40, 188),
+        ("study32_auto", 40, 218), ("packed8_vmap", 40, 92), ("packed32_vmap", 40, 188),
         ("packed8_loop", 40, 92), ("packed32_loop", 60, gc.NO_CAP)]
 
 
@@ -54,6 +54,9 @@ def test_each_spec_is_a_grid_of_the_cells_its_phase_names(tmp_path):
     assert {(c.program, c.seeds_per_process, c.packing, c.log_every) for c in study} == {
         ("study", 8, "vmap", 50)}
     assert [c.config.program for c in specs["study1"].cells] == ["study"]
+    # "auto" at the largest K: its trial's choice set against the two phases before it
+    assert {(c.program, c.seeds_per_process, c.packing) for c in
+            (c.config for c in specs["study32_auto"].cells)} == {("study", 32, "auto")}
     assert {c.config.program for name in ("gate", "packed8_vmap") for c in specs[name].cells} == {"step"}
 
 
@@ -161,7 +164,7 @@ def test_the_environment_lists_each_frameworks_packages_and_says_what_is_absent(
 # ---------------------------------------------------------------- the summary, on crafted records
 
 def _cell(work, run, name, *, status="ok", k=1, packing=None, ips=None, final=None, device="jax:gpu:0",
-          windows=(), first_line="CUDA_VISIBLE_DEVICES=0", program=None, **summary):
+          windows=(), first_line="CUDA_VISIBLE_DEVICES=0", program=None, trial=None, **summary):
     cell = work / "runs" / run / name
     cell.mkdir(parents=True)
     (work / "runs" / run / "logs").mkdir(exist_ok=True)
@@ -173,7 +176,7 @@ def _cell(work, run, name, *, status="ok", k=1, packing=None, ips=None, final=No
     if ips:
         s["images_per_sec"] = dict(zip(("median", "overall", "p10", "p90"), ips))
     if k > 1:
-        s["packed"] = {"seeds_per_process": k, "packing": packing}
+        s["packed"] = {"seeds_per_process": k, "packing": packing, "packing_trial": trial}
     if final:
         s["final"] = {"n": final[0], "fid": final[1], "classes_covered": 10, "outcome": final[2],
                       "evaluated_with": {"instrument": "x", "metrics": "numpy"}}
@@ -225,12 +228,18 @@ def test_study_groups_are_apart_from_the_step_programs_and_set_against_the_gate(
         for run, ips, program in (("packed8_vmap", 4252, None), ("study8_vmap", 22000, "study")):
             _cell(tmp_path, run, f"{run}_s{seed}", k=8, packing="vmap", ips=(ips,) * 4,
                   program=program, packed_images_per_sec_process=8 * ips)
+        _cell(tmp_path, "study8_auto", f"study8_auto_s{seed}", k=8, packing="vmap",
+              ips=(21000,) * 4, program="study", packed_images_per_sec_process=8 * 21000,
+              trial={"chosen": "vmap", "step_seconds": {"loop": 0.004, "vmap": 0.003}})
     (tmp_path / "phases.tsv").write_text("gate\t0\t41\t150\t-\nstudy1\t0\t20\t64\t-\n"
                                          "study8_vmap\t0\t30\t92\t-\npacked8_vmap\t0\t70\t92\t-\n")
     rows = gs.read_rows(tmp_path, gs.read_phases(tmp_path))
     groups = {(g["k"], g["packing"]): g for g in gs.packed_groups(rows)}
     # the step program's packed group first, then the study program's, K = 1 included
-    assert list(groups) == [(8, "vmap"), (1, "study:alone"), (8, "study:vmap")]
+    # "auto" apart from the packing it chose, named with its choice
+    assert list(groups) == [(8, "vmap"), (1, "study:alone"), (8, "study:auto=vmap"),
+                            (8, "study:vmap")]
+    assert groups[(8, "study:auto=vmap")]["ips_a_seed"] == 21000
     assert groups[(1, "study:alone")]["process_over_alone"] == pytest.approx(91000 / 29135)
     assert groups[(8, "study:vmap")]["process_over_alone"] == pytest.approx(8 * 22000 / 29135)
     assert groups[(8, "vmap")]["ips_a_seed"] == 4252  # the two programs' seeds never pooled

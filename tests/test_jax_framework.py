@@ -231,12 +231,14 @@ def test_seeds_packed_in_one_program_train_as_they_would_alone(tmp_path):
     """K = 4 seeds in one process, and seed 2 alone: each packed seed's 20 per-step
     losses are those it has alone (its own initial weights, noise and batch order), and its
     record says it was packed and that its images/s is over time the seeds shared. Seeds 2 and 3
-    packed by jax.vmap (the packing a GPU may prefer) train as they do in the loop."""
+    packed by jax.vmap (the packing a GPU may prefer) train as they do in the loop, and so do
+    seeds 2 and 3 packed "auto" (each packing timed first, the faster kept)."""
     # the packed grid with TensorFlow unimportable in every process, as on a JAX-only GPU machine
     packed = _grid_losses(tmp_path, "packed", 4, [0, 1, 2, 3], block_tensorflow=True,
                           eval_every=5)
     alone = _grid_losses(tmp_path, "alone", 1, [2], eval_every=5)
     vmapped = _grid_losses(tmp_path, "vmapped", 2, [2, 3], packing="vmap")
+    auto = _grid_losses(tmp_path, "auto", 2, [2, 3], packing="auto")
     assert sorted(packed) == [0, 1, 2, 3]
     # the same float32 arithmetic, compiled into another program: rounding apart only
     np.testing.assert_allclose(packed[2][0], alone[2][0], rtol=1e-4, atol=1e-5)
@@ -263,6 +265,18 @@ def test_seeds_packed_in_one_program_train_as_they_would_alone(tmp_path):
         # (1e-4 of a loss measured after 20 steps; 20 steps of a GAN amplify rounding)
         np.testing.assert_allclose(vmapped[seed][0], packed[seed][0], rtol=1e-3, atol=1e-4)
         assert vmapped[seed][1]["packed"]["packing"] == "vmap"
+        assert vmapped[seed][1]["packed"]["packing_trial"] is None  # named, not measured
+        # "auto" timed both packings first, on copies of the seeds' states: the seeds then
+        # trained from their initial weights (several trial steps would move these losses far
+        # more than rounding), packed the way that measured fastest, and the record says so
+        np.testing.assert_allclose(auto[seed][0], packed[seed][0], rtol=1e-3, atol=1e-4)
+        summary = auto[seed][1]
+        trial = summary["packed"]["packing_trial"]
+        assert sorted(trial["step_seconds"]) == ["loop", "vmap"]
+        assert all(0 < t < trial["seconds"] for t in trial["step_seconds"].values())
+        assert trial["chosen"] == min(trial["step_seconds"], key=trial["step_seconds"].get)
+        assert summary["packed"]["packing"] == trial["chosen"]
+        assert summary["phase_seconds"]["packing_trial"] >= trial["seconds"]
     for _, summary, _ in packed.values():
         assert summary["packed"]["packing"] == "loop"
         assert summary["packed"]["seeds_per_process"] == 4

@@ -24,6 +24,9 @@ import numpy as np
 from bench.cell.runtime import Built, Runtime
 from bench.errors import BenchError
 
+# the steps a window of the study program's packing trial (JaxRuntime._packing_trial)
+TRIAL_WINDOW = 2
+
 
 def numpy_batch_indices(n: int, batch_size: int, seed: int):
     """Endless index batches into a data set of `n` images: each epoch an order drawn by a
@@ -139,18 +142,45 @@ class JaxRuntime(Runtime):
         return Built(generator, discriminator, step)
 
     def program(self, steps, cfg, device, split=None):
-        from bench.cell.jax_packed import PackedSteps, packing_for
+        trial = None
+        if len(steps) > 1 and cfg.packing == "auto":
+            trial = self._packing_trial(steps, cfg, split)
+        packing = trial["chosen"] if trial else "loop" if cfg.packing == "auto" else cfg.packing
+        program = self._program(steps, cfg, device, split, packing, cfg.log_every)
+        program.packing_trial = trial
+        return program
 
-        packing = packing_for(device.jax_device.platform, cfg.packing)
+    def _program(self, steps, cfg, device, split, packing, window):
+        from bench.cell.jax_packed import PackedSteps
+
         if cfg.program == "study":
             from bench.cell.jax_study import StudyProgram
             from bench.datasets import images_to_unit_range
 
-            return StudyProgram(steps, images_to_unit_range(split.images),
-                                window=cfg.log_every, packing=packing)
+            return StudyProgram(steps, images_to_unit_range(split.images), window=window,
+                                packing=packing)
         if len(steps) == 1:
             return super().program(steps, cfg, device)
         return PackedSteps(steps, cfg.xla, packing)
+
+    def _packing_trial(self, steps, cfg, split) -> dict:
+        """`packing = "auto"`: each packing of these seeds timed here (bench.cell.jax_packed.
+        measured_packing) on one real batch, every seed stepping it; a study program's trial
+        runs windows of TRIAL_WINDOW steps, the same per-step work in a shorter compile."""
+        from bench.cell.jax_packed import measured_packing
+
+        batch = next(self.batches(split, cfg))
+        window = min(TRIAL_WINDOW, cfg.log_every)
+
+        def dispatch(program) -> int:
+            if cfg.program == "study":
+                np.asarray(program.run_window([[batch] * len(steps)] * window))
+                return window
+            np.asarray(program([batch] * len(steps)))
+            return 1
+
+        return measured_packing(
+            lambda packing: self._program(steps, cfg, None, split, packing, window), dispatch)
 
     def batches(self, split, cfg):
         if cfg.program == "study":  # the program holds the images; the loop draws the order

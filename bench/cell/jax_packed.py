@@ -13,22 +13,49 @@ before that seed is evaluated, sampled or saved. What the seeds share is the tim
 seconds are the program's, so each seed's images/s is its own images over that shared time, and
 the record says so (`packed`: the seeds, the per-process images/s).
 
-How the K steps are put in one program is chosen per device (AUTO_PACKING) or by a part's
-`packing`: a Python loop over the seeds inside one `jax.jit` keeps every convolution a plain one;
-`jax.vmap` over stacked states turns them into grouped convolutions, which XLA:CPU runs 25-40
-times slower per seed (measured when the backend was tried) and a GPU may run well. The CPU
-loops; runs/grids/gpu-check-jax.toml measures both on a GPU.
+How the K steps are put in one program is a part's `packing`: a Python loop over the seeds
+inside one `jax.jit` keeps every convolution a plain one; `jax.vmap` over stacked states turns
+them into grouped convolutions, which cost XLA:CPU 2 to 2.5 times the loop's time (K = 2-8, two
+AVX2 cores) and which a GPU's cuDNN may run well or badly (docs/gpus-and-jax.md). No table of
+devices can say which wins on the device at hand, so `packing = "auto"` measures
+(`measured_packing`) and the record keeps the trial (`packed.packing_trial`).
 """
 
-# How K seeds' steps are put in one program where a part says `packing = "auto"`, per platform;
-# a part may name the other to measure it (runs/grids/gpu-check-jax.toml does), and the record
-# says which ran (`packed.packing`).
-AUTO_PACKING = {"cpu": "loop", "gpu": "loop"}
+import math
+import time
+
+MEASURED_PACKINGS = ("loop", "vmap")
 
 
-def packing_for(platform: str, packing: str) -> str:
-    """The packing of seeds on `platform` under the configuration's `packing`."""
-    return AUTO_PACKING.get(platform, "loop") if packing == "auto" else packing
+def measured_packing(build, dispatch, *, rounds: int = 2, min_seconds: float = 0.5,
+                     clearly_slower: float = 2.0, clock=time.perf_counter) -> dict:
+    """Which of MEASURED_PACKINGS runs a step fastest here: each candidate's program built by
+    `build(packing)` and compiled by one untimed `dispatch(program)` (which runs and syncs one
+    dispatch and returns the steps it ran), then timed in `rounds` interleaved rounds, so that a
+    drift of the machine's load hits every candidate alike; a round is at least two dispatches
+    and `min_seconds`, and each candidate's best round counts. A candidate whose round takes
+    `clearly_slower` times the best's a step is not timed again (vmap's first round on a CPU).
+    The programs are the caller's to drop: the trial's steps advanced their states, not the
+    seeds'. `clock`: seconds, monotonic (tests pass a simulated one). Returns {"chosen",
+    "step_seconds": {packing: seconds a step}, "rounds", "seconds": the trial's wall time,
+    compilations included}."""
+    started = clock()
+    programs = {}
+    for packing in MEASURED_PACKINGS:
+        programs[packing] = build(packing)
+        dispatch(programs[packing])
+    best = {packing: math.inf for packing in programs}
+    for r in range(rounds):
+        for packing, program in programs.items():
+            if r and best[packing] > clearly_slower * min(best.values()):
+                continue
+            steps, dispatches, t0 = 0, 0, clock()
+            while dispatches < 2 or clock() - t0 < min_seconds:
+                steps += dispatch(program)
+                dispatches += 1
+            best[packing] = min(best[packing], (clock() - t0) / steps)
+    return {"chosen": min(best, key=best.get), "step_seconds": best, "rounds": rounds,
+            "seconds": clock() - started}
 
 
 class SeedStates:

@@ -147,7 +147,11 @@ def train(fw, cfgs, split, device, out_dirs, memory, plan, on_window=None) -> li
 
     cfg, phases = cfgs[0], Phases()
     built = [fw.build(c, device) for c in cfgs]  # each seed: its seed, its initial weights
+    phases.end("setup")
     program = fw.program([b.step for b in built], cfg, device, split)
+    # packing = "auto" timed each packing here first (bench.cell.jax_packed.measured_packing)
+    trial = getattr(program, "packing_trial", None)
+    phases.end("packing_trial" if trial else "setup")
     seeds = range(len(cfgs))
     logs = [WindowLog(out_dirs[k], cfgs[k], lambda k=k: program.loss_scales(k),
                       tensorboard=fw.tensorboard) for k in seeds]
@@ -193,7 +197,7 @@ def train(fw, cfgs, split, device, out_dirs, memory, plan, on_window=None) -> li
     retraces = None if traces_after_compile is None else \
         program.tracing_count - traces_after_compile
     packed = {"seeds_per_process": len(cfgs), "cells": [d.name for d in out_dirs],
-              "packing": program.packing} if len(cfgs) > 1 else None
+              "packing": program.packing, "packing_trial": trial} if len(cfgs) > 1 else None
     params = trainable_params(built[0])  # one configuration: the same networks every seed
     return [{**_seed_result(cfgs, log, ev, final, last, first_batch_seconds, compile_seconds,
                             phases.seconds, retraces, program.loss_scales(k), packed),

@@ -64,7 +64,11 @@ def cell_row(run: Path, cell: Path) -> dict:
     return {
         "run": run.name, "cell": cell.name, "status": s.get("status"), "reason": s.get("reason"),
         "batch": c.get("batch_size"), "precision": c.get("precision"), "seed": c.get("seed"),
-        "k": packed.get("seeds_per_process", 1), "packing": packed.get("packing", "alone"),
+        "k": packed.get("seeds_per_process", 1),
+        # packing = "auto": what its trial chose (bench.cell.jax_packed.measured_packing)
+        "packing": (f"auto={packed['packing']}" if packed.get("packing_trial") else
+                    packed.get("packing", "alone")),
+        "packing_trial": packed.get("packing_trial"),
         "program": c.get("program", "step"), "steps_per_dispatch": s.get("steps_per_dispatch"),
         "steps": s.get("steps"), "compile_s": s.get("compile_seconds"),
         "ips_median": ips.get("median"), "ips_overall": ips.get("overall"),
