@@ -32,8 +32,8 @@
 # Knobs (environment): DEVCHECK_MODE=gpu|cpu (cpu: the dry run, devices = ["cpu"], TensorFlow
 # blocked in every process), DEVCHECK_BUDGET_S, DEVCHECK_SITE, DEVCHECK_WORK, DEVCHECK_PYTHON,
 # DEVCHECK_FORCE=1, DEVCHECK_CAP_SCALE (multiplies each phase's cap; 1 on the GPU), DEVCHECK_PHASES
-# (only these phases, by name: gate batches study1 study<K>_vmap study<K>_loop packed<K>_vmap
-# packed<K>_loop); read by the plan (bench.jobs.gpu_check.Settings): DEVCHECK_KS ("8 32"),
+# (only these phases, by name: gate batches study1 study<K>_vmap study<K>_loop study<K>_auto
+# packed<K>_vmap packed<K>_loop); read by the plan (bench.jobs.gpu_check.Settings): DEVCHECK_KS ("8 32"),
 # DEVCHECK_STUDY_KS ("1 8 32"), DEVCHECK_BATCHES ("64 256"),
 # DEVCHECK_PRECISIONS ("float32 mixed_bfloat16"), DEVCHECK_STEPS / DEVCHECK_LOG_EVERY (gate and
 # batches: 1000 / 100), DEVCHECK_PACKED_STEPS / DEVCHECK_PACKED_LOG_EVERY (400 / 50),
