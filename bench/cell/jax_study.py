@@ -22,6 +22,15 @@ import numpy as np
 
 from bench.cell.jax_packed import SeedStates
 
+# Why the study program loses on a CPU (docs/gpus-and-jax.md, "The study program"): in the
+# optimized HLO of the tutorial's step, XLA:CPU gives every convolution of the step written out
+# the layout its fast convolution runs (b01f_01io->b01f, 84 of 84 in 4 steps), while inside the
+# scan's while loop 15 of the step's 21 keep others (weight gradients f01b_i01o->01bf, transposed
+# convolutions' gradients b01f_01oi->b01f) and are run by generic loops: jax-ml/jax#12868.
+CPU_WARNING = ("the study program on a CPU: XLA:CPU runs most of the step's convolutions inside "
+               "the scanned loop without its fast convolution (jax-ml/jax#12868), about ten "
+               "times slower than the step program here (docs/gpus-and-jax.md)")
+
 
 class StudyProgram(SeedStates):
     """K seeds' steps in windows of up to `window` steps, one dispatch a window (a
@@ -39,6 +48,8 @@ class StudyProgram(SeedStates):
         update, k = steps[0].update, len(steps)
         self.steps_per_dispatch = window
         self._data = jax.device_put(np.asarray(images, np.float32))
+        platforms = {d.platform for d in self._data.devices()}
+        self.warnings = [CPU_WARNING] if platforms == {"cpu"} else []
         data = self._data
         if packing == "vmap":
             vmapped = jax.vmap(update)

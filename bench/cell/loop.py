@@ -199,11 +199,14 @@ def train(fw, cfgs, split, device, out_dirs, memory, plan, on_window=None) -> li
     packed = {"seeds_per_process": len(cfgs), "cells": [d.name for d in out_dirs],
               "packing": program.packing, "packing_trial": trial} if len(cfgs) > 1 else None
     params = trainable_params(built[0])  # one configuration: the same networks every seed
-    return [{**_seed_result(cfgs, log, ev, final, last, first_batch_seconds, compile_seconds,
-                            phases.seconds, retraces, program.loss_scales(k), packed),
-             "steps_per_dispatch": program.steps_per_dispatch,
-             "trainable_params": params}
-            for k, log, ev, final in zip(seeds, logs, evals, finals)]
+    results = [{**_seed_result(cfgs, log, ev, final, last, first_batch_seconds, compile_seconds,
+                               phases.seconds, retraces, program.loss_scales(k), packed),
+                "steps_per_dispatch": program.steps_per_dispatch,
+                "trainable_params": params}
+               for k, log, ev, final in zip(seeds, logs, evals, finals)]
+    for result in results:  # what the program knows of itself on this device (jax_study's)
+        result["warnings"] = result["warnings"] + list(getattr(program, "warnings", ()))
+    return results
 
 
 def trainable_params(built) -> dict:

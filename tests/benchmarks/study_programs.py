@@ -12,6 +12,11 @@ warm-up window are left out; then `--windows` windows of `--window` steps, each 
 host sync, as the loop times them. K = 1 has no packing: it runs once, as `loop`. A
 configuration whose warm-up window alone takes longer than `--max-seconds` / (windows + 1) is
 stopped there and reported with the rate of its warm-up window, marked `warmup_only`.
+
+`--kernels` instead counts, for the step program, the kernels one dispatch of the packed step
+runs: the instructions of the entry computation of its optimized HLO as XLA dumps it
+(`--xla_dump_to`), bookkeeping (parameters, constants, tuples, bitcasts) left out. On a GPU each
+is a kernel launch or a library call; the count says how the launches grow with K.
 """
 
 import argparse
@@ -49,6 +54,8 @@ def one(k: int, program: str, packing: str, batch_size: int, window: int, window
         t0 = time.perf_counter()
         np.asarray(prog([next(f) for f in feeds]))
         compile_seconds = time.perf_counter() - t0
+        if windows == 0:  # --kernels: the compiled program is all that was wanted
+            return {"k": k, "compile_seconds": compile_seconds}
 
         def timed_window() -> float:
             start = time.perf_counter()
@@ -70,6 +77,41 @@ def one(k: int, program: str, packing: str, batch_size: int, window: int, window
             "window_seconds": seconds, "warmup_only": warmup_only,
             "images_per_sec_per_seed": per_seed, "images_per_sec_process": per_seed * k,
             "steps_per_dispatch": prog.steps_per_dispatch}
+
+
+BOOKKEEPING = {"parameter", "constant", "tuple", "get-tuple-element", "bitcast"}
+
+
+def entry_kernels(hlo_text: str) -> dict:
+    """The entry computation's instructions by opcode, bookkeeping left out."""
+    import re
+
+    entry = hlo_text[hlo_text.index("\nENTRY "):]
+    entry = entry[:entry.index("\n}")]
+    counts = {}
+    for opcode in re.findall(r"^\s+(?:ROOT )?%?\S+ = .*? ([a-z][a-z0-9-]*)\(", entry, re.M):
+        if opcode not in BOOKKEEPING:
+            counts[opcode] = counts.get(opcode, 0) + 1
+    return counts
+
+
+def kernels(k: int, packing: str, batch_size: int, model: str) -> dict:
+    """Compile the K-seed step program in a child process that dumps its optimized HLO; count."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as dump:
+        env = {**os.environ, "XLA_FLAGS": f"--xla_dump_to={dump} --xla_dump_hlo_as_text"}
+        proc = subprocess.run(
+            [sys.executable, __file__, "--one", str(k), "step", packing, "--batch-size",
+             str(batch_size), "--window", "1", "--windows", "0", "--model", model],
+            capture_output=True, text=True, cwd=ROOT, env=env)
+        if proc.returncode != 0:
+            raise RuntimeError(proc.stderr[-2000:])
+        # the training step's module (bench.cell.jax_step.traced jits a function `counted`)
+        texts = [f.read_text() for f in Path(dump).glob("*jit_counted*after_optimizations.txt")]
+    by_opcode = entry_kernels(max(texts, key=len))
+    return {"k": k, "packing": packing if k > 1 else None, "kernels": sum(by_opcode.values()),
+            "by_opcode": by_opcode}
 
 
 def _rate(x: float) -> str:
@@ -100,11 +142,21 @@ def main(argv=None) -> int:
     p.add_argument("--model", default="dcgan-tutorial")
     p.add_argument("--max-seconds", type=float, default=600.0)
     p.add_argument("--out", default="reports/study_programs.json")
+    p.add_argument("--kernels", action="store_true",
+                   help="count the packed step's kernels in its optimized HLO instead of timing")
     p.add_argument("--one", nargs=3, metavar=("K", "PROGRAM", "PACKING"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     settings = (args.batch_size, args.window, args.windows, args.model, args.max_seconds)
     if args.one:
         print(json.dumps(one(int(args.one[0]), args.one[1], args.one[2], *settings)))
+        return 0
+    if args.kernels:
+        rows = [kernels(int(k), packing, args.batch_size, args.model)
+                for k in args.ks.split(",")
+                for packing in (args.packings.split(",") if int(k) > 1 else ["loop"])]
+        for r in rows:
+            print(f"K={r['k']:<3} {r['packing'] or '-':5} kernels {r['kernels']:5}  "
+                  f"{json.dumps(r['by_opcode'], sort_keys=True)}", flush=True)
         return 0
     rows = []
     for k in (int(x) for x in args.ks.split(",")):
