@@ -323,3 +323,17 @@ def test_no_records_no_passes(tmp_path):
     assert "  FAIL every cell ended ok" in text
     assert f"  FAIL {AUDITED}: the audit did not finish" in text
     assert "PASS" not in text
+
+
+def test_the_summary_shows_the_packed_steps_kernels_against_one_seeds(work):
+    """kernels.jsonl as `gpu_check kernels` writes it, its last line cut by the shell's timeout:
+    the whole lines are shown, each set against K = 1's count."""
+    (work / "kernels.jsonl").write_text(
+        '{"k": 1, "packing": "loop", "batch": 64, "kernels": 250, "by_opcode": {"fusion": 250}}\n'
+        '{"k": 8, "packing": "vmap", "batch": 64, "kernels": 262, "by_opcode": {"fusion": 262}}\n'
+        '{"k": 8, "packing": "loop", "batch": 64, "kern')
+    lines = gs.write_summary(work, work, "gpu", 330, 300).splitlines()
+    start = lines.index("kernels a dispatch of the packed step (its optimized HLO's entry computation):")
+    assert lines[start + 1:start + 3] == ["  K=1   loop     250   1.00 x K=1",
+                                          "  K=8   vmap     262   1.05 x K=1"]
+    assert [x["k"] for x in json.loads((work / "results.json").read_text())["kernels"]] == [1, 8]

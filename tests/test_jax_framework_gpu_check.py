@@ -38,7 +38,8 @@ def test_the_gpu_check_runs_to_its_end_on_the_cpu_without_tensorflow(tmp_path):
     results = json.loads((out / "results.json").read_text())
     phases = {p[0]: p[1] for p in results["phases"]}
     assert phases == {"gate": "0", "batches": "0", "study1": "0", "study2_vmap": "0",
-                      "study2_loop": "0", "packed2_vmap": "0", "packed2_loop": "0"}
+                      "study2_loop": "0", "study2_auto": "0", "packed2_vmap": "0",
+                      "packed2_loop": "0"}
     checks = {c["check"]: c["result"] for c in results["checks"]}
     failed = {name: result for name, result in checks.items() if result == "FAIL"}
     assert not failed, failed
@@ -50,13 +51,22 @@ def test_the_gpu_check_runs_to_its_end_on_the_cpu_without_tensorflow(tmp_path):
         assert checks[must] == "PASS", must
     # the audit's verdict names every package a JAX process keeps out (bench.frameworks)
     assert "AUDIT-OK: none of tensorflow, tensorflow_gan" in results["audit"]
-    assert [(g["k"], g["packing"], g["ok"]) for g in results["packed"]] == [
+    groups = [(g["k"], g["packing"], g["ok"]) for g in results["packed"]]
+    # "auto" names what its trial chose, whichever measured faster on this machine
+    auto = [g for g in groups if g[1].startswith("study:auto=")]
+    assert len(auto) == 1 and auto[0][1] in ("study:auto=loop", "study:auto=vmap")
+    assert [g for g in groups if g not in auto] == [
         (2, "loop", 2), (2, "vmap", 2), (1, "study:alone", 1), (2, "study:loop", 2),
         (2, "study:vmap", 2)]
     cells = results["cells"]
-    assert len(cells) == 11  # gate, batch 32, the study program 1 + 2 x 2, 2 x 2 packed seeds
+    # gate, batch 32, the study program 1 + 3 x 2 (vmap, loop, auto), 2 x 2 packed seeds
+    assert len(cells) == 13
     study = [c for c in cells if c["program"] == "study"]
-    assert len(study) == 5 and {c["steps_per_dispatch"] for c in study} == {3}
+    assert len(study) == 7 and {c["steps_per_dispatch"] for c in study} == {3}
+    # the profile of a packed dispatch: one seed's kernels, then K = 2 by each packing
+    kernels = {(x["k"], x["packing"]): x["kernels"] for x in results["kernels"]}
+    assert list(kernels) == [(1, "loop"), (2, "vmap"), (2, "loop")]
+    assert kernels[(2, "loop")] >= 1.8 * kernels[(1, "loop")] > kernels[(2, "vmap")] * 0.9
     evaluated = [c for c in cells if c["run"] != "batches"]
     assert all(c["final_n"] == 128 and c["final_outcome"] for c in evaluated)
     assert all(c["evaluated_with"] == {"instrument": c["evaluated_with"]["instrument"],

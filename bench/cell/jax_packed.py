@@ -126,3 +126,28 @@ class PackedSteps(SeedStates):
     def __call__(self, batches):
         self.states, outputs = self._fn(self.states, batches)
         return outputs
+
+    def optimized_hlo(self, batches) -> str:
+        """The step's program for these batches as XLA optimized it for this device (compiled
+        again: not for a timed path)."""
+        return self._fn.lower(self.states, batches).compile().as_text()
+
+
+# HLO instructions that launch nothing: they name, assemble or reinterpret buffers
+BOOKKEEPING_OPCODES = frozenset({"parameter", "constant", "tuple", "get-tuple-element",
+                                 "bitcast"})
+
+
+def entry_kernels(hlo_text: str) -> dict:
+    """The instructions of an optimized HLO module's entry computation by opcode, bookkeeping
+    left out: on a GPU each is a kernel launch or a library call (a fusion, a cuDNN or cuBLAS
+    custom call, a copy), the host's work a step; on a CPU the same count of the same program."""
+    import re
+
+    entry = hlo_text[hlo_text.index("\nENTRY "):]
+    entry = entry[:entry.index("\n}")]
+    counts = {}
+    for opcode in re.findall(r"^\s+(?:ROOT )?%?\S+ = .*? ([a-z][a-z0-9-]*)\(", entry, re.M):
+        if opcode not in BOOKKEEPING_OPCODES:
+            counts[opcode] = counts.get(opcode, 0) + 1
+    return counts

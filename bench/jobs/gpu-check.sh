@@ -156,6 +156,19 @@ while IFS=$'\t' read -r -u 3 name min cap spec; do
     if [ "$name" = gate ] && ! "${CHECK[@]}" gate "$WORK"; then GATE_OK=0; fi
 done 3< "$WORK/plan.tsv"
 
+# ---------------------------------------------------------------- 3b. the packed step's kernels
+# (the profile of a packed dispatch: its optimized HLO's kernels for K = 1, 8, 32 by vmap and by
+# loop) with what is left of the budget, after every timed phase
+avail=$(( $(left) - RESERVE ))
+if [ -n "$ONLY" ] && [[ " $ONLY " != *" kernels "* ]]; then
+    say "kernels: not asked for (DEVCHECK_PHASES)"
+elif [ "$avail" -lt 30 ]; then
+    say "kernels: SKIPPED (${avail}s left, needs 30s)"
+else
+    say "kernels: the packed step's kernels a dispatch, limit ${avail}s"
+    timeout -k 10 "$avail" "${CHECK[@]}" kernels "$WORK" "$MODE" || say "kernels: exit $?"
+fi
+
 # ---------------------------------------------------------------- 4. table, summary, tarballs
 [ -n "$DMON_PID" ] && kill "$DMON_PID" 2>/dev/null
 say "table and summary"
@@ -169,6 +182,7 @@ timeout 60 "${CHECK[@]}" summary "$WORK" "$OUT" "$MODE" "$BUDGET" "$(elapsed)" \
     || say "the summary failed (exit $?)"
 cp "$WORK/env.txt" "$OUT/env.txt"
 [ -f "$WORK/dmon.txt" ] && cp "$WORK/dmon.txt" "$OUT/dmon.txt"
+[ -f "$WORK/kernels.jsonl" ] && cp "$WORK/kernels.jsonl" "$OUT/kernels.jsonl"
 tar -C "$WORK" --exclude='*.weights.h5' -czf "$OUT/runs.tgz" runs specs plan.tsv phases.tsv audit.txt \
     2>/dev/null
 ls -la "$OUT"

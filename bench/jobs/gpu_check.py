@@ -278,6 +278,41 @@ def gate(work: Path) -> int:
     return 1
 
 
+def kernels(work: Path, mode: str) -> int:
+    """The profile of a packed step: for one seed and each K of the plan (DEVCHECK_KS) by vmap
+    and by loop, the kernels one dispatch runs (bench.cell.jax_packed.entry_kernels of its
+    optimized HLO on this device), at the gate's batch, one JSON line each into
+    work/kernels.jsonl as it is counted (the shell's timeout may cut the last cases; the lines
+    before stay)."""
+    import numpy as np
+
+    os.environ["KERAS_BACKEND"] = JAX.keras_backend
+    from bench.cell.jax_packed import PackedSteps, entry_kernels
+    from bench.cell.runtime import make_runtime
+    from bench.config import CellConfig
+
+    s = settings_from(os.environ)
+    batch = s.batches[0]
+    runtime = make_runtime(JAX.name)
+    cases = [(1, "loop")] + [(k, packing) for k in s.ks for packing in ("vmap", "loop")]
+    with (work / "kernels.jsonl").open("a") as out:
+        for k, packing in cases:
+            cfgs = [CellConfig(framework=JAX.name, device="gpu" if mode == "gpu" else "cpu",
+                               batch_size=batch, seed=seed) for seed in range(k)]
+            device = runtime.device(cfgs[0])
+            t0 = time.time()
+            with device.placement():
+                program = PackedSteps([runtime.build(c, device).step for c in cfgs], True, packing)
+                images = [np.zeros((batch, 28, 28, 1), np.float32)] * k
+                by_opcode = entry_kernels(program.optimized_hlo(images))
+            line = {"k": k, "packing": packing, "batch": batch, "kernels": sum(by_opcode.values()),
+                    "by_opcode": by_opcode, "seconds": round(time.time() - t0, 1)}
+            out.write(json.dumps(line) + "\n")
+            out.flush()
+            print(json.dumps(line), flush=True)
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.jobs.gpu_check", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -285,7 +320,7 @@ def main(argv=None) -> int:
     sub.add_parser("env")
     sub.add_parser("block").add_argument("dir", type=Path)
     sub.add_parser("audit").add_argument("mode")
-    for name, args in (("plan", ("work", "mode")), ("gate", ("work",)),
+    for name, args in (("plan", ("work", "mode")), ("gate", ("work",)), ("kernels", ("work", "mode")),
                        ("summary", ("work", "out", "mode", "budget", "elapsed"))):
         p = sub.add_parser(name)
         for arg in args:
@@ -310,6 +345,8 @@ def main(argv=None) -> int:
                                   for p in phases))
     elif a.command == "gate":
         return gate(a.work)
+    elif a.command == "kernels":
+        return kernels(a.work, a.mode)
     elif a.command == "summary":
         from bench.jobs.gpu_check_summary import write_summary
 

@@ -30,6 +30,17 @@ def _load(path: Path):
         return None
 
 
+def _lines(path: Path) -> list[dict]:
+    """A JSON-lines file's whole lines (one cut by a timeout mid-write is left out)."""
+    rows = []
+    for line in path.read_text().splitlines() if path.is_file() else ():
+        try:
+            rows.append(json.loads(line))
+        except ValueError:
+            continue
+    return rows
+
+
 def read_phases(work: Path) -> list[list[str]]:
     """The shell's phases.tsv: name, grid exit code (or skipped-gate / skipped-budget), seconds,
     limit, run directory."""
@@ -291,6 +302,12 @@ def write_summary(work: Path, out: Path, mode: str, budget: int, elapsed: int) -
     audit = (work / "audit.txt").read_text(errors="replace") if (work / "audit.txt").is_file() else ""
     checks = checks_of(rows, phases, audit, mode)
     lines = report(rows, phases, mode, budget, elapsed)
+    kernels = _lines(work / "kernels.jsonl")
+    if kernels:
+        one = next((x["kernels"] for x in kernels if x["k"] == 1), None)
+        lines += ["", "kernels a dispatch of the packed step (its optimized HLO's entry computation):"]
+        lines += [f"  K={x['k']:<3} {x['packing']:5} {x['kernels']:6}"
+                  + (f"  {x['kernels'] / one:5.2f} x K=1" if one else "") for x in kernels]
     lines += ["", "checks (README 'First run on a GPU' and 'The JAX backend', JAX side):"]
     lines += [f"  {c['result']:4} {c['check']}" + (f": {c['detail']}" if c["detail"] else "")
               for c in checks]
@@ -298,5 +315,6 @@ def write_summary(work: Path, out: Path, mode: str, budget: int, elapsed: int) -
     (out / "summary.txt").write_text(text)
     (out / "results.json").write_text(json.dumps(
         {"mode": mode, "budget_s": budget, "elapsed_s": elapsed, "phases": phases, "cells": rows,
-         "packed": packed_groups(rows), "checks": checks, "audit": audit}, indent=1, default=str))
+         "packed": packed_groups(rows), "checks": checks, "audit": audit, "kernels": kernels},
+        indent=1, default=str))
     return text

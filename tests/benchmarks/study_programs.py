@@ -79,22 +79,6 @@ def one(k: int, program: str, packing: str, batch_size: int, window: int, window
             "steps_per_dispatch": prog.steps_per_dispatch}
 
 
-BOOKKEEPING = {"parameter", "constant", "tuple", "get-tuple-element", "bitcast"}
-
-
-def entry_kernels(hlo_text: str) -> dict:
-    """The entry computation's instructions by opcode, bookkeeping left out."""
-    import re
-
-    entry = hlo_text[hlo_text.index("\nENTRY "):]
-    entry = entry[:entry.index("\n}")]
-    counts = {}
-    for opcode in re.findall(r"^\s+(?:ROOT )?%?\S+ = .*? ([a-z][a-z0-9-]*)\(", entry, re.M):
-        if opcode not in BOOKKEEPING:
-            counts[opcode] = counts.get(opcode, 0) + 1
-    return counts
-
-
 def kernels(k: int, packing: str, batch_size: int, model: str) -> dict:
     """Compile the K-seed step program in a child process that dumps its optimized HLO; count."""
     import tempfile
@@ -109,6 +93,9 @@ def kernels(k: int, packing: str, batch_size: int, model: str) -> dict:
             raise RuntimeError(proc.stderr[-2000:])
         # the training step's module (bench.cell.jax_step.traced jits a function `counted`)
         texts = [f.read_text() for f in Path(dump).glob("*jit_counted*after_optimizations.txt")]
+    sys.path.insert(0, str(ROOT))
+    from bench.cell.jax_packed import entry_kernels
+
     by_opcode = entry_kernels(max(texts, key=len))
     return {"k": k, "packing": packing if k > 1 else None, "kernels": sum(by_opcode.values()),
             "by_opcode": by_opcode}
