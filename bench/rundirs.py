@@ -298,6 +298,9 @@ def _summary_fields(summary: dict, row: dict):
     ips = summary.get("images_per_sec") or {}
     for column, stat in schema.IMAGES_PER_SEC_COLUMNS.items():
         row[column] = ips.get(stat)
+    contention = summary.get("contention") or {}
+    for column, key in schema.CONTENTION_COLUMNS.items():
+        row[column] = contention.get(key)
     excluded = ips.get("windows_excluded")
     row[schema.WINDOWS_EXCLUDED] = json.dumps(excluded, sort_keys=True) if excluded else None
     final = summary.get("final") or {}

@@ -230,6 +230,13 @@ IMAGES_PER_SEC_COLUMNS = {IMAGES_PER_SEC_MEDIAN: "median", IMAGES_PER_SEC_P10: "
                           IMAGES_PER_SEC_P90: "p90", IMAGES_PER_SEC_OVERALL: "overall",
                           IMAGES_PER_SEC_WINDOWS: "windows"}
 WINDOWS_EXCLUDED = "windows_excluded"  # JSON: {reason: count}
+# what else ran in the measured windows (bench.cell.contention): column -> key of the summary's
+# contention block (None in records from before it was measured)
+CONTENDED_WINDOWS = "contended_windows"
+OTHERS_SHARE = "others_share"
+CONTENTION_COLUMNS = {CONTENDED_WINDOWS: "contended_windows", "cpu_share": "cpu_share_median",
+                      OTHERS_SHARE: "others_share_median", "others_share_max": "others_share_max",
+                      "steal_share": "steal_share_median", "load_1m": "load_1m_median"}
 WARNINGS = "warnings"  # the summary's warnings, joined with " | "
 WARNINGS_COUNT = "warnings_count"
 CLASSIFIER_SHA256 = "classifier_sha256"  # the instrument of the final evaluation

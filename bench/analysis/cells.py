@@ -20,7 +20,7 @@ NUMERIC_COLUMNS = ("seed", "batch_size", "steps", "first_batch_seconds", "compil
                    "achieved_flops_per_sec", "peak_flops_per_sec", "mfu", "mfu_unpadded",
                    "best_fid",
                    "best_fid_step", "best_fid_n", schema.WARNINGS_COUNT,
-                   *schema.IMAGES_PER_SEC_COLUMNS)
+                   *schema.IMAGES_PER_SEC_COLUMNS, *schema.CONTENTION_COLUMNS)
 # Numbers from different instruments or sample counts do not compare: when the cells at hand
 # differ in either, it becomes part of the configuration label.
 MEASUREMENT_KEYS = (schema.FINAL_N, schema.CLASSIFIER_SHA256)

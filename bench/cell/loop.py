@@ -13,6 +13,9 @@ Timing rules (the numbers users compare):
   between windows fall outside every window and inside `wall_seconds`.
 - The first `warmup_windows` windows, and a final window shorter than half of `log_every` steps,
   are logged but left out of the images/sec statistics (bench.cell.timing).
+- Each window is logged with what else ran in it (bench.cell.contention: the cell's share of
+  its cores, the other processes' and the hypervisor's share of the machine, the load), and the
+  summary's `contention` sums up the measured windows.
 - Where the time went is `phase_seconds`: setup, compile, train, periodic_eval, save,
   final_eval, teardown (bench.cell.train adds what no phase accounts for).
 - The step is traced once; a retrace afterwards (a shape or dtype change) is a summary warning.
@@ -25,6 +28,7 @@ import numpy as np
 
 from bench import schema
 from bench.cell import faults
+from bench.cell.contention import ContentionProbe
 
 
 class FixedWindows:
@@ -99,6 +103,7 @@ def run_windows(program, feeds, logs, plan, *, seeds=(0,), evals=(), eval_every=
                 log.append(outputs[k, :len(steps)])
 
     ahead, last, seconds = None, start - 1, None
+    probe = ContentionProbe()  # what else ran in each window (bench.cell.contention)
     window_start = time.perf_counter()
     while (window := plan.next_window(last + 1, seconds)) is not None:
         end, final = window
@@ -121,7 +126,9 @@ def run_windows(program, feeds, logs, plan, *, seeds=(0,), evals=(), eval_every=
             time.sleep(seconds * slowdown)
             synced = time.perf_counter()
             seconds = synced - window_start
-        per_sec = [log.end_window(end, seconds, final=final, ahead=row)  # raises Diverged
+        contention = probe.window()  # and the next window's clocks start here
+        per_sec = [log.end_window(end, seconds, final=final, ahead=row,  # raises Diverged
+                                  contention=contention)
                    for log, row in zip(logs, ahead_rows)]
         if on_window:
             on_window(end, total, per_sec[0])
@@ -132,6 +139,8 @@ def run_windows(program, feeds, logs, plan, *, seeds=(0,), evals=(), eval_every=
             for ev in evals:
                 ev.modes(end)
         last = end
+        if not ahead:  # evaluations ran since the sync: the next window starts now
+            probe.start()
         window_start = synced if ahead else time.perf_counter()
     return last
 
@@ -218,12 +227,14 @@ def trainable_params(built) -> dict:
 
 def _seed_result(cfgs, log, ev, final, steps, first_batch_seconds, compile_seconds, phases,
                  retraces, loss_scales, packed) -> dict:
+    from bench.cell import contention
     from bench.cell.flops import config_step_flops_per_image, flops_summary
 
     throughput = log.throughput()
     warnings = log.warnings + ([f"step retraced {retraces} time(s) during measured windows: "
                                 "throughput includes tracing"] if retraces else [])
     result = {
+        "contention": contention.summary_of(log.measured_contention),
         "steps": steps, "first_batch_seconds": first_batch_seconds,
         "compile_seconds": compile_seconds, "images_per_sec": throughput, "retraces": retraces,
         "warnings": warnings, "final": final, **ev.best(), "phase_seconds": dict(phases),

@@ -68,6 +68,7 @@ class WindowLog:
             self.writer = tf.summary.create_file_writer(str(out_dir / schema.TENSORBOARD_DIR))
         self.measured_images: list[int] = []
         self.measured_seconds: list[float] = []
+        self.measured_contention: list[dict] = []  # bench.cell.contention's fields a window
         self._all_images: list[int] = []  # every window's, excluded ones too
         self._all_seconds: list[float] = []
         self.excluded: dict[str, int] = {}
@@ -96,10 +97,11 @@ class WindowLog:
         self._pending = []
 
     def end_window(self, step: int, seconds: float, *, final: bool = False,
-                   ahead=None) -> float:
+                   ahead=None, contention: dict | None = None) -> float:
         """Log and check the window ending at `step`, synced, that took `seconds` (`final`: the
         cell's last window); returns its images/sec. `ahead`: the next step's output, dispatched
-        before the sync (bench.cell.loop's overlap), the first row of the next window."""
+        before the sync (bench.cell.loop's overlap), the first row of the next window.
+        `contention`: what else ran in the window (bench.cell.contention), logged with it."""
         timed = self._timed
         timed_steps = len(timed)
         per_sec = timed_steps * self.batch_size / seconds if seconds > 0 else float("nan")
@@ -121,13 +123,15 @@ class WindowLog:
         else:
             self.measured_images.append(timed_steps * self.batch_size)
             self.measured_seconds.append(seconds)
+            if contention:
+                self.measured_contention.append(contention)
         means = dict(zip(STEP_OUTPUTS, np.nanmean(np.where(np.isfinite(rows), rows, np.nan), 0)
                          if np.isfinite(rows).any() else [float("nan")] * len(STEP_OUTPUTS)))
         line = {"step": step, "images_seen": self.images_seen,
                 **{k: float(v) for k, v in means.items()},
                 "window_seconds": seconds, "images_per_sec": per_sec,
                 "timed_steps": timed_steps, "warmup": warmup, "excluded": excluded,
-                **self.loss_scales()}
+                **(contention or {}), **self.loss_scales()}
         records.append_jsonl(self.path, line)
         self._write_tensorboard(step, line)
         self._check_finite(rows, first_step)

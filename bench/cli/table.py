@@ -3,13 +3,16 @@ TensorFlow); 100 columns wide unless `--wide`."""
 
 from bench import schema
 
-# What fits 100 columns: the cell, how it ended, its speed and its final quality; the reason of
-# each cell that did not end ok follows the table, on its own line.
+# What fits 100 columns: the cell, how it ended, its speed, the other processes' share of the
+# machine while it was timed (median window, bench.cell.contention) and its final quality; the
+# reason of each cell that did not end ok follows the table, on its own line.
 BRIEF_COLUMNS = {"cell_id": "cell", "status": "status", schema.IMAGES_PER_SEC_MEDIAN: "img/s",
-                 "compile_seconds": "compile s", schema.FINAL_FID: "FID",
+                 schema.OTHERS_SHARE: "others", "compile_seconds": "compile s",
+                 schema.FINAL_FID: "FID",
                  schema.FINAL_CLASSES_COVERED: "classes", schema.FINAL_OUTCOME: "outcome"}
 TABLE_COLUMNS = ("cell_id", "status", schema.IMAGES_PER_SEC_MEDIAN, schema.IMAGES_PER_SEC_P10,
-                 schema.IMAGES_PER_SEC_P90, "mfu", "compile_seconds", "wall_seconds")
+                 schema.IMAGES_PER_SEC_P90, "mfu", *schema.CONTENTION_COLUMNS, "compile_seconds",
+                 "wall_seconds")
 QUALITY_COLUMNS = (schema.FINAL_FID, schema.FINAL_CLASSIFIER_SCORE, schema.FINAL_CLASSES_COVERED,
                    schema.FINAL_CONFIDENT_FRACTION, schema.FINAL_OUTCOME,
                    schema.WARNINGS_COUNT, "reason")
