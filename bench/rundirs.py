@@ -213,9 +213,14 @@ def _cell_dirs(paths) -> list[tuple[Path | None, Path]]:
     return found
 
 
-def measured_windows(cell_dir) -> list[tuple[int, float]]:
-    """(step, images/sec) of each measured log window: no warm-up, no excluded short window."""
-    return [(line["step"], line["images_per_sec"])
+def measured_windows(cell_dir) -> list[tuple[int, float, float | None]]:
+    """(step, images/sec, contention) of each measured log window: no warm-up, no excluded
+    short window. Contention is the share of the cell's cores other processes and the
+    hypervisor took in the window (bench.cell.contention.contended_share; None: not measured,
+    records from before it was)."""
+    from bench.cell.contention import contended_share
+
+    return [(line["step"], line["images_per_sec"], contended_share(line))
             for line in read_lines(cell_dir, schema.STEPS_FILE)
             if not line.get("excluded") and not line.get("warmup") and line.get("images_per_sec")]
 

@@ -261,9 +261,11 @@ BYTES_PER_MIB = 2 ** 20
 
 
 # Verdicts. One test of a comparison (bench.analysis.compare) says regression, improvement,
-# no change or inconclusive; a night, as the history keeps it, says ok, regression (found
-# tonight) or open (carried from an earlier night; bench.analysis.nights); `drift` is a word
-# older histories hold. A claim (bench.analysis.claims) holds, fails or is inconclusive.
+# no change or inconclusive (a throughput test: contended, bench.analysis.throughput); a night,
+# as the history keeps it, says ok, regression (found tonight), open (carried from an earlier
+# night; bench.analysis.nights) or inconclusive (nothing found, and a configuration too
+# contended to judge); `drift` is a word older histories hold. A claim
+# (bench.analysis.claims) holds, fails or is inconclusive.
 VERDICT_REGRESSION = "regression"
 # a configuration's states on a night judged slow in it (bench.analysis.nights): new, or carried
 NIGHT_SLOW_STATES = ("new", "open")
@@ -274,6 +276,10 @@ VERDICT_OK = "ok"
 VERDICT_OPEN = "open"
 VERDICT_DRIFT = "drift"
 BAD_VERDICTS = (VERDICT_REGRESSION, VERDICT_OPEN, VERDICT_DRIFT)
+# a night that is no baseline for the next: a bad one, or one whose windows measured the machine
+NOT_A_BASELINE = (*BAD_VERDICTS, VERDICT_INCONCLUSIVE)
+# a configuration's state on a night too contended to judge it (bench.analysis.nights)
+NIGHT_CONTENDED = "contended"
 CLAIM_HOLDS = "holds"
 CLAIM_FAILS = "fails"
 CLAIM_INCONCLUSIVE = VERDICT_INCONCLUSIVE

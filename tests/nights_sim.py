@@ -61,7 +61,8 @@ def night_run(rng, index: int, noise: Noise, slowdown: float = 1.0) -> Run:
         log = night + rng.normal(0, noise.run_noise) + ar1(rng, noise.windows, noise.rho,
                                                            noise.window_noise)
         rates = LEVEL * slowdown * np.exp(log)
-        windows[cell] = [(10 * (i + 2), float(r)) for i, r in enumerate(rates)]
+        # contention not measured (None): simulated nights judge every window, as before it was
+        windows[cell] = [(10 * (i + 2), float(r), None) for i, r in enumerate(rates)]
         rows.append({"cell_id": cell, "status": schema.STATUS_OK, "part": "throughput",
                      "data": "mnist-5k", "device": "cpu", "precision": "float32", "xla": False,
                      "batch_size": 64, "seed": seed, "final_n": None, "classifier_sha256": None,
@@ -80,7 +81,8 @@ def replayed_night(real_runs: list):
         real = real_runs[rng.integers(len(real_runs))]
         results = real.results.copy()
         results[schema.IMAGES_PER_SEC_MEDIAN] = results[schema.IMAGES_PER_SEC_MEDIAN] * slowdown
-        windows = {c: [(step, rate * slowdown) for step, rate in w] for c, w in real.windows.items()}
+        windows = {c: [(step, rate * slowdown, share) for step, rate, share in w]
+                   for c, w in real.windows.items()}
         info = {**real.info, "started": f"night{index:05d}"}
         return Run(f"replay/night{index:05d}", info, results, windows)
     return night

@@ -281,7 +281,7 @@ def test_one_seed_of_seven_windows_18_percent_slower_is_a_regression(tmp_path):
     for run in (a, b):
         run.results = run.results[run.results["seed"] != 1]
         run.windows = {c: w[:7] for c, w in run.windows.items()}
-    b.windows[CELL] = [(step, ips * 0.82) for step, ips in b.windows[CELL]]
+    b.windows[CELL] = [(step, ips * 0.82, share) for step, ips, share in b.windows[CELL]]
     result = compare.compare_runs(a, b)
     verdicts = {t["config"]: t["verdict"] for t in result["throughput"]}
     assert verdicts.pop("cpu · float32 · XLA off · bs 64") == "regression"

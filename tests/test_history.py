@@ -13,6 +13,7 @@ import pytest
 
 from bench import schema
 from bench.analysis import history
+from bench.analysis.runs import run_dir_to_run
 from bench.cli import main
 from bench.errors import BenchError
 
@@ -167,6 +168,7 @@ def _as_schema_4(db, versions: dict):
     con.execute("ALTER TABLE runs RENAME COLUMN framework_version TO tensorflow")
     con.executemany("UPDATE runs SET tensorflow = ? WHERE id = ?",
                     [(value, run_id) for run_id, value in versions.items()])
+    con.execute("ALTER TABLE windows DROP COLUMN contention")  # 5 -> 6's, undone too
     con.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
     con.commit()
     con.close()
@@ -187,14 +189,50 @@ def test_a_schema_4_history_moves_tensorflow_into_framework_version(tmp_path):
     assert runs["jax/night"]["framework_version"] is None  # schema 4 never held JAX's
     assert "tensorflow" not in runs["runs/golden"]
     con = sqlite3.connect(db)
-    assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("5",)
+    assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("6",)
     con.close()
-    assert history.HISTORY_SCHEMA_VERSION == 5
+    assert history.HISTORY_SCHEMA_VERSION == 6
     # the migrated history takes new runs, into the renamed column
     third = tmp_path / "runs" / "third" / "night"
     shutil.copytree(GOLDEN, third)
     history.ingest(third, db)
     assert history.run_info("third/night", db)["framework_version"] == "2.21.0"
+
+
+def _with_contention(run: Path, cell: str, shares: list) -> None:
+    """Write a measured contention into each measured window of one cell's steps.jsonl, as a
+    cell of today's records has it (bench.cell.contention)."""
+    path = run / cell / "steps.jsonl"
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    measured = [line for line in lines if not line.get("excluded") and not line.get("warmup")]
+    for line, share in zip(measured, shares):
+        line.update(others_share=share, steal_share=0.0, cpu_share=1 - share, load_1m=1.0)
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+
+
+def test_a_schema_5_history_keeps_its_windows_and_learns_their_contention(tmp_path):
+    """5 -> 6: windows kept before have no contention (NULL: not measured); runs ingested after
+    keep each window's, and give it back as the run directory does."""
+    db = tmp_path / "h.sqlite"
+    history.ingest(GOLDEN, db)
+    con = sqlite3.connect(db)
+    con.execute("ALTER TABLE windows DROP COLUMN contention")
+    con.execute("UPDATE meta SET value = '5' WHERE key = 'schema_version'")
+    con.commit()
+    con.close()
+    old = history.history_to_run("runs/golden", db)  # opening it migrates it
+    assert {share for rows in old.windows.values() for _, _, share in rows} == {None}
+    con = sqlite3.connect(db)
+    assert "contention" in {r[1] for r in con.execute("PRAGMA table_info(windows)")}
+    con.close()
+    new = tmp_path / "runs" / "busy" / "night"
+    shutil.copytree(GOLDEN, new)
+    cell = "cpu_float32_xla-off_bs64_seed0"
+    _with_contention(new, cell, [0.0, 0.5, 0.02])
+    history.ingest(new, db)
+    kept = history.history_to_run("busy/night", db)
+    assert kept.window_contention(cell)[:3] == [0.0, 0.5, 0.02]
+    assert kept.windows == run_dir_to_run(new).windows
 
 
 def _jax_run(root: Path) -> Path:

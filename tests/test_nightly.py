@@ -76,7 +76,7 @@ def nights(tmp_path_factory, machine_pace):
 
 def _busy(runs, loads, *names) -> str | None:
     """Why these nights' timings cannot be judged, or None (tests/pace.py)."""
-    rates = [[ips for _, ips in rundirs.measured_windows(cell)] for name in names
+    rates = [[ips for _, ips, _ in rundirs.measured_windows(cell)] for name in names
              for _, cell in rundirs.find_cell_dirs([runs[name]])]
     return busy_reason([x for name in names for x in loads[name]], rates, MARGIN)
 

@@ -15,7 +15,7 @@ PAIRS = 300
 
 
 def _cells(run: Run) -> list[list[float]]:
-    return [[rate for _, rate in windows] for windows in run.windows.values()]
+    return [[rate for _, rate, _ in windows] for windows in run.windows.values()]
 
 
 def _coverage(noise: Noise, seed: int) -> tuple[float, float, float]:

@@ -6,7 +6,8 @@
 `last-good` (the nightly job's baseline, LAST_GOOD) is the newest run of the candidate's spec,
 started before it, on the same machines (throughput compares only within one machine
 fingerprint: bench.machine), whose night was not judged bad (`regression`, `open`, or an older
-history's `drift`: schema.BAD_VERDICTS) or that a person accepted (`dcgan-bench history accept`).
+history's `drift`: schema.BAD_VERDICTS; nor an inconclusive one, whose windows measured a busy
+machine: schema.NOT_A_BASELINE) or that a person accepted (`dcgan-bench history accept`).
 The nights a configuration's series is judged on run from the newest accepted run before the
 candidate (or the spec's first run on those machines) up to the candidate.
 
@@ -28,7 +29,7 @@ def good_runs(spec_sha256: str, db=None, before: str | None = None) -> list[dict
     """Runs of one spec without a regression, open-regression or drift verdict, or accepted by a
     person, newest first; only those started before `before` (an ISO time) when given."""
     runs = [r for r in list_runs(db) if r["spec_sha256"] == spec_sha256
-            and (r["verdict"] not in schema.BAD_VERDICTS or r["accepted_at"])
+            and (r["verdict"] not in schema.NOT_A_BASELINE or r["accepted_at"])
             and (before is None or r["started"] < before)]
     return runs[::-1]
 

@@ -27,7 +27,7 @@ from bench.analysis.quality import ALPHA, quality_verdicts
 from bench.analysis.runs import Run
 from bench.analysis.throughput import MARGIN, throughput_verdicts
 from bench.errors import BenchError
-from bench.schema import VERDICT_OK, VERDICT_REGRESSION
+from bench.schema import VERDICT_INCONCLUSIVE, VERDICT_OK, VERDICT_REGRESSION
 
 # Final metrics a repeated seed must reproduce exactly (same framework version, same device).
 REPEATED_METRICS = tuple(schema.final_column(m.key) for m in schema.metrics_with(schema.REPEATED))
@@ -184,4 +184,9 @@ def overall_verdict(result: dict) -> tuple[str, list[str]]:
                 if t["verdict"] == VERDICT_REGRESSION]
     reasons += [f"cell {c['cell']} newly failing ({c['candidate']})"
                 for c in result["cells_not_compared"] if c["note"] == "newly failing"]
-    return (VERDICT_REGRESSION, reasons) if reasons else (VERDICT_OK, [])
+    if reasons:
+        return VERDICT_REGRESSION, reasons
+    # nothing found, but a throughput test that could not be judged is said, not passed
+    contended = [f"throughput {t['config']}: inconclusive ({t['why']})"
+                 for t in result["throughput"] if t["verdict"] == VERDICT_INCONCLUSIVE]
+    return (VERDICT_INCONCLUSIVE, contended) if contended else (VERDICT_OK, [])

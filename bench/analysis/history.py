@@ -1,6 +1,6 @@
 """The run history: every ingested grid run in one SQLite file (no server), and how it is read back.
 
-Schema (version 5; `meta.schema_version`):
+Schema (version 6; `meta.schema_version`):
 
     runs      one row per run: id (`<grid>/<run directory>`), spec name and content hash, start
               time, harness commit and dirty flag, the framework's version (`framework_version`:
@@ -10,7 +10,8 @@ Schema (version 5; `meta.schema_version`):
               training peak memory, final metrics with their n, the instrument's hash; and
               the machine fingerprint; `row_json`, the cell's whole results row, so the history
               gives back the very DataFrame `load_results` reads from the run directory
-    windows   each measured log window's images/sec (the rank tests need the samples)
+    windows   each measured log window's images/sec (the rank tests need the samples) and its
+              contention (the share of the cell's cores others took; NULL: not measured)
     verdicts  a night's verdict: `ok`, `regression` (a new one: found tonight) or `open` (one
               carried from an earlier night, not yet fixed or accepted), against its baseline,
               with the thresholds and every configuration's state (bench.analysis.nights) as JSON
@@ -23,7 +24,8 @@ module keeps runs and verdicts and gives them back.
 Migrations run in order when an older database is opened, in the style of the run records'
 (bench.rundirs): `MIGRATIONS[n]` brings a schema-n database to n+1 (1 -> 2: `cells.row_json`,
 `verdicts`; 2 -> 3: the machine columns, NULL for runs ingested before them; 3 -> 4:
-`accepted`; 4 -> 5: `runs.tensorflow`, TensorFlow's version, renamed `framework_version`).
+`accepted`; 4 -> 5: `runs.tensorflow`, TensorFlow's version, renamed `framework_version`;
+5 -> 6: `windows.contention`, NULL for windows ingested before it).
 Older verdicts keep their words (`drift` included); stored rows and verdict details carry their
 record schema and are migrated on read (bench.rundirs).
 Ingest is idempotent (a run already present is left as it is) and atomic: one transaction, so a
@@ -45,7 +47,7 @@ from bench.errors import BenchError
 
 HISTORY_ENV = "BENCH_HISTORY"
 DEFAULT_DB = Path(schema.RUNS_ROOT) / "history.sqlite"
-HISTORY_SCHEMA_VERSION = 5
+HISTORY_SCHEMA_VERSION = 6
 BUSY_TIMEOUT_MS = 60_000
 
 # The cells table keeps schema 1's coordinates as columns; coordinates added since (tf32) are in
@@ -70,7 +72,7 @@ CREATE TABLE IF NOT EXISTS cells (run_id TEXT NOT NULL REFERENCES runs(id), cell
                                   PRIMARY KEY (run_id, cell_id));
 CREATE TABLE IF NOT EXISTS windows (run_id TEXT NOT NULL, cell_id TEXT NOT NULL,
                                     step INTEGER NOT NULL, images_per_sec REAL NOT NULL,
-                                    PRIMARY KEY (run_id, cell_id, step));
+                                    contention REAL, PRIMARY KEY (run_id, cell_id, step));
 CREATE TABLE IF NOT EXISTS verdicts (run_id TEXT PRIMARY KEY REFERENCES runs(id),
                                      baseline_id TEXT, verdict TEXT NOT NULL,
                                      compared TEXT NOT NULL, details_json TEXT);
@@ -106,8 +108,15 @@ def history_v4_to_v5(con: sqlite3.Connection):
     con.execute(f"ALTER TABLE runs RENAME COLUMN tensorflow TO {schema.FRAMEWORK_VERSION}")
 
 
+def history_v5_to_v6(con: sqlite3.Connection):
+    """Each window's contention (bench.cell.contention); NULL for the windows already kept:
+    they were not measured, and a verdict on them says so."""
+    con.execute("ALTER TABLE windows ADD COLUMN contention REAL")
+
+
 # version n -> the function that brings a schema-n database to n + 1, inside one transaction
-MIGRATIONS = {1: history_v1_to_v2, 2: history_v2_to_v3, 3: history_v3_to_v4, 4: history_v4_to_v5}
+MIGRATIONS = {1: history_v1_to_v2, 2: history_v2_to_v3, 3: history_v3_to_v4, 4: history_v4_to_v5,
+              5: history_v5_to_v6}
 
 
 def default_db() -> Path:
@@ -224,8 +233,8 @@ def ingest_run(loaded: Run, db=None) -> tuple[str, bool]:
         raise BenchError(f"no cell of this run has finished ({counts}): nothing to keep in the "
                          "history; finish it first (dcgan-bench grid SPEC --out RUN --resume)",
                          path=run.get("path"))
-    windows = [(run["id"], cell, step, ips) for cell, pairs in loaded.windows.items()
-               for step, ips in pairs]
+    windows = [(run["id"], cell, step, ips, share) for cell, rows in loaded.windows.items()
+               for step, ips, share in rows]
     con = connect(db or default_db())
     try:
         con.execute("BEGIN IMMEDIATE")  # one writer at a time; others wait (busy timeout)
@@ -241,7 +250,8 @@ def ingest_run(loaded: Run, db=None) -> tuple[str, bool]:
                       _row_json(row)]
             con.execute(f"INSERT INTO cells ({', '.join(names)}) "
                         f"VALUES ({', '.join('?' * len(values))})", values)
-        con.executemany("INSERT INTO windows VALUES (?, ?, ?, ?)", windows)
+        con.executemany("INSERT INTO windows (run_id, cell_id, step, images_per_sec, contention)"
+                        " VALUES (?, ?, ?, ?, ?)", windows)
         con.execute("COMMIT")
     except BaseException:
         if con.in_transaction:
@@ -307,10 +317,11 @@ def run_results(run_id: str, db=None, info: dict | None = None) -> pd.DataFrame:
 
 def history_to_run(run_id: str, db=None) -> Run:
     info = run_info(run_id, db)
-    windows: dict[str, list[tuple[int, float]]] = {}
-    for r in _query(db, "SELECT cell_id, step, images_per_sec FROM windows WHERE run_id = ? "
-                        "ORDER BY cell_id, step", (run_id,)):
-        windows.setdefault(r["cell_id"], []).append((r["step"], r["images_per_sec"]))
+    windows: dict[str, list[tuple[int, float, float | None]]] = {}
+    for r in _query(db, "SELECT cell_id, step, images_per_sec, contention FROM windows "
+                        "WHERE run_id = ? ORDER BY cell_id, step", (run_id,)):
+        windows.setdefault(r["cell_id"], []).append((r["step"], r["images_per_sec"],
+                                                     r["contention"]))
     return Run(run_id, info, run_results(run_id, db, info), windows)
 
 

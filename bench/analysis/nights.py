@@ -81,8 +81,11 @@ def judge_nights(nights: list[tuple[str, dict, set]], previous_open: dict, pairw
     reference night where a person accepted it ({run, by, why, at}): a regression open since
     that night or before is closed as `accepted`, with who and why, not as `fixed`.
 
-    Returns configuration -> {state: new | open | fixed | accepted | ok, since, found, ratio,
-    noise, ...}."""
+    A configuration whose pairwise verdict tonight is `inconclusive` (contended windows) is not
+    judged tonight: `contended`, or still `open` where it was.
+
+    Returns configuration -> {state: new | open | fixed | accepted | contended | ok, since,
+    found, ratio, noise, ...}."""
     tonight = len(nights) - 1
     out = {}
     for config in nights[-1][1]:
@@ -99,6 +102,14 @@ def judge_nights(nights: list[tuple[str, dict, set]], previous_open: dict, pairw
         open_before = previous_open.get(config)
         logs = np.log(values)
         level = math.exp(logs[-1] - reference_level(logs, 0, max(1, len(logs) - 1), judged_slow))
+        pair = pairwise.get(config)
+        if pair and pair["verdict"] == schema.VERDICT_INCONCLUSIVE:
+            # tonight's level measured the machine: nothing found, nothing fixed
+            out[config] = {**state, "ratio": level, "how": pair.get("why", ""),
+                           **({"state": "open", "since": open_before["since"],
+                               "found": open_before["found"]} if open_before else
+                              {"state": schema.NIGHT_CONTENDED})}
+            continue
         if open_before and accepted and open_before["since"] not in ids[1:]:
             out[config] = {**state, "state": "accepted", "since": open_before["since"],
                            "ratio": level, "accepted": accepted}
@@ -124,7 +135,6 @@ def judge_nights(nights: list[tuple[str, dict, set]], previous_open: dict, pairw
         new_shift = open_shift and shifts[-1].ratio <= 1 - margin
         if open_shift and not new_shift:
             state["below_margin"] = {"since": ids[shifts[-1].began], "ratio": shifts[-1].ratio}
-        pair = pairwise.get(config)
         if open_shift and not new_shift and shifts[-1].chain_began is not None:
             state["below_margin"]["since"] = ids[shifts[-1].chain_began]
         if new_shift:

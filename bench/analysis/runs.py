@@ -22,11 +22,20 @@ class Run:
     id: str
     info: dict  # spec_name, spec_sha256, started, harness_commit, framework_version, ...
     results: pd.DataFrame  # load_results' frame: one row per cell
-    windows: dict  # cell_id -> [(step, images/sec)] of its measured windows, in step order
+    # cell_id -> [(step, images/sec, contention)] of its measured windows, in step order;
+    # contention: the share of the cell's cores others took (bench.cell.contention), None where
+    # it was not measured
+    windows: dict
 
-    def window_rates(self, cell_id: str) -> list[float]:
-        """The images/sec of a cell's measured windows, in step order ([] if it has none)."""
-        return [ips for _, ips in self.windows.get(cell_id, [])]
+    def window_rates(self, cell_id: str, bound: float | None = None) -> list[float]:
+        """The images/sec of a cell's measured windows, in step order ([] if it has none);
+        with `bound`, only the windows whose contention was measured at or under it."""
+        return [ips for _, ips, share in self.windows.get(cell_id, [])
+                if bound is None or (share is not None and share <= bound)]
+
+    def window_contention(self, cell_id: str) -> list[float | None]:
+        """Each measured window's contention, in step order."""
+        return [share for _, _, share in self.windows.get(cell_id, [])]
 
 
 def run_id_of(run_dir: Path) -> str:

@@ -75,8 +75,8 @@ def judge_run(candidate: Run, baseline_ref: str, db=None, thresholds: Thresholds
                 "why": earlier[0]["accepted_why"], "at": earlier[0]["accepted_at"]} \
         if earlier and earlier[0]["accepted_at"] else None
     result = judge_night(baseline, candidate,
-                         [(r["id"], nights.night_throughput(history.run_results(r["id"], db)),
-                           set(history.open_regressions(r))) for r in earlier],
+                         [(r["id"], _judged_levels(r, db), set(history.open_regressions(r)))
+                          for r in earlier],
                          previous, thresholds, scope, accepted)
     judgement = Judgement(result)
     if not history.has_run(candidate.id, db):
@@ -85,7 +85,7 @@ def judge_run(candidate: Run, baseline_ref: str, db=None, thresholds: Thresholds
     elif scope == SAME_MACHINE:
         history.record_verdict(candidate.id, baseline.id, result["verdict"], {
             "alpha": thresholds.alpha, "margin": thresholds.margin, "reasons": result["reasons"],
-            "open": open_map(result),
+            "open": open_map(result), "contended": contended_configs(result),
             "nights": result["nights"]}, db)
     return judgement
 
@@ -110,6 +110,21 @@ def judge_night(baseline: Run, candidate: Run, earlier: list, previous_open: dic
     return result
 
 
+def _judged_levels(night: dict, db) -> dict:
+    """An earlier night's throughput by configuration, without those it was too contended to
+    judge: their level measured the machine, and stays out of later noise and levels."""
+    contended = set(history.verdict_details(night).get("contended") or ())
+    return {config: value for config, value in
+            nights.night_throughput(history.run_results(night["id"], db)).items()
+            if config not in contended}
+
+
+def contended_configs(result: dict) -> list:
+    """The configurations a night could not judge: contended windows (bench.analysis.nights)."""
+    return [c for c, s in result["nights"].items() if s["state"] == schema.NIGHT_CONTENDED
+            or (s["state"] == "open" and s.get("how") and "contended" in s["how"])]
+
+
 def open_map(result: dict) -> dict:
     """The regressions a night leaves open, as the history keeps them for the next night: the
     configurations it was judged slow in (their nights stay out of later noise and levels)."""
@@ -127,10 +142,14 @@ def _night_verdict(result: dict):
     others = [r for r in result["reasons"] if not r.startswith("throughput ")]
     carried = [f"throughput {c}: open since {s['since']} ({s['ratio']:.3f}x of the reference)"
                for c, s in states.items() if s["state"] == "open"]
+    contended = [f"throughput {c}: inconclusive, {s['how']}" for c, s in states.items()
+                 if s["state"] == schema.NIGHT_CONTENDED]
     if new or others:
         result["verdict"], result["reasons"] = schema.VERDICT_REGRESSION, new + others
     elif carried:
         result["verdict"], result["reasons"] = schema.VERDICT_OPEN, carried
+    elif contended:  # never a silent pass: the night is marked, and no baseline for the next
+        result["verdict"], result["reasons"] = schema.VERDICT_INCONCLUSIVE, contended
     else:
         result["verdict"], result["reasons"] = schema.VERDICT_OK, []
     result["open"] = carried

@@ -93,11 +93,18 @@ class ContentionProbe:
         return fields
 
 
-def is_contended(fields: dict) -> bool | None:
-    """Whether a window's others' CPU and steal passed CONTENDED_SHARE (None: not measured)."""
+def contended_share(fields: dict) -> float | None:
+    """The share of a window's cores that others took: other processes' CPU and steal (None:
+    not measured)."""
     if fields.get("others_share") is None:
         return None
-    return fields["others_share"] + (fields.get("steal_share") or 0.0) > CONTENDED_SHARE
+    return fields["others_share"] + (fields.get("steal_share") or 0.0)
+
+
+def is_contended(fields: dict) -> bool | None:
+    """Whether a window's contended share passed CONTENDED_SHARE (None: not measured)."""
+    share = contended_share(fields)
+    return None if share is None else share > CONTENDED_SHARE
 
 
 def summary_of(windows: list[dict]) -> dict:

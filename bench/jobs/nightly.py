@@ -42,6 +42,15 @@ class Night:
         return 1 if self.judgement.bad else 0
 
 
+def inconclusive_line(run, db) -> str:
+    """The nightly job's own line for a night too contended to judge: marked, and counted."""
+    nights = [r for r in history.list_runs(db) if r["spec_sha256"] == run.info["spec_sha256"]]
+    marked = sum(r["verdict"] == schema.VERDICT_INCONCLUSIVE for r in nights)
+    return (f"nightly: INCONCLUSIVE: {run.id} was too contended to judge its throughput (not a "
+            f"pass, and no baseline for tomorrow); {marked} of this spec's {len(nights)} nights "
+            "in the history are inconclusive")
+
+
 def run_nightly(spec_path, db=None, reports=schema.REPORTS_ROOT, *, launcher=None,
                 thresholds: Thresholds | None = None, say=print) -> Night:
     """Run tonight's grid of `spec_path` and judge it against the history; `say` gets each line
@@ -63,6 +72,9 @@ def run_nightly(spec_path, db=None, reports=schema.REPORTS_ROOT, *, launcher=Non
         write_comparison(night.judgement.result, night.pages["comparison"])
     for note in night.judgement.notes:
         say(note)
+    if night.judgement.result is not None and \
+            night.judgement.result["verdict"] == schema.VERDICT_INCONCLUSIVE:
+        say(inconclusive_line(run, db))
     render_cells(results_to_cells(run.results), night.pages["report"], [grid.run_dir])
     render_trend(db, night.pages["trend"])
     say("nightly: " + ", ".join(f"{name} {path}/index.html" for name, path in night.pages.items()))

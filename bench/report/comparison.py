@@ -18,7 +18,9 @@ VERDICT_WORDS = {schema.VERDICT_OK: "ok: nothing new is slower or worse",
                  schema.VERDICT_REGRESSION: "REGRESSION",
                  schema.VERDICT_OPEN: "open: a regression found on an earlier night is not yet "
                                       "fixed or accepted",
-                 schema.VERDICT_DRIFT: "DRIFT: a cumulative slowdown beyond the margin"}
+                 schema.VERDICT_DRIFT: "DRIFT: a cumulative slowdown beyond the margin",
+                 schema.VERDICT_INCONCLUSIVE: "INCONCLUSIVE: nothing found slower or worse, "
+                                              "but throughput too contended to judge"}
 
 
 def _p_text(test) -> str:
@@ -33,14 +35,36 @@ def _why(test) -> str:
     return test["verdict"] + (f" ({test['why']})" if test.get("why") else "")
 
 
+def _contention_text(side: dict | None) -> str:
+    """One side's measured windows: contended of measured, the median share others took."""
+    if not side or not side["windows"]:
+        return "-"
+    if side["not_measured"] == side["windows"]:
+        return "not measured"
+    return f"{side['contended']}/{side['windows']} ({side['share_median']:.0%})"
+
+
 def _throughput_frame(tests) -> pd.DataFrame:
+    def judged(t, text):
+        return text if t["ratio"] is not None else "-"
+
     rows = [{"configuration": t["config"], "runs": t["runs"],
-             "baseline images/s": round(t["baseline_median"], 1),
-             "candidate images/s": round(t["candidate_median"], 1),
-             "ratio [95% interval]": f"{t['ratio']:.3f} [{t['ci_low']:.3f}, {t['ci_high']:.3f}]",
-             "threshold": f"{t['threshold']:.1%}",
-             "night noise": f"{t['noise']:.1%} ({t['noise_source']})",
-             "windows (description)": f"{t['windows']}, rank test p {t['windows_p']:.2g}",
+             "baseline images/s": judged(t, t["baseline_median"] and
+                                         f"{t['baseline_median']:.1f}"),
+             "candidate images/s": judged(t, t["candidate_median"] and
+                                          f"{t['candidate_median']:.1f}"),
+             "ratio [95% interval]": judged(t, t["ratio"] and
+                                            f"{t['ratio']:.3f} [{t['ci_low']:.3f}, "
+                                            f"{t['ci_high']:.3f}]"),
+             "threshold": judged(t, t["threshold"] and f"{t['threshold']:.1%}"),
+             "contended windows (others' share)": " / ".join(
+                 _contention_text((t.get("contention") or {}).get(side))
+                 for side in ("baseline", "candidate")),
+             "night noise": judged(t, t["noise"] and
+                                   f"{t['noise']:.1%} ({t['noise_source']})"),
+             "windows (description)": judged(t, t["windows"] and
+                                             f"{t['windows']}, rank test p "
+                                             f"{t['windows_p']:.2g}"),
              "verdict": _why(t)} for t in tests]
     return pd.DataFrame(rows)
 
@@ -120,7 +144,8 @@ def _headline(result: dict) -> tuple[str, list[str]]:
 
 # The columns of each table that fit a 100-column terminal; `--wide` shows them all.
 BRIEF_COLUMNS = {
-    "throughput": ("configuration", "ratio [95% interval]", "threshold", "verdict"),
+    "throughput": ("configuration", "ratio [95% interval]", "threshold",
+                   "contended windows (others' share)", "verdict"),
     "quality": ("configuration", "metric", "p", "verdict"),
     "nights": ("configuration", "state", "since", "level / reference", "threshold"),
     "cells": ("cell", "baseline", "candidate", "note"),

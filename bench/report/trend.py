@@ -31,6 +31,7 @@ from bench.report.publish import publish
 NOT_COMPARED = "not compared"
 VERDICT_COLORS = {schema.VERDICT_OK: "#2e7d32", schema.VERDICT_REGRESSION: "#d62728",
                   schema.VERDICT_OPEN: "#ef6c00", schema.VERDICT_DRIFT: "#8e24aa",
+                  schema.VERDICT_INCONCLUSIVE: "#c9a227",
                   NOT_COMPARED: "#8c8c8c"}
 
 
