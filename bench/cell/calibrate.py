@@ -75,7 +75,8 @@ def calibrate_config(cfg, cell_dir=None) -> dict:
             "compile_seconds": phases["compile"], "save_seconds": phases["save"],
             "images_per_sec": summary["images_per_sec"]["overall"], "windows": len(windows),
             "measured_seconds": sum(w["window_seconds"] for w in windows),
-            "steps_per_window": windows[0]["timed_steps"]}
+            "steps_per_window": windows[0]["timed_steps"],
+            "contention": summary.get("contention")}
 
 
 def calibrate_evaluation(cfg) -> dict | None:

@@ -123,6 +123,14 @@ def fit_evaluations(points: list[tuple[int, float]], source: str) -> EvalCost | 
     return EvalCost(max(0.0, float(fixed)), max(0.0, float(per_sample)), 0.0, source)
 
 
+def _contention_note(contention: dict | None) -> str:
+    """What a calibration's source says when other processes shared its cores."""
+    if not contention or not contention.get("contended_windows"):
+        return ""
+    return (f"; CONTENDED: other processes took {contention['others_share_median']:.0%} of the "
+            "cores, so the progress line follows the rate the cells show, not this one")
+
+
 def calibrated_costs(record: dict, configs: list) -> tuple[dict, EvalCost | None]:
     """ConfigCost per configuration key, and the evaluation's cost, from a calibration record
     (bench.grid.calibration)."""
@@ -133,7 +141,8 @@ def calibrated_costs(record: dict, configs: list) -> tuple[dict, EvalCost | None
             m["save_seconds"] + BOOKKEEPING_SECONDS
         costs[config_key(cfg)] = ConfigCost(
             fixed, m["images_per_sec"], f"calibrated here ({m['windows']} windows, "
-                                        f"{m['measured_seconds']:.1f} s measured)")
+                                        f"{m['measured_seconds']:.1f} s measured"
+                                        f"{_contention_note(m.get('contention'))})")
     e = record.get("evaluation")
     evals = EvalCost(e["fixed_seconds"], e["per_sample_seconds"], e["load_seconds"],
                      "calibrated here") if e else None
@@ -149,6 +158,9 @@ class PartEstimate:
     actual: dict = field(default_factory=dict)  # cell id -> seconds, as cells finish
     actual_seconds: float | None = None  # the whole part, once it has run, calibration included
     calibration_seconds: float = 0.0  # measuring the rates, before the part's first cell
+    # the part's total as the progress line revised it when each cell finished (seconds since
+    # its first cell, the learned total, bench.grid.progress)
+    revisions: list = field(default_factory=list)
 
     @property
     def seconds(self) -> float:
@@ -160,7 +172,14 @@ class PartEstimate:
                 "actual_seconds": self.actual_seconds, "parallel": self.parallel,
                 "cells": {c: {"estimated_seconds": s, "actual_seconds": self.actual.get(c)}
                           for c, s in self.cells.items()},
-                "sources": self.sources}
+                "sources": self.sources, "revisions": self.revisions}
+
+    def learned_scale(self) -> float | None:
+        """How much longer the finished cells took than estimated (their actual over their
+        estimated seconds); None before a cell has finished."""
+        done = [c for c in self.cells if c in self.actual]
+        estimated = sum(self.cells[c] for c in done)
+        return sum(self.actual[c] for c in done) / estimated if done and estimated > 0 else None
 
 
 def config_label(key: tuple) -> str:

@@ -8,6 +8,13 @@ says how long the part should take on this machine (its calibration included) an
 comes from; after it, how long it took against that; at the end, how long the grid took, its
 counts, and every cell that did not end ok with its reason. The time each cell took, as the grid
 saw it (launch to record), is kept in `durations`: later estimates use it.
+
+The ETA learns: it starts from the part's estimate (a calibration, or cells of an earlier part),
+then, as cells finish, scales the cells not begun by how much longer the finished ones took than
+estimated, and takes a running cell's time left from its own steps.jsonl (its steps left at the
+seconds a step its windows show). It says which it is: "(estimated)" or "(rate so far)". A
+calibration measured on a busy machine that has since become quiet is thus left behind after the
+first window.
 """
 
 import sys
@@ -31,6 +38,7 @@ class GridProgress:
         self._last_poll = self._last_heartbeat = 0.0
         self._nodes_text = None
         self._running_text = ""
+        self._pace: dict[str, tuple[int, float]] = {}  # running cell -> (steps left, s a step)
         self.started: dict[str, float] = {}
         self.durations: dict[str, float] = {}  # cell id -> seconds, launch to record
         self.plan: PartEstimate | None = None  # the running part's estimate
@@ -87,10 +95,12 @@ class GridProgress:
     def cell_done(self, cell, status, resumed=False):
         self.done += 1
         self.counts[status] = self.counts.get(status, 0) + 1
+        self._pace.pop(cell.id, None)
         if cell.id in self.started:
             self.durations[cell.id] = time.time() - self.started[cell.id]
             if self.plan is not None and cell.id in self.plan.cells:
                 self.plan.actual[cell.id] = self.durations[cell.id]
+                self._revise()
         figures = "" if resumed else self._cell_figures(cell)
         if status not in (schema.STATUS_OK, schema.STATUS_SKIPPED):
             self.not_ok.append(f"{cell.id} {status}{figures}")
@@ -103,15 +113,50 @@ class GridProgress:
         line += " (kept from the earlier run)" if resumed else figures
         print(line, file=self.stream, flush=True)
 
-    def eta_text(self) -> str | None:
-        """The one ETA: the running part's time left by its estimate (cells not done, less the
-        running cells' elapsed time)."""
+    def seconds_left(self, now: float | None = None) -> tuple[float, bool] | None:
+        """The running part's seconds left, and whether they come from the rate so far (False:
+        from the estimate alone); None without an estimate. Cells not begun: their estimates
+        times the finished cells' actual over estimated seconds. A running cell: its steps left
+        at its windows' seconds a step once it has logged one, else its estimate (scaled) less
+        the time it has run."""
         if self.plan is None:
             return None
-        left = sum(s for c, s in self.plan.cells.items() if c not in self.plan.actual)
-        running = sum(time.time() - self.started[c] for c in self.plan.cells
-                      if c in self.started and c not in self.plan.actual)
-        return f"ETA ~{duration_text(max(0.0, left - running) / self.plan.parallel)}"
+        now = time.time() if now is None else now
+        scale = self.plan.learned_scale()
+        learned = scale is not None
+        scale = scale or 1.0
+        left = 0.0
+        for c, estimated in self.plan.cells.items():
+            if c in self.plan.actual:
+                continue
+            if c not in self.started:
+                left += estimated * scale
+            elif c in self._pace:
+                steps, per_step = self._pace[c]
+                left += steps * per_step
+                learned = True
+            else:
+                left += max(0.0, estimated * scale - (now - self.started[c]))
+        return left / self.plan.parallel, learned
+
+    def eta_text(self) -> str | None:
+        """The one ETA, and where it comes from."""
+        left = self.seconds_left()
+        if left is None:
+            return None
+        seconds, learned = left
+        return f"ETA ~{duration_text(seconds)} ({'rate so far' if learned else 'estimated'})"
+
+    def _revise(self):
+        """Keep the part's total as the ETA now sees it (PartEstimate.revisions)."""
+        first = min((self.started[c] for c in self.plan.cells if c in self.started), default=None)
+        if first is None:
+            return
+        now = time.time()
+        seconds, learned = self.seconds_left(now)
+        self.plan.revisions.append({"after_seconds": now - first,
+                                    "total_seconds": now - first + seconds,
+                                    "learned": learned})
 
     def poll(self, running):
         """The running cells' step and images/sec from their steps.jsonl: on the bar, or in a
@@ -129,10 +174,25 @@ class GridProgress:
             if lines:
                 parts.append(f"{p.cell.id} step {lines[-1]['step']} "
                              f"{lines[-1]['images_per_sec'] or 0:,.0f} img/s")
+                self._pace_of(p.cell, lines)
             else:
                 parts.append(f"{p.cell.id} starting")
         self._running_text = " | ".join(parts)
         self._refresh(now)
+
+    def _pace_of(self, cell, lines):
+        """A running cell's steps left and seconds a step, from its logged windows (their
+        seconds only: evaluations between windows are not steps)."""
+        from bench.grid.estimate import total_steps
+
+        try:
+            steps = sum(line.get("timed_steps") or 0 for line in lines)
+            seconds = sum(line.get("window_seconds") or 0.0 for line in lines)
+            total = total_steps(cell.config)
+        except Exception:  # noqa: BLE001 - progress must never stop a grid
+            return
+        if steps > 0 and seconds > 0:
+            self._pace[cell.id] = (max(0, total - lines[-1]["step"]), seconds / steps)
 
     def nodes(self, running: dict):
         """Cells running per node (cell id -> node), from a cluster launcher."""
