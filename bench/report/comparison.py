@@ -144,8 +144,9 @@ def _headline(result: dict) -> tuple[str, list[str]]:
 
 # The columns of each table that fit a 100-column terminal; `--wide` shows them all.
 BRIEF_COLUMNS = {
-    "throughput": ("configuration", "ratio [95% interval]", "threshold",
-                   "contended windows (others' share)", "verdict"),
+    # contention shows in the verdict's why where it changed the judgement; every side's
+    # figures are in the --wide table and the pages
+    "throughput": ("configuration", "ratio [95% interval]", "threshold", "verdict"),
     "quality": ("configuration", "metric", "p", "verdict"),
     "nights": ("configuration", "state", "since", "level / reference", "threshold"),
     "cells": ("cell", "baseline", "candidate", "note"),
