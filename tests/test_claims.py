@@ -179,6 +179,16 @@ extra = 1
 [[claims]]
 name = "c"
 kind = "collapse"
+[[claims]]
+name = "d"
+kind = "collapse_rate"
+config = {batch_size = 64}
+min_rate = 0
+[[claims]]
+name = "e"
+kind = "collapse_rate"
+config = {batch_size = 64}
+max_rate = 1.0
 """)
     assert main(["claims", str(path), str(STUDY)]) == 2
     err = capsys.readouterr().err
@@ -189,9 +199,13 @@ kind = "collapse"
                     "claim 'a': b: required for kind no_worse",
                     "claim 'a': metric: expected one of fid, classifier_score",
                     "claim 'c': kind: expected one of collapse_rate, coverage, no_worse, differs",
-                    "claim 'a': name: used more than once", "bad.toml"):
+                    "claim 'a': name: used more than once", "bad.toml",
+                    # bounds no set of seeds can break
+                    "claim 'd': min_rate: 0 holds for any seeds whatever they show, so the claim "
+                    "could never fail; expected a number above 0 and at most 1",
+                    "claim 'e': max_rate: 1.0 holds for any seeds"):
         assert problem in err, problem
-    assert "9 problem(s)" in err
+    assert "11 problem(s)" in err
 
 
 def test_plan_sizes_a_grid_for_a_stated_power():

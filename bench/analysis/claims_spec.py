@@ -76,6 +76,15 @@ def _fraction_problem(where, value, low_open=False) -> list[str]:
     return [] if ok else [f"{where}: expected a number {bounds}, found {value!r}"]
 
 
+def _vacuous_rate_problem(where, key, value) -> list[str]:
+    """A bound every set of seeds meets: min_rate = 0 or max_rate = 1 could never fail."""
+    if (key, value) in (("min_rate", 0), ("max_rate", 1)):
+        return [f"{where}: {key}: {value!r} holds for any seeds whatever they show, so the "
+                f"claim could never fail; expected a number "
+                f"{'above 0 and at most 1' if key == 'min_rate' else 'from 0 to below 1'}"]
+    return []
+
+
 def claim_problems(claim, index: int) -> list[str]:
     """Every problem of one claim, each naming the claim and the field."""
     if not isinstance(claim, dict):
@@ -102,7 +111,8 @@ def claim_problems(claim, index: int) -> list[str]:
                         "(collapse is common)")
     for key in ("max_rate", "min_rate"):
         if key in claim:
-            problems += _fraction_problem(f"{where}: {key}", claim[key])
+            problems += _fraction_problem(f"{where}: {key}", claim[key]) or \
+                _vacuous_rate_problem(where, key, claim[key])
     if kind == "mean_within":
         bounds = [claim.get(k) for k in ("low", "high")]
         if not all(isinstance(b, (int, float)) and not isinstance(b, bool) for b in bounds):
