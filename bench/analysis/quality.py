@@ -10,10 +10,14 @@ Per configuration with final evaluations on both sides:
   1/10), so the part can fire at all. One collapse test a run, on the seeds of every quality
   configuration pooled (each configuration's counts in its effect): a collapse test per
   configuration would split alpha between them, and two configurations of 3 seeds (p = 1/32
-  at best, above 0.05 / 2) could then never fire. Pooling keeps the test valid: with the same
-  configurations and seeds on both sides, a difference in collapse rates between
-  configurations only makes the pooled count less variable than one binomial, so the test is
-  conservative there, never liberal.
+  at best, above 0.05 / 2) could then never fire. Pooling is valid only where every
+  configuration judged as many seeds on both sides: a difference in collapse rates between
+  configurations then only makes the pooled count less variable than one binomial (the test
+  conservative there). Where the judged seeds differ (one side's seeds not converged), the
+  pooled counts compare two different mixtures of configurations and fire when nothing changed
+  (42% of the time at alpha 0.05 for rates 10% and 90% over 1 + 5 against 5 + 1 seeds, exactly:
+  tests/test_quality_stratified.py), so the test is then stratified by configuration: the exact
+  conditional test within each (stats.stratified_collapse_test), never liberal.
 
 The quality tests are their own family, at `alpha` (default 0.05), apart from throughput. Tests
 that could never reach significance with the seeds at hand do not inflate the correction
@@ -65,7 +69,12 @@ def collapse_counts(group, side) -> tuple[int, int]:
 def collapse_row(config, base, cand, parts: dict | None = None) -> dict:
     """The collapse test of `base` against `cand` ((collapsed, judged) seeds); `parts`, where the
     counts pool several configurations: configuration -> (base counts, candidate counts)."""
-    test = stats.collapse_test(*base, *cand)
+    return _with_effect(config, stats.collapse_test(*base, *cand), parts)
+
+
+def _with_effect(config, test: dict, parts: dict | None) -> dict:
+    """A collapse test's row: each side's rate with its exact interval, and each
+    configuration's counts where there are several."""
     (kb, nb, lb, hb), (kc, nc, lc, hc) = test["rates"]["baseline"], test["rates"]["candidate"]
     effect = (f"{kc}/{nc} [{lc:.2f}, {hc:.2f}] vs {kb}/{nb} [{lb:.2f}, {hb:.2f}]: "
               f"{test['effect']:+.2f}")
@@ -75,10 +84,32 @@ def collapse_row(config, base, cand, parts: dict | None = None) -> dict:
     return {"config": config, "metric": "collapse rate", **test, "effect": effect}
 
 
+def collapse_family_test(collapse: dict) -> dict:
+    """The run's one collapse test over its quality configurations (configuration -> (baseline
+    counts, candidate counts)): pooled into one Boschloo test where every configuration judged
+    as many seeds on both sides, else stratified by configuration (stats.
+    stratified_collapse_test): with unequal judged seeds the pooled counts compare different
+    mixtures of configurations, and the pooled test is liberal there."""
+    base = tuple(sum(b[i] for b, _ in collapse.values()) for i in (0, 1))
+    cand = tuple(sum(c[i] for _, c in collapse.values()) for i in (0, 1))
+    if len(collapse) == 1:
+        return collapse_row(next(iter(collapse)), base, cand)
+    if all(b[1] == c[1] for b, c in collapse.values()):
+        return collapse_row(f"{len(collapse)} quality configurations, pooled", base, cand,
+                            collapse)
+    test = stats.stratified_collapse_test([(*b, *c) for b, c in collapse.values()])
+    return _with_effect(f"{len(collapse)} quality configurations, stratified", test, collapse)
+
+
 def seeds_needed(test: dict, alpha) -> int:
     """Seeds a side with which this kind of test could reach p < alpha."""
     if test["method"] == "boschloo":
         return next(n for n in range(1, 200) if stats.below(stats.smallest_boschloo_p(n, n), alpha))
+    if test["method"].startswith("stratified"):  # at least Fisher's n against n: 2 / C(2n, n)
+        from fractions import Fraction
+        from math import comb
+
+        return next(n for n in range(1, 200) if stats.below(Fraction(2, comb(2 * n, n)), alpha))
     return stats.min_samples_per_side(alpha)
 
 
@@ -116,10 +147,6 @@ def quality_verdicts(pairs: pd.DataFrame, alpha=ALPHA) -> list[dict]:
         base, cand = collapse_counts(group, "b"), collapse_counts(group, "c")
         if base[1] and cand[1]:
             collapse[config] = (base, cand)
-    if collapse:  # one test a run: every quality configuration's seeds pooled
-        base = tuple(sum(b[i] for b, _ in collapse.values()) for i in (0, 1))
-        cand = tuple(sum(c[i] for _, c in collapse.values()) for i in (0, 1))
-        name = next(iter(collapse)) if len(collapse) == 1 else \
-            f"{len(collapse)} quality configurations, pooled"
-        tests.append(collapse_row(name, base, cand, collapse))
+    if collapse:  # one test a run, on every quality configuration's seeds
+        tests.append(collapse_family_test(collapse))
     return judge_family(tests, alpha) if tests else []
