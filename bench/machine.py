@@ -11,8 +11,9 @@ The fingerprint hashes only what sets speed: the CPU's vendor, family, model and
 speed-relevant instruction-set flags, the cores this process may use and any CPU quota, and the
 settings that size the thread pools and cap oneDNN (TF_NUM_*, OMP_NUM_THREADS,
 ONEDNN_MAX_CPU_ISA, TF_ENABLE_ONEDNN_OPTS); on a GPU, the device too (added by the cell). It is
-computed without TensorFlow, so the grid knows it before a cell runs. The clock, the load and the
-thread pools' sizes as TensorFlow reports them are recorded beside it but kept out.
+computed without TensorFlow, so the grid knows it before a cell runs. The clock and the thread
+pools' sizes as TensorFlow reports them are recorded beside it but kept out; the load, which
+changes by the second, is recorded with each log window (bench.cell.contention).
 
 Also here: whether a precision runs natively on a device (`precision_support`): `mixed_bfloat16`
 on a CPU without bfloat16 instructions and `mixed_float16` on any CPU are emulated, 9-10 times
