@@ -23,10 +23,10 @@ import numpy as np
 from bench.cell.jax_packed import SeedStates
 
 # Why the study program loses on a CPU (docs/gpus-and-jax.md, "The study program"): in the
-# optimized HLO of the tutorial's step, XLA:CPU gives every convolution of the step written out
-# the layout its fast convolution runs (b01f_01io->b01f, 84 of 84 in 4 steps), while inside the
-# scan's while loop 15 of the step's 21 keep others (weight gradients f01b_i01o->01bf, transposed
-# convolutions' gradients b01f_01oi->b01f) and are run by generic loops: jax-ml/jax#12868.
+# optimized HLO of the tutorial's step written out 4 times, 76 of the 84 convolutions have the
+# layout XLA:CPU's fast convolution takes (b01f_01io->b01f); inside the scan's while loop only 7
+# of the step's 21 do (7 keep b01f_01oi->b01f, 7 f01b_i01o->01bf or ->01fb), as jax-ml/jax#12868
+# reports for convolutions in a loop body.
 CPU_WARNING = ("the study program on a CPU: XLA:CPU runs most of the step's convolutions inside "
                "the scanned loop without its fast convolution (jax-ml/jax#12868), about ten "
                "times slower than the step program here (docs/gpus-and-jax.md)")
