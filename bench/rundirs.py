@@ -17,6 +17,7 @@ import json
 from pathlib import Path
 
 from bench import frameworks, outcome_rule, records, schema
+from bench.contention_rule import contended_share
 from bench.errors import BenchError
 
 
@@ -216,10 +217,8 @@ def _cell_dirs(paths) -> list[tuple[Path | None, Path]]:
 def measured_windows(cell_dir) -> list[tuple[int, float, float | None]]:
     """(step, images/sec, contention) of each measured log window: no warm-up, no excluded
     short window. Contention is the share of the cell's cores other processes and the
-    hypervisor took in the window (bench.cell.contention.contended_share; None: not measured,
+    hypervisor took in the window (bench.contention_rule.contended_share; None: not measured,
     records from before it was)."""
-    from bench.cell.contention import contended_share
-
     return [(line["step"], line["images_per_sec"], contended_share(line))
             for line in read_lines(cell_dir, schema.STEPS_FILE)
             if not line.get("excluded") and not line.get("warmup") and line.get("images_per_sec")]

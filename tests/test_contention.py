@@ -10,7 +10,8 @@ import time
 
 import pytest
 
-from bench.cell.contention import CONTENDED_SHARE, ContentionProbe, is_contended, summary_of
+from bench.cell.contention import ContentionProbe
+from bench.contention_rule import CONTENDED_SHARE, is_contended, summary_of
 
 pytestmark = pytest.mark.skipif(not os.path.exists("/proc/stat"),
                                 reason="no /proc/stat: the kernel does not count the machine's "

@@ -1,7 +1,7 @@
 """The run's one collapse test when configurations judged different numbers of seeds on the two
 sides (bench.analysis.quality.collapse_family_test): pooled into one Boschloo test, it compares
 two different mixtures of configurations and fires more often than alpha when nothing changed;
-stratified by configuration (bench.analysis.stats.stratified_collapse_test) it does not. Both
+stratified by configuration (bench.analysis.quality.stratified_collapse_test) it does not. Both
 sizes are computed exactly, by enumerating every outcome of a small case."""
 
 from fractions import Fraction
@@ -17,14 +17,14 @@ ALPHA = 0.05
 
 def test_the_stratified_p_worked_by_hand():
     # one configuration, 0 of 2 against 2 of 2: hypergeometric 1/6, 4/6, 1/6; two-sided 1/3
-    assert stats.stratified_collapse_test([(0, 2, 2, 2)])["p_exact"] == Fraction(1, 3)
+    assert quality.stratified_collapse_test([(0, 2, 2, 2)])["p_exact"] == Fraction(1, 3)
     # two such configurations: their sum 0..4 with 1, 8, 18, 8, 1 in 36; the observed 4 and its
     # mirror 0 are the two least likely: 2/36
-    test = stats.stratified_collapse_test([(0, 2, 2, 2), (0, 2, 2, 2)])
+    test = quality.stratified_collapse_test([(0, 2, 2, 2), (0, 2, 2, 2)])
     assert test["p_exact"] == Fraction(1, 18) and test["worse"]
     assert test["p_min"] == pytest.approx(1 / 18)
     # nothing to tell apart: every seed collapsed on both sides
-    assert stats.stratified_collapse_test([(2, 2, 3, 3)])["p_exact"] == 1
+    assert quality.stratified_collapse_test([(2, 2, 3, 3)])["p_exact"] == 1
 
 
 def _binomial(k, n, p):

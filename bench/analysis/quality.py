@@ -17,7 +17,7 @@ Per configuration with final evaluations on both sides:
   pooled counts compare two different mixtures of configurations and fire when nothing changed
   (42% of the time at alpha 0.05 for rates 10% and 90% over 1 + 5 against 5 + 1 seeds, exactly:
   tests/test_quality_stratified.py), so the test is then stratified by configuration: the exact
-  conditional test within each (stats.stratified_collapse_test), never liberal.
+  conditional test within each (stratified_collapse_test), never liberal.
 
 The quality tests are their own family, at `alpha` (default 0.05), apart from throughput. Tests
 that could never reach significance with the seeds at hand do not inflate the correction
@@ -27,6 +27,9 @@ that can reach it and does not is `no change`: no difference found, not a proof 
 
 Pure functions of the matched cells: no files, no TensorFlow.
 """
+
+from fractions import Fraction
+from math import comb
 
 import pandas as pd
 
@@ -84,12 +87,65 @@ def _with_effect(config, test: dict, parts: dict | None) -> dict:
     return {"config": config, "metric": "collapse rate", **test, "effect": effect}
 
 
+def _stratified_null(strata) -> tuple[dict, int]:
+    """The exact null distribution of the candidate's collapses summed over strata, each stratum's
+    margins fixed (its seeds a side, its collapses both sides together): the convolution of one
+    hypergeometric distribution a stratum, as exact fractions. (total -> probability, observed
+    total)."""
+    dist, observed = {0: Fraction(1)}, 0
+    for kb, nb, kc, nc in strata:
+        m = kb + kc
+        observed += kc
+        stratum = {x: Fraction(comb(nc, x) * comb(nb, m - x), comb(nb + nc, m))
+                   for x in range(max(0, m - nb), min(nc, m) + 1)}
+        joined = {}
+        for total, p in dist.items():
+            for x, q in stratum.items():
+                joined[total + x] = joined.get(total + x, 0) + p * q
+        dist = joined
+    return dist, observed
+
+
+def _two_sided(dist: dict, observed: int) -> Fraction:
+    """Fisher's two-sided p: the probability of every total no likelier than the observed."""
+    cut = dist[observed]
+    return min(Fraction(1), sum(p for p in dist.values() if p <= cut))
+
+
+def stratified_collapse_test(strata, level=stats.CONFIDENCE) -> dict:
+    """Collapse across configurations when their seeds differ between the sides: `strata` as
+    (baseline collapsed, baseline judged, candidate collapsed, candidate judged) a
+    configuration. The exact conditional test of a common rate within each configuration (the
+    candidate's collapses summed over configurations, each one's margins fixed: a stratified
+    Fisher test), two-sided, its p an exact fraction. Pooling the counts into one Boschloo test
+    compares different mixtures of configurations when the judged seeds differ per side, and is
+    liberal there (tests/test_quality_stratified.py works the size out exactly); conditioning
+    within each configuration is never liberal."""
+    dist, observed = _stratified_null(strata)
+    p = _two_sided(dist, observed)
+    # the smallest p these seeds allow: every candidate seed collapsed and no baseline one, or
+    # the mirror, each configuration's margins set so
+    extremes = [_two_sided(*_stratified_null([(0, nb, nc, nc) for _, nb, _, nc in strata])),
+                _two_sided(*_stratified_null([(nb, nb, 0, nc) for _, nb, _, nc in strata]))]
+    kb, nb = sum(s[0] for s in strata), sum(s[1] for s in strata)
+    kc, nc = sum(s[2] for s in strata), sum(s[3] for s in strata)
+    rates = {side: (k, n, *stats.exact_interval(k, n, level)) for side, k, n in (
+        ("baseline", kb, nb), ("candidate", kc, nc))}
+    # the direction by the configurations' own rates: the candidate's collapses against what
+    # the null expects of them, not a pooled rate over different mixtures
+    expected = sum(Fraction((s[0] + s[2]) * s[3], s[1] + s[3]) for s in strata)
+    return {"baseline": f"{kb}/{nb} collapsed", "candidate": f"{kc}/{nc} collapsed",
+            "p": float(p), "p_exact": p, "method": "stratified exact (Fisher, by configuration)",
+            "p_min": float(min(extremes)), "n_baseline": nb, "n_candidate": nc, "rates": rates,
+            "effect": kc / nc - kb / nb, "worse": kc > expected}
+
+
 def collapse_family_test(collapse: dict) -> dict:
     """The run's one collapse test over its quality configurations (configuration -> (baseline
     counts, candidate counts)): pooled into one Boschloo test where every configuration judged
-    as many seeds on both sides, else stratified by configuration (stats.
-    stratified_collapse_test): with unequal judged seeds the pooled counts compare different
-    mixtures of configurations, and the pooled test is liberal there."""
+    as many seeds on both sides, else stratified by configuration (stratified_collapse_test):
+    with unequal judged seeds the pooled counts compare different mixtures of configurations,
+    and the pooled test is liberal there."""
     base = tuple(sum(b[i] for b, _ in collapse.values()) for i in (0, 1))
     cand = tuple(sum(c[i] for _, c in collapse.values()) for i in (0, 1))
     if len(collapse) == 1:
@@ -97,7 +153,7 @@ def collapse_family_test(collapse: dict) -> dict:
     if all(b[1] == c[1] for b, c in collapse.values()):
         return collapse_row(f"{len(collapse)} quality configurations, pooled", base, cand,
                             collapse)
-    test = stats.stratified_collapse_test([(*b, *c) for b, c in collapse.values()])
+    test = stratified_collapse_test([(*b, *c) for b, c in collapse.values()])
     return _with_effect(f"{len(collapse)} quality configurations, stratified", test, collapse)
 
 
@@ -106,9 +162,6 @@ def seeds_needed(test: dict, alpha) -> int:
     if test["method"] == "boschloo":
         return next(n for n in range(1, 200) if stats.below(stats.smallest_boschloo_p(n, n), alpha))
     if test["method"].startswith("stratified"):  # at least Fisher's n against n: 2 / C(2n, n)
-        from fractions import Fraction
-        from math import comb
-
         return next(n for n in range(1, 200) if stats.below(Fraction(2, comb(2 * n, n)), alpha))
     return stats.min_samples_per_side(alpha)
 

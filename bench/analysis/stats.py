@@ -359,61 +359,6 @@ def smallest_boschloo_p(n_a: int, n_b: int) -> float:
     return boschloo_test(n_a, n_a, 0, n_b)["p"]
 
 
-def _stratified_null(strata) -> tuple[dict, int]:
-    """The exact null distribution of the candidate's collapses summed over strata, each stratum's
-    margins fixed (its seeds a side, its collapses both sides together): the convolution of one
-    hypergeometric distribution a stratum, as exact fractions. (total -> probability, observed
-    total)."""
-    from math import comb
-
-    dist, observed = {0: Fraction(1)}, 0
-    for kb, nb, kc, nc in strata:
-        m = kb + kc
-        observed += kc
-        stratum = {x: Fraction(comb(nc, x) * comb(nb, m - x), comb(nb + nc, m))
-                   for x in range(max(0, m - nb), min(nc, m) + 1)}
-        joined = {}
-        for total, p in dist.items():
-            for x, q in stratum.items():
-                joined[total + x] = joined.get(total + x, 0) + p * q
-        dist = joined
-    return dist, observed
-
-
-def _two_sided(dist: dict, observed: int) -> Fraction:
-    """Fisher's two-sided p: the probability of every total no likelier than the observed."""
-    cut = dist[observed]
-    return min(Fraction(1), sum(p for p in dist.values() if p <= cut))
-
-
-def stratified_collapse_test(strata, level=CONFIDENCE) -> dict:
-    """Collapse across configurations when their seeds differ between the sides: `strata` as
-    (baseline collapsed, baseline judged, candidate collapsed, candidate judged) a
-    configuration. The exact conditional test of a common rate within each configuration (the
-    candidate's collapses summed over configurations, each one's margins fixed: a stratified
-    Fisher test), two-sided, its p an exact fraction. Pooling the counts into one Boschloo test
-    compares different mixtures of configurations when the judged seeds differ per side, and is
-    liberal there (tests/test_quality_stratified.py works the size out exactly); conditioning
-    within each configuration is never liberal."""
-    dist, observed = _stratified_null(strata)
-    p = _two_sided(dist, observed)
-    # the smallest p these seeds allow: every candidate seed collapsed and no baseline one, or
-    # the mirror, each configuration's margins set so
-    extremes = [_two_sided(*_stratified_null([(0, nb, nc, nc) for _, nb, _, nc in strata])),
-                _two_sided(*_stratified_null([(nb, nb, 0, nc) for _, nb, _, nc in strata]))]
-    kb, nb = sum(s[0] for s in strata), sum(s[1] for s in strata)
-    kc, nc = sum(s[2] for s in strata), sum(s[3] for s in strata)
-    rates = {side: (k, n, *exact_interval(k, n, level)) for side, k, n in (
-        ("baseline", kb, nb), ("candidate", kc, nc))}
-    # the direction by the configurations' own rates: the candidate's collapses against what
-    # the null expects of them, not a pooled rate over different mixtures
-    expected = sum(Fraction((s[0] + s[2]) * s[3], s[1] + s[3]) for s in strata)
-    return {"baseline": f"{kb}/{nb} collapsed", "candidate": f"{kc}/{nc} collapsed",
-            "p": float(p), "p_exact": p, "method": "stratified exact (Fisher, by configuration)",
-            "p_min": float(min(extremes)), "n_baseline": nb, "n_candidate": nc, "rates": rates,
-            "effect": kc / nc - kb / nb, "worse": kc > expected}
-
-
 def collapse_test(baseline_collapsed: int, baseline_n: int, candidate_collapsed: int,
                   candidate_n: int, level=CONFIDENCE) -> dict:
     """Collapse counts (collapsed / seeds with recognisable samples), Boschloo's two-sided test,

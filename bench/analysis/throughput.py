@@ -37,7 +37,7 @@ from bench import schema
 from bench.analysis.cells import stable_label
 from bench.analysis.runs import Run
 from bench.analysis.stats import runs_ratio_ci, samples_to_test
-from bench.cell.contention import CONTENDED_SHARE
+from bench.contention_rule import CONTENDED_SHARE
 
 MARGIN = 0.10
 # The standard deviation of log(throughput of night B / night A) between two real nights of the

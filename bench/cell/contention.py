@@ -16,18 +16,15 @@ have used, and its images/s falls with no change in the code. The kernel counts 
 - `load_1m`: the one-minute load average at the window's end.
 
 Where the kernel has no /proc/stat (not Linux), `others_share` and `steal_share` are None.
-The bound above which a window counts as contended is CONTENDED_SHARE, stated once here and
-read by the summary, the table and compare's verdicts (docs/statistics.md).
+What counts as contended, and a cell's summary of its windows, is bench.contention_rule's (read
+by the records' readers and the verdicts too).
 """
 
 import os
 import time
 
-# A window is contended when the other processes' CPU plus steal took more than this share of
-# the machine's CPU time: one busy process beside a cell on a 2-core machine takes 0.5; the
-# harness's own bookkeeping threads and an idle desktop stay under 0.05.
-CONTENDED_SHARE = 0.10
-WINDOW_FIELDS = ("cpu_share", "others_share", "steal_share", "load_1m")
+from bench.contention_rule import WINDOW_FIELDS
+
 _HZ = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
@@ -91,34 +88,3 @@ class ContentionProbe:
             fields["others_share"] = max(0.0, busy - mine) / machine
             fields["steal_share"] = (jiffies1[1] - jiffies0[1]) / _HZ / machine
         return fields
-
-
-def contended_share(fields: dict) -> float | None:
-    """The share of a window's cores that others took: other processes' CPU and steal (None:
-    not measured)."""
-    if fields.get("others_share") is None:
-        return None
-    return fields["others_share"] + (fields.get("steal_share") or 0.0)
-
-
-def is_contended(fields: dict) -> bool | None:
-    """Whether a window's contended share passed CONTENDED_SHARE (None: not measured)."""
-    share = contended_share(fields)
-    return None if share is None else share > CONTENDED_SHARE
-
-
-def summary_of(windows: list[dict]) -> dict:
-    """A cell's measured windows' contention: medians and maxima, the windows contended and the
-    bound, for summary.json."""
-    import numpy as np
-
-    def stat(key, fn):
-        values = [w[key] for w in windows if w.get(key) is not None]
-        return float(fn(values)) if values else None
-
-    judged = [c for c in (is_contended(w) for w in windows) if c is not None]
-    return {"windows": len(windows), "contended_windows": sum(judged) if judged else None,
-            "bound": CONTENDED_SHARE,
-            **{f"{key}_median": stat(key, np.median) for key in WINDOW_FIELDS},
-            "others_share_max": stat("others_share", max),
-            "steal_share_max": stat("steal_share", max)}

@@ -227,7 +227,7 @@ def trainable_params(built) -> dict:
 
 def _seed_result(cfgs, log, ev, final, steps, first_batch_seconds, compile_seconds, phases,
                  retraces, loss_scales, packed) -> dict:
-    from bench.cell import contention
+    from bench import contention_rule as contention
     from bench.cell.flops import config_step_flops_per_image, flops_summary
 
     throughput = log.throughput()

@@ -8,7 +8,7 @@ from nights_sim import Noise, night_run
 from bench import schema
 from bench.analysis import compare, nights, throughput
 from bench.analysis.verdicts import _night_verdict
-from bench.cell.contention import CONTENDED_SHARE
+from bench.contention_rule import CONTENDED_SHARE
 
 QUIET, BUSY = 0.01, 0.5
 
