@@ -97,7 +97,12 @@ def test_every_cell_kind_records_the_same_phases_and_fields(trained):
                  for kind in ("tf", "jax", "packed", "calibration")}
     for kind, summary in summaries.items():
         assert summary["status"] == "ok", (kind, summary["reason"])
-        assert set(summary["phase_seconds"]) == PHASES, kind
+        # seeds packed with packing = "auto" (the default) time each packing first, in a phase
+        # of its own (bench.cell.jax_packed.measured_packing)
+        trial = (summary.get("packed") or {}).get("packing_trial")
+        assert set(summary["phase_seconds"]) == PHASES | ({"packing_trial"} if trial else set()), \
+            kind
+        assert bool(trial) == (kind == "packed"), kind
         assert summary["compile_seconds"] > 0 and summary["first_batch_seconds"] >= 0, kind
         assert summary["images_per_sec"]["windows"] >= 1, kind
     fields = {kind: set(s) - PACKED_ONLY for kind, s in summaries.items()}

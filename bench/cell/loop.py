@@ -17,7 +17,8 @@ Timing rules (the numbers users compare):
   its cores, the other processes' and the hypervisor's share of the machine, the load), and the
   summary's `contention` sums up the measured windows.
 - Where the time went is `phase_seconds`: setup, compile, train, periodic_eval, save,
-  final_eval, teardown (bench.cell.train adds what no phase accounts for).
+  final_eval, teardown (bench.cell.train adds what no phase accounts for); seeds packed with
+  `packing = "auto"` add packing_trial, the time their program spent timing each packing.
 - The step is traced once; a retrace afterwards (a shape or dtype change) is a summary warning.
   Where nothing is traced (JAX op by op) `retraces` is None: the warning does not apply.
 """
