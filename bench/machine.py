@@ -111,12 +111,17 @@ def max_clock_mhz() -> float | None:
     return int(khz) / 1000 if khz and khz.isdigit() else None
 
 
+def usable_core_ids() -> set[int]:
+    """The CPUs this process may run on (its affinity mask)."""
+    try:
+        return set(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return set(range(os.cpu_count() or 1))
+
+
 def usable_cores() -> int:
     """Cores this process may run on (its affinity mask), not the machine's count."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
+    return len(usable_core_ids())
 
 
 def speed_env() -> dict:

@@ -24,6 +24,7 @@ import os
 import time
 
 from bench.contention_rule import WINDOW_FIELDS
+from bench.machine import usable_core_ids
 
 _HZ = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
@@ -49,19 +50,12 @@ def _cpu_jiffies(cpus: set[int]) -> tuple[int, int] | None:
     return (busy, steal) if seen else None
 
 
-def _cores_given() -> set[int]:
-    try:
-        return set(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return set(range(os.cpu_count() or 1))
-
-
 class ContentionProbe:
     """Reads the clocks at a window's start (`start`) and gives the window's contention fields
     at its end (`window`). `start` again after anything not timed (an evaluation)."""
 
     def __init__(self):
-        self.cores = _cores_given()
+        self.cores = usable_core_ids()
         self.cores_given = len(self.cores)
         self.start()
 
