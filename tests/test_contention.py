@@ -11,7 +11,7 @@ import time
 import pytest
 
 from bench.cell.contention import ContentionProbe
-from bench.contention_rule import CONTENDED_SHARE, is_contended, summary_of
+from bench.contention_rule import CONTENDED_SHARE, contended_share, is_contended, summary_of, tick_resolution
 
 pytestmark = pytest.mark.skipif(not os.path.exists("/proc/stat"),
                                 reason="no /proc/stat: the kernel does not count the machine's "
@@ -117,3 +117,21 @@ def test_the_bound_and_the_summary_of_a_cells_windows():
     unmeasured = summary_of([{"cpu_share": 0.9, "others_share": None, "steal_share": None,
                               "load_1m": 1.0}])
     assert unmeasured["contended_windows"] is None and unmeasured["others_share_max"] is None
+
+
+def test_a_short_windows_clock_ticks_are_not_read_as_contention():
+    """/proc/stat's 10 ms ticks, two a core a window, discounted: by hand, 2 / (100 x 0.07) =
+    0.286 of the cores in a 70 ms window, 0.02 in a 1 s one."""
+    short = {"cpu_share": 0.86, "others_share": 0.128, "steal_share": 0.0, "window_seconds": 0.07}
+    hog = {**short, "others_share": 0.5}
+    long = {**short, "others_share": 0.125, "window_seconds": 1.0}
+    assert tick_resolution(0.07) == pytest.approx(0.2857, abs=1e-4)
+    # a quiet machine's two ticks of kernel threads in 70 ms: none surely taken
+    assert (contended_share(short), is_contended(short)) == (0.0, False)
+    assert contended_share(hog) == pytest.approx(0.5 - 0.2857, abs=1e-4)
+    assert is_contended(hog) is True  # a busy process beside the cell still shows
+    assert contended_share(long) == pytest.approx(0.105) and is_contended(long) is True
+    assert is_contended({**long, "others_share": 0.12}) is False  # 0.10: at the bound
+    s = summary_of([short, long])
+    assert (s["contended_windows"], s["tick_resolution_max"]) == (1, pytest.approx(0.2857,
+                                                                                   abs=1e-4))

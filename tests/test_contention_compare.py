@@ -9,12 +9,19 @@ JAX cell and `dcgan-bench compare` between them.
 - D: a real slowdown and no hogs (the test-only fault `slow=43`: every window sleeps 43% of its
   time, 0.7 times the images/s): still a regression.
 
+The cell's windows last about 0.7 s on the slow class (40 steps of batch 16), 0.2-0.4 s on the
+fast one: long enough that a blip of the machine moves one window, not the cell's median, and
+that /proc/stat's 10 ms ticks are a few percent of a window.
+
 A baseline that was itself contended (this machine busy with other work) cannot judge D's
-slowdown: the test says so and skips, as a person would be told; it does not fail.
+slowdown, and a machine whose speed moved between A and B with nothing on its cores that the
+kernel could see (another virtual machine on the host) cannot judge "the same code": the test
+says so and skips, as a person would be told; it does not fail.
 """
 
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -33,8 +40,8 @@ SPEC = """
 name = "contention"
 data = "mnist-5k"
 [budget]
-steps = 36
-log_every = 4
+steps = 360
+log_every = 40
 warmup_windows = 1
 d_width = 0.25
 [eval]
@@ -81,6 +88,15 @@ def _contention(result: dict, side: str) -> dict:
     return test["contention"][side]
 
 
+def _raw_median(run: Path) -> float:
+    """The median images/s of the run's measured windows, read from steps.jsonl here, not by
+    the harness's reader: the machine's own speed for the run."""
+    (steps,) = run.glob("throughput_*/steps.jsonl")
+    rates = [line["images_per_sec"] for line in map(json.loads, steps.read_text().splitlines())
+             if not line["warmup"] and not line["excluded"]]
+    return statistics.median(rates)
+
+
 def test_hogs_make_a_comparison_inconclusive_and_a_real_slowdown_stays_a_regression(tmp_path):
     a, seconds = _grid(tmp_path, "a")
     # the later runs' limit from the first's own time on this machine: a hog takes about half
@@ -109,8 +125,16 @@ def test_hogs_make_a_comparison_inconclusive_and_a_real_slowdown_stays_a_regress
         pytest.skip(f"this machine was too busy to judge: other processes took "
                     f"{baseline['share_median']:.0%} of the cores in {baseline['contended']} of "
                     f"the baseline's {baseline['windows']} windows")
-    # the same code, no hogs: judged as always (no regression)
+    # the same code, no hogs: judged as always (no regression), unless the machine itself ran
+    # it slower by more than the verdict's threshold (its windows' median), seeing nothing on its
+    # cores
     code, result, _ = _compare(tmp_path, a, b)
+    (test,) = result["throughput"]
+    drift = _raw_median(b) / _raw_median(a)
+    if test["verdict"] == "regression" and drift < 1 - test["threshold"]:
+        pytest.skip(f"this machine's speed moved: the same code ran at {drift:.2f} times its "
+                    f"first run's images/s a minute later with no contention the kernel could "
+                    f"see (another machine on the host?): nothing to judge")
     assert result["verdict"] in ("ok", "inconclusive") and code == 0
     assert {t["verdict"] for t in result["throughput"]} <= {"no change", "improvement",
                                                             "inconclusive"}

@@ -78,7 +78,8 @@ class ContentionProbe:
         if jiffies0 and jiffies1:
             machine = wall * self.cores_given
             busy = (jiffies1[0] - jiffies0[0]) / _HZ
-            # ticks are counted per CPU at 1/HZ: a short window's figure is that coarse
+            # ticks are counted per CPU at 1/HZ: a short window's figure is that coarse, and
+            # the rule judges it less that resolution (bench.contention_rule.tick_resolution)
             fields["others_share"] = max(0.0, busy - mine) / machine
             fields["steal_share"] = (jiffies1[1] - jiffies0[1]) / _HZ / machine
         return fields

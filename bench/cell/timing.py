@@ -123,8 +123,8 @@ class WindowLog:
         else:
             self.measured_images.append(timed_steps * self.batch_size)
             self.measured_seconds.append(seconds)
-            if contention:
-                self.measured_contention.append(contention)
+            if contention:  # with its seconds: the rule discounts a short window's clock ticks
+                self.measured_contention.append({**contention, "window_seconds": seconds})
         means = dict(zip(STEP_OUTPUTS, np.nanmean(np.where(np.isfinite(rows), rows, np.nan), 0)
                          if np.isfinite(rows).any() else [float("nan")] * len(STEP_OUTPUTS)))
         line = {"step": step, "images_seen": self.images_seen,
