@@ -35,11 +35,15 @@ def test_a_drift_that_hits_both_sides_of_each_round_cancels():
     assert slowed["ratio"] == pytest.approx(0.7, abs=0.01)
 
 
-def test_contended_rounds_are_left_out_and_too_few_pairs_is_inconclusive():
-    levels = [(400, 280), (None, 200), (400, 285), (390, None), (410, 290)]
+def test_rounds_contended_alike_count_and_unlike_ones_are_left_out():
+    """A hog through a whole round slows both sides: the pair cancels it. A round where it ran
+    beside one side only, or a side without windows, is left out."""
+    levels = [(400, 280, 0.0, 0.0), (200, 141, 0.5, 0.52), (400, 140, 0.0, 0.5),
+              (390, None, 0.0, 0.0), (410, 290, 0.01, 0.0)]
     verdict = paired.paired_verdict(levels)
     assert (verdict["pairs"], verdict["left_out"]) == (3, 2)
-    assert verdict["why"] == "2 of 5 rounds left out as contended"
+    assert verdict["ratio"] == pytest.approx((0.7 * 0.705 * 290 / 410) ** (1 / 3), rel=1e-9)
+    assert verdict["why"].startswith("2 of 5 rounds left out")
     few = paired.paired_verdict([(400, 280), (None, 200), (400, 285)])
     assert few["verdict"] == schema.VERDICT_INCONCLUSIVE and few["ratio"] is None
 

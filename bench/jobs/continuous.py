@@ -68,11 +68,15 @@ def prepare(repo: Path, ref: str, label: str, cache: Path | None = None) -> Revi
 
 
 def run_rounds(spec: Path, baseline: Revision, candidate: Revision, rounds: int, out: Path,
-               parts: str | None, say=print, env: dict | None = None) -> list[tuple[Path, Path]]:
+               parts: str | None, say=print, env: dict | None = None,
+               on_round=None) -> list[tuple[Path, Path]]:
     """`rounds` rounds of the spec, one grid run a side a round, in ABBA order; each round's
-    (baseline run directory, candidate run directory)."""
+    (baseline run directory, candidate run directory). `on_round(r)` is called before round r
+    (tests change the machine there)."""
     done = []
     for r in range(rounds):
+        if on_round:
+            on_round(r)
         order = (baseline, candidate) if r % 2 == 0 else (candidate, baseline)
         runs = {}
         for side in order:
