@@ -49,6 +49,8 @@ EXAMPLES = {
     "trend": "dcgan-bench trend --out reports/trend",
     "nightly": "dcgan-bench nightly runs/grids/nightly.toml",
     "claims": "dcgan-bench claims runs/claims/example.toml runs/collapse-cpu/latest",
+    "continuous": "dcgan-bench continuous main HEAD runs/grids/nightly-throughput.toml "
+                  "--rounds 6",
 }
 
 
