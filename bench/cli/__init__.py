@@ -16,6 +16,7 @@ from bench.cli import (
     claims,
     classifier,
     compare,
+    continuous,
     evaluate,
     grid,
     history,
@@ -30,7 +31,7 @@ from bench.errors import EXIT_BAD_INPUT, BenchError
 COMMANDS = {"train": train, "grid": grid, "table": table, "score": evaluate.Score,
             "eval": evaluate.Eval, "classifier": classifier, "report": report,
             "history": history, "compare": compare, "trend": trend, "nightly": nightly,
-            "claims": claims}
+            "claims": claims, "continuous": continuous}
 
 
 # One example a command, shown at the end of its --help.
@@ -48,6 +49,8 @@ EXAMPLES = {
     "trend": "dcgan-bench trend --out reports/trend",
     "nightly": "dcgan-bench nightly runs/grids/nightly.toml",
     "claims": "dcgan-bench claims runs/claims/example.toml runs/collapse-cpu/latest",
+    "continuous": "dcgan-bench continuous main HEAD runs/grids/nightly-throughput.toml "
+                  "--rounds 6",
 }
 
 

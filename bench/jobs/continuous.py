@@ -1,0 +1,96 @@
+"""`dcgan-bench continuous BASELINE CANDIDATE SPEC`: two git revisions of this repository trained
+round after round on one machine, alternately, and judged in pairs (bench.analysis.paired).
+
+Each revision gets, once, a git worktree at its commit and a virtual environment beside it, kept
+in the cache (`$DCGAN_BENCH_CACHE/continuous/<commit>/`, else `~/.cache/dcgan-bench/...`): the
+environment holds no copies, only two path files, the revision's source and this interpreter's
+site-packages, so it runs offline with the dependencies installed here, and the revision's own
+code. A round runs the spec's throughput part (all of it where it has none) once a side, in
+ABBA order (baseline first in even rounds, candidate first in odd ones), each run a grid run of
+its own under `<out>/round<NN>/<side>/`. Whatever drifts on the machine meanwhile hits both sides
+of a round; the pairs cancel it.
+"""
+
+import os
+import subprocess
+import sys
+import sysconfig
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.errors import BenchError
+
+CACHE_ENV = "DCGAN_BENCH_CACHE"
+THROUGHPUT_PART = "throughput"
+
+
+@dataclass(frozen=True)
+class Revision:
+    label: str  # baseline | candidate
+    ref: str  # as the user named it
+    commit: str
+    src: Path
+    python: Path
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "dcgan-bench") / "continuous"
+
+
+def _git(repo: Path, *args) -> str:
+    proc = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise BenchError(f"git {' '.join(args)}: {proc.stderr.strip() or 'failed'}", path=repo)
+    return proc.stdout.strip()
+
+
+def prepare(repo: Path, ref: str, label: str, cache: Path | None = None) -> Revision:
+    """The revision's worktree and environment, made once and kept in the cache."""
+    commit = _git(repo, "rev-parse", "--verify", f"{ref}^{{commit}}")
+    root = (cache or cache_root()) / commit
+    src, env = root / "src", root / "env"
+    if not (src / "bench" / "__init__.py").is_file():
+        root.mkdir(parents=True, exist_ok=True)
+        _git(repo, "worktree", "add", "--detach", "--force", str(src), commit)
+    python = env / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env)], check=True)
+        site = Path(subprocess.run([str(python), "-c", "import sysconfig; "
+                                    "print(sysconfig.get_paths()['purelib'])"],
+                                   capture_output=True, text=True, check=True).stdout.strip())
+        # the revision's source before this interpreter's packages (a .pth's lines are added in
+        # the order of the files' names)
+        (site / "00_dcgan_bench_revision.pth").write_text(f"{src}\n")
+        here = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+        (site / "zz_dcgan_bench_packages.pth").write_text("".join(f"{p}\n" for p in sorted(here)))
+    return Revision(label, ref, commit, src, python)
+
+
+def run_rounds(spec: Path, baseline: Revision, candidate: Revision, rounds: int, out: Path,
+               parts: str | None, say=print, env: dict | None = None,
+               on_round=None) -> list[tuple[Path, Path]]:
+    """`rounds` rounds of the spec, one grid run a side a round, in ABBA order; each round's
+    (baseline run directory, candidate run directory). `on_round(r)` is called before round r
+    (tests change the machine there)."""
+    done = []
+    for r in range(rounds):
+        if on_round:
+            on_round(r)
+        order = (baseline, candidate) if r % 2 == 0 else (candidate, baseline)
+        runs = {}
+        for side in order:
+            run_dir = out / f"round{r:02d}" / side.label
+            args = [str(side.python), "-m", "bench", "grid", str(spec.resolve()), "--out",
+                    str(run_dir.resolve())] + (["--parts", parts] if parts else [])
+            started = time.monotonic()
+            proc = subprocess.run(args, cwd=side.src, env=env, capture_output=True, text=True)
+            say(f"round {r + 1}/{rounds}: {side.label} ({side.commit[:10]}) "
+                f"{'ok' if proc.returncode == 0 else f'exit {proc.returncode}'} in "
+                f"{time.monotonic() - started:.0f} s")
+            if proc.returncode not in (0, 1):  # 1: a cell did not end ok; its record says why
+                raise BenchError(f"the {side.label}'s grid failed (exit {proc.returncode}): "
+                                 f"{(proc.stderr or proc.stdout).strip()[-500:]}", path=run_dir)
+            runs[side.label] = run_dir
+        done.append((runs[baseline.label], runs[candidate.label]))
+    return done
