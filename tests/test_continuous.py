@@ -4,7 +4,9 @@ repository, one of them slower by a real code change (every log window sleeps 43
 that autogroup scheduling cannot shield the cells) runs through half of the rounds. The pairs
 find the slowdown, and find none between a revision and itself under the same hog.
 
-WIP (issue 45, item 3): not yet run to its end; sizes and limits to be set from a measured run.
+Each side's run logs three measured windows of 30 steps (about 0.5 s each on the slow class), and
+four rounds are the fewest with a hog through half of them and the three pairs a verdict needs
+left where a round's sides are unlike.
 """
 
 import os
@@ -27,8 +29,8 @@ SPEC = """
 name = "continuous"
 data = "mnist-5k"
 [budget]
-steps = 16
-log_every = 4
+steps = 120
+log_every = 30
 warmup_windows = 1
 d_width = 0.25
 [eval]
@@ -44,7 +46,7 @@ precision = ["float32"]
 frameworks = ["jax"]
 models = ["unrolled-dcgan"]
 """
-ROUNDS = 6
+ROUNDS = 4
 SLOW = '''def slowdown_fraction() -> float:
     """A revision slower by its code: every window sleeps 43% of its time."""
     return 0.43

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.errors import BenchError
+from bench.grid.calibration import ESTIMATE_ENV
+from bench.grid.estimate import duration_text
 
 CACHE_ENV = "DCGAN_BENCH_CACHE"
 THROUGHPUT_PART = "throughput"
@@ -73,7 +75,9 @@ def run_rounds(spec: Path, baseline: Revision, candidate: Revision, rounds: int,
     """`rounds` rounds of the spec, one grid run a side a round, in ABBA order; each round's
     (baseline run directory, candidate run directory). `on_round(r)` is called before round r
     (tests change the machine there)."""
-    done = []
+    # no calibration a grid: the rounds are judged in pairs, and the ETA is the rounds' own
+    env = {**(os.environ if env is None else env), ESTIMATE_ENV: "off"}
+    done, began = [], time.monotonic()
     for r in range(rounds):
         if on_round:
             on_round(r)
@@ -85,9 +89,11 @@ def run_rounds(spec: Path, baseline: Revision, candidate: Revision, rounds: int,
                     str(run_dir.resolve())] + (["--parts", parts] if parts else [])
             started = time.monotonic()
             proc = subprocess.run(args, cwd=side.src, env=env, capture_output=True, text=True)
+            sides_done = 2 * r + len(runs) + 1
+            left = (time.monotonic() - began) / sides_done * (2 * rounds - sides_done)
             say(f"round {r + 1}/{rounds}: {side.label} ({side.commit[:10]}) "
                 f"{'ok' if proc.returncode == 0 else f'exit {proc.returncode}'} in "
-                f"{time.monotonic() - started:.0f} s")
+                f"{time.monotonic() - started:.0f} s; ETA ~{duration_text(left)} (rate so far)")
             if proc.returncode not in (0, 1):  # 1: a cell did not end ok; its record says why
                 raise BenchError(f"the {side.label}'s grid failed (exit {proc.returncode}): "
                                  f"{(proc.stderr or proc.stdout).strip()[-500:]}", path=run_dir)
