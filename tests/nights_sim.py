@@ -1,11 +1,14 @@
 """Simulated nights for the nightly policy: how often it raises a false alarm, and how soon it
 finds a step, with window noise and night noise as the machines show them.
 
-A night: `seeds` cells of one configuration, each `windows` measured windows of images/s. A
-cell's log throughput is the night's level (night-to-night noise, `night_noise` standard
-deviation), the cell's own run level (`run_noise`), and its windows as an AR(1) series
-(autocorrelation `rho`, `window_noise` standard deviation): windows of one cell are neither
-independent nor free of the run's level, which is why the run is the unit.
+A night: `seeds` cells of each of `parts` configurations (one by default; nightly.toml judges
+two, NIGHTLY_PARTS: its throughput part's and its quality part's), each some measured windows of
+images/s. A cell's log throughput is its configuration's night level (night-to-night
+noise, `night_noise` standard deviation, drawn for each configuration on its own: the worse case
+for false alerts, since a level shared by both would raise them together), the cell's own run
+level (`run_noise`), and its windows as an AR(1) series (autocorrelation `rho`, `window_noise`
+standard deviation): windows of one cell are neither independent nor free of the run's level,
+which is why the run is the unit.
 
 Each night goes through the same code the nightly job runs (bench.analysis.verdicts.judge_night),
 with the history's part played in memory: the last good night is the baseline, the nights since
@@ -23,6 +26,9 @@ from bench.analysis.runs import Run
 from bench.analysis.verdicts import Thresholds, judge_night, open_map
 
 LEVEL = 400.0  # images/s
+# nightly.toml's two throughput configurations: its throughput part (300 steps, log_every 10: 29
+# measured windows) and its quality part (8,000 steps, log_every 100: 79)
+NIGHTLY_PARTS = (("throughput", 29), ("quality", 79))
 
 
 @dataclass(frozen=True)
@@ -33,6 +39,9 @@ class Noise:
     rho: float = 0.8
     seeds: int = 3
     windows: int = 29
+    # the configurations judged, (part, measured windows) each; None: one, the throughput
+    # part's `windows` (NIGHTLY_PARTS: what nightly.toml judges)
+    parts: tuple | None = None
     # heavy-tailed nights: the night level drawn from Student's t with this many degrees of
     # freedom, scaled to the same standard deviation (None: normal nights)
     tails_df: float | None = None
@@ -50,25 +59,27 @@ def ar1(rng, n: int, rho: float, sd: float) -> np.ndarray:
 
 def night_run(rng, index: int, noise: Noise, slowdown: float = 1.0) -> Run:
     """One simulated night as a `Run` (results rows and windows), its level times `slowdown`."""
-    if noise.tails_df:
-        df = noise.tails_df
-        night = rng.standard_t(df) * noise.night_noise * np.sqrt((df - 2) / df)
-    else:
-        night = rng.normal(0, noise.night_noise)
     rows, windows = [], {}
-    for seed in range(noise.seeds):
-        cell = f"throughput_cpu_float32_xla-off_bs64_seed{seed}"
-        log = night + rng.normal(0, noise.run_noise) + ar1(rng, noise.windows, noise.rho,
-                                                           noise.window_noise)
-        rates = LEVEL * slowdown * np.exp(log)
-        # contention not measured (None): simulated nights judge every window, as before it was
-        windows[cell] = [(10 * (i + 2), float(r), None) for i, r in enumerate(rates)]
-        rows.append({"cell_id": cell, "status": schema.STATUS_OK, "part": "throughput",
-                     "data": "mnist-5k", "device": "cpu", "precision": "float32", "xla": False,
-                     "batch_size": 64, "seed": seed, "final_n": None, "classifier_sha256": None,
-                     "final_outcome": None,
-                     schema.IMAGES_PER_SEC_MEDIAN: float(np.median(rates)),
-                     schema.FRAMEWORK_VERSION: "2.21.0", "device_model": "sim", "reason": None})
+    for part, n_windows in noise.parts or (("throughput", noise.windows),):
+        if noise.tails_df:
+            df = noise.tails_df
+            night = rng.standard_t(df) * noise.night_noise * np.sqrt((df - 2) / df)
+        else:
+            night = rng.normal(0, noise.night_noise)
+        for seed in range(noise.seeds):
+            cell = f"{part}_cpu_float32_xla-off_bs64_seed{seed}"
+            log = night + rng.normal(0, noise.run_noise) + ar1(rng, n_windows, noise.rho,
+                                                               noise.window_noise)
+            rates = LEVEL * slowdown * np.exp(log)
+            # contention not measured (None): simulated nights judge every window, as before
+            windows[cell] = [(10 * (i + 2), float(r), None) for i, r in enumerate(rates)]
+            rows.append({"cell_id": cell, "status": schema.STATUS_OK, "part": part,
+                         "data": "mnist-5k", "device": "cpu", "precision": "float32",
+                         "xla": False, "batch_size": 64, "seed": seed, "final_n": None,
+                         "classifier_sha256": None, "final_outcome": None,
+                         schema.IMAGES_PER_SEC_MEDIAN: float(np.median(rates)),
+                         schema.FRAMEWORK_VERSION: "2.21.0", "device_model": "sim",
+                         "reason": None})
     info = {"spec_sha256": "sim", "spec_name": "sim", "started": f"night{index:05d}"}
     return Run(f"sim/night{index:05d}", info, pd.DataFrame(rows), windows)
 

@@ -4,7 +4,9 @@
         [--night-noise 0.022] [--out table.json] [--replay RUN_DIR ...]
 
 Each night goes through the nightly job's own decision (bench.analysis.verdicts.judge_night;
-tests/nights_sim.py: 3 seeds of 29 AR(1) windows, a run level per cell, a level per night),
+tests/nights_sim.py: nightly.toml's two throughput configurations, its throughput part's 3 seeds
+of 29 AR(1) windows and its quality part's 3 of 79, a run level per cell, a level per
+configuration and night),
 with normal night levels and with heavy-tailed ones (Student's t, 3 degrees of freedom, the
 same standard deviation). Per kind of night:
 
@@ -20,6 +22,9 @@ tests/benchmarks/nightly_false_alarms.py leaves them), a third row replays them:
 the real nights drawn at random with replacement (tests/nights_sim.replayed_night), with injected
 steps scaling its windows; and the real nights once in their recorded order.
 
+The quality part's false regressions, computed exactly (quality_false_alerts) for seeds that
+collapse at random night to night, follow the table.
+
 The default night noise, 2.2% a night, makes the ratio of two nights about the 3.1% measured on
 real A/A nights (docs/statistics.md). Prints a Markdown table; writes the numbers to --out.
 """
@@ -34,12 +39,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from nights_sim import Noise, night_run, replayed_night, simulate  # noqa: E402
+from nights_sim import NIGHTLY_PARTS, Noise, night_run, replayed_night, simulate  # noqa: E402
 
 from bench.analysis.stats import exact_interval  # noqa: E402
 
 STEPS = (0.05, 0.10, 0.15, 0.30)
 HORIZON = 30  # nights after a step within which it must be found
+QUALITY_RATES = (0.1, 0.2, 0.3, 0.5)
 
 
 def false_alerts(noise: Noise, years: int, seed: int, night=night_run) -> dict:
@@ -71,6 +77,33 @@ def steps(noise: Noise, size: float, series: int, seed: int, night=night_run) ->
             "false_alerts_before_the_step": early, "delays": delays}
 
 
+def quality_false_alerts(rate: float, seeds: int = 3, alpha: float = 0.05) -> float:
+    """False quality regressions a year of the nightly quality part, where each night's seeds
+    collapse at random, each with probability `rate` (training that does not repeat itself night
+    after night: a GPU without determinism), exactly: over every count of collapsed seeds on
+    each side, the family the nightly job judges (bench.analysis.quality: the final FID and
+    classifier score tests, whose `seeds` against `seeds` cannot reach alpha, and the collapse
+    test) with its verdict. On a machine where the seeds repeat themselves (nightly.toml's CPU
+    float32 cells), the same code gives the same outcomes: none, by construction."""
+    from math import comb
+
+    from bench.analysis.quality import collapse_row, judge_family, metric_test
+
+    def chance(k):
+        return comb(seeds, k) * rate ** k * (1 - rate) ** (seeds - k)
+
+    same = [1.0 + i for i in range(seeds)]  # the metric tests' values: no difference
+    per_night = 0.0
+    for base in range(seeds + 1):
+        for cand in range(seeds + 1):
+            tests = [metric_test("quality", "FID", False, same, same),
+                     metric_test("quality", "classifier score", True, same, same),
+                     collapse_row("quality", (base, seeds), (cand, seeds))]
+            if any(t["verdict"] == "regression" for t in judge_family(tests, alpha)):
+                per_night += chance(base) * chance(cand)
+    return per_night * 365
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -84,9 +117,9 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     t0 = time.time()
     kinds = {} if args.only_replay else {
-        "normal nights": (Noise(night_noise=args.night_noise), night_run),
-        "heavy-tailed nights (t, 3 df)": (Noise(night_noise=args.night_noise, tails_df=3),
-                                          night_run)}
+        "normal nights": (Noise(night_noise=args.night_noise, parts=NIGHTLY_PARTS), night_run),
+        "heavy-tailed nights (t, 3 df)": (Noise(night_noise=args.night_noise, tails_df=3,
+                                                parts=NIGHTLY_PARTS), night_run)}
     recorded = None
     if args.replay:
         from bench.analysis.runs import run_dir_to_run
@@ -118,8 +151,13 @@ def main(argv=None) -> int:
                 f"{st['delay_median']:g} / {st['delay_p90']:g}"
             cells.append(f"{st['missed']}/{st['series']} ({st['missed_share']:.0%}), {delay}")
         print(f"| {name} | " + " | ".join(cells) + " |")
+    quality = {rate: quality_false_alerts(rate) for rate in QUALITY_RATES}
+    print("\nquality part, seeds that do not repeat night to night, false regressions a year: "
+          + ", ".join(f"collapse rate {r:.0%}: {q:.2f}" for r, q in quality.items())
+          + "; seeds that repeat (CPU float32): 0")
     if args.out:
         Path(args.out).write_text(json.dumps({"args": vars(args), "table": table,
+                                              "quality_false_alerts": quality,
                                               "recorded_order": recorded,
                                               "seconds": time.time() - t0}, indent=1))
     return 0
