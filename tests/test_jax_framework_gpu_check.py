@@ -4,6 +4,7 @@ process as on the GPU machines, each phase a real grid, every evaluation in its 
 and only records coming back. The Python's parts are tested one by one in tests/test_gpu_check.py."""
 
 import json
+import os
 import subprocess
 import sys
 import tarfile
@@ -31,7 +32,9 @@ def test_the_gpu_check_runs_to_its_end_on_the_cpu_without_tensorflow(tmp_path):
            "DEVCHECK_PRECISIONS": "float32", "DEVCHECK_STEPS": "6", "DEVCHECK_LOG_EVERY": "3",
            "DEVCHECK_PACKED_STEPS": "6", "DEVCHECK_PACKED_LOG_EVERY": "3", "DEVCHECK_KS": "2",
            "DEVCHECK_STUDY_KS": "1 2",
-           "DEVCHECK_FINAL_N": "128", "DEVCHECK_PACKED_FINAL_N": "128"}
+           "DEVCHECK_FINAL_N": "128", "DEVCHECK_PACKED_FINAL_N": "128",
+           # the session's JAX compilation cache (tests/conftest.py): phases share programs
+           **{k: v for k, v in os.environ.items() if k.startswith("JAX_")}}
     proc = subprocess.run(["bash", str(SCRIPT)], cwd=ROOT, env=env, capture_output=True,
                           text=True)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
