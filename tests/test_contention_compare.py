@@ -145,4 +145,7 @@ def test_hogs_make_a_comparison_inconclusive_and_a_real_slowdown_stays_a_regress
         pytest.skip("this machine was too busy while the slowed run trained: nothing to judge")
     (test,) = result["throughput"]
     assert test["verdict"] == "regression" and code == 1
-    assert 0.6 < test["ratio"] < 0.8
+    # 1 / 1.43 = 0.70 if every window slept its 43%; measured 0.78 with 0.7 s windows (AVX2
+    # class, quiet): the windows that slept computed faster than their baseline's. What matters
+    # is a real slowdown beyond the threshold, found as one
+    assert 0.6 < test["ratio"] < 0.85

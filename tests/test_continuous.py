@@ -99,7 +99,8 @@ def test_continuous_finds_a_real_slowdown_through_a_hog_in_half_the_rounds(tmp_p
     repo = _repo(tmp_path)
     verdict = _rounds(tmp_path, repo, "HEAD~1", "HEAD", "slow")
     assert verdict["verdict"] == "regression", verdict
-    assert 0.6 < verdict["ratio"] < 0.8
+    assert 0.6 < verdict["ratio"] < 0.85  # 0.70 if each window slept its 43% (see
+    # tests/test_contention_compare.py: measured 0.78 there)
 
 
 def test_continuous_finds_nothing_between_a_revision_and_itself_under_the_same_hog(tmp_path):
