@@ -127,3 +127,11 @@ def test_every_counts_interval_at_once_is_the_one_by_one_interval(n):
     lows, highs = bench_stats.exact_intervals(n, 0.95)
     for k in range(n + 1):
         assert (lows[k], highs[k]) == pytest.approx(bench_stats.exact_interval(k, n, 0.95), abs=1e-12)
+
+
+def test_the_mean_interval_is_students_t_by_hand():
+    # values 1, 2, 3: mean 2, sd 1, t(0.975, 2) = 4.302653: half-width 4.302653 / sqrt(3)
+    mean, low, high = bench_stats.mean_interval([1.0, 2.0, 3.0], 0.95)
+    assert mean == 2.0
+    assert (low, high) == pytest.approx((2 - 2.484138, 2 + 2.484138), abs=1e-6)
+    assert bench_stats.mean_interval([0.5, 0.5, 0.5], 0.95) == (0.5, 0.5, 0.5)

@@ -24,11 +24,10 @@ Pure: runs in, verdicts out; nothing here imports TensorFlow.
 import math
 import statistics
 
-from scipy import stats as scipy_stats
-
 from bench import schema
 from bench.analysis.cells import stable_label
 from bench.analysis.compare import matched_pairs
+from bench.analysis.stats import mean_interval
 from bench.analysis.throughput import MARGIN, config_cells
 from bench.contention_rule import CONTENDED_SHARE
 
@@ -76,11 +75,8 @@ def paired_verdict(levels: list, margin: float = MARGIN) -> dict:
                 "why": f"{len(pairs)} round(s) with both sides judged, {MIN_PAIRS} needed "
                        f"({len(levels) - len(pairs)} left out: a side without windows, or "
                        "contended unlike the other)"}
-    logs = [math.log(c / b) for b, c in pairs]
-    mean = statistics.fmean(logs)
-    half = scipy_stats.t.ppf(0.5 + CONFIDENCE / 2, len(logs) - 1) * \
-        statistics.stdev(logs) / math.sqrt(len(logs))
-    ratio, low, high = math.exp(mean), math.exp(mean - half), math.exp(mean + half)
+    mean, low, high = mean_interval([math.log(c / b) for b, c in pairs], CONFIDENCE)
+    ratio, low, high = math.exp(mean), math.exp(low), math.exp(high)
     if ratio < 1 - margin and high < 1:
         verdict = schema.VERDICT_REGRESSION
     elif ratio > 1 + margin and low > 1:

@@ -200,6 +200,16 @@ def mean_within_tests(values, low: float, high: float, level) -> dict:
             "p_inside": min(1.0, 2 * max(p_above_low, p_below_high))}
 
 
+def mean_interval(values, level) -> tuple[float, float, float]:
+    """The mean of `values` and its two-sided Student t interval at `level` (scipy's
+    ttest_1samp): what the paired rounds of `continuous` report of their log ratios."""
+    values = np.asarray(values, dtype=float)
+    if np.ptp(values) == 0:  # no spread: the interval is the point (scipy would give NaN)
+        return (float(values[0]),) * 3
+    ci = stats.ttest_1samp(values, 0.0).confidence_interval(confidence_level=float(level))
+    return float(values.mean()), float(ci.low), float(ci.high)
+
+
 # ---------------------------------------------------------------- rank tests
 
 def smallest_exact_rank_p(n_a: int, n_b: int, sides: int = 2) -> Fraction:
