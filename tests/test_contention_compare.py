@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 import pytest
+from hogs import start_hog, tiny_jax_spec
 
 pytest.importorskip("jax", reason="JAX is not installed (the jax extra: pip install -e '.[jax]'; "
                                   "tox -e py installs it)")
@@ -36,28 +37,7 @@ pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not os.path.exists("/proc/stat"),
                                  reason="no /proc/stat: contention is not measured here")]
 ROOT = Path(__file__).resolve().parent.parent
-SPEC = """
-name = "contention"
-data = "mnist-5k"
-[budget]
-steps = 360
-log_every = 40
-warmup_windows = 1
-d_width = 0.25
-[eval]
-final_n = 0
-[[parts]]
-name = "throughput"
-[parts.axes]
-seeds = [0]
-batch_sizes = [16]
-devices = ["cpu"]
-xla = [true]
-precision = ["float32"]
-frameworks = ["jax"]
-models = ["unrolled-dcgan"]
-"""
-HOG = "while True: pass"
+SPEC = tiny_jax_spec("contention", steps=360, log_every=40)
 
 
 def _grid(tmp_path, name, fault=None, timeout=None) -> tuple[Path, float]:
@@ -103,7 +83,7 @@ def test_hogs_make_a_comparison_inconclusive_and_a_real_slowdown_stays_a_regress
     # of the cores, the slowed run 1.43 times its windows; ten times leaves room for both
     limit = 10 * seconds
     b, _ = _grid(tmp_path, "b", timeout=limit)
-    hog = subprocess.Popen([sys.executable, "-c", HOG], start_new_session=True)
+    hog = start_hog()
     try:
         c, _ = _grid(tmp_path, "c", timeout=limit)
     finally:

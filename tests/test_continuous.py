@@ -11,10 +11,10 @@ left where a round's sides are unlike.
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from hogs import start_hog, tiny_jax_spec
 
 pytest.importorskip("jax", reason="JAX is not installed (the jax extra: pip install -e '.[jax]'; "
                                   "tox -e py installs it)")
@@ -25,27 +25,7 @@ from bench.jobs import continuous  # noqa: E402
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
-SPEC = """
-name = "continuous"
-data = "mnist-5k"
-[budget]
-steps = 120
-log_every = 30
-warmup_windows = 1
-d_width = 0.25
-[eval]
-final_n = 0
-[[parts]]
-name = "throughput"
-[parts.axes]
-seeds = [0]
-batch_sizes = [16]
-devices = ["cpu"]
-xla = [true]
-precision = ["float32"]
-frameworks = ["jax"]
-models = ["unrolled-dcgan"]
-"""
+SPEC = tiny_jax_spec("continuous", steps=120, log_every=30)
 ROUNDS = 4
 SLOW = '''def slowdown_fraction() -> float:
     """A revision slower by its code: every window sleeps 43% of its time."""
@@ -77,8 +57,7 @@ def _rounds(tmp_path, repo, base_ref, cand_ref, name):
 
     def half_with_a_hog(r):
         if r == 0:
-            hog["p"] = subprocess.Popen([sys.executable, "-c", "while True: pass"],
-                                        start_new_session=True)
+            hog["p"] = start_hog()
         if r == ROUNDS // 2:
             hog.pop("p").kill()
 

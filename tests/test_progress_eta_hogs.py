@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from hogs import start_hog, tiny_jax_spec
 
 pytest.importorskip("jax", reason="JAX is not installed (the jax extra: pip install -e '.[jax]'; "
                                   "tox -e py installs it)")
@@ -24,28 +25,7 @@ pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not os.path.exists("/proc/stat"),
                                  reason="no /proc/stat: contention is not measured here")]
 ROOT = Path(__file__).resolve().parent.parent
-SPEC = """
-name = "eta"
-data = "mnist-5k"
-[budget]
-steps = 120
-log_every = 30
-warmup_windows = 1
-d_width = 0.25
-[eval]
-final_n = 0
-[[parts]]
-name = "throughput"
-[parts.axes]
-seeds = [0, 1, 2]
-batch_sizes = [16]
-devices = ["cpu"]
-xla = [true]
-precision = ["float32"]
-frameworks = ["jax"]
-models = ["unrolled-dcgan"]
-"""
-HOG = "while True: pass"
+SPEC = tiny_jax_spec("eta", steps=120, log_every=30, seeds=(0, 1, 2))
 HOGS = 2
 
 
@@ -61,8 +41,7 @@ def test_an_estimate_calibrated_under_hogs_learns_the_quiet_machines_rate(tmp_pa
     # later cells faster than the calibration for a reason that is not the hogs)
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("DCGAN_BENCH_", "JAX_COMPILATION_CACHE", "JAX_PERSISTENT_CACHE"))}
-    hogs = [subprocess.Popen([sys.executable, "-c", HOG], start_new_session=True)
-            for _ in range(HOGS)]
+    hogs = [start_hog() for _ in range(HOGS)]
     grid = subprocess.Popen([sys.executable, "-m", "bench", "grid", str(spec), "--out", str(run)],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True)

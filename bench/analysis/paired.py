@@ -28,7 +28,7 @@ from bench import schema
 from bench.analysis.cells import stable_label
 from bench.analysis.compare import matched_pairs
 from bench.analysis.stats import mean_interval
-from bench.analysis.throughput import MARGIN, config_cells
+from bench.analysis.throughput import MARGIN, config_cells, ratio_verdict
 from bench.contention_rule import CONTENDED_SHARE
 
 MIN_PAIRS = 3
@@ -77,13 +77,8 @@ def paired_verdict(levels: list, margin: float = MARGIN) -> dict:
                        "contended unlike the other)"}
     mean, low, high = mean_interval([math.log(c / b) for b, c in pairs], CONFIDENCE)
     ratio, low, high = math.exp(mean), math.exp(low), math.exp(high)
-    if ratio < 1 - margin and high < 1:
-        verdict = schema.VERDICT_REGRESSION
-    elif ratio > 1 + margin and low > 1:
-        verdict = schema.VERDICT_IMPROVEMENT
-    else:
-        verdict = schema.VERDICT_NO_CHANGE
-    return {**out, "ratio": ratio, "ci_low": low, "ci_high": high, "verdict": verdict,
+    return {**out, "ratio": ratio, "ci_low": low, "ci_high": high,
+            "verdict": ratio_verdict(ratio, low, high, margin),
             "why": f"{len(levels) - len(pairs)} of {len(levels)} rounds left out (a side "
                    "without windows, or contended unlike the other)"
                    if len(pairs) < len(levels) else None}

@@ -69,6 +69,16 @@ def threshold(noise: float, margin: float = MARGIN) -> float:
     return max(margin, 1 - math.exp(-NOISE_Z * noise))
 
 
+def ratio_verdict(ratio: float, low: float, high: float, bar: float) -> str:
+    """`regression` when the ratio is below 1 - bar and its whole interval (low, high) below 1,
+    `improvement` the mirror, otherwise `no change`."""
+    if ratio < 1 - bar and high < 1:
+        return schema.VERDICT_REGRESSION
+    if ratio > 1 + bar and low > 1:
+        return schema.VERDICT_IMPROVEMENT
+    return schema.VERDICT_NO_CHANGE
+
+
 def config_cells(run: Run, cell_ids) -> list[list[float]]:
     """The measured windows' images/s of each cell that has some."""
     return [w for w in (run.window_rates(c) for c in cell_ids) if w]
@@ -136,12 +146,7 @@ def throughput_verdicts(baseline: Run, candidate: Run, pairs: pd.DataFrame, marg
         bar = threshold(sigma, margin)
         low, high = widened_interval(ratio, runs_low, runs_high, sigma)
         windows = samples_to_test([w for c in base for w in c], [w for c in cand for w in c])
-        if ratio < 1 - bar and high < 1:
-            verdict = schema.VERDICT_REGRESSION
-        elif ratio > 1 + bar and low > 1:
-            verdict = schema.VERDICT_IMPROVEMENT
-        else:
-            verdict = schema.VERDICT_NO_CHANGE
+        verdict = ratio_verdict(ratio, low, high, bar)
         out.append({"config": config, "key": key,
                     "seeds": len(group), "runs": f"{len(base)} / {len(cand)}",
                     "ratio": ratio, "ci_low": low, "ci_high": high,

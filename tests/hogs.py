@@ -1,0 +1,44 @@
+"""What the tests that share the machine on purpose have in common: a CPU hog, started under
+`setsid` (its own session, so that the kernel's autogroup scheduling cannot shield the process
+under test from it), and the smallest JAX throughput grid those tests train (unrolled-dcgan at a
+quarter width, batch 16, XLA on: seconds a cell, not minutes).
+
+Run them at the session's normal priority: a test runner niced below the hogs starves its own
+cells.
+"""
+
+import subprocess
+import sys
+
+HOG = "while True: pass"
+
+
+def start_hog() -> subprocess.Popen:
+    """A busy process in a session of its own; the caller kills it."""
+    return subprocess.Popen([sys.executable, "-c", HOG], start_new_session=True)
+
+
+def tiny_jax_spec(name: str, steps: int, log_every: int, seeds=(0,)) -> str:
+    """A grid spec of one throughput configuration of the tiny JAX model, a cell a seed, one
+    warm-up window, no evaluation."""
+    return f"""
+name = "{name}"
+data = "mnist-5k"
+[budget]
+steps = {steps}
+log_every = {log_every}
+warmup_windows = 1
+d_width = 0.25
+[eval]
+final_n = 0
+[[parts]]
+name = "throughput"
+[parts.axes]
+seeds = {list(seeds)}
+batch_sizes = [16]
+devices = ["cpu"]
+xla = [true]
+precision = ["float32"]
+frameworks = ["jax"]
+models = ["unrolled-dcgan"]
+"""
