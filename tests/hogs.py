@@ -7,10 +7,16 @@ Run them at the session's normal priority: a test runner niced below the hogs st
 cells.
 """
 
+import os
 import subprocess
 import sys
 
+import pytest
+
 HOG = "while True: pass"
+# what the contention tests read: the kernel's per-CPU counts (Linux)
+NEEDS_PROC_STAT = pytest.mark.skipif(not os.path.exists("/proc/stat"),
+                                     reason="no /proc/stat: contention is not measured here")
 
 
 def start_hog() -> subprocess.Popen:

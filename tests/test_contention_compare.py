@@ -28,14 +28,12 @@ import time
 from pathlib import Path
 
 import pytest
-from hogs import start_hog, tiny_jax_spec
+from hogs import NEEDS_PROC_STAT, start_hog, tiny_jax_spec
 
 pytest.importorskip("jax", reason="JAX is not installed (the jax extra: pip install -e '.[jax]'; "
                                   "tox -e py installs it)")
 
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(not os.path.exists("/proc/stat"),
-                                 reason="no /proc/stat: contention is not measured here")]
+pytestmark = [pytest.mark.slow, NEEDS_PROC_STAT]
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = tiny_jax_spec("contention", steps=360, log_every=40)
 
