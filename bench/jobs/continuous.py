@@ -24,6 +24,25 @@ from bench.grid.calibration import ESTIMATE_ENV
 from bench.grid.estimate import duration_text
 
 CACHE_ENV = "DCGAN_BENCH_CACHE"
+# A revision's own grid function run by its own interpreter: another revision's code can only run
+# in a process of its own, and there it is called as a function, not through the command line.
+# Exit as `grid` does: 0 all ok, 1 a cell not ok, 2 bad input.
+RUN_GRID = """
+import sys
+from pathlib import Path
+from bench.errors import BenchError
+from bench.grid.run import run_grid
+from bench.grid.spec import load_spec
+spec_path, out, parts = sys.argv[1:4]
+try:
+    spec = load_spec(spec_path)
+    if parts:
+        spec = spec.select_parts(parts.split(","))
+    sys.exit(run_grid(spec, Path(out)).exit_code)
+except BenchError as e:
+    print(e, file=sys.stderr)
+    sys.exit(2)
+"""
 THROUGHPUT_PART = "throughput"
 
 
@@ -85,8 +104,8 @@ def run_rounds(spec: Path, baseline: Revision, candidate: Revision, rounds: int,
         runs = {}
         for side in order:
             run_dir = out / f"round{r:02d}" / side.label
-            args = [str(side.python), "-m", "bench", "grid", str(spec.resolve()), "--out",
-                    str(run_dir.resolve())] + (["--parts", parts] if parts else [])
+            args = [str(side.python), "-c", RUN_GRID, str(spec.resolve()),
+                    str(run_dir.resolve()), parts or ""]
             started = time.monotonic()
             proc = subprocess.run(args, cwd=side.src, env=env, capture_output=True, text=True)
             sides_done = 2 * r + len(runs) + 1
