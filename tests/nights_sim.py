@@ -13,15 +13,21 @@ which is why the run is the unit.
 Each night goes through the same code the nightly job runs (bench.analysis.verdicts.judge_night),
 with the history's part played in memory: the last good night is the baseline, the nights since
 the reference feed the change-point detector, and last night's open regressions are carried.
+
+An A/B night (`nightly --ab`, `continuous`) is `rounds` pairs of runs judged by
+bench.analysis.paired, each night on its own: simulated (`simulated_round`: the round's drift,
+drawn as a night level is, shared by both sides) or replayed (`replayed_round`: two real runs
+that ran one after the other).
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
 from bench import schema
 from bench.analysis.nights import night_throughput
+from bench.analysis.paired import paired_verdicts
 from bench.analysis.runs import Run
 from bench.analysis.verdicts import Thresholds, judge_night, open_map
 
@@ -84,19 +90,56 @@ def night_run(rng, index: int, noise: Noise, slowdown: float = 1.0) -> Run:
     return Run(f"sim/night{index:05d}", info, pd.DataFrame(rows), windows)
 
 
+def scaled(run: Run, factor: float, index: int, kind: str = "replay") -> Run:
+    """`run` as night `index`, its windows and medians times `factor`."""
+    results = run.results.copy()
+    results[schema.IMAGES_PER_SEC_MEDIAN] = results[schema.IMAGES_PER_SEC_MEDIAN] * factor
+    windows = {c: [(step, rate * factor, share) for step, rate, share in w]
+               for c, w in run.windows.items()}
+    return Run(f"{kind}/night{index:05d}", {**run.info, "started": f"night{index:05d}"},
+               results, windows)
+
+
 def replayed_night(real_runs: list):
     """A night source (for `simulate`) that replays real nights: each night one of `real_runs`
     drawn at random with replacement (the nights taken as exchangeable: a machine's slow drift is
     not replayed), its windows and medians times the slowdown."""
     def night(rng, index: int, noise, slowdown: float = 1.0) -> Run:
-        real = real_runs[rng.integers(len(real_runs))]
-        results = real.results.copy()
-        results[schema.IMAGES_PER_SEC_MEDIAN] = results[schema.IMAGES_PER_SEC_MEDIAN] * slowdown
-        windows = {c: [(step, rate * slowdown, share) for step, rate, share in w]
-                   for c, w in real.windows.items()}
-        info = {**real.info, "started": f"night{index:05d}"}
-        return Run(f"replay/night{index:05d}", info, results, windows)
+        return scaled(real_runs[rng.integers(len(real_runs))], slowdown, index)
     return night
+
+
+def simulated_round(rng, index: int, noise: Noise, slowdown: float = 1.0) -> tuple[Run, Run]:
+    """One A/B round, simulated: (baseline, candidate), each its own run level and windows, and a
+    drift drawn as a night level is, shared by both (the sides run one after the other)."""
+    still = replace(noise, night_noise=0.0)
+    drift = float(np.exp(rng.normal(0, noise.night_noise)))
+    return (scaled(night_run(rng, 2 * index, still), drift, 2 * index, "sim"),
+            scaled(night_run(rng, 2 * index + 1, still, slowdown), drift, 2 * index + 1, "sim"))
+
+
+def replayed_round(real_runs: list):
+    """A round source that replays real runs: two that ran one after the other (drawn at random
+    with replacement among such neighbours), baseline first in even rounds and candidate first
+    in odd ones (the A/B's ABBA order), the candidate's windows times the slowdown."""
+    def pair(rng, index: int, noise, slowdown: float = 1.0) -> tuple[Run, Run]:
+        k = int(rng.integers(len(real_runs) - 1))
+        first, second = real_runs[k], real_runs[k + 1]
+        base, cand = (first, second) if index % 2 == 0 else (second, first)
+        return scaled(base, 1.0, 2 * index), scaled(cand, slowdown, 2 * index + 1)
+    return pair
+
+
+def ab_verdicts(nights: int, rounds: int, noise: Noise, seed: int = 0, step: float = 1.0,
+                pair=simulated_round) -> list[str]:
+    """The A/B verdicts of `nights` nights of `rounds` rounds, the candidate `step` times as
+    fast (one configuration: the first's verdict)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(nights):
+        verdicts = paired_verdicts([pair(rng, r, noise, step) for r in range(rounds)])
+        out.append(next(iter(verdicts.values()))["verdict"])
+    return out
 
 
 def simulate(nights: int, noise: Noise, seed: int = 0, step_at: int | None = None,

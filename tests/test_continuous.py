@@ -22,6 +22,7 @@ pytest.importorskip("jax", reason="JAX is not installed (the jax extra: pip inst
 from bench.analysis.paired import paired_verdicts  # noqa: E402
 from bench.analysis.runs import run_dir_to_run  # noqa: E402
 from bench.jobs import continuous  # noqa: E402
+from bench.jobs.nightly import run_nightly  # noqa: E402
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
@@ -86,3 +87,27 @@ def test_continuous_finds_nothing_between_a_revision_and_itself_under_the_same_h
     repo = _repo(tmp_path)
     verdict = _rounds(tmp_path, repo, "HEAD~1", "HEAD~1", "same")
     assert verdict["verdict"] in ("no change", "inconclusive"), verdict
+
+
+def test_the_nightly_job_judges_throughput_by_an_ab_against_a_revision(tmp_path, monkeypatch):
+    """`nightly --ab HEAD~1` in a checkout whose HEAD is the slower revision: tonight's grid
+    runs, then three rounds of the A/B, and the night exits 1 on the A/B's regression (its first
+    night: no last good night to judge the rest against, but the A/B stands)."""
+    repo = _repo(tmp_path)
+    spec = tmp_path / "spec.toml"
+    spec.write_text(SPEC)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(continuous.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.delenv("DCGAN_BENCH_FAULT", raising=False)
+    lines = []
+    night = run_nightly(spec, tmp_path / "h.sqlite", tmp_path / "reports", say=lines.append,
+                        ab="HEAD~1", ab_rounds=3, repo=repo)
+    (verdict,) = night.ab["verdicts"].values()
+    assert verdict["verdict"] == "regression" and verdict["pairs"] == 3, verdict
+    assert night.ab["revisions"]["candidate"]["commit"] == subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True,
+        check=True).stdout.strip()
+    assert night.judgement.result is None and night.exit_code == 1
+    assert (tmp_path / night.ab["out"] / continuous.RESULT_FILE).is_file()
+    assert any(line.startswith("A/B (no last good night") and "REGRESSION" in line
+               for line in lines), lines

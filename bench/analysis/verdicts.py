@@ -12,6 +12,10 @@
   until it is fixed or accepted. The night's verdict is `regression` (something new tonight),
   `open` (only carried ones) or `ok`, recorded in the history with every configuration's state.
   The first run of a spec on a machine has no baseline: it becomes the next one's.
+- `last-good` with an A/B (`ab`: the record of bench.jobs.continuous.run_continuous, the nightly
+  job's `--ab`): throughput is judged by the A/B's interleaved pairs in place of last night's
+  record, and the nights' chain of throughput states is not kept (each A/B stands on its own);
+  quality and cells are judged against the last good night as above.
 
 The command line (`dcgan-bench compare`) and the nightly job (bench.jobs.nightly) both come
 here. Nothing here imports TensorFlow.
@@ -54,9 +58,10 @@ class Judgement:
 
 
 def judge_run(candidate: Run, baseline_ref: str, db=None, thresholds: Thresholds | None = None,
-              scope: str = SAME_MACHINE) -> Judgement:
+              scope: str = SAME_MACHINE, ab: dict | None = None) -> Judgement:
     """Compare `candidate` with `baseline_ref` (a run directory, a history id, or
-    LAST_GOOD) under the policy above. BenchError when the runs do not compare."""
+    LAST_GOOD) under the policy above; `ab`, with LAST_GOOD only: an A/B's record that judges
+    throughput. BenchError when the runs do not compare."""
     thresholds = thresholds or Thresholds()
     if baseline_ref != LAST_GOOD:
         return Judgement(compare.compare_runs(history.resolve_run(baseline_ref, db), candidate,
@@ -77,7 +82,7 @@ def judge_run(candidate: Run, baseline_ref: str, db=None, thresholds: Thresholds
     result = judge_night(baseline, candidate,
                          [(r["id"], _judged_levels(r, db), set(history.open_regressions(r)))
                           for r in earlier],
-                         previous, thresholds, scope, accepted)
+                         previous, thresholds, scope, accepted, ab)
     judgement = Judgement(result)
     if not history.has_run(candidate.id, db):
         judgement.notes.append(f"{candidate.id} is not in the history: its verdict is not "
@@ -86,18 +91,27 @@ def judge_run(candidate: Run, baseline_ref: str, db=None, thresholds: Thresholds
         history.record_verdict(candidate.id, baseline.id, result["verdict"], {
             "alpha": thresholds.alpha, "margin": thresholds.margin, "reasons": result["reasons"],
             "open": open_map(result), "contended": contended_configs(result),
-            "nights": result["nights"]}, db)
+            "nights": result["nights"], **({"ab": ab_summary(ab)} if ab else {})}, db)
     return judgement
 
 
 def judge_night(baseline: Run, candidate: Run, earlier: list, previous_open: dict,
                 thresholds: Thresholds, scope: str = SAME_MACHINE,
-                accepted: dict | None = None) -> dict:
+                accepted: dict | None = None, ab: dict | None = None) -> dict:
     """Tonight against the last good night, and the nights since the reference: the pure core
     of the `last-good` policy (the history supplies its inputs). `earlier`: (run id,
     nights.night_throughput, the configurations that night was judged slow in) of the nights
     from the reference up to last night, oldest first; `previous_open`: last night's open
-    regressions; `accepted`: who accepted the reference night, and why, if a person did."""
+    regressions; `accepted`: who accepted the reference night, and why, if a person did; `ab`:
+    an A/B's record, which judges throughput in place of the record and the nights."""
+    if ab is not None:
+        result = compare.compare_runs(baseline, candidate, alpha=thresholds.alpha,
+                                      margin=thresholds.margin, scope=scope)
+        result["throughput"], result["nights"] = [], {}
+        result["ab"] = ab_summary(ab)
+        result["verdict"], result["reasons"] = compare.overall_verdict(result)
+        _night_verdict(result)
+        return result
     series = earlier + [(candidate.id, nights.night_throughput(candidate.results), set())]
     noise = {config: nights.night_noise(nights.good_nights(earlier, config))
              for config in series[-1][1]}
@@ -132,18 +146,44 @@ def open_map(result: dict) -> dict:
             for c, s in result["nights"].items() if s["state"] in schema.NIGHT_SLOW_STATES}
 
 
+def ab_summary(ab: dict) -> dict:
+    """What a night keeps of its A/B: the revisions, where its runs are, and each
+    configuration's verdict without the rounds' levels."""
+    return {"revisions": ab["revisions"], "out": ab["out"], "rounds": len(ab["rounds"]),
+            "margin": ab["margin"],
+            "verdicts": {c: {k: v for k, v in verdict.items() if k != "levels"}
+                         for c, verdict in ab["verdicts"].items()}}
+
+
+def _ab_findings(result: dict) -> tuple[list, list]:
+    """The A/B's regressions and its configurations it could not judge, as reasons."""
+    ab = result.get("ab")
+    if not ab:
+        return [], []
+    base = ab["revisions"]["baseline"]["commit"][:10]
+    slower = [f"throughput {c}: {v['ratio']:.3f}x [{v['ci_low']:.3f}, {v['ci_high']:.3f}] of "
+              f"revision {base}, A/B over {v['pairs']} interleaved pairs (margin "
+              f"{v['margin']:.0%})"
+              for c, v in ab["verdicts"].items() if v["verdict"] == schema.VERDICT_REGRESSION]
+    unjudged = [f"throughput {c}: A/B inconclusive ({v['why']})"
+                for c, v in ab["verdicts"].items() if v["verdict"] == schema.VERDICT_INCONCLUSIVE]
+    return slower, unjudged
+
+
 def _night_verdict(result: dict):
-    """The night's verdict from its configurations' states and the pairwise quality and cell
-    findings: `regression` for anything new tonight, `open` for carried ones only, else `ok`."""
+    """The night's verdict from its configurations' states (or its A/B) and the pairwise quality
+    and cell findings: `regression` for anything new tonight, `open` for carried ones only,
+    `inconclusive` where throughput could not be judged, else `ok`."""
     states = result["nights"]
+    ab_slower, ab_unjudged = _ab_findings(result)
     new = [f"throughput {c}: {s['ratio']:.3f}x of the reference since {s['since']} ({s['how']}; "
            f"threshold {s['threshold']:.0%}, night noise {s['noise']:.1%})"
-           for c, s in states.items() if s["state"] == "new"]
+           for c, s in states.items() if s["state"] == "new"] + ab_slower
     others = [r for r in result["reasons"] if not r.startswith("throughput ")]
     carried = [f"throughput {c}: open since {s['since']} ({s['ratio']:.3f}x of the reference)"
                for c, s in states.items() if s["state"] == "open"]
     contended = [f"throughput {c}: inconclusive, {s['how']}" for c, s in states.items()
-                 if s["state"] == schema.NIGHT_CONTENDED]
+                 if s["state"] == schema.NIGHT_CONTENDED] + ab_unjudged
     if new or others:
         result["verdict"], result["reasons"] = schema.VERDICT_REGRESSION, new + others
     elif carried:

@@ -8,8 +8,6 @@ failed)."""
 import time
 from pathlib import Path
 
-RESULT_FILE = "continuous.json"
-
 
 def add(sub):
     p = sub.add_parser("continuous", help="A/B two git revisions on this machine, interleaved "
@@ -31,48 +29,14 @@ def add(sub):
 
 
 def run(args) -> int:
-    from bench import records
-    from bench.analysis.paired import MIN_PAIRS, paired_verdicts
-    from bench.analysis.runs import run_dir_to_run
     from bench.analysis.verdicts import Thresholds
-    from bench.errors import BenchError
-    from bench.grid.spec import load_spec
     from bench.jobs import continuous
 
-    if args.rounds < MIN_PAIRS:
-        raise BenchError(f"--rounds: expected {MIN_PAIRS} or more (a round is one pair, and "
-                         f"{MIN_PAIRS} pairs are the fewest judged), found {args.rounds}")
+    continuous.check_rounds(args.rounds, "--rounds")
     margin = Thresholds(**({} if args.margin is None else {"margin": args.margin})).margin
-    spec = Path(args.spec)
-    parts = continuous.THROUGHPUT_PART if any(
-        c.part == continuous.THROUGHPUT_PART for c in load_spec(spec).cells) else None
-    repo = Path(args.repo)
-    baseline = continuous.prepare(repo, args.baseline, "baseline")
-    candidate = continuous.prepare(repo, args.candidate, "candidate")
     out = Path(args.out or Path("runs") / "continuous" / time.strftime("%Y%m%d-%H%M%S"))
-    print(f"{args.rounds} rounds of {spec} ({parts or 'every'} part): baseline "
-          f"{args.baseline} = {baseline.commit[:10]}, candidate {args.candidate} = "
-          f"{candidate.commit[:10]}; runs under {out}")
-    rounds = continuous.run_rounds(spec, baseline, candidate, args.rounds, out, parts)
-    verdicts = paired_verdicts([(run_dir_to_run(b), run_dir_to_run(c)) for b, c in rounds],
-                               margin)
-    records.write_json_record(out / RESULT_FILE, {
-        "spec": str(spec), "part": parts, "margin": margin,
-        "revisions": {r.label: {"ref": r.ref, "commit": r.commit}
-                      for r in (baseline, candidate)},
-        "rounds": [{"baseline": b, "candidate": c} for b, c in rounds],
-        "verdicts": verdicts})
-    print(verdicts_text(verdicts))
-    print(f"\nwritten: {out / RESULT_FILE}")
-    return 1 if any(v["verdict"] == "regression" for v in verdicts.values()) else 0
-
-
-def verdicts_text(verdicts: dict) -> str:
-    """A line a configuration: its verdict, the ratio with its interval, the pairs judged."""
-    lines = []
-    for config, v in verdicts.items():
-        ratio = "-" if v["ratio"] is None else \
-            f"{v['ratio']:.3f} [{v['ci_low']:.3f}, {v['ci_high']:.3f}]"
-        lines.append(f"{config}: {v['verdict'].upper()}, candidate / baseline {ratio} over "
-                     f"{v['pairs']} pairs" + (f" ({v['why']})" if v["why"] else ""))
-    return "\n".join(lines)
+    record = continuous.run_continuous(Path(args.repo), args.baseline, args.candidate,
+                                       Path(args.spec), args.rounds, out, margin)
+    print(continuous.verdicts_text(record["verdicts"]))
+    print(f"\nwritten: {out / continuous.RESULT_FILE}")
+    return 1 if any(v["verdict"] == "regression" for v in record["verdicts"].values()) else 0

@@ -19,11 +19,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench import records
 from bench.errors import BenchError
 from bench.grid.calibration import ESTIMATE_ENV
 from bench.grid.estimate import duration_text
 
 CACHE_ENV = "DCGAN_BENCH_CACHE"
+RESULT_FILE = "continuous.json"
 # A revision's own grid function run by its own interpreter: another revision's code can only run
 # in a process of its own, and there it is called as a function, not through the command line.
 # Exit as `grid` does: 0 all ok, 1 a cell not ok, 2 bad input.
@@ -64,6 +66,25 @@ def _git(repo: Path, *args) -> str:
     if proc.returncode != 0:
         raise BenchError(f"git {' '.join(args)}: {proc.stderr.strip() or 'failed'}", path=repo)
     return proc.stdout.strip()
+
+
+def check_rounds(rounds: int, option: str):
+    """BenchError unless `rounds` can give a verdict."""
+    from bench.analysis.paired import MIN_PAIRS
+
+    if rounds < MIN_PAIRS:
+        raise BenchError(f"{option}: expected {MIN_PAIRS} or more (a round is one pair, and "
+                         f"{MIN_PAIRS} pairs are the fewest judged), found {rounds}")
+
+
+def clean_head(repo: Path) -> str:
+    """HEAD's commit, where the harness's source in the working tree is what HEAD holds: the A/B
+    builds commits, so uncommitted changes would be measured by one run and not the other."""
+    if _git(repo, "status", "--porcelain", "--", "bench", "pyproject.toml"):
+        raise BenchError("--ab: the working tree has uncommitted changes to the harness (bench/, "
+                         "pyproject.toml), and the A/B runs commits: commit them, or run without "
+                         "--ab", path=repo)
+    return _git(repo, "rev-parse", "HEAD")
 
 
 def prepare(repo: Path, ref: str, label: str, cache: Path | None = None) -> Revision:
@@ -119,3 +140,46 @@ def run_rounds(spec: Path, baseline: Revision, candidate: Revision, rounds: int,
             runs[side.label] = run_dir
         done.append((runs[baseline.label], runs[candidate.label]))
     return done
+
+
+def throughput_parts(spec: Path) -> str | None:
+    """The part a round runs: the spec's `throughput` part, or None (all of it) where it has none."""
+    from bench.grid.spec import load_spec
+
+    cells = load_spec(spec).cells
+    return THROUGHPUT_PART if any(c.part == THROUGHPUT_PART for c in cells) else None
+
+
+def run_continuous(repo: Path, baseline_ref: str, candidate_ref: str, spec: Path, rounds: int,
+                   out: Path, margin: float, say=print, cache: Path | None = None) -> dict:
+    """The whole A/B: both revisions prepared, `rounds` rounds run, the pairs judged; the record
+    (also written to <out>/continuous.json) with each configuration's paired verdict."""
+    from bench.analysis.paired import paired_verdicts
+    from bench.analysis.runs import run_dir_to_run
+
+    parts = throughput_parts(spec)
+    baseline = prepare(repo, baseline_ref, "baseline", cache)
+    candidate = prepare(repo, candidate_ref, "candidate", cache)
+    say(f"{rounds} rounds of {spec} ({parts or 'every'} part): baseline {baseline_ref} = "
+        f"{baseline.commit[:10]}, candidate {candidate_ref} = {candidate.commit[:10]}; runs "
+        f"under {out}")
+    done = run_rounds(spec, baseline, candidate, rounds, out, parts, say)
+    record = {"spec": str(spec), "part": parts, "margin": margin, "out": str(out),
+              "revisions": {r.label: {"ref": r.ref, "commit": r.commit}
+                            for r in (baseline, candidate)},
+              "rounds": [{"baseline": b, "candidate": c} for b, c in done],
+              "verdicts": paired_verdicts([(run_dir_to_run(b), run_dir_to_run(c))
+                                           for b, c in done], margin)}
+    records.write_json_record(out / RESULT_FILE, record)
+    return record
+
+
+def verdicts_text(verdicts: dict) -> str:
+    """A line a configuration: its verdict, the ratio with its interval, the pairs judged."""
+    lines = []
+    for config, v in verdicts.items():
+        ratio = "-" if v["ratio"] is None else \
+            f"{v['ratio']:.3f} [{v['ci_low']:.3f}, {v['ci_high']:.3f}]"
+        lines.append(f"{config}: {v['verdict'].upper()}, candidate / baseline {ratio} over "
+                     f"{v['pairs']} pairs" + (f" ({v['why']})" if v["why"] else ""))
+    return "\n".join(lines)

@@ -2,6 +2,12 @@
 
     grid SPEC -> history ingest -> compare with last-good -> report -> trend
 
+With `ab` (`--ab REV`), throughput is judged by an A/B in one run in place of last night's
+record: after tonight's grid, REV (a git revision, or `last-good`: the commit of the last good
+night) and this checkout's HEAD train the spec's throughput part round after round, interleaved
+(bench.jobs.continuous), and their pairs give the throughput verdict; quality and cells are still
+judged against the last good night.
+
 The run is read from its directory once and the same `Run` is ingested, compared and reported.
 A grid with failed cells goes on: the comparison lists them (a cell ok last night and failed
 tonight is a regression). An interrupted grid stops the job: half a night is not a night. The
@@ -14,12 +20,13 @@ from pathlib import Path
 
 from bench import schema
 from bench.analysis import history
-from bench.analysis.baseline import LAST_GOOD
+from bench.analysis.baseline import LAST_GOOD, last_good
 from bench.analysis.cells import results_to_cells
 from bench.analysis.runs import run_dir_to_run
 from bench.analysis.verdicts import Judgement, Thresholds, judge_run
 from bench.grid.run import EXIT_INTERRUPTED, run_grid
 from bench.grid.spec import load_spec
+from bench.jobs import continuous
 from bench.report.comparison import comparison_text, write_comparison
 from bench.report.render import render_cells
 from bench.report.trend import render_trend
@@ -33,13 +40,17 @@ class Night:
     grid_exit_code: int
     judgement: Judgement | None = None
     pages: dict | None = None
+    ab: dict | None = None  # the A/B's record (bench.jobs.continuous.run_continuous)
 
     @property
     def exit_code(self) -> int:
         """0 ok; 1 a regression found tonight; 130 the grid was interrupted."""
         if self.judgement is None:
             return self.grid_exit_code
-        return 1 if self.judgement.bad else 0
+        # the first night has no last good night to be judged against, but its A/B stands
+        ab_slower = self.judgement.result is None and self.ab is not None and any(
+            v["verdict"] == schema.VERDICT_REGRESSION for v in self.ab["verdicts"].values())
+        return 1 if self.judgement.bad or ab_slower else 0
 
 
 def inconclusive_line(run, db) -> str:
@@ -51,11 +62,34 @@ def inconclusive_line(run, db) -> str:
             "in the history are inconclusive")
 
 
+def ab_baseline(ab: str, run, db, say) -> str | None:
+    """The revision the A/B runs as its baseline: `ab` itself, or the last good night's commit
+    for `last-good` (None, said, where there is none to run)."""
+    if ab != LAST_GOOD:
+        return ab
+    good = last_good(run, db)
+    commit = good.info.get("harness_commit") if good else None
+    if not commit or commit == "unknown":
+        say("nightly: no A/B tonight: " + (f"the last good night {good.id} recorded no commit"
+                                          if good else "no earlier good night in the history")
+            + "; throughput is judged against the record instead")
+        return None
+    return commit
+
+
 def run_nightly(spec_path, db=None, reports=schema.REPORTS_ROOT, *, launcher=None,
-                thresholds: Thresholds | None = None, say=print) -> Night:
+                thresholds: Thresholds | None = None, say=print, ab: str | None = None,
+                ab_rounds: int = 6, repo: Path = Path("."), ab_out: Path | None = None) -> Night:
     """Run tonight's grid of `spec_path` and judge it against the history; `say` gets each line
-    a person would read. BenchError (before anything runs) for a bad spec."""
+    a person would read. `ab`: a git revision (or `last-good`) whose A/B against `repo`'s HEAD
+    judges throughput, `ab_rounds` rounds, its runs in `ab_out` (default
+    runs/continuous/<spec stem>-<tonight's run>). BenchError (before anything runs) for a bad
+    spec, or for `ab` with uncommitted changes to the harness."""
     spec = load_spec(spec_path)
+    thresholds = thresholds or Thresholds()
+    if ab is not None:
+        continuous.check_rounds(ab_rounds, "--ab-rounds")
+        continuous.clean_head(repo)
     grid = run_grid(spec, launcher=launcher)
     night = Night(grid.run_dir, grid.exit_code)
     if grid.exit_code == EXIT_INTERRUPTED:
@@ -66,7 +100,16 @@ def run_nightly(spec_path, db=None, reports=schema.REPORTS_ROOT, *, launcher=Non
     stem, reports = Path(spec_path).stem, Path(reports)
     night.pages = {"comparison": reports / f"{stem}-compare", "report": reports / stem,
                    "trend": reports / "trend"}
-    night.judgement = judge_run(run, LAST_GOOD, db, thresholds or Thresholds())
+    base = ab_baseline(ab, run, db, say) if ab is not None else None
+    if base is not None:
+        out = ab_out or Path("runs") / "continuous" / f"{stem}-{Path(grid.run_dir).name}"
+        night.ab = continuous.run_continuous(repo, base, "HEAD", Path(spec_path), ab_rounds, out,
+                                             thresholds.margin, say)
+        say(f"A/B written: {out / continuous.RESULT_FILE}")
+    night.judgement = judge_run(run, LAST_GOOD, db, thresholds, ab=night.ab)
+    if night.judgement.result is None and night.ab is not None:
+        say("A/B (no last good night to judge the rest against):\n"
+            + continuous.verdicts_text(night.ab["verdicts"]))
     if night.judgement.result is not None:
         say(comparison_text(night.judgement.result))
         write_comparison(night.judgement.result, night.pages["comparison"])

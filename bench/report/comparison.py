@@ -86,6 +86,14 @@ def _nights_frame(states: dict) -> pd.DataFrame:
                          for c, s in states.items()])
 
 
+def _ab_frame(ab: dict) -> pd.DataFrame:
+    return pd.DataFrame([{"configuration": c, "pairs judged": f"{v['pairs']} of {v['rounds']}",
+                          "ratio [95% interval]": "-" if v["ratio"] is None else
+                          f"{v['ratio']:.3f} [{v['ci_low']:.3f}, {v['ci_high']:.3f}]",
+                          "margin": f"{v['margin']:.0%}", "verdict": _why(v)}
+                         for c, v in ab["verdicts"].items()])
+
+
 def comparison_tables(result: dict) -> dict:
     """name -> (heading, DataFrame, sentence shown when the table is empty)."""
     quality = pd.DataFrame([{"configuration": t["config"], "metric": t["metric"],
@@ -102,6 +110,8 @@ def comparison_tables(result: dict) -> dict:
                        "images/s; ratio candidate / baseline with a two-stage bootstrap interval; "
                        "verdict against the threshold, the margin or the night noise)",
                        _throughput_frame(result["throughput"]),
+                       "Judged by the A/B below, in place of the baseline's record."
+                       if result.get("ab") else
                        "No configuration has ok cells with measured windows in both runs."),
         "quality": ("Quality across seeds (final FID and classifier score: Mann-Whitney U, exact; "
                     "collapse: Boschloo's exact test; one family, Tarone's rule)", quality,
@@ -112,7 +122,16 @@ def comparison_tables(result: dict) -> dict:
                   pd.DataFrame(result["cells_not_compared"]),
                   "None: every cell is in both runs and ok in both."),
     }
-    if "nights" in result:
+    if result.get("ab"):
+        ab = result["ab"]
+        revisions = ab["revisions"]
+        tables["ab"] = (f"Throughput, A/B in one run: baseline revision "
+                        f"{revisions['baseline']['commit'][:10]} against candidate "
+                        f"{revisions['candidate']['commit'][:10]}, {ab['rounds']} interleaved "
+                        f"rounds (ABBA), ratio candidate / baseline with Student's t interval "
+                        f"over the pairs; runs in {ab['out']}", _ab_frame(ab),
+                        "No throughput configuration in the A/B.")
+    elif "nights" in result:
         tables["nights"] = ("Nights since the reference (change points; regressions found once, "
                             "then carried as open until fixed or accepted)",
                             _nights_frame(result["nights"]), "No configuration to follow.")
@@ -149,6 +168,7 @@ BRIEF_COLUMNS = {
     "throughput": ("configuration", "ratio [95% interval]", "threshold", "verdict"),
     "quality": ("configuration", "metric", "p", "verdict"),
     "nights": ("configuration", "state", "since", "level / reference", "threshold"),
+    "ab": ("configuration", "pairs judged", "ratio [95% interval]", "verdict"),
     "cells": ("cell", "baseline", "candidate", "note"),
 }
 

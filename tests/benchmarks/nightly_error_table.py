@@ -22,6 +22,14 @@ tests/benchmarks/nightly_false_alarms.py leaves them), a third row replays them:
 the real nights drawn at random with replacement (tests/nights_sim.replayed_night), with injected
 steps scaling its windows; and the real nights once in their recorded order.
 
+The A/B rows (`nightly --ab`, `continuous`: --ab-rounds rounds a night, each night judged on its
+own by bench.analysis.paired) follow: simulated rounds whose drift, drawn as a night level is,
+hits both sides of the round (normal and heavy-tailed), and with --replay, rounds replayed from
+real runs that ran one after the other (tests/nights_sim.replayed_round). Per kind: false alerts
+a year over --years years of A/B nights, the nights it left inconclusive, and for each step the
+share of --series A/B nights with the step that were not a regression (an A/B finds a step on
+its own night or not at all: with `--ab last-good`, a missed night becomes the next baseline).
+
 The quality part's false regressions, computed exactly (quality_false_alerts) for seeds that
 collapse at random night to night, follow the table.
 
@@ -39,7 +47,16 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from nights_sim import NIGHTLY_PARTS, Noise, night_run, replayed_night, simulate  # noqa: E402
+from nights_sim import (  # noqa: E402
+    NIGHTLY_PARTS,
+    Noise,
+    ab_verdicts,
+    night_run,
+    replayed_night,
+    replayed_round,
+    simulate,
+    simulated_round,
+)
 
 from bench.analysis.stats import exact_interval  # noqa: E402
 
@@ -75,6 +92,22 @@ def steps(noise: Noise, size: float, series: int, seed: int, night=night_run) ->
             "delay_median": float(np.median(delays)) if delays else None,
             "delay_p90": float(np.percentile(delays, 90)) if delays else None,
             "false_alerts_before_the_step": early, "delays": delays}
+
+
+def ab_row(noise: Noise, pair, rounds: int, years: int, series: int, seed: int) -> dict:
+    """An A/B kind's false alerts a year (and inconclusive nights) and its missed steps."""
+    flat = ab_verdicts(365 * years, rounds, noise, seed, pair=pair)
+    alerts = flat.count("regression")
+    low, high = exact_interval(alerts, len(flat), 0.95)
+    row = {"nights": len(flat), "alerts": alerts, "per_year": alerts / len(flat) * 365,
+           "per_year_95": [low * 365, high * 365], "inconclusive": flat.count("inconclusive"),
+           "steps": []}
+    for k, size in enumerate(STEPS):
+        found = ab_verdicts(series, rounds, noise, seed + 1 + k, step=1 - size, pair=pair)
+        missed = series - found.count("regression")
+        row["steps"].append({"step": size, "series": series, "missed": missed,
+                             "missed_share": missed / series})
+    return row
 
 
 def quality_false_alerts(rate: float, seeds: int = 3, alpha: float = 0.05) -> float:
@@ -114,18 +147,25 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default=None)
     parser.add_argument("--replay", nargs="*", default=[], help="run directories of real nights")
     parser.add_argument("--only-replay", action="store_true", help="skip the simulated rows")
+    parser.add_argument("--ab-rounds", type=int, default=6, help="rounds of an A/B night")
     args = parser.parse_args(argv)
     t0 = time.time()
     kinds = {} if args.only_replay else {
         "normal nights": (Noise(night_noise=args.night_noise, parts=NIGHTLY_PARTS), night_run),
         "heavy-tailed nights (t, 3 df)": (Noise(night_noise=args.night_noise, tails_df=3,
                                                 parts=NIGHTLY_PARTS), night_run)}
+    ab_kinds = {} if args.only_replay else {
+        "A/B, simulated drift": (Noise(night_noise=args.night_noise), simulated_round),
+        "A/B, heavy-tailed drift (t, 3 df)": (Noise(night_noise=args.night_noise, tails_df=3),
+                                              simulated_round)}
     recorded = None
     if args.replay:
         from bench.analysis.runs import run_dir_to_run
 
         real = [run_dir_to_run(Path(d)) for d in sorted(args.replay)]
         kinds[f"replayed real nights ({len(real)})"] = (Noise(), replayed_night(real))
+        ab_kinds[f"A/B, rounds replayed from real runs ({len(real)})"] = (Noise(),
+                                                                        replayed_round(real))
         # the real nights once, in the order they ran: night i is real[i]
         in_order = simulate(len(real), Noise(), night=lambda rng, i, noise, s=1.0: real[i])
         recorded = {"nights": len(real) - 1,
@@ -151,12 +191,29 @@ def main(argv=None) -> int:
                 f"{st['delay_median']:g} / {st['delay_p90']:g}"
             cells.append(f"{st['missed']}/{st['series']} ({st['missed_share']:.0%}), {delay}")
         print(f"| {name} | " + " | ".join(cells) + " |")
+    ab_table = {}
+    for name, (noise, pair) in ab_kinds.items():
+        ab_table[name] = ab_row(noise, pair, args.ab_rounds, args.years, args.series, args.seed)
+        print(f"{name}: done after {time.time() - t0:.0f} s", file=sys.stderr, flush=True)
+    if ab_table:
+        print(f"\n| A/B nights, {args.ab_rounds} rounds | false alerts a year [95%] | "
+              "inconclusive | " + " | ".join(f"{int(s * 100)}% step: missed" for s in STEPS)
+              + " |")
+        print("|---|---|---|" + "---|" * len(STEPS))
+    for name, row in ab_table.items():
+        cells = [f"{row['per_year']:.2f} [{row['per_year_95'][0]:.2f}, "
+                 f"{row['per_year_95'][1]:.2f}] ({row['alerts']} in {row['nights']})",
+                 f"{row['inconclusive']} ({row['inconclusive'] / row['nights']:.1%})"]
+        cells += [f"{st['missed']}/{st['series']} ({st['missed_share']:.0%})"
+                  for st in row["steps"]]
+        print(f"| {name} | " + " | ".join(cells) + " |")
     quality = {rate: quality_false_alerts(rate) for rate in QUALITY_RATES}
     print("\nquality part, seeds that do not repeat night to night, false regressions a year: "
           + ", ".join(f"collapse rate {r:.0%}: {q:.2f}" for r, q in quality.items())
           + "; seeds that repeat (CPU float32): 0")
     if args.out:
         Path(args.out).write_text(json.dumps({"args": vars(args), "table": table,
+                                              "ab_table": ab_table,
                                               "quality_false_alerts": quality,
                                               "recorded_order": recorded,
                                               "seconds": time.time() - t0}, indent=1))
