@@ -22,6 +22,7 @@ import time
 
 from bench import rundirs, schema
 from bench.grid.estimate import PartEstimate, duration_text
+from bench.report.literal import printable
 
 HEARTBEAT_SECONDS = 30.0
 
@@ -49,13 +50,14 @@ class GridProgress:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
             self.progress = Progress(TextColumn("grid"), BarColumn(), MofNCompleteColumn(),
-                                     TextColumn("{task.fields[status]}"),
+                                     TextColumn("{task.fields[status]}", markup=False),
                                      console=Console(file=self.stream), transient=False)
             self._task = self.progress.add_task("grid", total=self.total, status="")
             self.progress.start()
 
     def say(self, line: str):
         """A line for the person running the grid (above the bar on a terminal)."""
+        line = printable(line)  # a cell's reason may hold terminal escapes
         if self.progress:
             self.progress.console.print(line, markup=False, highlight=False)
         else:

@@ -12,6 +12,7 @@ import pandas as pd
 from bench import records, schema
 from bench.analysis import machines
 from bench.report import html as report_html
+from bench.report.literal import printable
 from bench.report.publish import publish
 
 VERDICT_WORDS = {schema.VERDICT_OK: "ok: nothing new is slower or worse",
@@ -216,7 +217,7 @@ def comparison_text(result: dict, wide: bool = False) -> str:
         out += [frame_text(frame, width), *(para(f"  {why}") for why in whys), ""]
     if not wide:
         out.append("(--wide: every column; the pages written have them all)")
-    return "\n".join(out)
+    return printable("\n".join(out))  # a reason or a --why may hold terminal escapes
 
 
 def write_comparison(result: dict, out_dir):

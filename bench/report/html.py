@@ -1,7 +1,8 @@
 """HTML and Markdown for the report: sections of blocks in, one self-contained page out.
 
 Every string that comes from a spec or a record goes through `html.escape` here (and through
-`md_cell` for Markdown), so a grid named `<script>alert(1)</script>` shows as text. The page has
+`md_cell` for Markdown: bench.report.literal), so a grid named `<script>alert(1)</script>` shows
+as text. The page has
 no script, no external stylesheet, font or image: figures are PNG files beside it, referenced by
 relative paths.
 
@@ -15,6 +16,7 @@ import math
 import pandas as pd
 
 from bench import schema
+from bench.report.literal import markdown_text
 
 KNOWN_STATUSES = set(schema.STATUSES) | {schema.STATUS_MISSING, schema.STATUS_UNREADABLE}
 
@@ -158,8 +160,9 @@ def page(title: str, meta: list[str], sections, headline=()) -> str:
 
 
 def md_cell(value) -> str:
-    """Markdown table text: HTML-escaped (pull-request comments render HTML), pipes escaped."""
-    return esc(fmt(value)).replace("|", "\\|").replace("\n", " ")
+    """Markdown text of a value: what Markdown would read as markup escaped, and nothing else
+    (summary.md is read as plain text in CI logs, rendered in pull-request comments)."""
+    return markdown_text(fmt(value))
 
 
 def table_md(frame: pd.DataFrame) -> str:

@@ -11,6 +11,8 @@ import math
 
 import pandas as pd
 
+from bench.report.literal import printable
+
 DEFAULT_WIDTH = 100
 WIDE = 10_000  # --wide: every column at its full width, as wide as the content
 WRAP_FROM = 24  # text longer than this may wrap inside its column
@@ -40,6 +42,7 @@ def frame_text(frame: pd.DataFrame, width: int = DEFAULT_WIDTH) -> str:
     from rich import box
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, expand=False, padding=(0, 1))
     rows = [list(r) for r in zip(*(_column_texts(frame[c]) for c in frame.columns))] \
@@ -51,11 +54,12 @@ def frame_text(frame: pd.DataFrame, width: int = DEFAULT_WIDTH) -> str:
         # only long text wraps (a reason, a verdict's why): numbers, words and the first column
         # (what a row is: a cell, a configuration) keep their width
         wraps = not numeric and i > 0 and longest > WRAP_FROM
-        table.add_column(str(column), justify="right" if numeric else "left",
+        # Text, not str: rich would read `[/x]` in a reason as markup (and fail, or drop it)
+        table.add_column(Text(printable(column)), justify="right" if numeric else "left",
                          overflow="fold", no_wrap=not wraps,
                          min_width=min(longest, WRAP_FROM) if wraps else None)
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*(Text(printable(value)) for value in row))
     out = io.StringIO()
     Console(file=out, width=width, color_system=None, highlight=False,
             legacy_windows=False).print(table)
