@@ -39,3 +39,16 @@ def test_table_wide_prints_a_hostile_reason_literally(tmp_path, capsys):
     assert bench_main(["table", str(run), "--wide"]) == 0
     out = capsys.readouterr().out
     assert "[tf 2.21] [/x] [bold]not bold[/bold] \\x1b[2J" in out and "\x1b" not in out
+
+
+def test_compare_prints_a_hostile_reason_literally_and_writes_its_pages(tmp_path, capsys):
+    """A failed cell's reason reaches `compare`'s "cells not compared" table and its whys."""
+    baseline = copy_golden(tmp_path / "a")
+    candidate = copy_golden(tmp_path / "b", failed_reason=HOSTILE)
+    out = tmp_path / "cmp"
+    assert bench_main(["compare", str(baseline), str(candidate), "--out", str(out)]) in (0, 1)
+    printed = capsys.readouterr().out
+    assert "[/x] [bold]not bold[/bold] \\x1b[2J" in printed and "\x1b" not in printed
+    summary = (out / "summary.md").read_text()
+    # renders as the printed text: the escape's backslash escaped too
+    assert r"\[/x\] \[bold\]not bold\[/bold\] \\x1b\[2J" in summary

@@ -1,7 +1,8 @@
 """One writer a run directory (bench.grid.lock), with real grid processes: a second grid on a run
 directory another grid is writing is refused at once, naming the holder, in either order (a new
 grid, then `--resume`; a `--resume`, then a new grid); a grid whose holder died takes its lock
-over; and no grid deletes what an earlier process wrote (an earlier attempt is kept apart)."""
+over, its cell's process having died with it (kill -9 of the grid alone); and no grid deletes
+what an earlier process wrote (an earlier attempt is kept apart)."""
 
 import json
 import os
@@ -46,6 +47,19 @@ def _wait_for(path: Path, deadline: float):
     while time.time() < deadline and not path.exists():
         time.sleep(0.3)
     assert path.exists(), f"{path} never appeared"
+
+
+def _cell_pids(cell_dir: Path) -> list[int]:
+    """The processes training `cell_dir` (bench.grid.worker with it on their command line)."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"bench.grid.worker" in argv and str(cell_dir).encode() in argv:
+            pids.append(int(proc.name))
+    return pids
 
 
 def _wait_for_holder(out: Path, pid: int, deadline: float):
@@ -103,8 +117,13 @@ def test_a_dead_holders_lock_is_taken_over_and_its_work_kept_apart(tmp_path, spe
     out = tmp_path / "run"
     first = _grid(spec, out)
     _wait_for(out / FIRST / schema.STEPS_FILE, time.time() + timeout)
-    os.killpg(first.pid, signal.SIGKILL)  # grid and cell process die holding the lock
+    assert len(_cell_pids(out / FIRST)) == 1
+    os.kill(first.pid, signal.SIGKILL)  # the grid alone dies holding the lock: its cell with it
     first.wait()
+    deadline = time.time() + timeout  # a dead process's cmdline reads empty, a zombie's too
+    while time.time() < deadline and _cell_pids(out / FIRST):
+        time.sleep(0.1)
+    assert not _cell_pids(out / FIRST), "the cell outlived its grid"
     killed = (out / FIRST / schema.STEPS_FILE).read_bytes()
     resumed = _grid(spec, out, "--resume")
     _, err = resumed.communicate(timeout=timeout)

@@ -33,6 +33,7 @@ killed ingest leaves the database as it was. Concurrent writers wait for each ot
 a busy timeout) instead of failing. Nothing here imports TensorFlow.
 """
 
+import hashlib
 import json
 import os
 import sqlite3
@@ -47,7 +48,7 @@ from bench.errors import BenchError
 
 HISTORY_ENV = "BENCH_HISTORY"
 DEFAULT_DB = Path(schema.RUNS_ROOT) / "history.sqlite"
-HISTORY_SCHEMA_VERSION = 6
+HISTORY_SCHEMA_VERSION = 7
 BUSY_TIMEOUT_MS = 60_000
 
 # The cells table keeps schema 1's coordinates as columns; coordinates added since (tf32) are in
@@ -60,7 +61,8 @@ CELL_COLUMNS = (*KEY_COLUMNS, "status", "reason", schema.IMAGES_PER_SEC_MEDIAN,
                 schema.FINAL_CLASSIFIER_SCORE, schema.FINAL_CLASSES_COVERED, schema.FINAL_OUTCOME,
                 schema.CLASSIFIER_SHA256, schema.MACHINE_FINGERPRINT)
 RUN_COLUMNS = ("id", "spec_name", "spec_sha256", "started", "harness_commit", "harness_dirty",
-               schema.FRAMEWORK_VERSION, "device_model", "host", "path", "machines_json")
+               schema.FRAMEWORK_VERSION, "device_model", "host", "path", "machines_json",
+               "manifest_sha256", "content_sha256")
 
 # The current schema, for a new database. An older database is brought here by MIGRATIONS.
 SCHEMA_SQL = f"""
@@ -114,9 +116,16 @@ def history_v5_to_v6(con: sqlite3.Connection):
     con.execute("ALTER TABLE windows ADD COLUMN contention REAL")
 
 
+def history_v6_to_v7(con: sqlite3.Connection):
+    """A run's identity by content: its manifest's hash and its whole content's (manifest and
+    cells); NULL for the runs already kept, which are told apart by their start time."""
+    con.execute("ALTER TABLE runs ADD COLUMN manifest_sha256 TEXT")
+    con.execute("ALTER TABLE runs ADD COLUMN content_sha256 TEXT")
+
+
 # version n -> the function that brings a schema-n database to n + 1, inside one transaction
 MIGRATIONS = {1: history_v1_to_v2, 2: history_v2_to_v3, 3: history_v3_to_v4, 4: history_v4_to_v5,
-              5: history_v5_to_v6}
+              5: history_v5_to_v6, 6: history_v6_to_v7}
 
 
 def default_db() -> Path:
@@ -163,8 +172,19 @@ def connect(db) -> sqlite3.Connection:
             con.close()
             raise
     except sqlite3.DatabaseError as e:
+        if "readonly" in str(e) or not _writable(db):
+            raise BenchError(READ_ONLY, path=db) from None
         raise BenchError(f"not a usable SQLite history database ({e})", path=db) from None
     return con
+
+
+READ_ONLY = ("the history is read-only here (SQLite needs to write the file and, for its journal, "
+             "its directory): `history ingest`, `history accept` and the nightly job write it; "
+             "`history list`, `history show` and `compare` only read it")
+
+
+def _writable(db: Path) -> bool:
+    return os.access(db.parent, os.W_OK) and (not db.exists() or os.access(db, os.W_OK))
 
 
 def connect_read_only(db) -> sqlite3.Connection:
@@ -223,27 +243,79 @@ def ingest(run_dir, db=None) -> tuple[str, bool]:
     return ingest_run(run_dir_to_run(run_dir), db)
 
 
-def ingest_run(loaded: Run, db=None) -> tuple[str, bool]:
-    """Put a run read from its directory into the history; (run id, whether it was new)."""
-    run, cells = loaded.info, loaded.results
+def _checked_for_ingest(loaded: Run):
+    """BenchError, naming what, for a run the history must not keep: one still being written,
+    one with no finished cell, one whose manifest lacks what verdicts need."""
+    from bench.grid.lock import live_holder
+
+    run, cells, path = loaded.info, loaded.results, loaded.info.get("path")
+    holder = live_holder(Path(path)) if path else None
+    if holder:
+        raise BenchError(f"this run is still being written (its grid, {holder}, holds the "
+                         "lock): ingest it when the grid has ended", path=path)
+    if not isinstance(run.get("started"), str) or not run["started"]:
+        raise BenchError(f"manifest.json: field `started` expected a start time (the nights are "
+                         f"ordered by it), found {run.get('started')!r}", path=path)
     ended = cells["status"].isin((schema.STATUS_OK, schema.STATUS_DIVERGED, schema.STATUS_FAILED))
     if not ended.any():
         counts = ", ".join(f"{n} {status}" for status, n in
                            cells["status"].fillna(schema.STATUS_MISSING).value_counts().items())
         raise BenchError(f"no cell of this run has finished ({counts}): nothing to keep in the "
                          "history; finish it first (dcgan-bench grid SPEC --out RUN --resume)",
-                         path=run.get("path"))
-    windows = [(run["id"], cell, step, ips, share) for cell, rows in loaded.windows.items()
-               for step, ips, share in rows]
+                         path=path)
+
+
+def content_sha256(loaded: Run) -> str:
+    """The run's whole content: its manifest's hash and every cell's results row and windows."""
+    digest = hashlib.sha256((loaded.info.get("manifest_sha256") or "").encode())
+    for _, row in loaded.results.sort_values("cell_id").iterrows():
+        digest.update(_row_json(row).encode())
+        digest.update(json.dumps(loaded.windows.get(row["cell_id"], [])).encode())
+    return digest.hexdigest()
+
+
+def _stored_id(con, run: dict) -> tuple[str, str]:
+    """Where the run goes: (its id, "unchanged" | "more" | "new"). Its folder's name is its id
+    unless a different run holds that name (another machine's run of the same time, say): then
+    the name and its content's hash. The same run with more of it finished (a grid resumed after
+    an ingest) replaces what was kept of it."""
+    for run_id in (run["id"], f"{run['id']}+{run['content_sha256'][:8]}"):
+        kept = con.execute("SELECT manifest_sha256, content_sha256, started FROM runs "
+                           "WHERE id = ?", (run_id,)).fetchone()
+        if kept is None:
+            return run_id, "new"
+        manifest, content, started = kept
+        if content == run["content_sha256"] or (content is None and started == run["started"]):
+            return run_id, "unchanged"  # (a run kept before contents were hashed: by its time)
+        if manifest is not None and manifest == run["manifest_sha256"]:
+            return run_id, "more"
+    raise BenchError(f"two different runs already hold {run['id']!r} and its content-named id "
+                     "in the history", path=run.get("path"))
+
+
+def ingest_run(loaded: Run, db=None) -> tuple[str, bool]:
+    """Put a run read from its directory into the history; (its id there, whether the history
+    changed). The id is the folder's `<grid>/<run dir>` unless a different run holds it
+    (_stored_id). BenchError for a run still being written, without a finished cell, or whose
+    manifest lacks its start time."""
+    _checked_for_ingest(loaded)
+    cells = loaded.results
+    run = {**loaded.info, "content_sha256": content_sha256(loaded)}
     con = connect(db or default_db())
     try:
         con.execute("BEGIN IMMEDIATE")  # one writer at a time; others wait (busy timeout)
-        if con.execute("SELECT 1 FROM runs WHERE id = ?", (run["id"],)).fetchone():
+        run["id"], how = _stored_id(con, run)
+        if how == "unchanged":
             con.execute("ROLLBACK")
             return run["id"], False
+        if how == "more":  # its verdict judged cells that are no longer all it has
+            for table in ("windows", "cells", "verdicts"):
+                con.execute(f"DELETE FROM {table} WHERE run_id = ?", (run["id"],))
+            con.execute("DELETE FROM runs WHERE id = ?", (run["id"],))
         # columns named: a migrated table has its added columns last, a new one in schema order
         con.execute(f"INSERT INTO runs ({', '.join(RUN_COLUMNS)}) "
-                    f"VALUES ({', '.join('?' * len(RUN_COLUMNS))})", [run[c] for c in RUN_COLUMNS])
+                    f"VALUES ({', '.join('?' * len(RUN_COLUMNS))})",
+                    [run.get(c) for c in RUN_COLUMNS])
         names = ("run_id", "cell_id", *CELL_COLUMNS, "row_json")
         for _, row in cells.iterrows():
             values = [run["id"], row["cell_id"], *(_plain(row.get(c)) for c in CELL_COLUMNS),
@@ -251,7 +323,9 @@ def ingest_run(loaded: Run, db=None) -> tuple[str, bool]:
             con.execute(f"INSERT INTO cells ({', '.join(names)}) "
                         f"VALUES ({', '.join('?' * len(values))})", values)
         con.executemany("INSERT INTO windows (run_id, cell_id, step, images_per_sec, contention)"
-                        " VALUES (?, ?, ?, ?, ?)", windows)
+                        " VALUES (?, ?, ?, ?, ?)",
+                        [(run["id"], cell, step, ips, share)
+                         for cell, rows in loaded.windows.items() for step, ips, share in rows])
         con.execute("COMMIT")
     except BaseException:
         if con.in_transaction:
@@ -289,9 +363,16 @@ def list_runs(db=None) -> list[dict]:
     return _query(db, RUNS_SQL + " ORDER BY started, id")
 
 
-def has_run(run_id: str, db=None) -> bool:
-    return Path(db or default_db()).is_file() and bool(
-        _query(db, "SELECT 1 FROM runs WHERE id = ?", (run_id,)))
+def kept_id(loaded: Run, db=None) -> str | None:
+    """The id under which the history keeps this very run (by its content; a run kept before
+    contents were hashed, by its folder's name and start time), or None."""
+    if not Path(db or default_db()).is_file():
+        return None
+    content = content_sha256(loaded)
+    rows = _query(db, "SELECT id FROM runs WHERE content_sha256 = ? OR (content_sha256 IS NULL "
+                      "AND id = ? AND started IS ?) ORDER BY id",
+                  (content, loaded.id, loaded.info.get("started")))
+    return rows[0]["id"] if rows else None
 
 
 def run_info(run_id: str, db=None) -> dict:

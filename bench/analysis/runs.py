@@ -63,6 +63,9 @@ def run_dir_to_info(run_dir: Path, cell_dirs=None) -> dict:
                 for e in envs if (e.get("machine") or {}).get("fingerprint")}
     return {"id": run_id_of(run_dir), "spec_name": manifest.get("name"),
             "spec_sha256": spec_sha256(manifest), "started": manifest.get("started"),
+            # what the run is, whatever its folder is called: two runs of one name differ here
+            "manifest_sha256": hashlib.sha256(json.dumps(manifest, sort_keys=True,
+                                                         default=str).encode()).hexdigest(),
             "harness_commit": harness.get("commit"), "harness_dirty": json.dumps(harness.get("dirty")),
             schema.FRAMEWORK_VERSION: env.get(schema.FRAMEWORK_VERSION),
             "device_model": env.get("device_model"),

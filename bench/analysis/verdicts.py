@@ -21,7 +21,7 @@ The command line (`dcgan-bench compare`) and the nightly job (bench.jobs.nightly
 here. Nothing here imports TensorFlow.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bench import schema
 from bench.analysis import compare, history, nights
@@ -67,6 +67,10 @@ def judge_run(candidate: Run, baseline_ref: str, db=None, thresholds: Thresholds
         return Judgement(compare.compare_runs(history.resolve_run(baseline_ref, db), candidate,
                                               alpha=thresholds.alpha, margin=thresholds.margin,
                                               scope=scope))
+    # the history's id for this very run: its folder's name, unless another run held that name
+    kept = history.kept_id(candidate, db)
+    if kept is not None and kept != candidate.id:
+        candidate = replace(candidate, id=kept, info={**candidate.info, "id": kept})
     baseline = last_good(candidate, db)
     if baseline is None:
         machines = ", ".join(run_machines(candidate.info)) or "an unrecorded machine"
@@ -84,7 +88,7 @@ def judge_run(candidate: Run, baseline_ref: str, db=None, thresholds: Thresholds
                           for r in earlier],
                          previous, thresholds, scope, accepted, ab)
     judgement = Judgement(result)
-    if not history.has_run(candidate.id, db):
+    if kept is None:
         judgement.notes.append(f"{candidate.id} is not in the history: its verdict is not "
                                "recorded (`dcgan-bench history ingest` it first)")
     elif scope == SAME_MACHINE:

@@ -27,6 +27,7 @@ from bench.cli import (
     trend,
 )
 from bench.errors import EXIT_BAD_INPUT, BenchError
+from bench.report.literal import printable
 
 COMMANDS = {"train": train, "grid": grid, "table": table, "score": evaluate.Score,
             "eval": evaluate.Eval, "classifier": classifier, "report": report,
@@ -94,7 +95,8 @@ def main(argv=None) -> int:
         with quiet_closed_pipe():
             return COMMANDS[args.command].run(args)
     except BenchError as e:
-        print(f"dcgan-bench {args.command}: error: {e}", file=sys.stderr)
+        # a message may quote a file's content: shown as text, escapes and all
+        print(printable(f"dcgan-bench {args.command}: error: {e}"), file=sys.stderr)
         return EXIT_BAD_INPUT
 
 

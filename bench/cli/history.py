@@ -3,6 +3,8 @@ TensorFlow)."""
 
 import getpass
 
+from bench.report.literal import printable
+
 SHOW_COLUMNS = {"cell_id": "cell", "status": "status", "images_per_sec_median": "images/s",
                 "compile_seconds": "compile s", "final_n": "final n", "final_fid": "FID",
                 "final_classifier_score": "score", "final_outcome": "outcome"}
@@ -39,13 +41,15 @@ def run(args) -> int:
         return _show(history, args)
     if args.verb == "accept":
         run = history.accept(args.id, args.by or getpass.getuser(), args.why, args.db)
-        print(f"accepted: {run['id']} is the baseline of {run['spec_name']!r} on its machine from "
-              f"now on ({run['accepted_by']}, {run['accepted_at']}: {run['accepted_why']})")
+        print(printable(f"accepted: {run['id']} is the baseline of {run['spec_name']!r} on its "
+                        f"machine from now on ({run['accepted_by']}, {run['accepted_at']}: "
+                        f"{run['accepted_why']})"))
         return 0
     for row in history.list_runs(args.db):
         accepted = f"\taccepted by {row['accepted_by']}" if row["accepted_at"] else ""
-        print(f"{row['id']}\t{row['started']}\t{row['spec_name']}\t{row['cells']} cells\t"
-              f"{row['harness_commit']}\t{row['verdict'] or 'not compared'}{accepted}")
+        print(printable(f"{row['id']}\t{row['started']}\t{row['spec_name']}\t{row['cells']} "
+                        f"cells\t{row['harness_commit']}\t{row['verdict'] or 'not compared'}"
+                        f"{accepted}"))
     return 0
 
 
@@ -57,11 +61,11 @@ def _show(history, args) -> int:
     info = history.run_info(args.id, args.db)
     for key in ("id", "spec_name", "spec_sha256", "started", "harness_commit", "harness_dirty",
                 FRAMEWORK_VERSION, "device_model", "host", "path"):
-        print(f"{key}: {info[key]}")
+        print(printable(f"{key}: {info[key]}"))
     print(f"verdict: {info['verdict'] or 'not compared'}"
           + (f" (against {info['baseline_id']})" if info["baseline_id"] else ""))
     cells = history.run_results(args.id, args.db)
     shown = cells[[c for c in SHOW_COLUMNS if c in cells]].rename(columns=SHOW_COLUMNS)
     with pd.option_context("display.width", 200, "display.max_columns", None):
-        print(shown.to_string(index=False, na_rep=""))
+        print(printable(shown.to_string(index=False, na_rep="")))
     return 0

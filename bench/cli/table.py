@@ -2,6 +2,7 @@
 TensorFlow); 100 columns wide unless `--wide`."""
 
 from bench import schema
+from bench.report.literal import printable
 
 # What fits 100 columns: the cell, how it ended, its speed, the other processes' share of the
 # machine while it was timed (median window, bench.cell.contention) and its final quality; the
@@ -64,6 +65,6 @@ def _print_reasons(rows):
 
     for _, row in rows[rows["status"] != schema.STATUS_OK].iterrows():
         if isinstance(row.get("reason"), str) and row["reason"]:
-            print(textwrap.fill(f"{row['cell_id']} {row['status']}: {row['reason']}", 100,
-                                subsequent_indent="    "))
+            print(printable(textwrap.fill(f"{row['cell_id']} {row['status']}: {row['reason']}",
+                                          100, subsequent_indent="    ")))
     return 0

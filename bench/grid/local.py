@@ -7,13 +7,16 @@ and each still gets its own directory and record.
 TensorFlow's device placement, XLA and determinism settings are process-wide, and an
 out-of-memory error or a crash must not take the grid down: each cell gets a fresh interpreter
 (bench.grid.worker) that writes its record straight into the run directory. A process that dies
-without finishing its record is recorded as `failed` with the tail of its log.
+without finishing its record is recorded as `failed` with the tail of its log. A cell's process
+dies with the grid process, whatever kills it (die_with_the_grid).
 """
 
+import ctypes
 import functools
 import json
 import os
 import platform
+import signal
 import subprocess
 import sys
 import time
@@ -24,6 +27,21 @@ from bench.cell.devices import PINNED_ENV
 from bench.errors import BenchError
 from bench.grid.cellrecord import add_to_summary, finished_status, log_path, set_aside
 from bench.grid.worker import LAUNCHED_ENV
+
+PR_SET_PDEATHSIG = 1  # prctl(2)
+
+
+def die_with_the_grid(grid_pid: int):
+    """Run in a cell's process before it starts: the kernel kills it when the grid process dies,
+    by kill -9 too, so no cell outlives its grid to run beside a resumed one and write into the
+    directory the resumed cell is given. Linux only; elsewhere a cell outlives a killed grid."""
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != grid_pid:  # the grid died before the line above: nobody to run for
+        os._exit(1)
 
 
 def visible_gpu_ids() -> list[str] | None:
@@ -121,8 +139,12 @@ class CellProcess:
         self.log = open(log, "w")
         self.started = time.time()
         args = [a for c in cells for a in (str(run_dir / c.id), json.dumps(c.config.to_dict()))]
+        # the parent-death signal fires when the thread that started the child ends: this is
+        # the thread that waits for every cell of the grid (LocalProcesses.run)
         self.proc = subprocess.Popen([sys.executable, "-m", "bench.grid.worker", *args],
-                                     stdout=self.log, stderr=subprocess.STDOUT, env=env)
+                                     stdout=self.log, stderr=subprocess.STDOUT, env=env,
+                                     preexec_fn=functools.partial(die_with_the_grid,
+                                                                  os.getpid()))
 
     def finish_cell(self, cell) -> str:
         """One of its cells' status once the process has ended; a cell without a final summary

@@ -33,6 +33,24 @@ def holder_text(out_dir: Path) -> str:
         return "a process that has not said who it is yet"
 
 
+def live_holder(out_dir: Path) -> str | None:
+    """Who is writing the run directory now (holder_text), or None where no live process holds
+    its lock. The lock is tried, never waited for, and let go at once."""
+    import filelock
+
+    if not (Path(out_dir) / LOCK_FILE).is_file():
+        return None
+    probe = filelock.FileLock(Path(out_dir) / LOCK_FILE, timeout=0)
+    try:
+        probe.acquire()
+    except filelock.Timeout:
+        return holder_text(out_dir)
+    except OSError:  # a directory this user cannot write: no grid of theirs is writing it
+        return None
+    probe.release()
+    return None
+
+
 class RunDirLock:
     """`with RunDirLock(out_dir):` holds the run directory, creating it if needed; BenchError at
     once when another live process holds it. `took_over` names a dead holder replaced."""

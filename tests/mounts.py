@@ -1,0 +1,46 @@
+"""Real file-system faults for the tests: a read-only view of a directory (a read-only bind
+mount as root, the files' modes otherwise: root writes whatever the modes say). A test skips,
+saying why, where this machine cannot make one."""
+
+import contextlib
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+
+def _mount(*args) -> subprocess.CompletedProcess:
+    return subprocess.run(["mount", *args], capture_output=True, text=True)
+
+
+@contextlib.contextmanager
+def read_only_view(directory: Path):
+    """`directory` as a path nobody here can write, for the block's length: the path to use."""
+    directory = Path(directory)
+    if os.geteuid() != 0:
+        modes = {p: p.stat().st_mode for p in [directory, *directory.rglob("*")]}
+        for path in modes:
+            path.chmod(0o555 if path.is_dir() else 0o444)
+        try:
+            yield directory
+        finally:
+            for path, mode in modes.items():
+                path.chmod(mode)
+        return
+    view = directory.with_name(directory.name + "-read-only")
+    view.mkdir()
+    bound = _mount("--bind", str(directory), str(view))
+    if bound.returncode != 0:
+        view.rmdir()
+        pytest.skip(f"root, but cannot bind-mount here ({bound.stderr.strip()}): no read-only "
+                    "directory to test with")
+    try:
+        remounted = _mount("-o", "remount,bind,ro", str(view))
+        if remounted.returncode != 0:
+            pytest.skip(f"cannot remount a bind mount read-only here ({remounted.stderr.strip()})")
+        yield view
+    finally:
+        _mount_out = subprocess.run(["umount", str(view)], capture_output=True, text=True)
+        if _mount_out.returncode == 0:
+            view.rmdir()
