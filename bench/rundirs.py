@@ -198,13 +198,24 @@ def find_cell_dirs(paths) -> list[tuple[Path | None, Path]]:
     return unique
 
 
+def _cell_name(cell, index: int, run_dir: Path) -> str:
+    """A manifest cell's id, which names its directory in the run: one plain path component."""
+    name = cell.get("id") if isinstance(cell, dict) else None
+    if not isinstance(name, str) or name in ("", ".", "..") or \
+            any(c in name for c in ("/", "\\", "\0")):
+        raise BenchError(f"{schema.MANIFEST_FILE}: field cells[{index}].id expected a cell "
+                         f"directory's name (one path component), found {name!r}", path=run_dir)
+    return name
+
+
 def _cell_dirs(paths) -> list[tuple[Path | None, Path]]:
     found = []
     for path in map(Path, paths):
         if not path.exists():
             raise BenchError("no such run or cell directory", path=path)
         if (path / schema.MANIFEST_FILE).is_file():
-            found += [(path, path / c["id"]) for c in read_manifest(path)["cells"]]
+            found += [(path, path / _cell_name(c, i, path))
+                      for i, c in enumerate(read_manifest(path)["cells"])]
         elif (path / schema.CONFIG_FILE).is_file():
             found.append((None, path))
         elif path.is_dir():

@@ -12,6 +12,7 @@ page and the claims page all go through here. Nothing here imports TensorFlow.
 
 import os
 import shutil
+import stat
 import tempfile
 from pathlib import Path
 
@@ -41,8 +42,21 @@ class Output:
     def text(self, name, text) -> str:
         return self._write(name, text.encode("utf-8"))
 
-    def copy(self, src: Path, name) -> str:
-        return self._write(name, Path(src).read_bytes())
+    def copy(self, src: Path, name, within: Path) -> str | None:
+        """A copy of `src` as `name` where it is a regular file in a directory inside `within`
+        (no symbolic link out of it, at `src` or on the way); None otherwise. A run's records
+        name the files: nothing else of the machine is published through them."""
+        src = Path(src)
+        if not src.parent.resolve().is_relative_to(Path(within).resolve()):
+            return None
+        try:
+            fd = os.open(src, os.O_RDONLY | os.O_NOFOLLOW)
+        except OSError:
+            return None
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                return None
+            return self._write(name, f.read())
 
 
 def check_out_dir(out_dir: Path):

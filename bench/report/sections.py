@@ -335,8 +335,10 @@ def samples(cells, configs, out):
         items = []
         for _, cell in cells[cells["config"] == config].iterrows():
             src_path = Path(cell["cell_dir"]) / schema.SAMPLES_FILE
-            src = out.copy(src_path, f"samples/{cell['key']}-{_safe_name(cell['cell_id'])}.png") \
-                if src_path.is_file() else None
+            # only the run's own regular files: a cell directory or samples.png that is a link
+            # out of the run publishes nothing
+            src = out.copy(src_path, f"samples/{cell['key']}-{_safe_name(cell['cell_id'])}.png",
+                           within=Path(cell["cell_dir"]).parent) if src_path.is_file() else None
             found += src is not None
             items.append((src, cell["seed_label"], cell["status"] or schema.STATUS_MISSING))
         groups.append((config, items))
