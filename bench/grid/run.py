@@ -44,13 +44,33 @@ def default_run_dir(spec_path, runs_root=schema.RUNS_ROOT) -> Path:
     return Path(runs_root) / Path(spec_path).stem / time.strftime("%Y%m%d-%H%M%S")
 
 
-def point_latest(run_dir: Path):
-    """Make <grid dir>/latest point at run_dir, replacing the old link atomically."""
+def latest_blocked(grid_dir: Path) -> str | None:
+    """Why <grid dir>/latest cannot be pointed at a new run (something that is not a link is
+    there: a copy that followed the link, say), or None."""
+    link = grid_dir / schema.LATEST_LINK
+    if link.is_symlink() or not link.exists():
+        return None
+    return (f"{link} is a {'directory' if link.is_dir() else 'file'}, not the link the grid "
+            "keeps to the newest run, and is left as it is: `latest` is not updated (move it "
+            "away to have it back)")
+
+
+def point_latest(run_dir: Path) -> str | None:
+    """Make <grid dir>/latest point at run_dir, replacing the old link atomically; why it could
+    not (latest_blocked, or the file system's error), or None. Never raises: a finished run is
+    not lost over its shortcut."""
+    blocked = latest_blocked(run_dir.parent)
+    if blocked:
+        return blocked
     link = run_dir.parent / schema.LATEST_LINK
     tmp = run_dir.parent / f".{schema.LATEST_LINK}.tmp"
-    tmp.unlink(missing_ok=True)
-    os.symlink(run_dir.name, tmp)
-    os.replace(tmp, link)
+    try:
+        tmp.unlink(missing_ok=True)
+        os.symlink(run_dir.name, tmp)
+        os.replace(tmp, link)
+    except OSError as e:
+        return f"{link} not updated: {e}"
+    return None
 
 
 def _holds_records(out_dir: Path) -> bool:
@@ -128,11 +148,14 @@ def run_grid(spec, out_dir=None, *, resume=False, require_gpu=False, progress=No
         if resume:
             raise BenchError("--resume needs --out: the run directory to finish")
         out_dir = default_run_dir(spec.path)
+        blocked = latest_blocked(out_dir.parent)
+        if blocked:  # said before the cells run, and again at the end
+            print(f"warning: {blocked}", file=sys.stderr)
         try:
             return _run(spec, out_dir, False, require_gpu, progress, launcher)
         finally:
-            if out_dir.exists():
-                point_latest(out_dir)
+            if out_dir.exists() and (why := point_latest(out_dir)):
+                print(f"warning: {why}", file=sys.stderr)
     return _run(spec, Path(out_dir), resume, require_gpu, progress, launcher)
 
 

@@ -1,0 +1,46 @@
+"""`runs/<spec>/latest` that is not a link (a copy that followed it, issue 46): the grid trains
+and records every cell as always, says at the start and at the end that `latest` is left as it
+is, and exits 0; before, it trained every cell and then ended in an IsADirectoryError traceback,
+and the nightly job never ingested the night. A real grid of one short cell."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parent.parent
+SPEC = """
+name = "latest"
+data = "mnist-5k"
+[axes]
+seeds = [0]
+batch_sizes = [32]
+devices = ["cpu"]
+xla = [false]
+precision = ["float32"]
+[budget]
+steps = 20
+log_every = 10
+[eval]
+final_n = 0
+"""
+
+
+def test_a_latest_that_is_a_directory_costs_no_run(tmp_path):
+    (tmp_path / "latest.toml").write_text(SPEC)
+    kept = tmp_path / "runs" / "latest" / "latest"
+    kept.mkdir(parents=True)
+    (kept / "a-copy.txt").write_text("someone's copy\n")
+    proc = subprocess.run([sys.executable, "-m", "bench", "grid", "latest.toml"], cwd=tmp_path,
+                          capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.count("is a directory, not the link the grid keeps to the newest run") == 2
+    (run,) = [p for p in (tmp_path / "runs" / "latest").iterdir() if p.name != "latest"]
+    assert list(pd.read_csv(run / "results.csv")["status"]) == ["ok"]
+    assert not kept.is_symlink() and (kept / "a-copy.txt").read_text() == "someone's copy\n"
