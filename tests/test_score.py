@@ -246,3 +246,31 @@ def test_score_prints_each_outcome(tmp_path, capsys, monkeypatch):
         printed = json.loads(capsys.readouterr().out)
         assert printed["outcome"] == expected
         assert printed["thresholds"]["outcome_min_confident_fraction"] == 0.4
+
+
+def test_an_npz_that_declares_a_trillion_images_is_refused_before_reading(tmp_path, cache_dir):
+    """A header of 10^12 images and no data: refused from the header, with the bound and how to
+    raise it (before: a MemoryError traceback)."""
+    import zipfile
+
+    path = tmp_path / "huge.npz"
+    header = {"descr": "|u1", "fortran_order": False, "shape": (10 ** 12, 28, 28)}
+    with zipfile.ZipFile(path, "w") as archive, archive.open("images.npy", "w") as member:
+        np.lib.format.write_array_header_2_0(member, header)
+    with pytest.raises(BenchError, match=r"declares 1,000,000,000,000 images .* at most 200,000 "
+                                         r"are read \(DCGAN_BENCH_MAX_IMAGES raises the bound\)"):
+        score_npz(path, "mnist-5k", cache_dir=cache_dir)
+
+
+def test_the_image_bound_is_stated_and_overridable(tmp_path, cache_dir, monkeypatch):
+    """A compressed file small on disk and large in memory is refused by its declared count;
+    the bound moves with DCGAN_BENCH_MAX_IMAGES, and a bad bound is named."""
+    path = tmp_path / "bomb.npz"
+    np.savez_compressed(path, images=np.zeros((1500, 28, 28), np.uint8))
+    assert path.stat().st_size < 10_000  # 1.2 MB of images in a few kilobytes
+    monkeypatch.setenv("DCGAN_BENCH_MAX_IMAGES", "1000")
+    with pytest.raises(BenchError, match="declares 1,500 images"):
+        score_npz(path, "mnist-5k", cache_dir=cache_dir)
+    monkeypatch.setenv("DCGAN_BENCH_MAX_IMAGES", "lots")
+    with pytest.raises(BenchError, match="DCGAN_BENCH_MAX_IMAGES: expected a whole number"):
+        score_npz(path, "mnist-5k", cache_dir=cache_dir)

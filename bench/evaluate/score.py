@@ -16,6 +16,8 @@ against the reference of the pool the stacked set is drawn from (`n` is that cou
 PRDC's nearest-neighbour pass, quadratic in the samples, at the cost of a plain evaluation.
 """
 
+import os
+
 import numpy as np
 
 from bench import outcome_rule, schema
@@ -81,9 +83,39 @@ def validate_images(images, *, path=None, image_channels: int = 1) -> np.ndarray
     return x
 
 
+# The most images an NPZ may ask to be read: its header is checked before its array is (a header
+# that claims 10^12 images, or a small compressed file that expands to gigabytes). Overridable.
+MAX_IMAGES_ENV = "DCGAN_BENCH_MAX_IMAGES"
+MAX_IMAGES = 200_000
+
+
+def max_images() -> int:
+    value = os.environ.get(MAX_IMAGES_ENV)
+    if value is None:
+        return MAX_IMAGES
+    try:
+        bound = int(value)
+    except ValueError:
+        bound = 0
+    if bound < 1:
+        raise BenchError(f"{MAX_IMAGES_ENV}: expected a whole number of images, 1 or more, "
+                         f"found {value!r}")
+    return bound
+
+
+def _stored_shape(archive, name: str, path) -> tuple[tuple, np.dtype]:
+    """The shape and dtype an NPZ member's header declares, read without reading the array."""
+    with archive.zip.open(f"{name}.npy") as f:
+        version = np.lib.format.read_magic(f)
+        read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                else np.lib.format.read_array_header_2_0)
+        shape, _, dtype = read(f)
+    return shape, dtype
+
+
 def npz_to_images(path) -> np.ndarray:
     """The `images` array of an NPZ file as stored; a BenchError naming the file when there is
-    none."""
+    none, or when it holds more than max_images() images."""
     import zipfile
 
     try:
@@ -100,8 +132,14 @@ def npz_to_images(path) -> np.ndarray:
             raise BenchError(f"no 'images' array; the file holds {sorted(archive.files)}",
                              path=path, field="images")
         try:
+            shape, dtype = _stored_shape(archive, "images", path)
+            bound = max_images()
+            if shape and shape[0] > bound:
+                raise BenchError(f"the array declares {shape[0]:,} images ({dtype}, shape "
+                                 f"{shape}); at most {bound:,} are read ({MAX_IMAGES_ENV} "
+                                 "raises the bound)", path=path, field="images")
             images = archive["images"]
-        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
+        except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile) as e:
             raise BenchError(f"unreadable array ({e})", path=path, field="images") from None
     return images
 
