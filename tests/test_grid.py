@@ -80,6 +80,37 @@ def test_bad_spec_exits_2_and_writes_nothing(tmp_path, capsys):
     assert not (tmp_path / "out").exists()
 
 
+def test_a_spec_of_a_million_cells_is_refused_from_its_axes_at_once(tmp_path, monkeypatch):
+    """1,000 seeds x 1,000 batch sizes: refused by count before one value is checked (it took 15
+    minutes and 536 MB before); the bound is stated and moves with DCGAN_BENCH_MAX_CELLS."""
+    text = TINY.format(steps=20).replace("seeds = [0, 1]", f"seeds = {list(range(1000))}") \
+        .replace("batch_sizes = [32]", f"batch_sizes = {list(range(1, 1001))}")
+    with pytest.raises(BenchError, match=r"the axes expand to 1,000,000 cells; at most 10,000 "
+                                         r"are expanded \(DCGAN_BENCH_MAX_CELLS raises"):
+        load_spec(_spec(tmp_path, text))
+    monkeypatch.setenv("DCGAN_BENCH_MAX_CELLS", "1")
+    with pytest.raises(BenchError, match="expand to 2 cells; at most 1 are"):
+        load_spec(_spec(tmp_path))
+
+
+@pytest.mark.parametrize("text, expected", [
+    ('name = "a\\n"', "name: expected a non-empty string without control characters"),
+    ('[[parts]]\nname = "throughput\\n"', "[parts.throughput\n] name: expected letters, digits"),
+    ('[[parts]]\nname = "../up"', "[parts.../up] name: expected letters, digits"),
+])
+def test_names_that_would_make_odd_directories_are_refused(tmp_path, text, expected):
+    """A newline at the end of a part's name made cell directories with newlines."""
+    body = TINY.format(steps=20)
+    if text.startswith("[[parts]]"):
+        axes = body[body.index("[axes]"):body.index("[budget]")].replace("[axes]", "[parts.axes]")
+        body = body[:body.index("[axes]")] + body[body.index("[budget]"):] + text + "\n" + axes
+    else:
+        body = body.replace('name = "tiny grid"', text)
+    with pytest.raises(BenchError) as e:
+        load_spec(_spec(tmp_path, body))
+    assert expected in str(e.value)
+
+
 def test_not_toml_is_a_clear_error(tmp_path):
     with pytest.raises(BenchError, match="not valid TOML"):
         load_spec(_spec(tmp_path, "name = [unclosed"))

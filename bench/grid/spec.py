@@ -39,6 +39,9 @@ saying why). `GridSpec.select_parts` keeps some parts only (`grid --parts`).
 """
 
 import itertools
+import math
+import os
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -69,6 +72,13 @@ EVAL = {"every": "eval_every", "n": "eval_n", "final_n": "final_eval_n",
         "modes_every": "modes_every", "modes_n": "modes_n"}
 # Keys older specs used, and what they are called now: the framework axis was `backend`.
 RENAMED = {"backend": "frameworks"}
+# The most cells a spec may expand to, checked from its axes' lengths before anything is
+# expanded (a spec of 10^6 seeds took 15 minutes and 536 MB to refuse); overridable.
+MAX_CELLS_ENV = "DCGAN_BENCH_MAX_CELLS"
+MAX_CELLS = 10_000
+# a part's name starts its cells' directory names
+PART_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -176,8 +186,10 @@ def spec_problems(raw: dict) -> list[str]:
         if "emulated" in table and table["emulated"] not in EMULATED_POLICIES:
             p.append(f"{where}: expected one of {', '.join(EMULATED_POLICIES)}, found "
                      f"{table['emulated']!r}")
-    if not isinstance(raw.get("name"), str) or not raw.get("name", "").strip():
-        p.append(f"name: expected a non-empty string, found {raw.get('name')!r}")
+    if not isinstance(raw.get("name"), str) or not raw.get("name", "").strip() or \
+            CONTROL.search(raw["name"]):
+        p.append(f"name: expected a non-empty string without control characters (newlines, "
+                 f"tabs), found {raw.get('name')!r}")
     p += _table_problems("budget", raw.get("budget", {}), BUDGET)
     p += _table_problems("eval", raw.get("eval", {}), EVAL)
     if "parts" in raw:
@@ -191,8 +203,9 @@ def spec_problems(raw: dict) -> list[str]:
             where = f"parts.{part.get('name') or i}"
             p += [f"[{where}] {key}: unknown key; expected one of {', '.join(sorted(PART_KEYS))}"
                   for key in part if key not in PART_KEYS]
-            if not isinstance(part.get("name"), str):
-                p.append(f"[{where}] name: expected a string, found {part.get('name')!r}")
+            if not isinstance(part.get("name"), str) or not PART_NAME.fullmatch(part["name"]):
+                p.append(f"[{where}] name: expected letters, digits, '.', '_' or '-' (it begins "
+                         f"its cells' directory names), found {part.get('name')!r}")
             elif names.count(part["name"]) > 1:
                 p.append(f"[{where}] name: {part['name']!r} names more than one part")
             p += _table_problems(f"{where}.axes", part.get("axes", {}), AXES)
@@ -255,8 +268,30 @@ def _data_problems(raw: dict) -> list[str]:
     return found
 
 
+def max_cells() -> int:
+    value = os.environ.get(MAX_CELLS_ENV, str(MAX_CELLS))
+    if not value.isdigit() or int(value) < 1:
+        raise BenchError(f"{MAX_CELLS_ENV}: expected a whole number of cells, 1 or more, found "
+                         f"{value!r}")
+    return int(value)
+
+
+def _size_problem(raw: dict) -> str | None:
+    """The spec's cell count against max_cells(), from its axes' lengths alone."""
+    count = sum(math.prod(len(axes[k]) if isinstance(axes.get(k), list) else 1 for k in AXES)
+                for axes in (part["axes"] for part in _parts(raw)))
+    bound = max_cells()
+    if count <= bound:
+        return None
+    return (f"the axes expand to {count:,} cells; at most {bound:,} are expanded "
+            f"({MAX_CELLS_ENV} raises the bound)")
+
+
 def expand(raw: dict, path="<spec>") -> GridSpec:
     """Validate a parsed spec and expand its parts' axes; BenchError listing every problem."""
+    too_many = _size_problem(raw) if isinstance(raw, dict) else None
+    if too_many:  # before any value is checked: each would be checked once
+        raise BenchError(f"1 problem(s) in the grid spec:\n  - {too_many}", path=path)
     problems = spec_problems(raw) + _value_problems(raw)
     problems += [p for p in _data_problems(raw) if p not in problems]
     if problems:
