@@ -327,7 +327,7 @@ def test_runs_from_two_machines_are_refused_naming_both_fingerprints(tmp_path, c
     assert out.out.splitlines()[0] == "dcgan-bench compare [across machines]: REGRESSION"
     assert out.out.splitlines()[1].startswith("THROUGHPUT COMPARED ACROSS MACHINES")
     summary = (tmp_path / "cmp" / "summary.md").read_text().splitlines()
-    assert summary[0] == "# dcgan-bench compare [across machines]: REGRESSION"
+    assert summary[0] == r"# dcgan-bench compare \[across machines\]: REGRESSION"
     result = json.loads((tmp_path / "cmp" / "comparison.json").read_text())
     assert list(result)[:2] == ["scope", "scope_note"] and result["scope"] == "across machines"
     assert not result["numerics"]["expected"] and "machines differ" in result["numerics"]["why"]

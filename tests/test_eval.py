@@ -52,6 +52,35 @@ def test_eval_command_reproduces_the_final_block(evaluated_cell, capsys):
     assert printed["class_histogram"] == summary["final"]["class_histogram"]
 
 
+@pytest.mark.parametrize("n", ["0", "-1", "10"])
+def test_eval_refuses_too_few_samples_in_one_line(evaluated_cell, capsys, n):
+    out, _ = evaluated_cell
+    assert main(["eval", str(out), "--n", n]) == 2
+    err = capsys.readouterr().err
+    assert "--n: expected" in err and f"found {n}" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("damage", ["truncated", "foreign"])
+def test_eval_names_unreadable_generator_weights(evaluated_cell, tmp_path, capsys, damage):
+    """A weights file cut short, or one from another model: one line naming the file, exit 2."""
+    import shutil
+
+    out, _ = evaluated_cell
+    cell = tmp_path / "cell"
+    shutil.copytree(out, cell)
+    weights = cell / schema.GENERATOR_FILE
+    if damage == "truncated":
+        weights.write_bytes(weights.read_bytes()[:5000])
+    else:
+        config = json.loads((cell / schema.CONFIG_FILE).read_text())
+        (cell / schema.CONFIG_FILE).write_text(json.dumps({**config, "model": "unrolled-dcgan",
+                                                           "d_width": 0.25}))
+    assert main(["eval", str(cell), "--n", "1000"]) == 2
+    err = capsys.readouterr().err
+    assert "unreadable generator weights" in err and str(weights) in err
+    assert "Traceback" not in err
+
+
 def test_eval_command_refuses_an_unfinished_cell(tmp_path, capsys):
     records.write_json_record(tmp_path / "cell" / schema.CONFIG_FILE, {"data": "mnist-5k"})
     assert main(["eval", str(tmp_path / "cell")]) == 2

@@ -19,6 +19,7 @@ import numpy as np
 
 from bench import protocols, records
 from bench.cell import models
+from bench.errors import BenchError
 
 GRID_NOISE_SEED = 20240101
 EVAL_NOISE_SEED = 7
@@ -123,7 +124,12 @@ def load_generator(path, cfg=None):
     keras.mixed_precision.set_global_policy(cfg.precision)
     try:
         generator = models.networks(cfg)[0]
-        generator.load_weights(path)
+        try:
+            generator.load_weights(path)
+        except (OSError, ValueError, KeyError, TypeError) as e:  # h5py's and Keras' refusals
+            raise BenchError(f"unreadable generator weights ({type(e).__name__}: "
+                             f"{str(e)[:300]}): a truncated file, or one saved by another model "
+                             f"than the cell's ({cfg.model})", path=path) from None
     finally:
         keras.mixed_precision.set_global_policy(previous)
     return generator

@@ -41,7 +41,12 @@ class Eval:
 
     @staticmethod
     def run(args) -> int:
+        from bench.config import MIN_EVAL_SAMPLES
+
         cell = Path(args.cell)
+        if args.n < MIN_EVAL_SAMPLES:
+            raise BenchError(f"--n: expected {MIN_EVAL_SAMPLES} samples or more (the metrics' "
+                             f"feature dimension), found {args.n}")
         if not (cell / schema.CONFIG_FILE).is_file():
             raise BenchError(f"not a cell directory (no {schema.CONFIG_FILE}); pass one cell, "
                              "e.g. runs/cpu/latest/cpu_float32_xla-off_bs64_seed0", path=cell)
