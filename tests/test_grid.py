@@ -1,5 +1,6 @@
 """Grid specs, cell ids, and grids run for real: one process per cell."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from mounts import read_only_view
 from terminal import ctrl_c_as_in_a_terminal
 
 from bench import records, schema
@@ -109,6 +111,32 @@ def test_names_that_would_make_odd_directories_are_refused(tmp_path, text, expec
     with pytest.raises(BenchError) as e:
         load_spec(_spec(tmp_path, body))
     assert expected in str(e.value)
+
+
+@pytest.mark.parametrize("kind, message", [
+    ("dangling link", "which does not exist; create it, or choose another --out"),
+    ("a file", "exists and is not a directory"),
+    ("lock is a directory", ".grid.lock here is a directory, where the grid's lock file goes"),
+    ("read-only", "read-only for this user"),
+])
+def test_an_out_no_grid_can_write_is_one_line_exit_2_before_anything_runs(tmp_path, capsys,
+                                                                          kind, message):
+    spec = _spec(tmp_path)
+    out = tmp_path / "place" / "out"
+    out.parent.mkdir()
+    if kind == "dangling link":
+        out.symlink_to(tmp_path / "nowhere")
+    elif kind == "a file":
+        out.write_text("a file\n")
+    elif kind == "lock is a directory":
+        (out / ".grid.lock").mkdir(parents=True)
+    with contextlib.ExitStack() as stack:
+        if kind == "read-only":
+            out = stack.enter_context(read_only_view(out.parent)) / "out"
+        assert main(["grid", str(spec), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "nowhere").exists()
 
 
 def test_not_toml_is_a_clear_error(tmp_path):

@@ -33,6 +33,24 @@ def holder_text(out_dir: Path) -> str:
         return "a process that has not said who it is yet"
 
 
+def check_out_dir(out_dir: Path):
+    """BenchError, before anything is written, for an --out no grid can write: a link to nothing,
+    a file, a directory where the lock file goes, a directory this user cannot write."""
+    out_dir = Path(out_dir)
+    if out_dir.is_symlink() and not out_dir.exists():
+        raise BenchError(f"is a link to {os.readlink(out_dir)}, which does not exist; create "
+                         "it, or choose another --out", path=out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise BenchError("exists and is not a directory; choose another --out", path=out_dir)
+    if (out_dir / LOCK_FILE).is_dir():
+        raise BenchError(f"{LOCK_FILE} here is a directory, where the grid's lock file goes; "
+                         "remove it", path=out_dir)
+    existing = next(p for p in (out_dir, *out_dir.absolute().parents) if p.exists())
+    if not os.access(existing, os.W_OK):
+        raise BenchError(f"cannot be written here ({existing} is read-only for this user); "
+                         "choose another --out", path=out_dir)
+
+
 def live_holder(out_dir: Path) -> str | None:
     """Who is writing the run directory now (holder_text), or None where no live process holds
     its lock. The lock is tried, never waited for, and let go at once."""
@@ -63,10 +81,14 @@ class RunDirLock:
     def __enter__(self):
         import filelock
 
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        self._lock = filelock.FileLock(self.out_dir / LOCK_FILE, timeout=0)
+        check_out_dir(self.out_dir)
         try:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            self._lock = filelock.FileLock(self.out_dir / LOCK_FILE, timeout=0)
             self._lock.acquire()
+        except OSError as e:  # a read-only or full file system, a directory not ours
+            raise BenchError(f"cannot write the run directory ({e.strerror or e}); choose "
+                             "another --out", path=self.out_dir) from None
         except filelock.Timeout:
             raise BenchError(f"another grid is writing this run directory: "
                              f"{holder_text(self.out_dir)}; wait for it to end, or choose "

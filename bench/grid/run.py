@@ -161,6 +161,7 @@ def run_grid(spec, out_dir=None, *, resume=False, require_gpu=False, progress=No
 
 def _run(spec, out_dir: Path, resume, require_gpu, progress, launcher) -> GridRun:
     """The grid, holding its run directory (bench.grid.lock) from its first write to its last."""
+    lock.check_out_dir(out_dir)
     if not (out_dir / lock.LOCK_FILE).exists():  # not a grid's: no lock file in a stranger's
         prepare_run_dir(spec, out_dir, resume)      # directory (a grid's says who holds it)
     created = not out_dir.exists()
