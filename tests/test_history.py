@@ -161,6 +161,11 @@ def test_a_schema_1_history_is_migrated_and_keeps_its_runs(tmp_path):
     assert history.run_results("other/night", db)["machine_fingerprint"].notna().any()
 
 
+def _undo_6_to_7(con):
+    con.execute("ALTER TABLE runs DROP COLUMN manifest_sha256")
+    con.execute("ALTER TABLE runs DROP COLUMN content_sha256")
+
+
 def _as_schema_4(db, versions: dict):
     """Turn a history written by today's code back into schema 4 by hand: the version column
     called `tensorflow` again, holding `versions` (run id -> value, None for a JAX run)."""
@@ -169,6 +174,7 @@ def _as_schema_4(db, versions: dict):
     con.executemany("UPDATE runs SET tensorflow = ? WHERE id = ?",
                     [(value, run_id) for run_id, value in versions.items()])
     con.execute("ALTER TABLE windows DROP COLUMN contention")  # 5 -> 6's, undone too
+    _undo_6_to_7(con)
     con.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
     con.commit()
     con.close()
@@ -189,9 +195,9 @@ def test_a_schema_4_history_moves_tensorflow_into_framework_version(tmp_path):
     assert runs["jax/night"]["framework_version"] is None  # schema 4 never held JAX's
     assert "tensorflow" not in runs["runs/golden"]
     con = sqlite3.connect(db)
-    assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("6",)
+    assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("7",)
     con.close()
-    assert history.HISTORY_SCHEMA_VERSION == 6
+    assert history.HISTORY_SCHEMA_VERSION == 7
     # the migrated history takes new runs, into the renamed column
     third = tmp_path / "runs" / "third" / "night"
     shutil.copytree(GOLDEN, third)
@@ -217,6 +223,7 @@ def test_a_schema_5_history_keeps_its_windows_and_learns_their_contention(tmp_pa
     history.ingest(GOLDEN, db)
     con = sqlite3.connect(db)
     con.execute("ALTER TABLE windows DROP COLUMN contention")
+    _undo_6_to_7(con)
     con.execute("UPDATE meta SET value = '5' WHERE key = 'schema_version'")
     con.commit()
     con.close()
@@ -238,6 +245,25 @@ def test_a_schema_5_history_keeps_its_windows_and_learns_their_contention(tmp_pa
         [max(0.0, share - 0.02 / s) for share, s in zip([0.0, 0.5, 0.02], seconds)])
     assert kept.window_contention(cell)[1] > 0.4  # the golden windows are long enough to see it
     assert kept.windows == run_dir_to_run(new).windows
+
+
+def test_a_schema_6_history_knows_its_runs_by_their_start_time(tmp_path):
+    """6 -> 7: runs kept before have no content hash; the same run ingested again is unchanged
+    (same folder name, same start time), and a different run of the same name is kept apart."""
+    db = tmp_path / "h.sqlite"
+    history.ingest(GOLDEN, db)
+    con = sqlite3.connect(db)
+    _undo_6_to_7(con)
+    con.execute("UPDATE meta SET value = '6' WHERE key = 'schema_version'")
+    con.commit()
+    con.close()
+    assert history.ingest(GOLDEN, db) == ("runs/golden", False)  # migrated, and unchanged
+    other = tmp_path / "runs" / "golden"
+    shutil.copytree(GOLDEN, other)
+    manifest = json.loads((other / "manifest.json").read_text())
+    (other / "manifest.json").write_text(json.dumps({**manifest, "started": "2026-12-07T00:00Z"}))
+    other_id, new = history.ingest(other, db)
+    assert new and other_id.startswith("runs/golden+")
 
 
 def _jax_run(root: Path) -> Path:
