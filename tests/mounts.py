@@ -44,3 +44,20 @@ def read_only_view(directory: Path):
         _mount_out = subprocess.run(["umount", str(view)], capture_output=True, text=True)
         if _mount_out.returncode == 0:
             view.rmdir()
+
+
+@contextlib.contextmanager
+def small_tmpfs(directory: Path, size: str):
+    """A tmpfs of `size` (mount's notation, e.g. "256k") at `directory`, for the block's length:
+    a disk that fills. Root only; a test skips, saying why, elsewhere."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() != 0:
+        pytest.skip("not root: no small file system can be mounted to fill")
+    mounted = _mount("-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(directory))
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({mounted.stderr.strip()})")
+    try:
+        yield directory
+    finally:
+        subprocess.run(["umount", str(directory)], capture_output=True)

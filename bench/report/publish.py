@@ -10,7 +10,9 @@ Each file is itself written atomically (bench.records). The report, the comparis
 page and the claims page all go through here. Nothing here imports TensorFlow.
 """
 
+import errno
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -69,10 +71,37 @@ def check_out_dir(out_dir: Path):
                          "remove it", path=out_dir)
 
 
+def _scratch_prefix(out_dir: Path, kind: str, pid: int | None = None) -> str:
+    """A scratch directory's name beside `out_dir`: its kind and the process that made it."""
+    return f".{out_dir.name}.{kind}-{os.getpid() if pid is None else pid}-"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def _remove_stale_scratch(out_dir: Path):
+    """The scratch directories of renders that were killed (their process is gone): a kill -9
+    mid-render left them beside the pages for good."""
+    if not out_dir.parent.is_dir():
+        return
+    pattern = re.compile(rf"\.{re.escape(out_dir.name)}\.(tmp|old)-(\d+)-")
+    for path in out_dir.parent.iterdir():
+        found = pattern.match(path.name)
+        if found and path.is_dir() and not path.is_symlink() and not _alive(int(found[2])):
+            shutil.rmtree(path, ignore_errors=True)
+
+
 def _replace_dir(new: Path, out_dir: Path):
     old = None
     if out_dir.exists():
-        old = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.old-"))
+        old = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=_scratch_prefix(out_dir, "old")))
         os.replace(out_dir, old / "report")
     os.replace(new, out_dir)
     if old is not None:
@@ -85,12 +114,22 @@ def publish(out_dir: Path, write):
     out_dir = Path(out_dir)
     check_out_dir(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.tmp-"))
+    _remove_stale_scratch(out_dir)
+    try:
+        tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=_scratch_prefix(out_dir, "tmp")))
+    except OSError as e:
+        raise BenchError(f"cannot write the pages here ({e.strerror or e})", path=out_dir) from None
     try:
         os.chmod(tmp, 0o755)
         write(Output(tmp))
         Output(tmp).text(MARKER, "written by dcgan-bench; the directory is replaced on re-render\n")
         _replace_dir(tmp, out_dir)
+    except OSError as e:  # a full disk, a file system gone read-only: the old pages stay
+        shutil.rmtree(tmp, ignore_errors=True)
+        if e.errno not in (errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EACCES):
+            raise
+        raise BenchError(f"cannot write the pages ({e.strerror}); the pages that were there "
+                         "are left as they were", path=out_dir) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
