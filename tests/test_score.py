@@ -142,6 +142,16 @@ def test_reference_cache_is_reused_and_recomputed_when_corrupt(tmp_path, monkeyp
     # A different classifier hash names a different file.
     assert reference.cache_path(tmp_path, other) != path
 
+    # A file whose numbers were changed under its right key (the key and the old hash kept) is
+    # not trusted either: its content no longer matches the hash saved with it.
+    with np.load(path) as f:
+        stored = {name: f[name] for name in f.files}
+    stored["features"] = stored["features"] * 1.01
+    np.savez(path, **stored)
+    assert np.load(path)["content_sha256"] == stored["content_sha256"]
+    reference.reference_stats("mnist-5k", classifier=instrument, cache_dir=tmp_path)
+    assert len(passes) == 4
+
 
 def test_reference_cache_key_names_everything_the_numbers_depend_on():
     import tensorflow as tf

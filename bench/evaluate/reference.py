@@ -73,16 +73,29 @@ def cache_path(cache_dir, key: dict) -> Path:
     return Path(cache_dir) / f"reference-{key['dataset']}-{key['split']}-n{key['n']}-{digest}.npz"
 
 
+def arrays_sha256(arrays: dict) -> str:
+    """The statistics' own hash (float64, in _ARRAYS' order): a file whose numbers were changed
+    under an unchanged key no longer matches it."""
+    digest = hashlib.sha256()
+    for name in _ARRAYS:
+        digest.update(np.ascontiguousarray(arrays[name], dtype="<f8").tobytes())
+    return digest.hexdigest()
+
+
 def _load(path: Path, key: dict):
-    """The cached statistics, or None if absent, unreadable, for another key or inconsistent."""
+    """The cached statistics, or None if absent, unreadable, for another key, inconsistent, or
+    not the numbers that were saved (their hash)."""
     if not path.is_file():
         return None
     try:
         with np.load(path, allow_pickle=False) as f:
             stored = json.loads(str(f["key"]))
             arrays = {name: np.array(f[name], dtype=np.float64) for name in _ARRAYS}
+            saved_sha256 = str(f["content_sha256"])
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, json.JSONDecodeError):
-        return None  # corrupt or truncated: recompute
+        return None  # corrupt, truncated, or from before the content was hashed: recompute
+    if saved_sha256 != arrays_sha256(arrays):
+        return None
     n, dim = key["n"], arrays["features"].shape[-1]
     shapes_ok = arrays["features"].shape == (n, dim) and arrays["radii"].shape == (n,)
     if stored != key or not shapes_ok or not all(np.all(np.isfinite(a)) for a in arrays.values()):
@@ -92,7 +105,8 @@ def _load(path: Path, key: dict):
 
 def _save(path: Path, key: dict, arrays: dict):
     with atomic_path(path) as tmp:
-        np.savez(tmp, key=np.array(json.dumps(key, sort_keys=True)), **arrays)
+        np.savez(tmp, key=np.array(json.dumps(key, sort_keys=True)),
+                 content_sha256=np.array(arrays_sha256(arrays)), **arrays)
 
 
 def reference_stats(dataset: str, *, classifier, data_dir=None, cache_dir=None,
