@@ -7,9 +7,12 @@ placement and attempts are added to a summary, and results.csv is rewritten afte
 record is read back through bench.rundirs, the one reader of run directories.
 """
 
+import errno
+import shutil
 from pathlib import Path
 
 from bench import records, rundirs, schema
+from bench.errors import BenchError
 
 LOG_DIR = "logs"  # <run dir>/logs/<cell id>.log: each cell process's stdout and stderr
 LOG_TAIL_CHARS = 2000
@@ -55,13 +58,44 @@ def record_skipped(cell, cell_dir: Path, reason: str):
                               {"status": schema.STATUS_SKIPPED, "reason": reason})
 
 
+# Under this many bytes free, the run's disk is taken as full: a process that cannot write
+# ends in whatever way its libraries fail (an exception, a segmentation fault).
+FULL_DISK_BYTES = 1 << 20
+
+
+# what a process's log says when a write found the disk full (Python's, h5py's, the C library's)
+NO_SPACE = ("No space left on device", "[Errno 28]", "ENOSPC")
+
+
+def full_disk_note(path: Path, log_tail: str = "") -> str | None:
+    """"the disk ... is full" where the file system holding `path` is nearly full, or the log
+    says a write found it full (the failed file since removed), else None."""
+    try:
+        free = shutil.disk_usage(path).free
+    except OSError:
+        return None
+    if free >= FULL_DISK_BYTES and not any(s in log_tail for s in NO_SPACE):
+        return None
+    return f"the disk holding {path} is full ({free:,} bytes free now)"
+
+
 def record_unfinished(cell_dir: Path, how: str, log_tail: str):
-    """A cell whose process ended without finishing its record: `failed`, with how and the
-    tail of its log."""
-    records.write_json_record(cell_dir / schema.SUMMARY_FILE, {
-        "status": schema.STATUS_FAILED,
-        "reason": f"cell process ended with {how} before finishing its record",
-        "log_tail": log_tail})
+    """A cell whose process ended without finishing its record: `failed`, with how, the disk
+    where it is full, and the tail of its log. BenchError where the disk is too full to record
+    even that: the grid cannot go on."""
+    full = full_disk_note(cell_dir, log_tail)
+    reason = f"cell process ended with {how} before finishing its record"
+    try:
+        records.write_json_record(cell_dir / schema.SUMMARY_FILE, {
+            "status": schema.STATUS_FAILED,
+            "reason": f"{full}: {reason}" if full else reason,
+            "log_tail": log_tail})
+    except OSError as e:
+        if e.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        raise BenchError(f"{full_disk_note(cell_dir) or 'the disk is full'}: the grid stops "
+                         f"(the cells finished so far are kept); free some space and run it "
+                         f"again with --resume", path=cell_dir) from None
 
 
 def finished_status(cell_dir: Path, how: str, log: Path) -> str:
@@ -86,5 +120,12 @@ def write_results_csv(run_dir: Path):
     """results.csv: one row per cell of the run, as bench.analysis.results reads them."""
     import pandas as pd
 
-    records.write_text_atomic(Path(run_dir) / schema.RESULTS_FILE,
-                              pd.DataFrame(rundirs.cell_rows([run_dir])).to_csv(index=False))
+    try:
+        records.write_text_atomic(Path(run_dir) / schema.RESULTS_FILE,
+                                  pd.DataFrame(rundirs.cell_rows([run_dir])).to_csv(index=False))
+    except OSError as e:
+        if e.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        raise BenchError(f"{full_disk_note(Path(run_dir)) or 'the disk is full'}: the grid "
+                         "stops (the cells finished so far are kept); free some space and run "
+                         "it again with --resume", path=run_dir) from None
