@@ -89,6 +89,25 @@ def _pack(directory: Path) -> bytes:
     return buf.getvalue()
 
 
+def unpack_cell_archive(archive: bytes, run_dir: Path, cell_id: str) -> list[str]:
+    """Unpack a node's archive of one cell into the run directory: only that cell's directory
+    and its log (a node's archive, however made, can overwrite neither the manifest nor another
+    cell's record); the names of the members left out, which the cell's record then names."""
+    log = log_path(Path("."), cell_id).as_posix()
+    allowed = {".", cell_id, log.rsplit("/", 1)[0], log}
+    kept, refused = [], []
+    with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as tar:
+        for member in tar.getmembers():
+            name = member.name[2:] if member.name.startswith("./") else member.name
+            if name in allowed or name.startswith(f"{cell_id}/"):
+                kept.append(member)
+            else:
+                refused.append(member.name)
+        # filter="data": no absolute paths, no `..`, no links out of the run, no devices
+        tar.extractall(run_dir, members=kept, filter="data")
+    return refused
+
+
 def run_cell_on_node(cell_id: str, config_json: str, cpus, board=None) -> dict:
     """The Ray task: one cell in a fresh process on this node; its directory and log, packed."""
     import ray
@@ -254,10 +273,14 @@ class RayCells:
                                         f"(retries: {self.retries})", "")
             add_to_summary(cell_dir, attempts=attempts)
             return schema.STATUS_FAILED
-        with tarfile.open(fileobj=io.BytesIO(result["archive"]), mode="r:gz") as tar:
-            tar.extractall(run_dir, filter="data")
+        refused = unpack_cell_archive(result["archive"], run_dir, cell.id)
         status = finished_status(cell_dir, f"exit code {result['exit_code']}",
                                  log_path(run_dir, cell.id))
+        if refused:  # a cell whose node sent more than its own is not trusted as ok
+            add_to_summary(cell_dir, status=schema.STATUS_FAILED,
+                           reason=f"its node's archive held files outside the cell, not "
+                                  f"unpacked: {', '.join(refused[:5])}")
+            status = schema.STATUS_FAILED
         placement = {**result["placement"],
                      "node": self.addresses.get(result["placement"]["node_id"], "?")}
         add_to_summary(cell_dir, placement=placement,
