@@ -70,8 +70,10 @@ def false_alerts(noise: Noise, years: int, seed: int, night=night_run) -> dict:
     judged = [v for v in verdicts if v["verdict"] != "first"]
     alerts = sum(v["verdict"] == "regression" for v in judged)
     low, high = exact_interval(alerts, len(judged), 0.95)
+    # nights too contended to judge: marked, never a pass and never an alert
+    inconclusive = sum(v["verdict"] == "inconclusive" for v in judged)
     return {"nights": len(judged), "alerts": alerts, "per_year": alerts / len(judged) * 365,
-            "per_year_95": [low * 365, high * 365]}
+            "per_year_95": [low * 365, high * 365], "inconclusive": inconclusive}
 
 
 def steps(noise: Noise, size: float, series: int, seed: int, night=night_run) -> dict:
@@ -171,6 +173,15 @@ def main(argv=None) -> int:
         recorded = {"nights": len(real) - 1,
                     "alerts": sum(v["verdict"] == "regression" for v in in_order),
                     "verdicts": [v["verdict"] for v in in_order]}
+        # and as one A/B in the order they ran: runs 0 and 1 the first round, 2 and 3 the
+        # second, ... (ABBA: the baseline first in even rounds)
+        from bench.analysis.paired import paired_verdicts
+
+        rounds = [(real[k], real[k + 1]) if (k // 2) % 2 == 0 else (real[k + 1], real[k])
+                  for k in range(0, len(real) - 1, 2)]
+        recorded["ab_in_order"] = {c: {k: v[k] for k in ("verdict", "ratio", "ci_low",
+                                                          "ci_high", "pairs", "rounds")}
+                                   for c, v in paired_verdicts(rounds).items()}
         print(f"recorded order: {recorded}", file=sys.stderr, flush=True)
     table = {}
     for name, (noise, night) in kinds.items():
@@ -179,13 +190,14 @@ def main(argv=None) -> int:
                         for k, size in enumerate(STEPS)]
         table[name] = row
         print(f"{name}: done after {time.time() - t0:.0f} s", file=sys.stderr, flush=True)
-    print("| nights | false alerts a year [95%] | " + " | ".join(
+    print("| nights | false alerts a year [95%] | inconclusive | " + " | ".join(
         f"{int(s * 100)}% step: missed, delay median / p90" for s in STEPS) + " |")
-    print("|---|---|" + "---|" * len(STEPS))
+    print("|---|---|---|" + "---|" * len(STEPS))
     for name, row in table.items():
         fa = row["false_alerts"]
         cells = [f"{fa['per_year']:.2f} [{fa['per_year_95'][0]:.2f}, {fa['per_year_95'][1]:.2f}] "
-                 f"({fa['alerts']} in {fa['nights']})"]
+                 f"({fa['alerts']} in {fa['nights']})",
+                 f"{fa['inconclusive']} ({fa['inconclusive'] / fa['nights']:.1%})"]
         for st in row["steps"]:
             delay = "-" if st["delay_median"] is None else \
                 f"{st['delay_median']:g} / {st['delay_p90']:g}"
