@@ -32,3 +32,32 @@ def test_a_simulated_night_is_both_configurations_the_nightly_job_judges():
     assert len(night_throughput(night.results)) == 2  # two configurations' levels
     (first, *judged) = simulate(4, Noise(parts=NIGHTLY_PARTS), seed=1)
     assert all(len(v["states"]) == 2 for v in judged)
+
+
+def test_replayed_ab_rounds_keep_neighbours_together_in_abba_order():
+    """Three real runs (levels 100, 200, 400 here): each round is two runs that ran one after
+    the other, the earlier the baseline in even rounds and the candidate in odd ones, and only
+    the candidate carries the step."""
+    import numpy as np
+    from nights_sim import replayed_round, scaled
+
+    base_run = night_run(np.random.default_rng(0), 0, Noise())
+    runs = [scaled(base_run, level / 400.0, i) for i, level in enumerate((100, 200, 400))]
+    pair = replayed_round(runs)
+    rng = np.random.default_rng(3)
+    for index in range(6):
+        baseline, candidate = pair(rng, index, Noise(), 0.5)
+        b = baseline.results["images_per_sec_median"].median()
+        c = candidate.results["images_per_sec_median"].median() / 0.5
+        earlier, later = (b, c) if index % 2 == 0 else (c, b)
+        assert later == pytest.approx(2 * earlier)  # neighbours: 100 then 200, or 200 then 400
+
+
+def test_an_ab_of_simulated_rounds_cancels_the_drift_both_sides_share():
+    """Night-sized drift (20% a round) shared by both sides of each round: no false alert in
+    five A/A nights, and a 30% slowdown found in each of five."""
+    from nights_sim import ab_verdicts
+
+    noise = Noise(night_noise=0.2)
+    assert "regression" not in ab_verdicts(5, 6, noise, seed=0)
+    assert ab_verdicts(5, 6, noise, seed=1, step=0.7) == ["regression"] * 5
