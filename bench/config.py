@@ -23,8 +23,9 @@ PACKINGS = ("auto", "loop", "vmap")
 # window of steps in one dispatch with the data on the device (bench.cell.jax_study), for seed
 # studies. A coordinate: the two are never compared as one configuration.
 PROGRAMS = ("step", "study")
-DEVICE_PATTERN = re.compile(r"^(cpu|gpu|gpu:\d+)$")
-PART_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+# matched whole (fullmatch: `$` would let a trailing newline through into a directory name)
+DEVICE_PATTERN = re.compile(r"cpu|gpu|gpu:\d+")
+PART_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,31}")
 # The metrics need at least as many samples as the classifier has features (a covariance of full
 # rank). Checked here so a grid fails before training, and by bench.evaluate.score on any image set.
 MIN_EVAL_SAMPLES = schema.FEATURE_DIM
@@ -221,7 +222,7 @@ def config_problems(cfg) -> list[str]:
     if not isinstance(cfg.seed, int) or isinstance(cfg.seed, bool) or cfg.seed < 0:
         p.append(f"seed: expected a non-negative integer, found {cfg.seed!r}")
     positive_int("batch_size", cfg.batch_size)
-    if not isinstance(cfg.device, str) or not DEVICE_PATTERN.match(cfg.device):
+    if not isinstance(cfg.device, str) or not DEVICE_PATTERN.fullmatch(cfg.device):
         p.append(f"device: expected cpu, gpu or gpu:N, found {cfg.device!r}")
     if not isinstance(cfg.xla, bool):
         p.append(f"xla: expected true or false, found {cfg.xla!r}")
@@ -257,7 +258,7 @@ def config_problems(cfg) -> list[str]:
     positive_int("eval_n", cfg.eval_n)
     if cfg.final_eval_n is not None:  # None: the data set's default
         positive_int("final_eval_n", cfg.final_eval_n, allow_zero=True)
-    if cfg.part is not None and (not isinstance(cfg.part, str) or not PART_PATTERN.match(cfg.part)):
+    if cfg.part is not None and (not isinstance(cfg.part, str) or not PART_PATTERN.fullmatch(cfg.part)):
         p.append(f"part: expected a name of lowercase letters, digits and _, found {cfg.part!r}")
     if isinstance(cfg.eval_every, int) and cfg.eval_every > 0 and isinstance(cfg.eval_n, int) \
             and 0 < cfg.eval_n < MIN_EVAL_SAMPLES:

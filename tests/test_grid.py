@@ -97,15 +97,19 @@ def test_a_spec_of_a_million_cells_is_refused_from_its_axes_at_once(tmp_path, mo
 
 @pytest.mark.parametrize("text, expected", [
     ('name = "a\\n"', "name: expected a non-empty string without control characters"),
-    ('[[parts]]\nname = "throughput\\n"', "[parts.throughput\n] name: expected letters, digits"),
-    ('[[parts]]\nname = "../up"', "[parts.../up] name: expected letters, digits"),
+    ('[[parts]]\nname = "throughput\\n"', "part: expected a name of lowercase letters"),
+    ('[[parts]]\nname = "../up"', "part: expected a name of lowercase letters"),
+    ('devices = ["cpu\\n"]', "devices: expected cpu, gpu or gpu:N, found 'cpu\\n'"),
 ])
 def test_names_that_would_make_odd_directories_are_refused(tmp_path, text, expected):
-    """A newline at the end of a part's name made cell directories with newlines."""
+    """A newline at the end of a part's name or a device made cell directories with newlines
+    (a pattern's `$` matched before a trailing newline)."""
     body = TINY.format(steps=20)
     if text.startswith("[[parts]]"):
         axes = body[body.index("[axes]"):body.index("[budget]")].replace("[axes]", "[parts.axes]")
         body = body[:body.index("[axes]")] + body[body.index("[budget]"):] + text + "\n" + axes
+    elif text.startswith("devices"):
+        body = body.replace('devices = ["cpu"]', text)
     else:
         body = body.replace('name = "tiny grid"', text)
     with pytest.raises(BenchError) as e:
