@@ -150,9 +150,11 @@ def main(argv=None) -> int:
     parser.add_argument("--replay", nargs="*", default=[], help="run directories of real nights")
     parser.add_argument("--only-replay", action="store_true", help="skip the simulated rows")
     parser.add_argument("--ab-rounds", type=int, default=6, help="rounds of an A/B night")
+    parser.add_argument("--only-ab", action="store_true",
+                        help="only the A/B rows (simulated, and replayed with --replay)")
     args = parser.parse_args(argv)
     t0 = time.time()
-    kinds = {} if args.only_replay else {
+    kinds = {} if args.only_replay or args.only_ab else {
         "normal nights": (Noise(night_noise=args.night_noise, parts=NIGHTLY_PARTS), night_run),
         "heavy-tailed nights (t, 3 df)": (Noise(night_noise=args.night_noise, tails_df=3,
                                                 parts=NIGHTLY_PARTS), night_run)}
@@ -165,7 +167,8 @@ def main(argv=None) -> int:
         from bench.analysis.runs import run_dir_to_run
 
         real = [run_dir_to_run(Path(d)) for d in sorted(args.replay)]
-        kinds[f"replayed real nights ({len(real)})"] = (Noise(), replayed_night(real))
+        if not args.only_ab:
+            kinds[f"replayed real nights ({len(real)})"] = (Noise(), replayed_night(real))
         ab_kinds[f"A/B, rounds replayed from real runs ({len(real)})"] = (Noise(),
                                                                         replayed_round(real))
         # the real nights once, in the order they ran: night i is real[i]
