@@ -151,9 +151,11 @@ def throughput_parts(spec: Path) -> str | None:
 
 
 def run_continuous(repo: Path, baseline_ref: str, candidate_ref: str, spec: Path, rounds: int,
-                   out: Path, margin: float, say=print, cache: Path | None = None) -> dict:
+                   out: Path, margin: float, say=print, cache: Path | None = None,
+                   on_round=None) -> dict:
     """The whole A/B: both revisions prepared, `rounds` rounds run, the pairs judged; the record
-    (also written to <out>/continuous.json) with each configuration's paired verdict."""
+    (also written to <out>/continuous.json) with each configuration's paired verdict.
+    `on_round(r)`: as run_rounds'."""
     from bench.analysis.paired import paired_verdicts
     from bench.analysis.runs import run_dir_to_run
 
@@ -163,7 +165,7 @@ def run_continuous(repo: Path, baseline_ref: str, candidate_ref: str, spec: Path
     say(f"{rounds} rounds of {spec} ({parts or 'every'} part): baseline {baseline_ref} = "
         f"{baseline.commit[:10]}, candidate {candidate_ref} = {candidate.commit[:10]}; runs "
         f"under {out}")
-    done = run_rounds(spec, baseline, candidate, rounds, out, parts, say)
+    done = run_rounds(spec, baseline, candidate, rounds, out, parts, say, on_round=on_round)
     record = {"spec": str(spec), "part": parts, "margin": margin, "out": str(out),
               "revisions": {r.label: {"ref": r.ref, "commit": r.commit}
                             for r in (baseline, candidate)},

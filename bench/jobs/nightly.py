@@ -79,11 +79,13 @@ def ab_baseline(ab: str, run, db, say) -> str | None:
 
 def run_nightly(spec_path, db=None, reports=schema.REPORTS_ROOT, *, launcher=None,
                 thresholds: Thresholds | None = None, say=print, ab: str | None = None,
-                ab_rounds: int = 6, repo: Path = Path("."), ab_out: Path | None = None) -> Night:
+                ab_rounds: int = 6, repo: Path = Path("."), ab_out: Path | None = None,
+                on_round=None) -> Night:
     """Run tonight's grid of `spec_path` and judge it against the history; `say` gets each line
     a person would read. `ab`: a git revision (or `last-good`) whose A/B against `repo`'s HEAD
     judges throughput, `ab_rounds` rounds, its runs in `ab_out` (default
-    runs/continuous/<spec stem>-<tonight's run>). BenchError (before anything runs) for a bad
+    runs/continuous/<spec stem>-<tonight's run>); `on_round(r)` before each of its rounds (tests
+    change the machine there). BenchError (before anything runs) for a bad
     spec, or for `ab` with uncommitted changes to the harness."""
     spec = load_spec(spec_path)
     thresholds = thresholds or Thresholds()
@@ -104,7 +106,7 @@ def run_nightly(spec_path, db=None, reports=schema.REPORTS_ROOT, *, launcher=Non
     if base is not None:
         out = ab_out or Path("runs") / "continuous" / f"{stem}-{Path(grid.run_dir).name}"
         night.ab = continuous.run_continuous(repo, base, "HEAD", Path(spec_path), ab_rounds, out,
-                                             thresholds.margin, say)
+                                             thresholds.margin, say, on_round=on_round)
         say(f"A/B written: {out / continuous.RESULT_FILE}")
     night.judgement = judge_run(run, LAST_GOOD, db, thresholds, ab=night.ab)
     if night.judgement.result is None and night.ab is not None:
