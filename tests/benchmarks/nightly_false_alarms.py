@@ -81,9 +81,11 @@ def main(argv=None) -> int:
         night = {"night": name, "slowed": name.startswith("S"), "exit": code,
                  "verdict": result["verdict"] if result else "first night",
                  "baseline": result["baseline"] if result else None,
-                 "ratios": [round(t["ratio"], 4) for t in result["throughput"]] if result else [],
-                 "thresholds": [round(t["threshold"], 4) for t in result["throughput"]]
+                 # None: a configuration too contended to judge (inconclusive)
+                 "ratios": [t["ratio"] and round(t["ratio"], 4) for t in result["throughput"]]
                  if result else [],
+                 "thresholds": [t["threshold"] and round(t["threshold"], 4)
+                                for t in result["throughput"]] if result else [],
                  "states": {c: s["state"] for c, s in result.get("nights", {}).items()}
                  if result else {},
                  "level": nights.night_throughput(history.run_results(run_id_of(run_dir), db))}
