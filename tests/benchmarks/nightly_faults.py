@@ -194,11 +194,12 @@ def _worker_pids(cell_dir: Path) -> list[int]:
     return pids
 
 
-def _wait_for_cell(runs: Path, timeout: float = 900) -> Path:
+def _wait_for_cell(runs: Path, before: set, timeout: float = 900) -> Path:
+    """Tonight's cell, once it has logged a window (earlier nights' runs are `before`)."""
     deadline = time.time() + timeout
     while time.time() < deadline:
         found = [p for p in runs.glob(f"*/{REAL_CELL}/{schema.STEPS_FILE}")
-                 if not p.parent.parent.is_symlink()]
+                 if not p.parent.parent.is_symlink() and p.parent.parent not in before]
         if found:
             return found[0].parent
         time.sleep(0.2)
@@ -223,7 +224,7 @@ def real_night(i: int, fault: str | None, work: Path, db: Path) -> dict:
     proc = subprocess.Popen(args, cwd=work, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
     if fault in ("kill-driver", "kill-cell"):
-        cell = _wait_for_cell(runs)
+        cell = _wait_for_cell(runs, before)
         victims = [proc.pid] if fault == "kill-driver" else _worker_pids(cell)
         for pid in victims:
             os.kill(pid, signal.SIGKILL)
@@ -274,7 +275,7 @@ def main(argv=None) -> int:
     db = args.out / "history.sqlite"
     rng = random.Random(args.seed)
     fault_nights = dict(zip(rng.sample(range(2, args.nights - 1), len(CRAFTED_FAULTS)),
-                            CRAFTED_FAULTS))
+                            CRAFTED_FAULTS)) if args.nights > len(CRAFTED_FAULTS) + 2 else {}
     nights, t0 = [], time.time()
     plan = [("crafted", i, fault_nights.get(i)) for i in range(args.nights)]
     if args.real:
