@@ -67,7 +67,8 @@ def test_version_and_help_with_defaults_and_an_example_for_every_command(capsys)
 
 
 def test_refusals_decided_from_the_arguments_come_before_any_start_up(tmp_path):
-    """Each refused in under 2 s on any of our machines: no TensorFlow, no training."""
+    """Each refused in under 2 s on an idle machine of ours (under three Python start-ups on a
+    loaded one): no TensorFlow, no training."""
     spec = tmp_path / "s.toml"
     spec.write_text('name = "s"\n[axes]\nseeds = [0]\nbatch_sizes = [10000]\ndevices = ["cpu"]\n'
                     'xla = [false]\nprecision = ["float32"]\n[budget]\nsteps = 5\n')
@@ -84,12 +85,16 @@ def test_refusals_decided_from_the_arguments_come_before_any_start_up(tmp_path):
          "batch_size: expected at most 5000"),
     ]
     for argv, said in cases:
+        pace = _python_start_seconds()
         started = time.perf_counter()
         proc = _run(*argv, env={**os.environ, "PYTHONPATH": str(ROOT)})
         seconds = time.perf_counter() - started
         assert proc.returncode == 2 and said in proc.stderr, (argv, proc.stderr[-500:])
         assert "tensorflow" not in proc.stderr.lower()
-        assert seconds < 2.0 or _python_start_seconds() > 1.0, (argv, seconds)
+        # 2 s, or three times what starting Python and the CLI takes on this machine now (a
+        # loaded machine's pace): a refusal after TensorFlow's start takes ten times that
+        bound = max(2.0, 3 * max(pace, _python_start_seconds()))  # the load before and after
+        assert seconds < bound, (argv, seconds, bound)
     assert (existing / "something").read_text() == "a user's file"
     assert not (tmp_path / "o1").exists() and not (tmp_path / "c").exists()
 
