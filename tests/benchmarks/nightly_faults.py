@@ -183,13 +183,16 @@ def crafted_night(i: int, fault: str | None, root: Path, db: Path, rng) -> dict:
 
 
 def _worker_pids(cell_dir: Path) -> list[int]:
+    """The processes training `cell_dir`, named on their command line as the grid named it
+    (relative to its working directory, or not)."""
+    tail = f"{cell_dir.parent.name}/{cell_dir.name}".encode()
     pids = []
     for proc in Path("/proc").iterdir():
         try:
             argv = (proc / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if b"bench.grid.worker" in argv and str(cell_dir).encode() in argv:
+        if b"bench.grid.worker" in argv and any(a.endswith(tail) for a in argv):
             pids.append(int(proc.name))
     return pids
 
@@ -226,6 +229,8 @@ def real_night(i: int, fault: str | None, work: Path, db: Path) -> dict:
     if fault in ("kill-driver", "kill-cell"):
         cell = _wait_for_cell(runs, before)
         victims = [proc.pid] if fault == "kill-driver" else _worker_pids(cell)
+        if not victims:
+            raise RuntimeError(f"no process found training {cell}")
         for pid in victims:
             os.kill(pid, signal.SIGKILL)
         night["notes"].append(f"killed {fault[5:]} ({victims})")
@@ -237,6 +242,7 @@ def real_night(i: int, fault: str | None, work: Path, db: Path) -> dict:
                                   f"{len(_worker_pids(cell))}")
     out, err = proc.communicate()
     night["exit"] = proc.returncode
+    night["said"] = (out + err)[-1500:]
     night["crashed"] = "Traceback" in err
     (run,) = [p for p in runs.iterdir() if p not in before and p.name != "latest"]
     if disk:
