@@ -44,6 +44,17 @@ def test_two_runs_of_one_folder_name_are_both_kept_and_judged_apart(tmp_path):
     assert history.run_info("nightly/N1", db)["verdict"] is None
 
 
+def test_a_run_is_the_same_run_however_its_path_is_spelled(tmp_path, monkeypatch):
+    """Ingested through a relative path (as the nightly job does), found through an absolute
+    one (as `compare` is given it): its rows' cell_dir differ, its content does not."""
+    db = tmp_path / "h.sqlite"
+    run = craft_night(tmp_path / "r" / "nightly", "N1", "2026-12-01T02:00:00+00:00")
+    monkeypatch.chdir(tmp_path)
+    assert history.ingest(Path("r") / "nightly" / "N1", db) == ("nightly/N1", True)
+    assert history.kept_id(run_dir_to_run(run), db) == "nightly/N1"
+    assert history.ingest(run, db) == ("nightly/N1", False)
+
+
 def test_a_run_ingested_half_finished_is_completed_by_the_next_ingest(tmp_path):
     """A cell still running when the run was first ingested, ok when it is ingested again: the
     history keeps the finished run (it was "unchanged" before)."""

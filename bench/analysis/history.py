@@ -266,10 +266,11 @@ def _checked_for_ingest(loaded: Run):
 
 
 def content_sha256(loaded: Run) -> str:
-    """The run's whole content: its manifest's hash and every cell's results row and windows."""
+    """The run's whole content: its manifest's hash and every cell's results row and windows,
+    not where it was read from (a row's `cell_dir` is spelled as the reader was given it)."""
     digest = hashlib.sha256((loaded.info.get("manifest_sha256") or "").encode())
     for _, row in loaded.results.sort_values("cell_id").iterrows():
-        digest.update(_row_json(row).encode())
+        digest.update(_row_json(row.drop(labels=["cell_dir"], errors="ignore")).encode())
         digest.update(json.dumps(loaded.windows.get(row["cell_id"], [])).encode())
     return digest.hexdigest()
 

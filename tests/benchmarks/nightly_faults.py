@@ -17,9 +17,9 @@ Two series in one history (a SQLite file under --out):
      (completed);
    - `full-disk`: the comparison's pages written to a full disk (a 16 KB tmpfs; root only), then
      written again elsewhere.
-2. With --real, real nights of a one-cell spec (`dcgan-bench nightly`, TensorFlow, 20 steps):
-   a normal night, `kill-driver` (the nightly job killed with -9 mid-cell: its cell must die
-   with it; the run then resumed with `grid --resume`, ingested and judged), a normal night,
+2. With --real, real nights of a one-cell spec (`dcgan-bench nightly`, TensorFlow, 60 steps:
+   five measured windows): a normal night, `kill-driver` (the nightly job killed with -9
+   mid-cell: its cell must die with it; the run then resumed with `grid --resume`, ingested and judged), a normal night,
    `kill-cell` (the cell's process killed with -9: recorded failed, the night judged), a normal
    night, `full-disk-cell` (the night's runs on a 4 MB tmpfs: the cell cannot save its
    generator; recorded so, the night judged, the run copied off before the tmpfs goes), and a
@@ -83,7 +83,7 @@ devices = ["cpu"]
 xla = [false]
 precision = ["float32"]
 [budget]
-steps = 20
+steps = 60
 log_every = 10
 [eval]
 final_n = 0
