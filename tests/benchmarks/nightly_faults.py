@@ -20,10 +20,10 @@ Two series in one history (a SQLite file under --out):
 2. With --real, real nights of a one-cell spec (`dcgan-bench nightly`, TensorFlow, 60 steps:
    five measured windows): a normal night, `kill-driver` (the nightly job killed with -9
    mid-cell: its cell must die with it; the run then resumed with `grid --resume`, ingested
-   and judged), a normal night, `kill-cell` (the cell's process killed with -9: recorded failed, the night judged), a normal
-   night, `full-disk-cell` (the night's runs on a 4 MB tmpfs: the cell cannot save its
-   generator; recorded so, the night judged, the run copied off before the tmpfs goes), and a
-   last normal night.
+   and judged), a normal night, `kill-cell` (the cell's process killed with -9: recorded
+   failed, the night judged), a normal night, `full-disk-cell` (the night's runs on a 4 MB
+   tmpfs: the cell cannot save its generator; recorded so, the night judged, the run copied
+   off before the tmpfs goes), and a last normal night.
 
 After every night: SQLite's integrity and foreign-key checks pass, every run in the history has
 its cells, and every cell `ok` in a run directory is `ok` in the history. Prints a line a night
