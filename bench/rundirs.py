@@ -350,3 +350,36 @@ def cell_rows(paths) -> list[dict]:
                for c in m.get("cells") or [] if isinstance(c, dict)}
     return [cell_to_row(run, cell, manifests[run].get("name") if run else None,
                         planned.get((run, cell.name))) for run, cell in cells]
+
+
+# A grid's lock on its run directory (bench.grid.lock holds it; here, what readers ask of it).
+LOCK_FILE = ".grid.lock"
+HOLDER_FILE = ".grid.lock.json"
+
+
+def holder_text(out_dir: Path) -> str:
+    """Who holds (or last held) the lock, as a person reads it."""
+    try:
+        holder = json.loads((Path(out_dir) / HOLDER_FILE).read_text(encoding="utf-8"))
+        return (f"pid {holder['pid']} on {holder['host']} since {holder['since']} "
+                f"({holder['command']})")
+    except (OSError, ValueError, KeyError, TypeError):
+        return "a process that has not said who it is yet"
+
+
+def live_holder(out_dir: Path) -> str | None:
+    """Who is writing the run directory now (holder_text), or None where no live process holds
+    its lock. The lock is tried, never waited for, and let go at once."""
+    import filelock
+
+    if not (Path(out_dir) / LOCK_FILE).is_file():
+        return None
+    probe = filelock.FileLock(Path(out_dir) / LOCK_FILE, timeout=0)
+    try:
+        probe.acquire()
+    except filelock.Timeout:
+        return holder_text(out_dir)
+    except OSError:  # a directory this user cannot write: no grid of theirs is writing it
+        return None
+    probe.release()
+    return None

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from process_faults import KILL_MID_INGEST
 
 from bench import schema
 from bench.analysis import history
@@ -82,29 +83,6 @@ def test_history_commands(tmp_path, capsys):
     assert "runs/golden\t2025-01-01T00:00:00+00:00\tgolden\t11 cells" in capsys.readouterr().out
     assert main(["history", "ingest", str(tmp_path), "--db", db]) == 2
     assert "not a grid run directory" in capsys.readouterr().err
-
-
-KILL_MID_INGEST = """
-import os, signal, sys
-from bench import schema
-from bench.analysis import history
-from bench.cli import main
-
-real_connect = history.connect
-
-
-def connect(db):
-    # Test-only fault: the process is killed (SIGKILL: no cleanup, no rollback) when the ingest
-    # starts writing windows, after its run and cell rows are in the open transaction.
-    con = real_connect(db)
-    con.set_trace_callback(lambda sql: sql.startswith("INSERT INTO windows")
-                           and os.kill(os.getpid(), signal.SIGKILL))
-    return con
-
-
-history.connect = connect
-history.ingest(sys.argv[1], sys.argv[2])
-"""
 
 
 def test_a_killed_ingest_leaves_the_database_as_it_was(tmp_path):

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from process_faults import cell_pids
 
 from bench import records, schema
 from bench.grid import lock
@@ -47,19 +48,6 @@ def _wait_for(path: Path, deadline: float):
     while time.time() < deadline and not path.exists():
         time.sleep(0.3)
     assert path.exists(), f"{path} never appeared"
-
-
-def _cell_pids(cell_dir: Path) -> list[int]:
-    """The processes training `cell_dir` (bench.grid.worker with it on their command line)."""
-    pids = []
-    for proc in Path("/proc").iterdir():
-        try:
-            argv = (proc / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"bench.grid.worker" in argv and str(cell_dir).encode() in argv:
-            pids.append(int(proc.name))
-    return pids
 
 
 def _wait_for_holder(out: Path, pid: int, deadline: float):
@@ -117,13 +105,13 @@ def test_a_dead_holders_lock_is_taken_over_and_its_work_kept_apart(tmp_path, spe
     out = tmp_path / "run"
     first = _grid(spec, out)
     _wait_for(out / FIRST / schema.STEPS_FILE, time.time() + timeout)
-    assert len(_cell_pids(out / FIRST)) == 1
+    assert len(cell_pids(out / FIRST)) == 1
     os.kill(first.pid, signal.SIGKILL)  # the grid alone dies holding the lock: its cell with it
     first.wait()
     deadline = time.time() + timeout  # a dead process's cmdline reads empty, a zombie's too
-    while time.time() < deadline and _cell_pids(out / FIRST):
+    while time.time() < deadline and cell_pids(out / FIRST):
         time.sleep(0.1)
-    assert not _cell_pids(out / FIRST), "the cell outlived its grid"
+    assert not cell_pids(out / FIRST), "the cell outlived its grid"
     killed = (out / FIRST / schema.STEPS_FILE).read_bytes()
     resumed = _grid(spec, out, "--resume")
     _, err = resumed.communicate(timeout=timeout)

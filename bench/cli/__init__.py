@@ -27,7 +27,7 @@ from bench.cli import (
     trend,
 )
 from bench.errors import EXIT_BAD_INPUT, BenchError
-from bench.report.literal import printable
+from bench.literal import printable
 
 COMMANDS = {"train": train, "grid": grid, "table": table, "score": evaluate.Score,
             "eval": evaluate.Eval, "classifier": classifier, "report": report,

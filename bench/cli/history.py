@@ -3,7 +3,7 @@ TensorFlow)."""
 
 import getpass
 
-from bench.report.literal import printable
+from bench.literal import printable
 
 SHOW_COLUMNS = {"cell_id": "cell", "status": "status", "images_per_sec_median": "images/s",
                 "compile_seconds": "compile s", "final_n": "final n", "final_fid": "FID",

@@ -2,7 +2,7 @@
 TensorFlow); 100 columns wide unless `--wide`."""
 
 from bench import schema
-from bench.report.literal import printable
+from bench.literal import printable
 
 # What fits 100 columns: the cell, how it ended, its speed, the other processes' share of the
 # machine while it was timed (median window, bench.cell.contention) and its final quality; the

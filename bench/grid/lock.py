@@ -18,19 +18,11 @@ from pathlib import Path
 from bench import records
 from bench.errors import BenchError
 
-LOCK_FILE = ".grid.lock"
-HOLDER_FILE = ".grid.lock.json"
+# The lock's files and who holds it are read by the history too (a run still being written is
+# not ingested): they live with the reader of run directories.
+from bench.rundirs import HOLDER_FILE, LOCK_FILE, holder_text
+
 FILES = (LOCK_FILE, HOLDER_FILE)  # what an otherwise empty run directory may hold
-
-
-def holder_text(out_dir: Path) -> str:
-    """Who holds (or last held) the lock, as a person reads it."""
-    try:
-        holder = json.loads((Path(out_dir) / HOLDER_FILE).read_text(encoding="utf-8"))
-        return (f"pid {holder['pid']} on {holder['host']} since {holder['since']} "
-                f"({holder['command']})")
-    except (OSError, ValueError, KeyError, TypeError):
-        return "a process that has not said who it is yet"
 
 
 def check_out_dir(out_dir: Path):
@@ -49,24 +41,6 @@ def check_out_dir(out_dir: Path):
     if not os.access(existing, os.W_OK):
         raise BenchError(f"cannot be written here ({existing} is read-only for this user); "
                          "choose another --out", path=out_dir)
-
-
-def live_holder(out_dir: Path) -> str | None:
-    """Who is writing the run directory now (holder_text), or None where no live process holds
-    its lock. The lock is tried, never waited for, and let go at once."""
-    import filelock
-
-    if not (Path(out_dir) / LOCK_FILE).is_file():
-        return None
-    probe = filelock.FileLock(Path(out_dir) / LOCK_FILE, timeout=0)
-    try:
-        probe.acquire()
-    except filelock.Timeout:
-        return holder_text(out_dir)
-    except OSError:  # a directory this user cannot write: no grid of theirs is writing it
-        return None
-    probe.release()
-    return None
 
 
 class RunDirLock:

@@ -22,7 +22,7 @@ import time
 
 from bench import rundirs, schema
 from bench.grid.estimate import PartEstimate, duration_text
-from bench.report.literal import printable
+from bench.literal import printable
 
 HEARTBEAT_SECONDS = 30.0
 

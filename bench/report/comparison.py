@@ -11,8 +11,8 @@ import pandas as pd
 
 from bench import records, schema
 from bench.analysis import machines
+from bench.literal import printable
 from bench.report import html as report_html
-from bench.report.literal import printable
 from bench.report.publish import publish
 
 VERDICT_WORDS = {schema.VERDICT_OK: "ok: nothing new is slower or worse",

@@ -1,7 +1,7 @@
 """HTML and Markdown for the report: sections of blocks in, one self-contained page out.
 
 Every string that comes from a spec or a record goes through `html.escape` here (and through
-`md_cell` for Markdown: bench.report.literal), so a grid named `<script>alert(1)</script>` shows
+`md_cell` for Markdown: bench.literal), so a grid named `<script>alert(1)</script>` shows
 as text. The page has
 no script, no external stylesheet, font or image: figures are PNG files beside it, referenced by
 relative paths.
@@ -16,7 +16,7 @@ import math
 import pandas as pd
 
 from bench import schema
-from bench.report.literal import markdown_text
+from bench.literal import markdown_text
 
 KNOWN_STATUSES = set(schema.STATUSES) | {schema.STATUS_MISSING, schema.STATUS_UNREADABLE}
 

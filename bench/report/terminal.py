@@ -11,7 +11,7 @@ import math
 
 import pandas as pd
 
-from bench.report.literal import printable
+from bench.literal import printable
 
 DEFAULT_WIDTH = 100
 WIDE = 10_000  # --wide: every column at its full width, as wide as the content

@@ -47,6 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from nights import craft_night  # noqa: E402
+from process_faults import KILL_MID_INGEST, cell_pids  # noqa: E402
 
 from bench import rundirs, schema  # noqa: E402
 from bench.analysis import history  # noqa: E402
@@ -54,18 +55,6 @@ from bench.analysis import history  # noqa: E402
 CRAFTED_FAULTS = ("kill-ingest", "hostile-why", "half-written", "full-disk")
 HOSTILE_WHY = "[/x] [bold]accepted[/bold] \x1b[2J\x1b[1A forged line ![i](http://e.org) @team"
 CELL = "cpu_float32_xla-off_bs64_seed0"
-KILL_MID_INGEST = """
-import os, signal, sys
-from bench.analysis import history
-real = history.connect
-def connect(db):
-    con = real(db)
-    con.set_trace_callback(lambda sql: sql.startswith("INSERT INTO windows")
-                           and os.kill(os.getpid(), signal.SIGKILL))
-    return con
-history.connect = connect
-history.ingest(sys.argv[1], sys.argv[2])
-"""
 HOLD_LOCK = """
 import sys, time
 from bench.grid.lock import RunDirLock
@@ -182,21 +171,6 @@ def crafted_night(i: int, fault: str | None, root: Path, db: Path, rng) -> dict:
     return night
 
 
-def _worker_pids(cell_dir: Path) -> list[int]:
-    """The processes training `cell_dir`, named on their command line as the grid named it
-    (relative to its working directory, or not)."""
-    tail = f"{cell_dir.parent.name}/{cell_dir.name}".encode()
-    pids = []
-    for proc in Path("/proc").iterdir():
-        try:
-            argv = (proc / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"bench.grid.worker" in argv and any(a.endswith(tail) for a in argv):
-            pids.append(int(proc.name))
-    return pids
-
-
 def _wait_for_cell(runs: Path, before: set, timeout: float = 900) -> Path:
     """Tonight's cell, once it has logged a window (earlier nights' runs are `before`)."""
     deadline = time.time() + timeout
@@ -228,7 +202,7 @@ def real_night(i: int, fault: str | None, work: Path, db: Path) -> dict:
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
     if fault in ("kill-driver", "kill-cell"):
         cell = _wait_for_cell(runs, before)
-        victims = [proc.pid] if fault == "kill-driver" else _worker_pids(cell)
+        victims = [proc.pid] if fault == "kill-driver" else cell_pids(cell)
         if not victims:
             raise RuntimeError(f"no process found training {cell}")
         for pid in victims:
@@ -236,10 +210,10 @@ def real_night(i: int, fault: str | None, work: Path, db: Path) -> dict:
         night["notes"].append(f"killed {fault[5:]} ({victims})")
         if fault == "kill-driver":
             deadline = time.time() + 30
-            while time.time() < deadline and _worker_pids(cell):
+            while time.time() < deadline and cell_pids(cell):
                 time.sleep(0.1)
             night["notes"].append(f"cell processes alive after the driver: "
-                                  f"{len(_worker_pids(cell))}")
+                                  f"{len(cell_pids(cell))}")
     out, err = proc.communicate()
     night["exit"] = proc.returncode
     night["said"] = (out + err)[-1500:]

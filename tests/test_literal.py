@@ -7,7 +7,7 @@ import pandas as pd
 from test_report import copy_golden
 
 from bench.cli import main as bench_main
-from bench.report.literal import markdown_text, printable
+from bench.literal import markdown_text, printable
 from bench.report.terminal import frame_text
 
 HOSTILE = "[tf 2.21] [/x] [bold]not bold[/bold] \x1b[2J\x1b[1A forged \x07"
