@@ -48,3 +48,27 @@ precision = ["float32"]
 frameworks = ["jax"]
 models = ["unrolled-dcgan"]
 """
+
+
+# the one cell tiny_tf_spec trains
+TINY_TF_CELL = "cpu_float32_xla-off_bs32_seed0"
+
+
+def tiny_tf_spec(name: str, steps: int) -> str:
+    """A grid spec of one TensorFlow cell (the tutorial's DCGAN, batch 32, CPU, float32), a
+    window every 10 steps, no evaluation: the smallest real grid the fault tests run."""
+    return f"""
+name = "{name}"
+data = "mnist-5k"
+[axes]
+seeds = [0]
+batch_sizes = [32]
+devices = ["cpu"]
+xla = [false]
+precision = ["float32"]
+[budget]
+steps = {steps}
+log_every = 10
+[eval]
+final_n = 0
+"""

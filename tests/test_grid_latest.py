@@ -11,24 +11,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hogs import TINY_TF_CELL, tiny_tf_spec
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
-SPEC = """
-name = "latest"
-data = "mnist-5k"
-[axes]
-seeds = [0]
-batch_sizes = [32]
-devices = ["cpu"]
-xla = [false]
-precision = ["float32"]
-[budget]
-steps = 20
-log_every = 10
-[eval]
-final_n = 0
-"""
+SPEC = tiny_tf_spec("latest", steps=20)
 
 
 def test_a_latest_that_is_a_directory_costs_no_run(tmp_path):
@@ -58,7 +45,7 @@ def test_a_disk_that_fills_during_a_cell_is_named_in_its_record(tmp_path):
         proc = subprocess.run([sys.executable, "-m", "bench", "grid", "latest.toml", "--out",
                                str(disk / "run")], cwd=tmp_path, capture_output=True, text=True,
                               env={**os.environ, "PYTHONPATH": str(ROOT)})
-        cell = disk / "run" / "cpu_float32_xla-off_bs32_seed0"
+        cell = disk / "run" / TINY_TF_CELL
         summary = json.loads((cell / "summary.json").read_text())
     assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
     assert summary["status"] == "failed"

@@ -46,6 +46,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
+from hogs import TINY_TF_CELL, tiny_tf_spec  # noqa: E402
 from nights import craft_night  # noqa: E402
 from process_faults import KILL_MID_INGEST, cell_pids  # noqa: E402
 
@@ -62,22 +63,8 @@ with RunDirLock(sys.argv[1]):
     print("held", flush=True)
     time.sleep(3600)
 """
-REAL_SPEC = """
-name = "faults"
-data = "mnist-5k"
-[axes]
-seeds = [0]
-batch_sizes = [32]
-devices = ["cpu"]
-xla = [false]
-precision = ["float32"]
-[budget]
-steps = 60
-log_every = 10
-[eval]
-final_n = 0
-"""
-REAL_CELL = "cpu_float32_xla-off_bs32_seed0"
+REAL_SPEC = tiny_tf_spec("faults", steps=60)  # five measured windows
+REAL_CELL = TINY_TF_CELL
 
 
 def bench(*args, cwd=ROOT, **popen) -> subprocess.CompletedProcess:
