@@ -28,14 +28,18 @@ history.ingest(sys.argv[1], sys.argv[2])
 
 def cell_pids(cell_dir: Path) -> list[int]:
     """The processes training `cell_dir` (bench.grid.worker with it on their command line, as
-    the grid named it: relative to its working directory, or not)."""
-    tail = f"{Path(cell_dir).parent.name}/{Path(cell_dir).name}".encode()
+    the grid named it: relative to its working directory, or not). The whole path is compared,
+    so a cell of another run with the same names (a test that failed and left its grid) is not
+    counted."""
+    wanted = Path(cell_dir).resolve()
     pids = []
     for proc in Path("/proc").iterdir():
         try:
             argv = (proc / "cmdline").read_bytes().split(b"\0")
+            cwd = (proc / "cwd").resolve()
         except OSError:
             continue
-        if b"bench.grid.worker" in argv and any(a.endswith(tail) for a in argv):
+        if b"bench.grid.worker" in argv and any(
+                (cwd / a.decode(errors="replace")).resolve() == wanted for a in argv if a):
             pids.append(int(proc.name))
     return pids

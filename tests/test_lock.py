@@ -4,6 +4,7 @@ grid, then `--resume`; a `--resume`, then a new grid); a grid whose holder died 
 over, its cell's process having died with it (kill -9 of the grid alone); and no grid deletes
 what an earlier process wrote (an earlier attempt is kept apart)."""
 
+import fcntl
 import json
 import os
 import signal
@@ -17,9 +18,9 @@ import pytest
 from process_faults import cell_pids
 
 from bench import records, schema
+from bench.errors import BenchError
 from bench.grid import lock
 
-pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = """
 name = "lock"
@@ -38,10 +39,29 @@ final_n = 0
 FIRST, SECOND = "cpu_float32_xla-off_bs32_seed0", "cpu_float32_xla-off_bs32_seed1"
 
 
+_STARTED: list[subprocess.Popen] = []
+
+
 def _grid(spec, out, *extra, **popen):
-    return subprocess.Popen([sys.executable, "-m", "bench", "grid", str(spec), "--out", str(out),
+    proc = subprocess.Popen([sys.executable, "-m", "bench", "grid", str(spec), "--out", str(out),
                              *extra], cwd=ROOT, text=True, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, start_new_session=True, **popen)
+    _STARTED.append(proc)
+    return proc
+
+
+@pytest.fixture(autouse=True)
+def _no_grid_outlives_its_test():
+    """A test that fails mid-way leaves no grid training beside the next test."""
+    yield
+    while _STARTED:
+        proc = _STARTED.pop()
+        if proc.poll() is None:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.communicate()
 
 
 def _wait_for(path: Path, deadline: float):
@@ -71,6 +91,7 @@ def spec(tmp_path, machine_pace):
     return path, machine_pace.timeout(steps, cells=2)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("first_args, second_args", [((), ("--resume",)), (("--resume",), ())],
                          ids=["new-then-resume", "resume-then-new"])
 def test_a_second_grid_is_refused_at_once_naming_the_holder(tmp_path, spec, first_args,
@@ -100,6 +121,7 @@ def test_a_second_grid_is_refused_at_once_naming_the_holder(tmp_path, spec, firs
     assert not (out / lock.HOLDER_FILE).exists()  # let go at the end
 
 
+@pytest.mark.slow
 def test_a_dead_holders_lock_is_taken_over_and_its_work_kept_apart(tmp_path, spec):
     spec, timeout = spec
     out = tmp_path / "run"
@@ -122,3 +144,18 @@ def test_a_dead_holders_lock_is_taken_over_and_its_work_kept_apart(tmp_path, spe
     assert (attempt / schema.STEPS_FILE).read_bytes() == killed
     assert records.read_json_record(attempt / schema.SUMMARY_FILE)["status"] == "running"
     assert records.read_json_record(out / FIRST / schema.SUMMARY_FILE)["status"] == "ok"
+
+
+def test_a_held_lock_is_named_as_held_not_as_a_directory_it_cannot_write(tmp_path):
+    """filelock 4's Timeout is an OSError too: a live holder must still read as a holder."""
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / lock.HOLDER_FILE).write_text(json.dumps({
+        "pid": 4242, "host": "elsewhere", "since": "2026-12-07T06:00:00+00:00",
+        "command": "dcgan-bench grid nightly.toml"}))
+    with open(out / lock.LOCK_FILE, "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)  # another open file: another holder
+        with pytest.raises(BenchError) as refused:
+            lock.RunDirLock(out).__enter__()
+    assert "another grid is writing this run directory: pid 4242 on elsewhere" in str(refused.value)
+    assert "cannot write" not in str(refused.value)

@@ -60,12 +60,13 @@ class RunDirLock:
             self.out_dir.mkdir(parents=True, exist_ok=True)
             self._lock = filelock.FileLock(self.out_dir / LOCK_FILE, timeout=0)
             self._lock.acquire()
-        except OSError as e:  # a read-only or full file system, a directory not ours
-            raise BenchError(f"cannot write the run directory ({e.strerror or e}); choose "
-                             "another --out", path=self.out_dir) from None
+        # First: filelock 4's Timeout is a TimeoutError, so an OSError too.
         except filelock.Timeout:
             raise BenchError(f"another grid is writing this run directory: "
                              f"{holder_text(self.out_dir)}; wait for it to end, or choose "
+                             "another --out", path=self.out_dir) from None
+        except OSError as e:  # a read-only or full file system, a directory not ours
+            raise BenchError(f"cannot write the run directory ({e.strerror or e}); choose "
                              "another --out", path=self.out_dir) from None
         if (self.out_dir / HOLDER_FILE).is_file():  # left by a holder that died holding it
             self.took_over = holder_text(self.out_dir)
