@@ -448,3 +448,65 @@ def test_importing_any_module_changes_nothing_in_the_process():
     assert found["meta_path"] == [] and found["environ"] == [], found
     # every module imported, but those that need an optional package this install lacks
     assert set(found["failed"]) <= {n for n in names if "ray" in n}, found["failed"]
+
+
+# What the repository may hold: source, specs, docs, test data, and the few files at the top
+# that configure it. A build output, a downloaded wheel or a run's records committed by mistake
+# fails here.
+TRACKED = (
+    r"(\.ci/run|\.gitignore|README\.md|mkdocs\.yml|pyproject\.toml|tox\.ini)",
+    r"bench/(.+/)?[\w-]+\.(py|sh)",
+    r"bench/evaluate/instruments/[\w-]+\.(card\.json|weights\.h5)",  # the shipped classifiers
+    r"docs/(.+/)?[\w-]+\.md", r"docs/images/[\w-]+\.png",
+    r"runs/README\.md", r"runs/(grids|claims)/[\w-]+\.toml", r"reports/README\.md",
+    r"tests/(benchmarks/)?[\w-]+\.(py|sh)", r"tests/data/.+",
+)
+
+
+def _is_allowed_tracked(path: str) -> bool:
+    import re
+
+    return any(re.fullmatch(pattern, path) for pattern in TRACKED)
+
+
+def test_nothing_but_source_specs_docs_and_test_data_is_tracked():
+    assert not _is_allowed_tracked("filelock-4.3.2-py3-none-any.whl")  # planted: the old wheel
+    assert not _is_allowed_tracked("runs/cpu/20261207-0600/results.csv")  # a run's records
+    assert not _is_allowed_tracked("bench/__pycache__/cli.cpython-311.pyc")
+    listed = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True)
+    if listed.returncode != 0:
+        pytest.skip(f"not a git checkout: {listed.stderr.strip()}")
+    stray = [p for p in listed.stdout.splitlines() if not _is_allowed_tracked(p)]
+    assert not stray, f"tracked, and not source, a spec, docs or test data: {stray}"
+
+
+def test_the_docs_state_the_schema_versions_the_code_writes():
+    """A sentence that says "(now N)" of a schema goes stale with the next migration: it is
+    checked against the constants the writers use."""
+    import re
+
+    from bench import schema
+    from bench.analysis.history_schema import HISTORY_SCHEMA_VERSION
+
+    stated = {
+        "docs/numbers.md": (r"`schema_version` \(now (\d+)\)", schema.SCHEMA_VERSION),
+        "docs/nightly.md": (r"`schema_version` \(now (\d+)\)", HISTORY_SCHEMA_VERSION),
+    }
+    for doc, (pattern, version) in stated.items():
+        found = re.findall(pattern, (ROOT / doc).read_text(encoding="utf-8"))
+        assert found == [str(version)], f"{doc} states schema {found}; the code writes {version}"
+
+
+def test_every_tox_environment_is_in_the_readmes_table():
+    import configparser
+    import re
+
+    tox = configparser.ConfigParser()
+    tox.read(ROOT / "tox.ini")
+    envs = {s.removeprefix("testenv:") for s in tox.sections() if s.startswith("testenv:")}
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("| tox environment |"):]
+    table = table[:table.index("\n\n")]
+    named = set(re.findall(r"`([\w-]+)`", "\n".join(row.split("|")[1] for row in
+                                                      table.splitlines()[2:])))
+    assert envs - named == set(), f"tox environments missing from the README's table: {envs - named}"
