@@ -262,7 +262,7 @@ def cell_to_row(run_dir, cell_dir: Path, grid_name=None, planned_config=None) ->
     if run_dir is not None:
         head["grid_name"] = grid_name
     try:
-        return _cell_to_row(cell_dir, dict(head))
+        return _cell_to_row(cell_dir, dict(head), planned_config)
     except MALFORMED as e:
         reason = str(e) if isinstance(e, BenchError) else \
             f"a record of the wrong shape ({type(e).__name__}: {e})"
@@ -275,11 +275,14 @@ def readable(row) -> bool:
     return row.get("status") != schema.STATUS_UNREADABLE
 
 
-def _cell_to_row(cell_dir: Path, row: dict) -> dict:
+def _cell_to_row(cell_dir: Path, row: dict, planned_config=None) -> dict:
     for lines in (schema.STEPS_FILE, schema.EVALS_FILE):
         read_lines(cell_dir, lines)  # a broken log makes the cell unreadable, here, once
     if (cell_dir / schema.CONFIG_FILE).is_file():
         _fields(cell_dir, schema.CONFIG_FILE, read_record(cell_dir, schema.CONFIG_FILE),
+                _config_fields, row)
+    elif isinstance(planned_config, dict):  # a cell that never started: where its grid planned it
+        _fields(cell_dir.parent, schema.MANIFEST_FILE, migrate(schema.CONFIG_FILE, planned_config),
                 _config_fields, row)
     _fields(cell_dir, schema.SUMMARY_FILE, read_summary(cell_dir), _summary_fields, row)
     if (cell_dir / schema.ENV_FILE).is_file():

@@ -8,6 +8,7 @@ Hand-worked numbers: the golden windows of a configuration sit at its median ± 
 
 import json
 import math
+import shutil
 from fractions import Fraction
 
 import pandas as pd
@@ -89,6 +90,23 @@ def test_a_slower_night_is_a_regression_with_exit_1(tmp_path, capsys):
     assert _compare(capsys, a, fast, "--out", tmp_path / "c4")[0] == 0
     result = json.loads((tmp_path / "c4" / "comparison.json").read_text())
     assert {t["verdict"] for t in result["throughput"]} == {"improvement"}
+
+
+def test_a_cell_missing_from_the_candidate_leaves_the_others_matched(tmp_path, capsys):
+    """A cell that never started has no config.json: its coordinates are the ones its grid
+    planned, and a column with a gap, read as floats (0.0), still pairs with ints (0)."""
+    a = craft_night(tmp_path / "n", "a", "2026-11-01T02:00:00+00:00")
+    slow = craft_night(tmp_path / "n", "slow", "2026-11-02T02:00:00+00:00", speed=0.8)
+    shutil.rmtree(slow / "cpu_float32_xla-off_bs64_seed2")
+    code, _ = _compare(capsys, a, slow, "--out", tmp_path / "cmp")
+    result = json.loads((tmp_path / "cmp" / "comparison.json").read_text())
+    assert code == 1 and result["verdict"] == "regression"
+    assert len(result["throughput"]) == 4
+    # the missing cell pairs with its baseline (where it diverged), by the coordinates its
+    # grid planned for it: once, as missing
+    assert [(c["cell"], c["baseline"], c["candidate"]) for c in result["cells_not_compared"]
+            if c["cell"].endswith("seed2")] == [("cpu_float32_xla-off_bs64_seed2", "diverged",
+                                                 "missing")]
 
 
 def _nightly(capsys, db, run, tmp_path, name):

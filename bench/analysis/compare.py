@@ -18,6 +18,8 @@ business (bench.analysis.nights): this module compares two runs. Pure functions 
 (bench.analysis.runs): no files, no TensorFlow.
 """
 
+import math
+
 import pandas as pd
 
 from bench import schema
@@ -64,6 +66,16 @@ def check_comparable(baseline: Run, candidate: Run, pairs: pd.DataFrame):
                          + "; ".join(problems))
 
 
+def _key_text(value) -> str:
+    """A coordinate as text that does not depend on its column's dtype: a run with one cell
+    missing has its whole seed column read as float (0.0), the other run's as int (0)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "None"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def _keyed(run: Run, side: str) -> pd.DataFrame:
     frame = run.results.copy()
     for key in schema.CELL_KEY:
@@ -71,8 +83,8 @@ def _keyed(run: Run, side: str) -> pd.DataFrame:
             frame[key] = None
     for key, default in schema.COORDINATE_DEFAULTS.items():
         frame[key] = frame[key].where(frame[key].notna(), default)
-    frame["_key"] = [tuple(str(v) for v in row) for row in frame[list(schema.CELL_KEY)].itertuples(
-        index=False)]
+    frame["_key"] = [tuple(_key_text(v) for v in row)
+                     for row in frame[list(schema.CELL_KEY)].itertuples(index=False)]
     frame["_side"] = side
     return frame
 

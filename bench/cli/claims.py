@@ -4,6 +4,11 @@ Exit 0: no claim fails (holds and inconclusive included); 1: a claim fails; 2: b
 malformed claims file, a claim about a configuration with no cells).
 """
 
+from bench.cli.options import add_table_formats, table_text
+
+TEXT_COLUMNS = ("claim", "verdict", "evidence", "why", "left out")
+PLAN_COLUMNS = ("claim", "kind", "assumed", "seeds", "note")
+
 
 def add(sub):
     p = sub.add_parser("claims", help="judge claims about seeds (the kinds: docs/statistics.md) "
@@ -22,6 +27,7 @@ def add(sub):
     p.add_argument("--family", action="store_true",
                    help="Holm's correction across the file's claims: a claim holds only if it "
                         "still does after it (the output says whether it was applied)")
+    add_table_formats(p)
 
 
 def run(args) -> int:
@@ -42,16 +48,23 @@ def run(args) -> int:
                          "(or --plan to size a grid)")
     cells = load_cells(args.runs) if args.runs else None
     if args.plan:
-        with pd.option_context("display.width", 220, "display.max_colwidth", 110):
-            print(pd.DataFrame(plan(parsed, cells, args.power)).to_string(index=False))
+        planned = pd.DataFrame(plan(parsed, cells, args.power))
+        if not (args.csv or args.json or args.wide):  # what every row shares, said once
+            levels = ", ".join(f"{v:g}" for v in sorted(planned["level"].unique()))
+            print(f"seeds that decide each claim with probability {args.power:g} (--power), at "
+                  f"level {levels}:")
+        print(table_text(planned, args, brief=PLAN_COLUMNS))
         return 0
-    from bench.report.claims import claims_text, write_claims
+    from bench.report.claims import claims_table, write_claims
 
     verdicts = judge(parsed, cells, family=args.family)
-    print("family correction: " + (f"Holm across the file's {len(verdicts)} claims" if args.family
-                                   else "none (each claim at its own level; --family for Holm)"))
-    print(claims_text(verdicts))
+    if not (args.csv or args.json):  # a script reads the table alone
+        print("family correction: " + (f"Holm across the file's {len(verdicts)} claims"
+                                       if args.family else
+                                       "none (each claim at its own level; --family for Holm)"))
+    print(table_text(claims_table(verdicts), args, brief=TEXT_COLUMNS))
     if args.out:
         write_claims(verdicts, args.out, args.claims)
-        print(f"\nwritten: {args.out}/index.html, {args.out}/claims.md")
+        if not (args.csv or args.json):
+            print(f"\nwritten: {args.out}/ (index.html, claims.md)")
     return 1 if any(v["verdict"] == CLAIM_FAILS for v in verdicts) else 0

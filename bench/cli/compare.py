@@ -52,7 +52,7 @@ def run(args) -> int:
         # the files first: a reader of the printed text may close the pipe early (| head)
         write_comparison(judgement.result, args.out)
         print(comparison_text(judgement.result, wide=args.wide))
-        print(f"\nwritten: {args.out}/index.html, {args.out}/summary.md")
+        print(f"\nwritten: {args.out}/ (index.html, summary.md)")
     for note in judgement.notes:
         print(note)
     return 1 if judgement.bad else 0

@@ -2,6 +2,7 @@
 TensorFlow); 100 columns wide unless `--wide`."""
 
 from bench import schema
+from bench.cli.options import add_table_formats, table_text
 from bench.literal import printable
 
 # What fits 100 columns: the cell, how it ended, its speed, the other processes' share of the
@@ -23,27 +24,25 @@ def add(sub):
     p = sub.add_parser("table", help="print run records as one table",
                        description="The results of run or cell directories, one row a cell.")
     p.add_argument("runs", nargs="+", help="run or cell directories")
-    p.add_argument("--wide", action="store_true",
-                   help="every column (throughput percentiles, memory, warnings), as wide as it "
-                        "takes (default: the columns that fit 100 characters)")
-    p.add_argument("--csv", action="store_true", help="every column as CSV")
+    add_table_formats(p)
 
 
 def run(args) -> int:
     import pandas as pd
 
     from bench.analysis.results import load_results, peak_memory_mib
-    from bench.report.terminal import DEFAULT_WIDTH, WIDE, frame_text
 
     df = load_results(args.runs)
-    if args.csv:
-        print(df.to_csv(index=False), end="")
+    if args.csv or args.json:  # every column, every number unrounded
+        print(table_text(df, args))
         return 0
     if args.wide:
         shown = pd.concat([df[[c for c in TABLE_COLUMNS if c in df]], peak_memory_mib(df),
                            df[[c for c in QUALITY_COLUMNS if c in df]]], axis=1)
     else:
         shown = df[[c for c in BRIEF_COLUMNS if c in df]].rename(columns=BRIEF_COLUMNS)
+    if df["run"].nunique() > 1:  # rows of two runs: each says which it came from
+        shown.insert(0, "run", df["run"])
     # Quality numbers from different final sample counts or instruments do not compare: one
     # table per (final n, instrument), each headed by what it was measured with.
     keys = [df[schema.FINAL_N].fillna(-1), df[schema.CLASSIFIER_SHA256].fillna("")]
@@ -53,18 +52,19 @@ def run(args) -> int:
             head = (f"final n = {int(n)}, instrument {sha[:12]}" if n >= 0
                     else "no final evaluation")
             print(("\n" if i else "") + f"## {head} ({len(part)} cell{'s' if len(part) != 1 else ''})")
-        print(frame_text(part, WIDE if args.wide else DEFAULT_WIDTH))
+        print(table_text(part, args))
         if not args.wide:
-            _print_reasons(df.loc[part.index])
+            _print_reasons(df.loc[part.index], df["run"].nunique() > 1)
     return 0
 
 
-def _print_reasons(rows):
+def _print_reasons(rows, name_runs: bool):
     """Why each cell that did not end ok ended so, wrapped to 100 columns."""
     import textwrap
 
     for _, row in rows[rows["status"] != schema.STATUS_OK].iterrows():
         if isinstance(row.get("reason"), str) and row["reason"]:
-            print(printable(textwrap.fill(f"{row['cell_id']} {row['status']}: {row['reason']}",
+            where = f"{row['run']}/" if name_runs else ""
+            print(printable(textwrap.fill(f"{where}{row['cell_id']} {row['status']}: {row['reason']}",
                                           100, subsequent_indent="    ")))
     return 0

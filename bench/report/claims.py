@@ -139,12 +139,6 @@ def claims_section(verdicts, out, source: str):
         ("table", table, out.table("claims.csv", table))])
 
 
-def claims_text(verdicts) -> str:
-    table = claims_table(verdicts)[["claim", "verdict", "evidence", "why", "left out"]]
-    with pd.option_context("display.width", 220, "display.max_colwidth", 90):
-        return table.to_string(index=False)
-
-
 def write_claims(verdicts, out_dir, source: str):
     """index.html, claims.md and claims.json into `out_dir`."""
     title = f"dcgan-bench claims: {source}"

@@ -203,7 +203,7 @@ def comparison_text(result: dict, wide: bool = False) -> str:
     title, meta = _headline(result)
     out = [para(title), *map(para, meta), ""]
     for name, (heading, frame, empty) in comparison_tables(result).items():
-        out.append(para(f"== {heading}"))
+        out += [para(f"== {heading}"), ""]
         if frame is None or frame.empty:
             out += [para(empty), ""]
             continue
