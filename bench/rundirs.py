@@ -351,8 +351,17 @@ def cell_rows(paths) -> list[dict]:
     manifests = {run: read_manifest(run) for run in {r for r, _ in cells if r}}
     planned = {(run, c.get("id")): c.get("config") for run, m in manifests.items()
                for c in m.get("cells") or [] if isinstance(c, dict)}
-    return [cell_to_row(run, cell, manifests[run].get("name") if run else None,
+    rows = [cell_to_row(run, cell, manifests[run].get("name") if run else None,
                         planned.get((run, cell.name))) for run, cell in cells]
+    # a cell that says `running` in a run no grid holds any more will never finish: its grid
+    # was killed outright (kill -9, a machine that stopped) before it could record so
+    ended = {run for run in manifests if live_holder(run) is None}
+    for (run, _), row in zip(cells, rows):
+        if row.get("status") == schema.STATUS_RUNNING and run in ended:
+            row.update(status=schema.STATUS_INTERRUPTED,
+                       reason="interrupted: its grid ended without recording it (killed, or the "
+                              "machine stopped); --resume trains it again")
+    return rows
 
 
 # A grid's lock on its run directory (bench.grid.lock holds it; here, what readers ask of it).
@@ -368,6 +377,14 @@ def holder_text(out_dir: Path) -> str:
                 f"({holder['command']})")
     except (OSError, ValueError, KeyError, TypeError):
         return "a process that has not said who it is yet"
+
+
+def runs_in_progress(cell_dirs) -> dict[Path, str]:
+    """Each run directory among the cells' parents that a live grid is still writing, with who
+    holds it (holder_text): its numbers are those of the cells finished so far."""
+    runs = dict.fromkeys(Path(c).parent for c in cell_dirs if isinstance(c, (str, Path)))
+    held = {run: live_holder(run) for run in runs if (run / schema.MANIFEST_FILE).is_file()}
+    return {run: holder for run, holder in held.items() if holder}
 
 
 def live_holder(out_dir: Path) -> str | None:

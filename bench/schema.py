@@ -77,7 +77,12 @@ STATUS_DIVERGED = "diverged"
 STATUS_FAILED = "failed"
 STATUS_SKIPPED = "skipped"
 STATUS_RUNNING = "running"
-STATUSES = (STATUS_OK, STATUS_DIVERGED, STATUS_FAILED, STATUS_SKIPPED, STATUS_RUNNING)
+# Stopped from outside before it finished: Ctrl-C or SIGTERM of its grid, a kill signal to its
+# process (a person, a job's time limit, or the kernel's out-of-memory killer: the reason says
+# which signal), or a grid killed outright (read so once no grid holds the run's lock).
+STATUS_INTERRUPTED = "interrupted"
+STATUSES = (STATUS_OK, STATUS_DIVERGED, STATUS_FAILED, STATUS_SKIPPED, STATUS_INTERRUPTED,
+            STATUS_RUNNING)
 # Not statuses a cell writes: what readers report for a cell directory without summary.json,
 # and for one whose records cannot be read (not UTF-8, truncated, not an object, wrong types):
 # that cell alone, with the reason, while every other cell is read as usual.

@@ -358,9 +358,16 @@ def test_resume_after_killing_the_grid_mid_cell(tmp_path, machine_pace):
     kept = (first / schema.SUMMARY_FILE).read_bytes()
     assert records.read_json_record(first / schema.SUMMARY_FILE)["status"] == "ok"
     assert records.read_json_record(second / schema.SUMMARY_FILE)["status"] == "running"
+    # no grid holds the run any more: read, the cell that says `running` is interrupted
+    from bench.analysis.results import load_results
+
+    assert load_results([out]).set_index("cell_id").loc[second.name, "status"] == "interrupted"
+    started = records.read_json_record(out / schema.MANIFEST_FILE)["started"]
 
     r = _run_grid(spec, "--out", out, "--resume")
     assert r.returncode == 0, r.stderr
+    manifest = records.read_json_record(out / schema.MANIFEST_FILE)
+    assert manifest["started"] == started and len(manifest["resumed"]) == 1  # the first start
     assert (first / schema.SUMMARY_FILE).read_bytes() == kept  # the finished cell was not rerun
     assert "kept from the earlier run" in r.stderr
     steps = records.read_jsonl(second / schema.STEPS_FILE)
@@ -386,6 +393,9 @@ def test_sigterm_stops_the_grid_keeping_finished_cells(tmp_path, machine_pace):
     assert "--resume" in err
     assert "grid finished" not in err  # interrupted, and said so, not "finished" with nothing
     assert (out / schema.RESULTS_FILE).exists()
+    summary = records.read_json_record(out / "cpu_float32_xla-off_bs32_seed0" / schema.SUMMARY_FILE)
+    assert summary["status"] == "interrupted" and "stopped by SIGTERM" in summary["reason"]
+    assert pd.read_csv(out / schema.RESULTS_FILE)["status"].iloc[0] == "interrupted"
 
 
 @pytest.mark.slow
@@ -524,3 +534,26 @@ def test_a_packing_without_packed_seeds_or_unknown_is_refused():
         with pytest.raises(BenchError) as e:
             expand(tomllib.loads(text))
         assert expected in str(e.value)
+
+
+@pytest.mark.parametrize("code, status, said", [
+    (-signal.SIGKILL, "interrupted", "SIGKILL: a person, a job's limit or the kernel's "
+                                     "out-of-memory killer"),
+    (-signal.SIGTERM, "interrupted", "SIGTERM"),
+    (-signal.SIGSEGV, "failed", "cell process ended with signal 11"),
+])
+def test_a_cell_process_ended_by_a_signal_reads_interrupted_or_failed_by_the_signal(
+        tmp_path, code, status, said):
+    from bench.grid.cellrecord import finished_status
+
+    cell = tmp_path / "run" / "cell"
+    cell.mkdir(parents=True)
+    records.write_json_record(cell / schema.SUMMARY_FILE, {"status": "running", "reason": None,
+                                                           "steps_planned": 500})
+    records.append_jsonl(cell / schema.STEPS_FILE, {"step": 40, "images_per_sec": 100.0})
+    assert finished_status(cell, f"signal {-code}", tmp_path / "no.log", code) == status
+    summary = records.read_json_record(cell / schema.SUMMARY_FILE)
+    assert summary["status"] == status and said in summary["reason"]
+    if status == "interrupted":  # where it stopped, and what it had planned, kept
+        assert summary["reason"].startswith("interrupted at step 40:")
+        assert summary["steps_planned"] == 500

@@ -300,6 +300,26 @@ def test_the_page_opens_with_a_headline_and_the_cells_that_differ(golden_report)
     assert summary.index("Ran 11 cells") < summary.index("|")
 
 
+def test_a_report_of_two_runs_names_them_and_counts_a_repeated_seed_by_its_cells(tmp_path):
+    """Two nights of one grid: the same seeds twice. The headline names both runs and does not
+    call 16 cells "16 seeds"; the cell table says which run each row is of."""
+    from nights import craft_night
+
+    runs = [craft_night(tmp_path, name, f"2026-12-0{i + 1}T02:00:00+00:00")
+            for i, name in enumerate(("night1", "night2"))]
+    page = render_report(runs, tmp_path / "r").read_text()
+    text = page[page.index('<div class="headline">'):]
+    text = text[:text.index("</div>")]
+    assert ("Ran 22 cells of golden in 2 runs (night1, night2): 6 configurations × 3 seeds, "
+            "seeds repeated across the runs.") in text
+    assert "14 of 16 cells digits, 2 of 16 cells mode collapse" in text
+    assert "seeds digits" not in text
+    cells = page[page.index('<section id="cells">'):].split("<details>")[0]  # the first table
+    assert cells.index("<th>run</th>") < cells.index("<th>device</th>")
+    assert cells.count('<td class="text">night1</td>') == 11
+    assert cells.count('<td class="text">night2</td>') == 11
+
+
 # Stacked MNIST modes per ok golden cell (8 cells): (modes, thresholded, reverse KL)
 STACKED_FINALS = [(77, 15, 4.61), (85, 40, 4.40), (140, 120, 3.20), (990, 990, 0.05),
                   (60, 8, 4.90), (310, 100, 2.30), (1000, 1000, 0.02), (95, 90, 3.90)]

@@ -47,11 +47,17 @@ def select_seeds(cells: pd.DataFrame, selector: dict, claim_name: str, field: st
         # a seed is one sample: two cells of one seed (two parts, two runs) would count it twice
         varying = [k for k in (schema.PART, *schema.CONFIG_COORDINATES)
                    if k in repeated and repeated[k].astype(str).nunique() > 1]
-        hint = f" (add {' and '.join(f'{k} = ...' for k in varying)} to say which)" \
-            if varying else ""
+        runs = repeated["run"].dropna().astype(str) if "run" in repeated else pd.Series()
+        if runs.nunique() > 1:  # the same grid given twice: name the runs, not just the cells
+            names = sorted(f"{r}/{c}" for r, c in zip(runs, repeated.loc[runs.index, "cell_id"]))
+            hint = (f" (the runs {', '.join(sorted(runs.unique()))} hold the same seeds: judge "
+                    "one run at a time, or give the seeds of each run different numbers)")
+        else:
+            names = sorted(repeated["cell_id"])
+            hint = f" (add {' and '.join(f'{k} = ...' for k in varying)} to say which)" \
+                if varying else ""
         raise BenchError(f"claim {claim_name!r}: {field} ({selector_label(selector)}) matches "
-                         f"several cells of one seed: {', '.join(sorted(repeated['cell_id']))}"
-                         f"{hint}")
+                         f"several cells of one seed: {', '.join(names)}{hint}")
     ok = matched["status"] == schema.STATUS_OK
     if metric != "images_per_sec":
         ok &= matched[schema.FINAL_N].notna()

@@ -33,8 +33,8 @@ from bench.schema import VERDICT_INCONCLUSIVE, VERDICT_OK, VERDICT_REGRESSION
 
 # Final metrics a repeated seed must reproduce exactly (same framework version, same device).
 REPEATED_METRICS = tuple(schema.final_column(m.key) for m in schema.metrics_with(schema.REPEATED))
-FAILING = (schema.STATUS_FAILED, schema.STATUS_DIVERGED, schema.STATUS_MISSING,
-           schema.STATUS_UNREADABLE)
+FAILING = (schema.STATUS_FAILED, schema.STATUS_DIVERGED, schema.STATUS_INTERRUPTED,
+           schema.STATUS_MISSING, schema.STATUS_UNREADABLE)
 
 
 # ---------------------------------------------------------------- two runs

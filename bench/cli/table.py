@@ -1,6 +1,8 @@
 """`dcgan-bench table RUNS...`: the results of run or cell directories as one table (no
 TensorFlow); 100 columns wide unless `--wide`."""
 
+import sys
+
 from bench import schema
 from bench.cli.options import add_table_formats, table_text
 from bench.literal import printable
@@ -33,6 +35,11 @@ def run(args) -> int:
     from bench.analysis.results import load_results, peak_memory_mib
 
     df = load_results(args.runs)
+    from bench.rundirs import runs_in_progress
+
+    for run, holder in runs_in_progress(df["cell_dir"]).items():  # said first, also to a script
+        print(printable(f"in progress: {run} is still being written by its grid ({holder}); "
+                        "its cells that have not finished read `running`"), file=sys.stderr)
     if args.csv or args.json:  # every column, every number unrounded
         print(table_text(df, args))
         return 0

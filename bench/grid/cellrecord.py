@@ -9,6 +9,7 @@ record is read back through bench.rundirs, the one reader of run directories.
 
 import errno
 import shutil
+import signal
 from pathlib import Path
 
 from bench import records, rundirs, schema
@@ -98,15 +99,43 @@ def record_unfinished(cell_dir: Path, how: str, log_tail: str):
                          f"again with --resume", path=cell_dir) from None
 
 
-def finished_status(cell_dir: Path, how: str, log: Path) -> str:
-    """The status of a cell whose process has ended: its own, or `failed` (recorded here, with
-    `how` it ended and its log's tail) when it never finished its record."""
+# Signals that stop a process from outside (a person, a job's limit, the out-of-memory killer):
+# a cell ended by one was interrupted; one ended by another (SIGSEGV, SIGABRT) failed.
+STOPPING_SIGNALS = {signal.SIGINT: "SIGINT", signal.SIGTERM: "SIGTERM", signal.SIGHUP: "SIGHUP",
+                    signal.SIGKILL: "SIGKILL: a person, a job's limit or the kernel's "
+                                    "out-of-memory killer"}
+
+
+def finished_status(cell_dir: Path, how: str, log: Path, code: int | None = None) -> str:
+    """The status of a cell whose process has ended: its own; else `interrupted` (recorded here)
+    when a stopping signal (`code`, as Popen gives it: minus the signal) ended it, or `failed`
+    (recorded here, with `how` it ended and its log's tail)."""
     status = rundirs.cell_status(cell_dir)
-    if status in (None, schema.STATUS_RUNNING):
-        tail = log.read_text(errors="replace")[-LOG_TAIL_CHARS:] if log.is_file() else ""
-        record_unfinished(cell_dir, how, tail)
-        return schema.STATUS_FAILED
-    return status
+    if status not in (None, schema.STATUS_RUNNING):
+        return status
+    if code is not None and code < 0 and -code in STOPPING_SIGNALS:
+        record_interrupted(cell_dir, f"its process was killed ({STOPPING_SIGNALS[-code]})")
+        return schema.STATUS_INTERRUPTED
+    tail = log.read_text(errors="replace")[-LOG_TAIL_CHARS:] if log.is_file() else ""
+    record_unfinished(cell_dir, how, tail)
+    return schema.STATUS_FAILED
+
+
+def record_interrupted(cell_dir: Path, why: str):
+    """A cell stopped from outside before it finished: `interrupted`, why, and the last step it
+    logged. A cell that had finished, or never started, is left as it is."""
+    if not cell_dir.is_dir() or rundirs.cell_status(cell_dir) not in (None, schema.STATUS_RUNNING):
+        return
+    try:
+        steps = rundirs.read_lines(cell_dir, schema.STEPS_FILE)
+    except BenchError:
+        steps = []
+    at = f" at step {steps[-1].get('step')}" if steps else " before its first logged step"
+    summary = rundirs.read_summary(cell_dir) if rundirs.cell_status(cell_dir) else {}
+    summary.pop("schema_version", None)
+    records.write_json_record(cell_dir / schema.SUMMARY_FILE, {
+        **summary, "status": schema.STATUS_INTERRUPTED,
+        "reason": f"interrupted{at}: {why}; --resume trains it again"})
 
 
 def add_to_summary(cell_dir: Path, **fields):

@@ -154,7 +154,7 @@ class CellProcess:
         self.log.close()
         how = f"signal {-code}" if code < 0 else f"exit code {code}"
         cell_dir = self.run_dir / cell.id
-        status = finished_status(cell_dir, how, Path(self.log.name))
+        status = finished_status(cell_dir, how, Path(self.log.name), code)
         add_to_summary(cell_dir, concurrent_cells=self.concurrent, placement={
             "launcher": "local", "host": platform.node(),
             "cuda_visible_devices": self.cuda_visible_devices, "log": Path(self.log.name).name})

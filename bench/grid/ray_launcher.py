@@ -275,7 +275,7 @@ class RayCells:
             return schema.STATUS_FAILED
         refused = unpack_cell_archive(result["archive"], run_dir, cell.id)
         status = finished_status(cell_dir, f"exit code {result['exit_code']}",
-                                 log_path(run_dir, cell.id))
+                                 log_path(run_dir, cell.id), result["exit_code"])
         if refused:  # a cell whose node sent more than its own is not trusted as ok
             add_to_summary(cell_dir, status=schema.STATUS_FAILED,
                            reason=f"its node's archive held files outside the cell, not "

@@ -20,7 +20,13 @@ from pathlib import Path
 from bench import records, rundirs, schema
 from bench.errors import BenchError
 from bench.grid import lock
-from bench.grid.cellrecord import record_skipped, set_aside, skip_reason, write_results_csv
+from bench.grid.cellrecord import (
+    record_interrupted,
+    record_skipped,
+    set_aside,
+    skip_reason,
+    write_results_csv,
+)
 from bench.grid.emulation import emulation_skip_reason, emulation_warnings
 from bench.grid.estimate import PartEstimate
 from bench.machine import host_machine, with_fingerprint
@@ -94,12 +100,20 @@ def prepare_run_dir(spec, out_dir: Path, resume: bool):
         raise BenchError("--resume: nothing to resume here", path=out_dir)
 
 
-def write_manifest(spec, out_dir: Path):
+def write_manifest(spec, out_dir: Path, resume: bool = False):
+    """The run's manifest. A resumed run keeps the time it first started (the history orders
+    nights by it) and adds this start to `resumed`."""
     from bench.cell.envinfo import harness_commit
 
+    now = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    first, resumed = now, []
+    if resume and (out_dir / schema.MANIFEST_FILE).is_file():
+        earlier = rundirs.read_manifest(out_dir)
+        if isinstance(earlier.get("started"), str):
+            first, resumed = earlier["started"], [*(earlier.get("resumed") or []), now]
     records.write_json_record(out_dir / schema.MANIFEST_FILE, {
         "name": spec.name, "spec": spec.raw, "spec_path": spec.path,
-        "started": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "started": first, **({"resumed": resumed} if resumed else {}),
         "harness": harness_commit(),
         "parts": [p for p in spec.parts if p is not None],  # those run (grid --parts)
         "cells": [{"id": c.id, "config": c.config.to_dict()} for c in spec.cells],
@@ -196,7 +210,7 @@ def _run_locked(spec, out_dir: Path, resume, require_gpu, progress, launcher) ->
                          "absent) sees none (is the NVIDIA driver installed? is "
                          "CUDA_VISIBLE_DEVICES set?); nothing was run")
     out_dir.mkdir(parents=True, exist_ok=True)
-    write_manifest(spec, out_dir)
+    write_manifest(spec, out_dir, resume)
     bar = progress or GridProgress(spec.cells, out_dir)
     machine = host_machine()
     todo = []
@@ -236,8 +250,11 @@ def _run_locked(spec, out_dir: Path, resume, require_gpu, progress, launcher) ->
                     estimates.append(plan.to_record())
                     records.write_json_record(out_dir / ESTIMATES_FILE,
                                               {"machine": machine_fingerprint, "parts": estimates})
-    except (KeyboardInterrupt, _Terminated):
+    except (KeyboardInterrupt, _Terminated) as stop:
         with interrupts_held(act_after=False):  # a second Ctrl-C must not lose results.csv
+            how = "SIGTERM" if isinstance(stop, _Terminated) else "Ctrl-C (SIGINT)"
+            for cell in todo:
+                record_interrupted(out_dir / cell.id, f"its grid was stopped by {how}")
             bar.close(interrupted=True)
             write_results_csv(out_dir)
         print(f"interrupted: finished cells are kept; rerun with --resume to finish "

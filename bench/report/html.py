@@ -46,7 +46,8 @@ tbody tr:nth-child(even) { background: #fafbfc; }
 td.status { font-weight: 600; text-align: center; }
 .status-ok { color: #1a7f37; } .status-diverged { color: #b35900; }
 .status-failed { color: #c62828; } .status-skipped, .status-missing { color: #6e7781; }
-.status-running { color: #0b5cad; } .status-other { color: #6e7781; }
+.status-running { color: #0b5cad; } .status-interrupted { color: #8250df; }
+.status-other { color: #6e7781; }
 img.fig { max-width: 100%; height: auto; border: 1px solid #eef0f3; }
 .sample-groups { display: flex; flex-wrap: wrap; column-gap: 2.5rem; }
 .samples { display: flex; flex-wrap: wrap; gap: .8rem; }

@@ -65,7 +65,7 @@ def overview(cells, constant, out):
 
 # The cell table's columns that say what a cell is and how it came out; shown first wherever
 # their values differ between cells (the rest, and all of them, are behind a toggle).
-HEADLINE_COLUMNS = ("part", "framework", "model", "packing", "D width", "program", "device",
+HEADLINE_COLUMNS = ("run", "part", "framework", "model", "packing", "D width", "program", "device",
                     "precision", "precision ran", "TF32", "xla",
                     "batch size", "seed", "machine", "status", "reason",
                     "images/s median (p10–p90)", "compile s", "FID", "classes covered", "outcome",
@@ -83,14 +83,25 @@ def _differing_columns(shown) -> list[str]:
 
 
 def headline(cells, manifests) -> list[str]:
-    """What ran, what varied, and how it came out, in three sentences, before any table."""
+    """What ran, what varied, and how it came out, in three sentences, before any table (a
+    fourth first, for a run still being written)."""
+    from bench.rundirs import runs_in_progress
+
     names = list(dict.fromkeys(str(m.get("name")) for m in manifests))
+    runs = list(dict.fromkeys(cells["run"].dropna())) if "run" in cells else []
     configs = cells["config"].nunique()
     seeds = cells["seed"].nunique()
+    # two runs of one grid: the same seed twice is one seed, trained in each run
+    repeated = len(runs) > 1 and cells.duplicated(["config", "seed"]).any()
     ran = (f"Ran {len(cells)} cell{'s' if len(cells) != 1 else ''}"
            + (f" of {', '.join(names)}" if names else "")
+           + (f" in {len(runs)} runs ({', '.join(map(str, runs))})" if len(runs) > 1 else "")
            + f": {configs} configuration{'s' if configs != 1 else ''} × {seeds} "
-           f"seed{'s' if seeds != 1 else ''}.")
+           f"seed{'s' if seeds != 1 else ''}"
+           + (", seeds repeated across the runs." if repeated else "."))
+    progress = [f"In progress: {run.name} is still being written by its grid ({holder}); "
+                "what follows is what its finished cells say."
+                for run, holder in runs_in_progress(cells.get("cell_dir", [])).items()]
     constant = set(constant_coordinates(cells))
     varied = [k for k in schema.CONFIG_COORDINATES if k in cells and k not in constant
               and cells[k].astype(str).nunique(dropna=False) > 1]
@@ -108,9 +119,10 @@ def headline(cells, manifests) -> list[str]:
                        "seeds)" if len(rates) > 1 else f"{rates.iloc[0]:,.0f} images/s")
     outcome = ok[schema.FINAL_OUTCOME].dropna()
     if not outcome.empty:
-        verdict.append(", ".join(f"{n} of {len(outcome)} seeds {tables.OUTCOME_NAMES.get(o, o)}"
+        unit = "cells" if repeated else "seeds"  # a seed of two runs is two outcomes
+        verdict.append(", ".join(f"{n} of {len(outcome)} {unit} {tables.OUTCOME_NAMES.get(o, o)}"
                                  for o, n in outcome.value_counts().items()))
-    return [ran, what, "Result: " + "; ".join(verdict) + "."]
+    return [*progress, ran, what, "Result: " + "; ".join(verdict) + "."]
 
 
 

@@ -17,7 +17,7 @@ from bench.analysis.stats import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, ratio_of_m
 from bench.outcome_rule import OUTCOME_DIGITS, OUTCOME_MODE_COLLAPSE, OUTCOME_NOT_CONVERGED
 
 CELL_COLUMNS = {
-    "part": "part", schema.FRAMEWORK: "framework", schema.MODEL: "model",
+    "run": "run", "part": "part", schema.FRAMEWORK: "framework", schema.MODEL: "model",
     schema.PACKING_M: "packing", schema.D_WIDTH: "D width", schema.PROGRAM: "program",
     "data": "data", "device": "device",
     "precision": "precision",
@@ -60,7 +60,7 @@ def cell_table(cells: pd.DataFrame) -> pd.DataFrame:
     optional = ("part", "tf32", *map(schema.final_column, schema.STACKED_METRICS))
     # coordinates most runs hold at one value: a column only where cells differ in them (one
     # value is said once on the page, bench.report.sections.overview)
-    when_varied = (schema.FRAMEWORK, schema.MODEL, schema.PACKING_M, schema.D_WIDTH,
+    when_varied = ("run", schema.FRAMEWORK, schema.MODEL, schema.PACKING_M, schema.D_WIDTH,
                    schema.PROGRAM)
     columns = [c for c in CELL_COLUMNS if c in table
                and (c not in optional or table[c].notna().any())
