@@ -83,6 +83,8 @@ def test_refusals_decided_from_the_arguments_come_before_any_start_up(tmp_path):
          "data directory not found"),
         (("train", "--batch-size", "6000", "--out", tmp_path / "c2"),
          "batch_size: expected at most 5000"),
+        (("train", "--out", existing), "output directory exists and is not empty"),
+        (("score", tmp_path / "nowhere.npz"), "nowhere.npz"),
     ]
     for argv, said in cases:
         pace = _python_start_seconds()

@@ -21,12 +21,21 @@ from bench.datasets import load_split
 from bench.errors import BenchError
 
 
+def refuse_occupied(out_dir: Path, overwrite: bool):
+    """BenchError for a cell directory that holds something, unless `overwrite`: asked by the
+    command line before the framework starts, and again here before anything is written."""
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise BenchError("exists and is not a directory; choose a new --out", path=out_dir)
+    if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:
+        raise BenchError("output directory exists and is not empty; choose a new --out "
+                         "(or --overwrite to replace it)", path=out_dir)
+
+
 def prepare_cell_dir(out_dir: Path, overwrite: bool):
     """Create the cell directory; an existing record is never overwritten unless asked."""
+    refuse_occupied(out_dir, overwrite)
     if out_dir.exists() and any(out_dir.iterdir()):
-        if not overwrite:
-            raise BenchError("output directory exists and is not empty; choose a new --out "
-                             "(or --overwrite to replace it)", path=out_dir)
         import shutil
 
         shutil.rmtree(out_dir)

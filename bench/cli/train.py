@@ -3,6 +3,7 @@
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from bench import frameworks, protocols, schema
 from bench.cli.options import on_off
@@ -106,6 +107,9 @@ def run(args) -> int:
                                                                            [cfg.batch_size])
     if problems:  # said before the framework's start-up, not after it
         raise BenchError("; ".join(problems))
+    from bench.cell.train import refuse_occupied
+
+    refuse_occupied(Path(args.out), args.overwrite)
     from bench.imports import start_framework
 
     start_framework(cfg.framework)  # before anything imports keras in this process
