@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from nights import craft_night
 
-from bench import rundirs, schema
+from bench import runlock, schema
 from bench.analysis.results import load_results
 from bench.cli import main
 
@@ -27,10 +27,10 @@ def stopped_run(tmp_path):
 
 def _held(run: Path, pid=4242):
     """The run's lock taken as a live grid holds it, and its holder file."""
-    (run / rundirs.HOLDER_FILE).write_text(json.dumps({
+    (run / runlock.HOLDER_FILE).write_text(json.dumps({
         "pid": pid, "host": "here", "since": "2026-12-01T02:00:00+00:00",
         "command": "dcgan-bench grid nightly.toml"}))
-    held = open(run / rundirs.LOCK_FILE, "w")
+    held = open(run / runlock.LOCK_FILE, "w")
     fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
     return held
 
@@ -39,7 +39,7 @@ def test_a_running_cell_of_a_run_no_grid_holds_reads_interrupted(stopped_run):
     row = load_results([stopped_run]).set_index("cell_id").loc[CELL]
     assert row["status"] == schema.STATUS_INTERRUPTED
     assert "its grid ended without recording it" in row["reason"] and "--resume" in row["reason"]
-    assert rundirs.runs_in_progress([stopped_run / CELL]) == {}
+    assert runlock.runs_in_progress([stopped_run / CELL]) == {}
 
 
 def test_a_run_still_being_written_is_in_progress_in_table_and_report(stopped_run, capsys,
@@ -47,7 +47,7 @@ def test_a_run_still_being_written_is_in_progress_in_table_and_report(stopped_ru
     with _held(stopped_run):
         row = load_results([stopped_run]).set_index("cell_id").loc[CELL]
         assert row["status"] == schema.STATUS_RUNNING
-        assert rundirs.runs_in_progress([stopped_run / CELL]) == {
+        assert runlock.runs_in_progress([stopped_run / CELL]) == {
             stopped_run: "pid 4242 on here since 2026-12-01T02:00:00+00:00 (dcgan-bench grid "
                          "nightly.toml)"}
         assert main(["table", str(stopped_run)]) == 0

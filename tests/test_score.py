@@ -1,6 +1,7 @@
 """Evaluating image sets end to end: real, blurred, one-digit and noise sets; NPZ input; the cache."""
 
 import json
+import re
 
 import evalsets
 import numpy as np
@@ -62,7 +63,9 @@ def test_uint8_and_float_encodings_give_identical_numbers(tmp_path, cache_dir):
     results = []
     for name, array in encodings.items():
         np.savez(tmp_path / name, images=array)
-        results.append(score_npz(tmp_path / name, "mnist-5k", cache_dir=cache_dir))
+        result = score_npz(tmp_path / name, "mnist-5k", cache_dir=cache_dir)
+        assert result.pop("images")["path"] == str(tmp_path / name)  # what was read
+        results.append(result)
     assert results[0] == results[1] == results[2]
     assert set(SCORE_KEYS) <= set(results[0])
     assert results[0]["classifier_sha256"] == evalsets.instrument().sha256
@@ -75,7 +78,9 @@ def _digits():
 BAD_INPUTS = {
     "text file": ("not an NPZ", None),
     "npy file": ("not an NPZ", None),
-    "no images key": ("no 'images' array", dict(pictures=_digits)),
+    "no images key": ("no 'images' array, and 2 others \\(\\['labels', 'pictures'\\]\\): name "
+                      "the one to score with --key",
+                      dict(pictures=_digits, labels=lambda: np.zeros(200, np.uint8))),
     "wrong shape": ("expected shape", dict(images=lambda: np.zeros((200, 32, 32), np.uint8))),
     "three channels": ("expected shape", dict(images=lambda: np.zeros((200, 28, 28, 3), np.uint8))),
     "NaN": ("NaN or Inf", dict(images=lambda: np.where(_digits() > 200, np.nan, 0.0))),
@@ -102,6 +107,91 @@ def test_bad_input_is_a_clear_error(tmp_path, kind, cache_dir):
     with pytest.raises(BenchError, match=message) as err:
         score_npz(path, "mnist-5k", cache_dir=cache_dir)
     assert str(path) in str(err.value)
+
+
+def test_a_png_folder_scores_as_the_same_images_in_an_npz_under_any_key(tmp_path, cache_dir):
+    """What torch-fidelity and clean-fid users hand over: a folder of PNGs (here with a JPEG
+    beside them, read in name order). Its numbers are those of the same images as an NPZ, whose
+    only array may have any name."""
+    from PIL import Image
+
+    digits = _digits().copy()
+    folder = tmp_path / "samples"
+    folder.mkdir()
+    for i, image in enumerate(digits[:-1]):
+        Image.fromarray(image).save(folder / f"{i:04d}.png")
+    # JPEG is lossy: the last image is stored as what a JPEG of it reads back as
+    Image.fromarray(digits[-1]).save(folder / "9999.jpeg", quality=95)
+    with Image.open(folder / "9999.jpeg") as jpeg:
+        digits[-1] = np.asarray(jpeg.convert("L"))
+    (folder / "notes.txt").write_text("not an image: left alone")
+    np.savez(tmp_path / "same.npz", generated=digits)
+    from_folder = score_npz(folder, "mnist-5k", cache_dir=cache_dir)
+    from_npz = score_npz(tmp_path / "same.npz", "mnist-5k", cache_dir=cache_dir)
+    assert from_folder.pop("images") == {"kind": "folder", "path": str(folder), "count": 200,
+                                         "first": "0000.png", "last": "9999.jpeg"}
+    assert from_npz.pop("images") == {"kind": "npz", "path": str(tmp_path / "same.npz"),
+                                      "key": "generated", "count": 200}
+    assert from_folder == from_npz
+
+
+@pytest.mark.parametrize("make, said, where", [
+    (lambda d: _blank_image(d / "a.png", (32, 32)), "an image of 32 x 32 pixels; expected 28 x 28",
+     "a.png"),
+    (lambda d: (d / "b.png").write_bytes(b"not a png"), "not a readable image", "b.png"),
+    (lambda d: (d / "c.txt").write_text("x"), "no PNG or JPEG files here (1 other entries)", ""),
+])
+def test_a_folder_that_cannot_be_scored_is_refused_naming_the_file(tmp_path, make, said, where,
+                                                                   cache_dir):
+    folder = tmp_path / "samples"
+    folder.mkdir()
+    make(folder)
+    with pytest.raises(BenchError, match=re.escape(said)) as err:
+        score_npz(folder, "mnist-5k", cache_dir=cache_dir)
+    assert str(folder / where).rstrip("/") in str(err.value)
+
+
+def test_an_npz_key_that_is_not_there_is_named(tmp_path, cache_dir):
+    np.savez(tmp_path / "s.npz", images=_digits())
+    with pytest.raises(BenchError, match=r"no array 'fakes' \(--key\); the file holds "
+                                         r"\['images'\]"):
+        score_npz(tmp_path / "s.npz", "mnist-5k", cache_dir=cache_dir, key="fakes")
+
+
+def _blank_image(path, size):
+    from PIL import Image
+
+    Image.new("L", size).save(path)
+
+
+def test_score_prints_one_screen_and_json_on_asking_with_progress_on_a_large_folder(
+        tmp_path, capsys, monkeypatch):
+    from PIL import Image
+
+    from bench.cli import evaluate as score_command
+    from bench.cli import main
+
+    monkeypatch.setenv("DCGAN_BENCH_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(score_command, "PROGRESS_FROM", 100)  # 200 images count as large here
+    folder = tmp_path / "samples"
+    folder.mkdir()
+    for i, image in enumerate(_digits()):
+        Image.fromarray(image).save(folder / f"{i:04d}.png")
+    assert main(["score", str(folder)]) == 0
+    out, err = capsys.readouterr()
+    lines = out.splitlines()
+    assert " ".join(out.split()).startswith(
+        f"scored 200 images of the folder {folder} (0000.png to 0199.png) against mnist-5k")
+    assert len(lines) < 25 and max(map(len, lines)) <= max(100, len(str(folder)))  # one screen
+    assert re.search(r"^  FID +\d", out, re.M) and re.search(r"^  outcome +\w", out, re.M)
+    # a log gets a line every tenth of the way: 20, 40, ..., 200 of 200
+    assert [line for line in err.splitlines() if line.startswith("reading images")] == [
+        f"reading images: {n} / 200" for n in range(20, 201, 20)]
+    assert main(["score", str(folder), "--json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["images"]["count"] == 200 and record["n"] == 200
+    fid = float(re.search(r"^  FID +([\d.]+)", out, re.M).group(1))
+    assert fid == pytest.approx(record["fid"], rel=1e-3)
 
 
 def test_a_good_npz_is_scored(tmp_path, cache_dir):
@@ -252,7 +342,7 @@ def test_score_prints_each_outcome(tmp_path, capsys, monkeypatch):
             "not_converged": (evalsets.uniform_noise(500) * 127.5 + 127.5).astype(np.uint8)}
     for expected, images in sets.items():
         np.savez(tmp_path / f"{expected}.npz", images=images)
-        assert main(["score", str(tmp_path / f"{expected}.npz")]) == 0
+        assert main(["score", str(tmp_path / f"{expected}.npz"), "--json"]) == 0
         printed = json.loads(capsys.readouterr().out)
         assert printed["outcome"] == expected
         assert printed["thresholds"]["outcome_min_confident_fraction"] == 0.4

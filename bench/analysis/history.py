@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench import rundirs, schema
+from bench import rundirs, runlock, schema
 from bench.analysis.history_schema import (
     CELL_COLUMNS,
     HISTORY_SCHEMA_VERSION,
@@ -157,7 +157,7 @@ def _checked_for_ingest(loaded: Run):
     """BenchError, naming what, for a run the history must not keep: one still being written,
     one with no finished cell, one whose manifest lacks what verdicts need."""
     run, cells, path = loaded.info, loaded.results, loaded.info.get("path")
-    holder = rundirs.live_holder(Path(path)) if path else None
+    holder = runlock.live_holder(Path(path)) if path else None
     if holder:
         raise BenchError(f"this run is still being written (its grid, {holder}, holds the "
                          "lock): ingest it when the grid has ended", path=path)

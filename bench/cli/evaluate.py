@@ -5,26 +5,92 @@ from pathlib import Path
 
 from bench import records, rundirs, schema
 from bench.errors import BenchError
+from bench.literal import printable
 
 
 class Score:
     @staticmethod
     def add(sub):
-        p = sub.add_parser("score", help="evaluate any image set (NPZ with key 'images')")
+        p = sub.add_parser("score", help="evaluate any image set: an NPZ file or a folder of "
+                                         "PNG/JPEG images")
         p.add_argument("samples",
-                       help="NPZ: images (N, 28, 28[, 1]), uint8 0..255 or float [-1, 1]; "
-                            "(N, 28, 28, 3) for stacked-mnist")
+                       help="an NPZ file (array `images`, or the one --key names; (N, 28, 28[, 1]) "
+                            "uint8 0..255 or float [-1, 1]; (N, 28, 28, 3) for stacked-mnist), "
+                            "or a folder of 28 x 28 PNG or JPEG files, read in name order")
+        p.add_argument("--key", default=None,
+                       help="the NPZ's array to score (default `images`, or its only array)")
         p.add_argument("--data", default="mnist-5k",
                        help="the reference data set and its instrument (default mnist-5k; "
                             "stacked-mnist adds modes of 1,000 and the reverse KL)")
         p.add_argument("--data-dir", default=None, help="directory with the four IDX .gz files")
+        p.add_argument("--json", action="store_true",
+                       help="the whole record as JSON (default: a one-screen summary)")
 
     @staticmethod
     def run(args) -> int:
+        import sys
+
         from bench.evaluate.score import score_npz
 
-        print(json.dumps(score_npz(args.samples, args.data, args.data_dir), indent=2))
+        samples = Path(args.samples)
+        if not samples.exists():  # said before the instrument loads
+            raise BenchError("no such file or folder", path=samples)
+        result = score_npz(samples, args.data, args.data_dir, key=args.key,
+                           progress=_reading_progress(sys.stderr))
+        print(json.dumps(records.jsonable(result), indent=2) if args.json
+              else score_summary(result))
         return 0
+
+
+# A folder this large gets a progress line while its files are read.
+PROGRESS_FROM = 2_000
+
+
+def _reading_progress(stream):
+    """progress(done, total) for reading a folder: a line that redraws on a terminal, every
+    tenth of the way in a log; nothing for a small set."""
+    shown = [0]  # the tenths said so far
+
+    def progress(done, total):
+        if total < PROGRESS_FROM:
+            return
+        if stream.isatty():
+            end = "\n" if done == total else ""
+            if done == total or done % 500 == 0:
+                print(f"\rreading images: {done:,} / {total:,}", end=end, file=stream, flush=True)
+        elif (tenth := done * 10 // total) > shown[-1]:
+            shown.append(tenth)
+            print(f"reading images: {done:,} / {total:,}", file=stream, flush=True)
+
+    return progress
+
+
+def score_summary(result: dict) -> str:
+    """What `score` prints by default: what was read, against what, and each metric by its
+    label, on one screen (the whole record: --json)."""
+    images = result["images"]
+    what = (f"{images['count']:,} images of {images['path']} (array {images['key']!r})"
+            if images["kind"] == "npz" else
+            f"{images['count']:,} images of the folder {images['path']} ({images['first']} to "
+            f"{images['last']})")
+    import textwrap
+
+    said = (f"scored {what} against {result['reference_dataset']} "
+            f"({result['reference_split']}, {result['reference_n']:,} images), instrument "
+            f"{result['classifier_sha256'][:12]}")
+    lines = [*textwrap.wrap(said, 100, break_long_words=False, break_on_hyphens=False), ""]
+    shown = [m for m in schema.METRICS if result.get(m.key) is not None
+             and m.key not in (schema.KID_BLOCKS, schema.KID_BLOCK_SIZE_REAL,
+                               schema.KID_BLOCK_SIZE_FAKE, schema.RANK_DEFICIENT)]
+    labels = {m.key: "n (samples)" if m.key == schema.N else m.label for m in shown}
+    width = max(map(len, labels.values()))
+    for m in shown:
+        value = result[m.key]
+        text = f"{value:,}" if isinstance(value, int) else \
+            f"{value:.4g}" if isinstance(value, float) else str(value)
+        lines.append(f"  {labels[m.key]:<{width}}  {text}")
+    lines += ["", "--json for the whole record (class histogram, thresholds, provenance)"]
+    return printable("\n".join(lines))
 
 
 class Eval:

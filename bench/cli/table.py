@@ -35,7 +35,7 @@ def run(args) -> int:
     from bench.analysis.results import load_results, peak_memory_mib
 
     df = load_results(args.runs)
-    from bench.rundirs import runs_in_progress
+    from bench.runlock import runs_in_progress
 
     for run, holder in runs_in_progress(df["cell_dir"]).items():  # said first, also to a script
         print(printable(f"in progress: {run} is still being written by its grid ({holder}); "

@@ -16,7 +16,6 @@ against the reference of the pool the stacked set is drawn from (`n` is that cou
 PRDC's nearest-neighbour pass, quadratic in the samples, at the cost of a plain evaluation.
 """
 
-import os
 
 import numpy as np
 
@@ -24,7 +23,7 @@ from bench import outcome_rule, schema
 from bench.config import MIN_EVAL_SAMPLES
 from bench.datasets import STACKED, STACKED_CHANNELS, channels, stacked_pool_name
 from bench.errors import BenchError
-from bench.evaluate import metrics, prdc, stacked
+from bench.evaluate import image_sets, metrics, prdc, stacked
 from bench.evaluate.classifier import images_to_network_input, load_classifier
 from bench.evaluate.reference import instrument_backend, reference_stats
 
@@ -81,67 +80,6 @@ def validate_images(images, *, path=None, image_channels: int = 1) -> np.ndarray
                          f"(the feature dimension); FID at different n is not comparable",
                          path=path, field="images")
     return x
-
-
-# The most images an NPZ may ask to be read: its header is checked before its array is (a header
-# that claims 10^12 images, or a small compressed file that expands to gigabytes). Overridable.
-MAX_IMAGES_ENV = "DCGAN_BENCH_MAX_IMAGES"
-MAX_IMAGES = 200_000
-
-
-def max_images() -> int:
-    value = os.environ.get(MAX_IMAGES_ENV)
-    if value is None:
-        return MAX_IMAGES
-    try:
-        bound = int(value)
-    except ValueError:
-        bound = 0
-    if bound < 1:
-        raise BenchError(f"{MAX_IMAGES_ENV}: expected a whole number of images, 1 or more, "
-                         f"found {value!r}")
-    return bound
-
-
-def _stored_shape(archive, name: str, path) -> tuple[tuple, np.dtype]:
-    """The shape and dtype an NPZ member's header declares, read without reading the array."""
-    with archive.zip.open(f"{name}.npy") as f:
-        version = np.lib.format.read_magic(f)
-        read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                else np.lib.format.read_array_header_2_0)
-        shape, _, dtype = read(f)
-    return shape, dtype
-
-
-def npz_to_images(path) -> np.ndarray:
-    """The `images` array of an NPZ file as stored; a BenchError naming the file when there is
-    none, or when it holds more than max_images() images."""
-    import zipfile
-
-    try:
-        archive = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise BenchError("no such file", path=path) from None
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
-        raise BenchError(f"not an NPZ file ({e})", path=path) from None
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise BenchError("not an NPZ file (a single .npy array?); save with "
-                         "numpy.savez(path, images=...)", path=path)
-    with archive:
-        if "images" not in archive.files:
-            raise BenchError(f"no 'images' array; the file holds {sorted(archive.files)}",
-                             path=path, field="images")
-        try:
-            shape, dtype = _stored_shape(archive, "images", path)
-            bound = max_images()
-            if shape and shape[0] > bound:
-                raise BenchError(f"the array declares {shape[0]:,} images ({dtype}, shape "
-                                 f"{shape}); at most {bound:,} are read ({MAX_IMAGES_ENV} "
-                                 "raises the bound)", path=path, field="images")
-            images = archive["images"]
-        except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile) as e:
-            raise BenchError(f"unreadable array ({e})", path=path, field="images") from None
-    return images
 
 
 def evaluate_images(images, dataset: str, *, data_dir=None, classifier=None, cache_dir=None,
@@ -219,10 +157,12 @@ def _check_finite(result: dict):
                          "is undefined on these samples; nothing was recorded", field="metrics")
 
 
-def score_npz(path, dataset: str = "mnist-5k", data_dir=None, *, cache_dir=None) -> dict:
-    """`dcgan-bench score`: every metric of an NPZ of images (SCORE_KEYS, and STACKED_SCORE_KEYS
-    for stacked-mnist), plus provenance."""
-    result = evaluate_images(npz_to_images(path), dataset, data_dir=data_dir, cache_dir=cache_dir,
-                             path=path)
+def score_npz(path, dataset: str = "mnist-5k", data_dir=None, *, cache_dir=None,
+              key: str | None = None, progress=None) -> dict:
+    """`dcgan-bench score`: every metric of an image set (SCORE_KEYS, and STACKED_SCORE_KEYS
+    for stacked-mnist), plus provenance and `images`, what was read. `path`: an NPZ (its array
+    `key`, bench.evaluate.image_sets) or a folder of PNG or JPEG files."""
+    images, source = image_sets.read_image_set(path, key, channels(dataset), progress)
+    result = evaluate_images(images, dataset, data_dir=data_dir, cache_dir=cache_dir, path=path)
     keys = SCORE_KEYS + (STACKED_SCORE_KEYS if dataset == STACKED else ()) + PROVENANCE_KEYS
-    return {key: result[key] for key in keys}
+    return {"images": source, **{k: result[k] for k in keys}}

@@ -19,8 +19,8 @@ from bench import records
 from bench.errors import BenchError
 
 # The lock's files and who holds it are read by the history too (a run still being written is
-# not ingested): they live with the reader of run directories.
-from bench.rundirs import HOLDER_FILE, LOCK_FILE, holder_text
+# not ingested, a run whose lock is free has no writer): they live in the shared layer.
+from bench.runlock import HOLDER_FILE, LOCK_FILE, holder_text
 
 FILES = (LOCK_FILE, HOLDER_FILE)  # what an otherwise empty run directory may hold
 

@@ -5,7 +5,6 @@ tables and copied samples, returns their relative names) and returns (anchor, he
 for bench.report.html.
 """
 
-import json
 import re
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from bench.analysis.cells import constant_coordinates, measurement_groups, ok_ce
 from bench.analysis.stats import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED
 from bench.machine import EMULATED
 from bench.report import figures, tables
+from bench.report.spec_toml import spec_to_toml
 
 BAND = "line: mean across seeds; band: lowest to highest seed"
 THROUGHPUT_NAMES = {"group": "device · XLA · precision", "batch_size": "batch size",
@@ -85,7 +85,7 @@ def _differing_columns(shown) -> list[str]:
 def headline(cells, manifests) -> list[str]:
     """What ran, what varied, and how it came out, in three sentences, before any table (a
     fourth first, for a run still being written)."""
-    from bench.rundirs import runs_in_progress
+    from bench.runlock import runs_in_progress
 
     names = list(dict.fromkeys(str(m.get("name")) for m in manifests))
     runs = list(dict.fromkeys(cells["run"].dropna())) if "run" in cells else []
@@ -379,32 +379,3 @@ def environment(envs, manifests, out):
                        + (" (dirty)" if harness.get("dirty") else "") + "."))
         blocks.append(("pre", spec_to_toml(m.get("spec") or {})))
     return "environment", "Environment and grid spec", blocks
-
-
-def _toml_key(key) -> str:
-    return key if re.fullmatch(r"[A-Za-z0-9_-]+", str(key)) else json.dumps(str(key))
-
-
-def _toml_value(value) -> str:
-    if value is None:
-        return '"" # none'
-    if isinstance(value, dict):
-        pairs = (f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items())
-        return "{ " + ", ".join(pairs) + " }"
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    return json.dumps(value, default=str)  # JSON strings, numbers and booleans read as TOML
-
-
-def spec_to_toml(spec: dict, prefix="") -> str:
-    """A parsed grid spec shown as TOML (for reading: nulls are marked, not round-tripped)."""
-    lines, tables_ = [], []
-    for key, value in spec.items():
-        if isinstance(value, dict):
-            tables_.append((key, value))
-        else:
-            lines.append(f"{_toml_key(key)} = {_toml_value(value)}")
-    for key, value in tables_:
-        name = f"{prefix}{_toml_key(key)}"
-        lines += ["", f"[{name}]", spec_to_toml(value, name + ".")]
-    return "\n".join(lines).strip("\n")
