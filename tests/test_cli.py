@@ -109,11 +109,13 @@ def _python_start_seconds() -> float:
 
 
 def test_a_tensorflow_process_imports_nothing_of_jax(tmp_path):
-    import importlib.util
+    import importlib.metadata
 
-    # asked without importing it: a test before may have started TensorFlow in this process,
-    # which keeps JAX out of it (the subprocess below is what is checked)
-    if importlib.util.find_spec("jax") is None:
+    # asked of the installed packages, not the importer: a test before may have started
+    # TensorFlow in this process, which keeps JAX out of it (the subprocess is what is checked)
+    try:
+        importlib.metadata.version("jax")
+    except importlib.metadata.PackageNotFoundError:
         pytest.skip("JAX is not installed: nothing to keep out")
     import numpy as np
 
