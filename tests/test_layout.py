@@ -457,7 +457,7 @@ TRACKED = (
     r"(\.ci/run|\.gitignore|README\.md|mkdocs\.yml|pyproject\.toml|tox\.ini)",
     r"bench/(.+/)?[\w-]+\.(py|sh)",
     r"bench/evaluate/instruments/[\w-]+\.(card\.json|weights\.h5)",  # the shipped classifiers
-    r"docs/(.+/)?[\w-]+\.md", r"docs/images/[\w-]+\.png",
+    r"docs/(.+/)?[\w-]+\.md", r"docs/images/[\w-]+\.(png|py)",  # a figure, and what draws it
     r"runs/README\.md", r"runs/(grids|claims)/[\w-]+\.toml", r"reports/README\.md",
     r"tests/(benchmarks/)?[\w-]+\.(py|sh)", r"tests/data/.+",
 )
@@ -510,3 +510,34 @@ def test_every_tox_environment_is_in_the_readmes_table():
     named = set(re.findall(r"`([\w-]+)`", "\n".join(row.split("|")[1] for row in
                                                       table.splitlines()[2:])))
     assert envs - named == set(), f"tox environments missing from the README's table: {envs - named}"
+
+
+def _docs_pages():
+    return sorted((ROOT / "docs").rglob("*.md"))
+
+
+def test_the_docs_render_offline_and_their_lists_stay_lists():
+    """MkDocs (Python-Markdown) shows a mermaid block as raw code and runs a list into the
+    paragraph above it unless a blank line parts them: a chart is an image, and a list follows a
+    blank line."""
+    import re
+
+    item = re.compile(r"\s*([-*]|\d+\.) ")
+    for page in _docs_pages():
+        lines = page.read_text(encoding="utf-8").splitlines()
+        assert not any(line.strip().startswith("```mermaid") for line in lines), page
+        fenced = False
+        for i, line in enumerate(lines):
+            fenced ^= line.startswith("```")
+            before = lines[i - 1] if i else ""
+            if not fenced and item.match(line) and before.strip() and not item.match(before) \
+                    and not before.startswith((" ", "|")):
+                raise AssertionError(f"{page.name}:{i + 1}: a list right after a paragraph "
+                                     f"line ({before[:40]!r}) renders as one paragraph")
+
+
+def test_the_docs_home_page_holds_the_install_and_the_quick_start():
+    home = (ROOT / "docs" / "index.md").read_text(encoding="utf-8")
+    for said in ("## Install", "pip install -e '.[tensorflow]'", "## Quick start",
+                 "dcgan-bench grid runs/grids/smoke.toml", "build/site/", "mkdocs serve"):
+        assert said in home, said
