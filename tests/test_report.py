@@ -212,7 +212,7 @@ def test_absent_sections_say_so(tmp_path):
     summary["final"] = None
     (cell / "summary.json").write_text(json.dumps(summary))
     page = render_report([cell], tmp_path / "one").read_text()
-    assert "No periodic evaluations from an ok cell (eval_every = 0" in page
+    assert "No configuration has periodic evaluations at two steps or more from an ok cell" in page
     assert "No ok cell has a final evaluation" in page
     assert "without a grid manifest" in page
     assert "loss_curves.png" in page

@@ -15,12 +15,14 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from bench import schema
 from bench.outcome_rule import OUTCOME_DIGITS, OUTCOME_MODE_COLLAPSE, OUTCOME_NOT_CONVERGED
 
 DPI = 100
 SEED_RANGE = ("pi", 100)  # the band: min to max across seeds
+MIN_BOX = 5  # seeds a configuration needs for a box plot (fewer: its points alone)
 # One colour per seed outcome (bench.outcome_rule), the same in every figure.
 OUTCOME_COLORS = {OUTCOME_DIGITS: "#2e7d32", OUTCOME_MODE_COLLAPSE: "#d62728",
                   OUTCOME_NOT_CONVERGED: "#8c8c8c"}
@@ -161,17 +163,22 @@ def final_metrics(final: pd.DataFrame, configs):
                      layout="constrained")
         axes = np.atleast_1d(fig.subplots(1, len(metrics), sharey=True))
         last = len(metrics) - 1
+        # a box of 2 or 4 seeds draws quartiles that are not there: points alone below MIN_BOX
+        boxed = data[data.groupby("config")["config"].transform("size") >= MIN_BOX]
         for i, (ax, (col, title)) in enumerate(zip(axes, metrics)):
-            sns.boxplot(data=data, x=col, y="config", order=present, color="#dfe8f3",
-                        showfliers=False, ax=ax)
+            if boxed[col].notna().any():
+                sns.boxplot(data=boxed, x=col, y="config", order=present, color="#dfe8f3",
+                            showfliers=False, ax=ax)
             sns.stripplot(data=data, x=col, y="config", order=present, hue="outcome",
                           hue_order=hue_order, palette=OUTCOME_COLORS, size=6, ax=ax,
                           legend=i == last)
             ax.set_xlabel(title)
             ax.set_ylabel(None)
             ax.ticklabel_format(axis="x", useOffset=False)  # 1.00008 reads better than 1e-6+...
-        if axes[last].get_legend():
-            axes[last].get_legend().set_title("outcome")
+            ax.xaxis.set_major_locator(MaxNLocator(4))  # long labels (8.125) must not overlap
+        if axes[last].get_legend():  # beside the panels: inside, it hides a seed's point
+            axes[last].legend(title="outcome", fontsize=8, loc="upper left",
+                              bbox_to_anchor=(1.01, 1))
     return fig
 
 
@@ -229,6 +236,7 @@ def prdc(final: pd.DataFrame, colors: dict):
 
 CURVE_METRICS = (("fid", "FID (lower is better)"), ("classes_covered", "classes covered"),
                  ("confident_fraction", "confident share"))
+CURVE_LIMITS = {"classes_covered": (0, schema.NUM_CLASSES + 0.5), "confident_fraction": (0, 1)}
 
 
 def training_curves(evals: pd.DataFrame, colors: dict):
@@ -237,6 +245,8 @@ def training_curves(evals: pd.DataFrame, colors: dict):
     if evals.empty or not {"step", "fid", "batch_size"} <= set(evals.columns):
         return None
     data = evals[evals["status"] == schema.STATUS_OK].dropna(subset=["fid"]).copy()
+    # a curve needs two points: configurations evaluated at one step only are left out
+    data = data[data.groupby("config")["step"].transform("nunique") >= 2]
     if data.empty:
         return None
     data["images"] = data["step"] * data["batch_size"]
@@ -253,8 +263,9 @@ def training_curves(evals: pd.DataFrame, colors: dict):
                              markersize=3, ax=ax, legend=row == 0 and col == 2)
                 ax.set_xlabel("training steps" if x == "step" else "images seen")
                 ax.set_ylabel(title)
-                if metric == "confident_fraction":
-                    ax.set_ylim(0, 1)
+                # what the axis can hold, not the data's span: all-zero classes would draw an
+                # axis from -0.04 to 0.04
+                ax.set_ylim(*CURVE_LIMITS.get(metric, (0, None)))
         legend = axes[0, 2].get_legend()
         if legend:
             axes[0, 2].legend(title=None, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))

@@ -259,7 +259,8 @@ def quality(cells, evals, configs, colors, out):
                    ("table", final.rename(columns=metric_name), out.table("final_metrics.csv", final))]
     fig = figures.training_curves(evals, colors)
     if fig is None:
-        blocks.append(("p", "No periodic evaluations from an ok cell (eval_every = 0, or none "
+        blocks.append(("p", "No configuration has periodic evaluations at two steps or more "
+                       "from an ok cell (eval_every = 0, a run shorter than it, or none "
                        "finished): no curves over training."))
     else:
         blocks += [("p", "The periodic evaluations over training: FID, classes covered and the "
