@@ -178,7 +178,30 @@ def _checked_page(browser, index: Path, title: str, min_images: int, min_height:
     assert pixels.shape[0] > min_height  # the whole page, not one viewport
     assert pixels.std() > 20, "the screenshot is blank"
     assert (pixels < 128).mean() > 0.01, "the screenshot has almost no dark pixels"
+    for width in WIDTHS:
+        _assert_fits(browser, index, width)
     return pixels
+
+
+WIDTHS = (1400, 390)  # a laptop, and a phone held upright
+
+
+def _assert_fits(browser, index: Path, width: int):
+    """At `width` CSS pixels the page scrolls only down: nothing (a hash, a path, the navigation)
+    pushes it wider, and the navigation shows every link whole. A table wider than the screen
+    scrolls inside its own box."""
+    browser.page("Emulation.setDeviceMetricsOverride",
+                 {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": width < 600})
+    browser.events.clear()  # load() waits for a load event: not the last page's
+    browser.load(index.resolve().as_uri())
+    seen = browser.evaluate("""(() => {
+        const nav = document.querySelector('nav');
+        return {inner: window.innerWidth, page: document.documentElement.scrollWidth,
+                nav: nav ? nav.scrollWidth - nav.clientWidth : 0};
+    })()""")
+    # a phone widens its layout viewport to fit content too wide for it
+    assert seen["inner"] == width and seen["page"] <= width, (width, seen)
+    assert seen["nav"] <= 0, (width, seen)
 
 
 def test_report_in_headless_chromium(tmp_path, browser):
@@ -186,6 +209,7 @@ def test_report_in_headless_chromium(tmp_path, browser):
     shutil.copytree(GOLDEN, run)
     manifest = json.loads((run / "manifest.json").read_text())
     manifest["name"] = HOSTILE  # must show as text, and must not run
+    manifest["harness"]["commit"] = "0123456789abcdef" * 2 + "01234567"  # 40 characters, as git
     (run / "manifest.json").write_text(json.dumps(manifest))
     index = render_report([run], tmp_path / "report")
     # the figures and the eight ok cells' sample grids

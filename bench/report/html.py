@@ -34,7 +34,9 @@ h2 { font-size: 1.25rem; margin-top: 2.2rem; border-bottom: 2px solid #e3e6ea;
 h3 { font-size: 1rem; margin: 1.2rem 0 .4rem; }
 p.meta { color: #555; margin-top: 0; }
 nav { background: #f5f7fa; border: 1px solid #e3e6ea; border-radius: 6px; padding: .5rem 1rem; }
-nav a { margin-right: 1.1rem; color: #0b5cad; text-decoration: none; white-space: nowrap; }
+nav a { margin-right: 1.1rem; color: #0b5cad; text-decoration: none; display: inline-block; }
+p { overflow-wrap: anywhere; }  /* a 40-character commit hash, a path: wrapped on a phone */
+@media (max-width: 600px) { main { padding: .5rem .8rem 3rem; } }
 .scroll { overflow-x: auto; }
 table { border-collapse: collapse; font-size: .82rem; margin: .4rem 0; }
 th, td { border: 1px solid #d9dde3; padding: .25rem .5rem; text-align: right;
@@ -140,10 +142,17 @@ def block_html(block) -> str:
     raise ValueError(f"unknown block kind {kind!r}")
 
 
+def nav_label(heading: str) -> str:
+    """A section's name in the page's navigation: its heading without what its parentheses or
+    colon explain ("Throughput (the run is the unit: ...)" is "Throughput")."""
+    short = heading.split(" (")[0]
+    return short.split(": ")[0] if len(short) > 30 else short
+
+
 def page(title: str, meta: list[str], sections, headline=()) -> str:
     """The whole page: the headline's sentences first, then the sections, (anchor, heading,
     blocks)."""
-    nav = " ".join(f'<a href="#{esc(anchor)}">{esc(heading)}</a>'
+    nav = " ".join(f'<a href="#{esc(anchor)}">{esc(nav_label(heading))}</a>'
                    for anchor, heading, _ in sections)
     body = "\n".join(
         f'<section id="{esc(anchor)}"><h2>{esc(heading)}</h2>\n'
