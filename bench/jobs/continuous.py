@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 import sysconfig
+import textwrap
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -182,6 +183,8 @@ def verdicts_text(verdicts: dict) -> str:
     for config, v in verdicts.items():
         ratio = "-" if v["ratio"] is None else \
             f"{v['ratio']:.3f} [{v['ci_low']:.3f}, {v['ci_high']:.3f}]"
-        lines.append(f"{config}: {v['verdict'].upper()}, candidate / baseline {ratio} over "
-                     f"{v['pairs']} pairs" + (f" ({v['why']})" if v["why"] else ""))
+        lines += textwrap.wrap(f"{config}: {v['verdict'].upper()}, candidate / baseline {ratio} "
+                               f"over {v['pairs']} pairs" + (f" ({v['why']})" if v["why"] else ""),
+                               100, subsequent_indent="  ", break_long_words=False,
+                               break_on_hyphens=False)
     return "\n".join(lines)
