@@ -30,13 +30,15 @@ class Score:
     def run(args) -> int:
         import sys
 
-        from bench.evaluate.score import score_npz
+        from bench.datasets import channels
+        from bench.evaluate.image_sets import read_image_set
 
-        samples = Path(args.samples)
-        if not samples.exists():  # said before the instrument loads
-            raise BenchError("no such file or folder", path=samples)
-        result = score_npz(samples, args.data, args.data_dir, key=args.key,
-                           progress=_reading_progress(sys.stderr))
+        # read (and refused, if it must be) before the instrument and its framework load
+        images, source = read_image_set(args.samples, args.key, channels(args.data),
+                                        _reading_progress(sys.stderr))
+        from bench.evaluate.score import score_image_set
+
+        result = score_image_set(images, source, args.data, args.data_dir)
         print(json.dumps(records.jsonable(result), indent=2) if args.json
               else score_summary(result))
         return 0

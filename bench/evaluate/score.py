@@ -163,6 +163,14 @@ def score_npz(path, dataset: str = "mnist-5k", data_dir=None, *, cache_dir=None,
     for stacked-mnist), plus provenance and `images`, what was read. `path`: an NPZ (its array
     `key`, bench.evaluate.image_sets) or a folder of PNG or JPEG files."""
     images, source = image_sets.read_image_set(path, key, channels(dataset), progress)
-    result = evaluate_images(images, dataset, data_dir=data_dir, cache_dir=cache_dir, path=path)
+    return score_image_set(images, source, dataset, data_dir, cache_dir=cache_dir)
+
+
+def score_image_set(images, source: dict, dataset: str = "mnist-5k", data_dir=None, *,
+                    cache_dir=None) -> dict:
+    """score_npz's numbers of images already read (bench.evaluate.image_sets), `source` saying
+    what was read."""
+    result = evaluate_images(images, dataset, data_dir=data_dir, cache_dir=cache_dir,
+                             path=source["path"])
     keys = SCORE_KEYS + (STACKED_SCORE_KEYS if dataset == STACKED else ()) + PROVENANCE_KEYS
     return {"images": source, **{k: result[k] for k in keys}}
