@@ -374,3 +374,24 @@ def test_the_image_bound_is_stated_and_overridable(tmp_path, cache_dir, monkeypa
     monkeypatch.setenv("DCGAN_BENCH_MAX_IMAGES", "lots")
     with pytest.raises(BenchError, match="DCGAN_BENCH_MAX_IMAGES: expected a whole number"):
         score_npz(path, "mnist-5k", cache_dir=cache_dir)
+
+
+class _Planted:
+    """An object whose unpickling writes a file: what a hostile NPZ would carry."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_a_pickled_npz_is_refused_and_its_pickle_never_runs(tmp_path, cache_dir):
+    marker = tmp_path / "pickle-ran"
+    hostile = np.empty(200, dtype=object)
+    hostile[:] = [_Planted(marker)] * 200
+    np.savez(tmp_path / "hostile.npz", images=hostile)  # an object array is stored pickled
+    with pytest.raises(BenchError, match="unreadable array .*allow_pickle=False") as err:
+        score_npz(tmp_path / "hostile.npz", "mnist-5k", cache_dir=cache_dir)
+    assert str(tmp_path / "hostile.npz") in str(err.value)
+    assert not marker.exists()
