@@ -8,7 +8,7 @@ import pytest
 from bench import records, schema
 from bench.cell.train import run_cell
 from bench.cli import main
-from bench.config import CellConfig
+from bench.config import MIN_EVAL_SAMPLES, CellConfig
 from bench.evaluate.score import SCORE_KEYS
 
 
@@ -147,12 +147,15 @@ def test_instrument_built_under_a_mixed_policy_gives_float32_numbers(evaluated_c
 
 
 def test_eval_rebuilds_a_bfloat16_cell_in_bfloat16(tmp_path, capsys):
-    cfg = CellConfig(steps=20, log_every=10, batch_size=32, precision="mixed_bfloat16",
-                     final_eval_n=500)
+    # bfloat16 is emulated, 9 times slower, on the slow class: the fewest steps and samples
+    # that still give a record and its repetition
+    n = str(MIN_EVAL_SAMPLES)
+    cfg = CellConfig(steps=4, log_every=2, batch_size=32, precision="mixed_bfloat16",
+                     final_eval_n=MIN_EVAL_SAMPLES)
     out = tmp_path / "bf16"
     summary = run_cell(cfg, out)
     assert summary["status"] == "ok"
-    assert main(["eval", str(out), "--n", "500"]) == 0
+    assert main(["eval", str(out), "--n", n]) == 0
     printed = json.loads(capsys.readouterr().out)
     assert printed["fid"] == pytest.approx(summary["final"]["fid"], rel=1e-9)
     assert printed["class_histogram"] == summary["final"]["class_histogram"]

@@ -54,21 +54,29 @@ def _calibration(tmp_path) -> Path:
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
+    from concurrent.futures import ThreadPoolExecutor
+
     tmp = tmp_path_factory.mktemp("loop")
-    _worker((tmp / "tf", CellConfig(**SMALL)))
-    _worker((tmp / "jax", CellConfig(framework="jax", **SMALL)))
     packed = [CellConfig(framework="jax", seed=s, seeds_per_process=2, **SMALL) for s in (0, 1)]
-    _worker(*[(tmp / f"packed{c.seed}", c) for c in packed])
-    calibration = _calibration(tmp)
+    groups = [[(tmp / "tf", CellConfig(**SMALL))],
+              [(tmp / "jax", CellConfig(framework="jax", **SMALL))],
+              [(tmp / f"packed{c.seed}", c) for c in packed]]
     # each of PacGAN's models under each framework: a short cell, packed discriminator and all
     models = {}
     for model, m in (("pacgan-dcgan", 2), ("unrolled-dcgan", 1)):
         for framework in ("tensorflow", "jax"):
             kind = f"{model}-{framework}"
-            _worker((tmp / kind, CellConfig(model=model, packing_m=m, framework=framework,
-                                            data="stacked-mnist", steps=4, log_every=2,
-                                            batch_size=8, final_eval_n=0)))
+            groups.append([(tmp / kind, CellConfig(model=model, packing_m=m, framework=framework,
+                                                   data="stacked-mnist", steps=4, log_every=2,
+                                                   batch_size=8, final_eval_n=0))])
             models[kind] = tmp / kind
+    # records, not timings, are compared here: two processes at a time (most of each is
+    # starting a framework and compiling, one core's work)
+    with ThreadPoolExecutor(2) as pool:
+        calibration = pool.submit(_calibration, tmp)
+        for done in [pool.submit(_worker, *group) for group in groups]:
+            done.result()
+        calibration = calibration.result()
     return {"tf": tmp / "tf", "jax": tmp / "jax", "packed": tmp / "packed1",
             "calibration": calibration.with_name("grid-cells") / "0", "record": calibration,
             **models}
