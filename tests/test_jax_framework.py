@@ -234,11 +234,16 @@ def test_seeds_packed_in_one_program_train_as_they_would_alone(tmp_path):
     packed by jax.vmap (the packing a GPU may prefer) train as they do in the loop, and so do
     seeds 2 and 3 packed "auto" (each packing timed first, the faster kept)."""
     # the packed grid with TensorFlow unimportable in every process, as on a JAX-only GPU machine
-    packed = _grid_losses(tmp_path, "packed", 4, [0, 1, 2, 3], block_tensorflow=True,
-                          eval_every=5)
-    alone = _grid_losses(tmp_path, "alone", 1, [2], eval_every=5)
-    vmapped = _grid_losses(tmp_path, "vmapped", 2, [2, 3], packing="vmap")
-    auto = _grid_losses(tmp_path, "auto", 2, [2, 3], packing="auto")
+    from concurrent.futures import ThreadPoolExecutor
+
+    # losses and records are compared, not speeds: two grids at a time
+    with ThreadPoolExecutor(2) as pool:
+        packed, alone, vmapped, auto = (f.result() for f in [
+            pool.submit(_grid_losses, tmp_path, "packed", 4, [0, 1, 2, 3], block_tensorflow=True,
+                        eval_every=5),
+            pool.submit(_grid_losses, tmp_path, "alone", 1, [2], eval_every=5),
+            pool.submit(_grid_losses, tmp_path, "vmapped", 2, [2, 3], packing="vmap"),
+            pool.submit(_grid_losses, tmp_path, "auto", 2, [2, 3], packing="auto")])
     assert sorted(packed) == [0, 1, 2, 3]
     # the same float32 arithmetic, compiled into another program: rounding apart only
     np.testing.assert_allclose(packed[2][0], alone[2][0], rtol=1e-4, atol=1e-5)
