@@ -121,6 +121,9 @@ def test_table_fits_and_shows_the_csvs_numbers(capsys, tmp_path):
         text = _printed(capsys, ["table", *args])
         _assert_fits(text)
         _assert_shown_numbers_are_the_csvs(text, _printed(capsys, ["table", *args, "--csv"]))
+    # two runs: each row says which run it is of (11 cells each, the same ids in both)
+    firsts = [line.split()[0] for line in text.splitlines() if line[:1].strip()]
+    assert firsts.count("golden") == firsts.count("long-reasons") == 11
     rows = json.loads(_printed(capsys, ["table", str(run), "--json"]))
     assert len(rows) == 11 and rows[0]["cell_id"] == "cpu_float32_xla-off_bs64_seed0"
 
