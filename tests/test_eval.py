@@ -90,7 +90,7 @@ def test_eval_command_refuses_an_unfinished_cell(tmp_path, capsys):
 def test_score_command_prints_every_key(tmp_path, capsys, mnist_5k):
     path = tmp_path / "digits.npz"
     np.savez(path, images=mnist_5k.images[::5])
-    assert main(["score", str(path)]) == 0
+    assert main(["score", str(path), "--json"]) == 0
     printed = json.loads(capsys.readouterr().out)
     assert set(SCORE_KEYS) <= set(printed)
     assert printed["n"] == 1000 and printed["classes_covered"] == 10
@@ -99,7 +99,8 @@ def test_score_command_prints_every_key(tmp_path, capsys, mnist_5k):
 
 @pytest.mark.parametrize("content, message", [
     (b"not an npz", "not an NPZ"),
-    ({"pixels": np.zeros((200, 28, 28), np.uint8)}, "images"),
+    ({"pixels": np.zeros((200, 28, 28), np.uint8), "labels": np.zeros(200, np.uint8)},
+     "name the one to score with --key"),
     ({"images": np.zeros((200, 32, 32), np.uint8)}, "shape"),
     ({"images": np.full((200, 28, 28), np.nan, np.float32)}, "NaN"),
     ({"images": np.full((200, 28, 28), 3.0, np.float32)}, "[-1, 1]"),

@@ -339,7 +339,7 @@ def test_score_evaluates_the_toy_metric_on_real_digits(added, tmp_path):
     picks = np.concatenate([ones, others[::len(others) // 350][:350]])
     np.savez(tmp_path / "digits.npz", images=split.images[picks])
     # a fresh reference cache: the copy computes its reference statistics itself
-    result = _run(["-m", "bench", "score", tmp_path / "digits.npz"], copy, copy,
+    result = _run(["-m", "bench", "score", tmp_path / "digits.npz", "--json"], copy, copy,
                   DCGAN_BENCH_CACHE=tmp_path / "cache")
     assert result.returncode == 0, result.stderr[-3000:]
     printed = json.loads(result.stdout)

@@ -189,7 +189,7 @@ def test_score_reads_an_npz_of_stacked_images(tmp_path, capsys):
     test = datasets.load_split("stacked-mnist", "test")
     path = tmp_path / "stacked.npz"
     np.savez(path, images=test.images[:1300])
-    assert main(["score", str(path), "--data", "stacked-mnist"]) == 0
+    assert main(["score", str(path), "--data", "stacked-mnist", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     # 1,300 real samples drawn from 1,000 triples: about 1000 (1 - e^-1.3) = 727 distinct ones;
     # a misread channel (about 1.5% of samples, measured) can add or lose a mode, no more
