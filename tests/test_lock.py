@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hogs import TINY_TF_CELL, tiny_tf_spec
 from process_faults import cell_pids
 
 from bench import records, schema
@@ -22,21 +23,7 @@ from bench.errors import BenchError
 from bench.grid import lock
 
 ROOT = Path(__file__).resolve().parent.parent
-SPEC = """
-name = "lock"
-[axes]
-seeds = [0]
-batch_sizes = [32]
-devices = ["cpu"]
-xla = [false]
-precision = ["float32"]
-[budget]
-steps = {steps}
-log_every = 10
-[eval]
-final_n = 0
-"""
-FIRST = "cpu_float32_xla-off_bs32_seed0"  # one cell: what a lock guards is the same
+FIRST = TINY_TF_CELL  # one cell: what a lock guards is the same
 
 
 _STARTED: list[subprocess.Popen] = []
@@ -87,7 +74,7 @@ def _wait_for_holder(out: Path, pid: int, deadline: float):
 def spec(tmp_path, machine_pace):
     steps = machine_pace.steps_for(12)  # the cell trains about 12 s here: the refusals land in it
     path = tmp_path / "lock.toml"
-    path.write_text(SPEC.format(steps=steps))
+    path.write_text(tiny_tf_spec("lock", steps))
     return path, machine_pace.timeout(steps)
 
 

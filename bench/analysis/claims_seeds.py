@@ -47,7 +47,7 @@ def select_seeds(cells: pd.DataFrame, selector: dict, claim_name: str, field: st
         # a seed is one sample: two cells of one seed (two parts, two runs) would count it twice
         varying = [k for k in (schema.PART, *schema.CONFIG_COORDINATES)
                    if k in repeated and repeated[k].astype(str).nunique() > 1]
-        runs = repeated["run"].dropna().astype(str) if "run" in repeated else pd.Series()
+        runs = repeated.get("run", pd.Series(dtype=object)).dropna().astype(str)
         if runs.nunique() > 1:  # the same grid given twice: name the runs, not just the cells
             names = sorted(f"{r}/{c}" for r, c in zip(runs, repeated.loc[runs.index, "cell_id"]))
             hint = (f" (the runs {', '.join(sorted(runs.unique()))} hold the same seeds: judge "

@@ -1,6 +1,7 @@
 """`dcgan-bench score SAMPLES.npz` and `dcgan-bench eval CELL`: the instrument on image sets."""
 
 import json
+import textwrap
 from pathlib import Path
 
 from bench import records, rundirs, schema
@@ -75,8 +76,6 @@ def score_summary(result: dict) -> str:
             if images["kind"] == "npz" else
             f"{images['count']:,} images of the folder {images['path']} ({images['first']} to "
             f"{images['last']})")
-    import textwrap
-
     said = (f"scored {what} against {result['reference_dataset']} "
             f"({result['reference_split']}, {result['reference_n']:,} images), instrument "
             f"{result['classifier_sha256'][:12]}")

@@ -12,15 +12,14 @@ def on_off(value: str) -> bool:
         raise argparse.ArgumentTypeError(f"expected on or off, found {value!r}") from None
 
 
-def add_table_formats(parser, wide: bool = True):
+def add_table_formats(parser):
     """One set of output options for every command that prints a table: the 100-column text
     table by default, `--wide` (every column, one line a row), `--csv` and `--json` for scripts
     (every column, numbers unrounded)."""
     formats = parser.add_mutually_exclusive_group()
-    if wide:
-        formats.add_argument("--wide", action="store_true",
-                             help="every column, one line a row (default: what fits 100 "
-                                  "characters, text wrapped, nothing cut)")
+    formats.add_argument("--wide", action="store_true",
+                         help="every column, one line a row (default: what fits 100 "
+                              "characters, text wrapped, nothing cut)")
     formats.add_argument("--csv", action="store_true", help="the table as CSV, every column")
     formats.add_argument("--json", action="store_true",
                          help="the table as JSON (a list of objects), every column")

@@ -33,10 +33,9 @@ def run(args) -> int:
     import pandas as pd
 
     from bench.analysis.results import load_results, peak_memory_mib
-
-    df = load_results(args.runs)
     from bench.runlock import runs_in_progress
 
+    df = load_results(args.runs)
     for run, holder in runs_in_progress(df["cell_dir"]).items():  # said first, also to a script
         print(printable(f"in progress: {run} is still being written by its grid ({holder}); "
                         "its cells that have not finished read `running`"), file=sys.stderr)
@@ -48,7 +47,8 @@ def run(args) -> int:
                            df[[c for c in QUALITY_COLUMNS if c in df]]], axis=1)
     else:
         shown = df[[c for c in BRIEF_COLUMNS if c in df]].rename(columns=BRIEF_COLUMNS)
-    if df["run"].nunique() > 1:  # rows of two runs: each says which it came from
+    two_runs = df["run"].nunique() > 1
+    if two_runs:  # rows of two runs: each says which it came from
         shown.insert(0, "run", df["run"])
     # Quality numbers from different final sample counts or instruments do not compare: one
     # table per (final n, instrument), each headed by what it was measured with.
@@ -61,7 +61,7 @@ def run(args) -> int:
             print(("\n" if i else "") + f"## {head} ({len(part)} cell{'s' if len(part) != 1 else ''})")
         print(table_text(part, args))
         if not args.wide:
-            _print_reasons(df.loc[part.index], df["run"].nunique() > 1)
+            _print_reasons(df.loc[part.index], two_runs)
     return 0
 
 

@@ -124,14 +124,15 @@ def finished_status(cell_dir: Path, how: str, log: Path, code: int | None = None
 def record_interrupted(cell_dir: Path, why: str):
     """A cell stopped from outside before it finished: `interrupted`, why, and the last step it
     logged. A cell that had finished, or never started, is left as it is."""
-    if not cell_dir.is_dir() or rundirs.cell_status(cell_dir) not in (None, schema.STATUS_RUNNING):
+    status = rundirs.cell_status(cell_dir) if cell_dir.is_dir() else schema.STATUS_MISSING
+    if status not in (None, schema.STATUS_RUNNING):
         return
     try:
         steps = rundirs.read_lines(cell_dir, schema.STEPS_FILE)
     except BenchError:
         steps = []
     at = f" at step {steps[-1].get('step')}" if steps else " before its first logged step"
-    summary = rundirs.read_summary(cell_dir) if rundirs.cell_status(cell_dir) else {}
+    summary = rundirs.read_summary(cell_dir) if status else {}
     summary.pop("schema_version", None)
     records.write_json_record(cell_dir / schema.SUMMARY_FILE, {
         **summary, "status": schema.STATUS_INTERRUPTED,
